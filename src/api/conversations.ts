@@ -1,0 +1,161 @@
+/** REST: conversations, members, history, sync, send and read over HTTP. */
+import { Router as ExpressRouter } from 'express';
+import { ProtocolError, type ConversationType } from '../protocol';
+import type { ConversationRecord, MemberRecord } from '../store';
+import { intParam, requireAuth, userOf, validator } from './http';
+import type { ApiOptions } from './index';
+
+interface CreateBody {
+  type: ConversationType;
+  member_ids: string[];
+  title?: string;
+}
+interface SendBody {
+  client_msg_id: string;
+  body: string;
+  reply_to?: number;
+  attachments?: string[];
+  mentions?: string[];
+}
+
+/** The conversation as REST returns it. */
+function view(conversation: ConversationRecord, members: MemberRecord[]) {
+  return {
+    conv_id: conversation.conv_id,
+    type: conversation.type,
+    title: conversation.title,
+    created_at: conversation.created_at,
+    last_seq: conversation.last_seq,
+    members: members.map((m) => ({ user_id: m.user_id, role: m.role, joined_at: m.joined_at })),
+  };
+}
+
+export function conversationRoutes(opts: ApiOptions): ExpressRouter {
+  const { router, reads, conversations, limits, limiter, tokens } = opts;
+  const id = { type: 'string', minLength: 1, maxLength: limits.maxIdChars };
+  const ids = (max: number) => ({ type: 'array', items: id, maxItems: max });
+  const parseCreate = validator<CreateBody>({
+    type: 'object',
+    properties: {
+      type: { enum: ['direct', 'group'] },
+      member_ids: { ...ids(limits.maxGroupMembers), minItems: 1 },
+      title: { type: 'string', minLength: 1, maxLength: 128 },
+    },
+    required: ['type', 'member_ids'],
+    additionalProperties: false,
+  });
+  const parseMembers = validator<{ user_ids: string[] }>({
+    type: 'object',
+    properties: { user_ids: { ...ids(limits.maxGroupMembers), minItems: 1 } },
+    required: ['user_ids'],
+    additionalProperties: false,
+  });
+  const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+  const parseSend = validator<SendBody>({
+    type: 'object',
+    properties: {
+      client_msg_id: id,
+      body: { type: 'string', maxLength: limits.maxBodyChars },
+      reply_to: seq,
+      attachments: ids(limits.maxAttachments),
+      mentions: ids(limits.maxMentions),
+    },
+    required: ['client_msg_id', 'body'],
+    additionalProperties: false,
+  });
+  const parseRead = validator<{ seq: number }>({
+    type: 'object',
+    properties: { seq },
+    required: ['seq'],
+    additionalProperties: false,
+  });
+
+  const r = ExpressRouter();
+  r.use('/conversations', requireAuth(tokens));
+
+  r.post('/conversations', async (req, res) => {
+    const body = parseCreate(req.body);
+    const created = await conversations.create(userOf(res), {
+      type: body.type,
+      member_ids: body.member_ids,
+      title: body.title ?? null,
+    });
+    res.status(created.created ? 201 : 200).json(view(created.conversation, created.members));
+  });
+
+  r.get('/conversations', async (req, res) => {
+    const cursor = typeof req.query.cursor === 'string' && req.query.cursor !== '' ? req.query.cursor : null;
+    const page = await reads.inbox(userOf(res), cursor, intParam(req.query.limit, 'limit', 50, 200) || 50);
+    res.json({ conversations: page.rows, next_cursor: page.next_cursor });
+  });
+
+  r.get('/conversations/:id', async (req, res) => {
+    const { conversation, members } = await reads.details(userOf(res), req.params.id);
+    res.json(view(conversation, members));
+  });
+
+  r.post('/conversations/:id/members', async (req, res) => {
+    const body = parseMembers(req.body);
+    const known = await opts.store.getUsers(body.user_ids);
+    if (known.length !== new Set(body.user_ids).size) throw new ProtocolError('not_found', 'unknown user');
+    const result = await router.dispatch({ op: 'add_members', conv_id: req.params.id, user_id: userOf(res), user_ids: body.user_ids });
+    res.json({ ...view(result.conversation, result.members), seq: result.seq });
+  });
+
+  r.delete('/conversations/:id/members/:userId', async (req, res) => {
+    const result = await router.dispatch({
+      op: 'remove_member',
+      conv_id: req.params.id,
+      user_id: userOf(res),
+      target_id: req.params.userId,
+    });
+    res.json({ seq: result.seq });
+  });
+
+  r.get('/conversations/:id/messages', async (req, res) => {
+    const before = intParam(req.query.before, 'before', Number.MAX_SAFE_INTEGER);
+    const limit = intParam(req.query.limit, 'limit', 50, 200) || 50;
+    res.json({ messages: await reads.messages(userOf(res), req.params.id, before, limit) });
+  });
+
+  r.get('/conversations/:id/events', async (req, res) => {
+    const after = intParam(req.query.after, 'after', 0);
+    const limit = intParam(req.query.limit, 'limit', 100, 1000) || 100;
+    res.json(await reads.events(userOf(res), req.params.id, after, limit));
+  });
+
+  r.post('/conversations/:id/messages', async (req, res) => {
+    const body = parseSend(req.body);
+    const userId = userOf(res);
+    if (!limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
+    const ack = await router.dispatch({
+      op: 'send',
+      conv_id: req.params.id,
+      user_id: userId,
+      session_id: null,
+      client_msg_id: body.client_msg_id,
+      body: body.body,
+      reply_to: body.reply_to,
+      attachments: body.attachments,
+      mentions: body.mentions,
+    });
+    const out = { client_msg_id: body.client_msg_id, conv_id: req.params.id, seq: ack.seq, ts: ack.ts };
+    res.status(ack.duplicate ? 200 : 201).json(ack.duplicate ? { ...out, duplicate: true } : out);
+  });
+
+  r.post('/conversations/:id/read', async (req, res) => {
+    const body = parseRead(req.body);
+    const userId = userOf(res);
+    const user = await opts.store.getUser(userId);
+    const result = await router.dispatch({
+      op: 'read',
+      conv_id: req.params.id,
+      user_id: userId,
+      seq: body.seq,
+      receipts: user?.settings.send_read_receipts ?? true,
+    });
+    res.json(result);
+  });
+
+  return r;
+}

@@ -1,0 +1,65 @@
+/**
+ * Shared plumbing of the REST layer: request validation with compiled schemas, the
+ * bearer-token guard, and the one error handler that turns every failure into a status
+ * and a JSON body `{error: {code, message}}`.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { ProtocolError, httpStatus, toProtocolError } from '../protocol';
+import type { TokenService } from '../auth';
+import type { Logger } from '../observability';
+
+const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
+
+/** Compiles a body schema once; the returned function throws bad_request naming the field. */
+export function validator<T>(schema: object): (value: unknown) => T {
+  const validate: ValidateFunction<T> = ajv.compile<T>(schema);
+  return (value: unknown): T => {
+    if (validate(value)) return value;
+    const err = validate.errors?.[0];
+    const field = err?.instancePath.slice(1) || (err?.params.missingProperty as string | undefined) || 'body';
+    const detail = err?.keyword === 'additionalProperties' ? `unknown field "${String(err.params.additionalProperty)}"` : `${field} ${err?.message ?? 'is invalid'}`;
+    throw new ProtocolError('bad_request', detail);
+  };
+}
+
+/** Parses an optional non-negative integer query parameter. */
+export function intParam(value: unknown, name: string, def: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined || value === '') return def;
+  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value) || Number(value) > max) {
+    throw new ProtocolError('bad_request', `${name} must be an integer between 0 and ${max}`);
+  }
+  return Number(value);
+}
+
+/** The authenticated user of a request (set by requireAuth). */
+export function userOf(res: Response): string {
+  return res.locals.userId as string;
+}
+
+export function requireAuth(tokens: TokenService) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    if (!match) throw new ProtocolError('unauthorized', 'missing bearer token');
+    res.locals.userId = tokens.verify(match[1]).user_id;
+    next();
+  };
+}
+
+/** Express error handler: one mapping from failures to status codes and JSON bodies. */
+export function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    let pe: ProtocolError;
+    const e = err as { type?: string; status?: number };
+    if (e?.type === 'entity.parse.failed') pe = new ProtocolError('bad_request', 'body is not valid JSON');
+    else if (e?.type === 'entity.too.large') pe = new ProtocolError('too_large', 'body too large');
+    else if (err instanceof ProtocolError) pe = err;
+    else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) pe = new ProtocolError('bad_request', 'bad request');
+    else {
+      logger.error('request failed', { err });
+      pe = toProtocolError(err);
+    }
+    res.status(httpStatus[pe.code]).json({ error: { code: pe.code, message: pe.message } });
+  };
+}

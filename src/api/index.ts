@@ -1,0 +1,59 @@
+/**
+ * API module: REST over express 5 under /api/v1 (DESIGN.md section 5), plus /healthz,
+ * /readyz and /metrics.
+ */
+import express, { type Express } from 'express';
+import type { Limits } from '../protocol';
+import type { Store } from '../store';
+import type { Router } from '../cluster';
+import type { ConversationReads, ConversationService } from '../conversations';
+import type { Presence } from '../presence';
+import type { Bus } from '../bus';
+import type { TokenService } from '../auth';
+import type { RateLimiter } from '../ratelimit';
+import type { Observability } from '../observability';
+import { errorHandler } from './http';
+import { userRoutes } from './users';
+import { conversationRoutes } from './conversations';
+
+export interface ApiOptions {
+  store: Store;
+  router: Router;
+  reads: ConversationReads;
+  conversations: ConversationService;
+  presence: Presence;
+  bus: Bus;
+  tokens: TokenService;
+  /** Per-user send limiter, shared with the gateway so both paths count together. */
+  limiter: RateLimiter;
+  /** Per-address limiter for register and login. */
+  authLimiter: RateLimiter;
+  limits: Limits;
+  obs: Observability;
+  /** False while starting or draining; /readyz answers 503 then. */
+  ready: () => boolean;
+}
+
+export function createApi(opts: ApiOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: opts.limits.maxFrameBytes }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = opts.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(opts.obs.metrics.registry.contentType).send(await opts.obs.metrics.registry.metrics());
+  });
+  app.use('/api/v1', userRoutes(opts));
+  app.use('/api/v1', conversationRoutes(opts));
+  app.use('/api/v1', (_req, res) => {
+    res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
+  });
+  app.use(errorHandler(opts.obs.logger));
+  return app;
+}

@@ -1,0 +1,118 @@
+/** REST: registration, login, user lookup, own settings, presence pull. */
+import { Router as ExpressRouter } from 'express';
+import { ProtocolError, newId } from '../protocol';
+import { hashPassword, verifyPassword } from '../auth';
+import { usersTopic } from '../bus';
+import { visiblePresence } from '../presence';
+import type { UserRecord, UserSettings } from '../store';
+import { requireAuth, userOf, validator } from './http';
+import type { ApiOptions } from './index';
+
+interface Credentials {
+  username: string;
+  password: string;
+  display_name?: string;
+}
+
+const usernameSchema = { type: 'string', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' };
+const parseRegister = validator<Credentials>({
+  type: 'object',
+  properties: {
+    username: usernameSchema,
+    password: { type: 'string', minLength: 8, maxLength: 256 },
+    display_name: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+  required: ['username', 'password'],
+  additionalProperties: false,
+});
+const parseLogin = validator<Credentials>({
+  type: 'object',
+  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } },
+  required: ['username', 'password'],
+  additionalProperties: false,
+});
+const parseSettings = validator<Partial<UserSettings>>({
+  type: 'object',
+  properties: {
+    show_presence: { type: 'boolean' },
+    show_last_seen: { type: 'boolean' },
+    send_read_receipts: { type: 'boolean' },
+  },
+  additionalProperties: false,
+});
+
+/** The public view of a user: never the password hash. */
+export function publicUser(u: UserRecord): { user_id: string; username: string; display_name: string } {
+  return { user_id: u.user_id, username: u.username, display_name: u.display_name };
+}
+
+// A fixed hash to verify against when the user does not exist, so login takes the same
+// time whether or not the username is known.
+let dummyHash: Promise<string> | null = null;
+
+export function userRoutes(opts: ApiOptions): ExpressRouter {
+  const { store, tokens, authLimiter, presence, bus } = opts;
+  const r = ExpressRouter();
+  const auth = requireAuth(tokens);
+
+  r.post('/auth/register', async (req, res) => {
+    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const body = parseRegister(req.body);
+    const user = await store.createUser({
+      user_id: newId('u'),
+      username: body.username.toLowerCase(),
+      display_name: body.display_name ?? body.username,
+      password_hash: await hashPassword(body.password),
+      created_at: Date.now(),
+    });
+    res.status(201).json({ user_id: user.user_id, username: user.username, token: tokens.issue(user.user_id) });
+  });
+
+  r.post('/auth/login', async (req, res) => {
+    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const body = parseLogin(req.body);
+    const user = await store.getUserByUsername(body.username.toLowerCase());
+    dummyHash ??= hashPassword('not a real password');
+    const ok = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash));
+    if (!user || !ok) throw new ProtocolError('unauthorized', 'wrong username or password');
+    res.json({ user_id: user.user_id, token: tokens.issue(user.user_id) });
+  });
+
+  r.get('/users', auth, async (req, res) => {
+    const username = req.query.username;
+    if (typeof username !== 'string' || username === '') throw new ProtocolError('bad_request', 'username is required');
+    const user = await store.getUserByUsername(username.toLowerCase());
+    res.json({ users: user ? [publicUser(user)] : [] });
+  });
+
+  r.get('/me', auth, async (_req, res) => {
+    const user = await store.getUser(userOf(res));
+    if (!user) throw new ProtocolError('unauthorized', 'unknown user');
+    res.json({ ...publicUser(user), settings: user.settings });
+  });
+
+  r.patch('/me/settings', auth, async (req, res) => {
+    const patch = parseSettings(req.body);
+    const user = await store.updateUserSettings(userOf(res), patch);
+    if (!user) throw new ProtocolError('unauthorized', 'unknown user');
+    bus.publish(usersTopic, { t: 'settings', user_id: user.user_id, settings: user.settings });
+    res.json({ settings: user.settings });
+  });
+
+  r.get('/presence', auth, async (req, res) => {
+    const raw = req.query.user_ids;
+    if (typeof raw !== 'string' || raw === '') throw new ProtocolError('bad_request', 'user_ids is required');
+    const ids = [...new Set(raw.split(','))];
+    if (ids.length > opts.limits.maxPresenceSub) throw new ProtocolError('bad_request', `at most ${opts.limits.maxPresenceSub} user_ids`);
+    const [infos, users] = await Promise.all([presence.get(ids), store.getUsers(ids)]);
+    const settings = new Map(users.map((u) => [u.user_id, u.settings]));
+    const now = Date.now();
+    res.json({
+      presence: infos
+        .filter((i) => settings.has(i.user_id))
+        .map((i) => visiblePresence(i.user_id, i.online, i.last_seen, settings.get(i.user_id) as UserSettings, now)),
+    });
+  });
+
+  return r;
+}

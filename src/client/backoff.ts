@@ -1,0 +1,20 @@
+/** Reconnect delays: exponential growth with jitter, capped. */
+
+export interface BackoffOptions {
+  /** First delay's upper bound (ms). Default 500. */
+  minDelayMs?: number;
+  /** Largest delay (ms). Default 30,000. */
+  maxDelayMs?: number;
+}
+
+/**
+ * The delay before reconnect attempt `attempt` (0-based): uniformly random in
+ * [ceiling/2, ceiling] where ceiling = min(max, min * 2^attempt). Half the range is kept
+ * so a crowd of clients spreads out without any of them retrying at once.
+ */
+export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
+  const min = opts.minDelayMs ?? 500;
+  const max = Math.max(min, opts.maxDelayMs ?? 30_000);
+  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}

@@ -1,0 +1,571 @@
+/**
+ * ChatClient: one device's real-time session over the WebSocket protocol (DESIGN.md
+ * section 4), with the sync state, outbox, unread counts and reconnects an app needs.
+ * All state lives in the instance; nothing is global.
+ */
+import type {
+  ClientFrame,
+  ConnackFrame,
+  ConvEvent,
+  InboxRow,
+  Limits,
+  ReceiptKind,
+  SendFrame,
+  ServerFrame,
+  SyncState,
+  TypingState,
+} from '../protocol/frames';
+import { defaultLimits } from '../protocol/frames';
+import { CloseCode } from '../protocol/errors';
+import { newId } from '../protocol/ids';
+import { backoffDelay, type BackoffOptions } from './backoff';
+import { Emitter } from './emitter';
+import { ApiError, ChatError, ClientClosedError } from './errors';
+import { Outbox } from './outbox';
+import { RestClient, type FetchLike, type PresenceInfo, type SendOptions, type SendResult } from './rest';
+import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
+import { SyncTracker } from './sync';
+import { TypingExpiry } from './typing';
+
+export interface ChatClientOptions {
+  /** Server origin, e.g. `https://chat.example.com`; REST lives under `/api/v1`, the socket at `/ws`. */
+  baseUrl: string;
+  /** Overrides the socket URL derived from `baseUrl`. */
+  wsUrl?: string;
+  token: string;
+  /** Stable per installation: the server keys sessions and push registrations on it. */
+  deviceId: string;
+  /** The sync state persisted from a previous run (`client.state`). */
+  state?: SyncState;
+  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. */
+  WebSocketImpl?: WebSocketConstructor;
+  /** Defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** Reconnect delays (jittered exponential). */
+  reconnect?: BackoffOptions;
+  /** Send an app-level PING this often while connected and drop the connection when the previous one got no PONG. 0 (default) turns it off; WebSocket pings from the server keep working regardless. */
+  pingIntervalMs?: number;
+  /** A peer's typing indicator lapses this long after its last refresh. Default 4000. */
+  typingTimeoutMs?: number;
+  /** Page size for catching up over `/events` when CONNACK says `more`. Default 100. */
+  syncPageLimit?: number;
+  /** Client-side checks that keep an oversized SEND from being resent forever. */
+  limits?: Partial<Pick<Limits, 'maxFrameBytes' | 'maxBodyChars'>>;
+}
+
+/** What CONNACK told about the session. */
+export interface ConnectedInfo {
+  session_id: string;
+  user_id: string;
+  device_id: string;
+  server_ts: number;
+  heartbeat_ms: number;
+  /** True when catch-up continues over REST; `synced` follows when done. */
+  more: boolean;
+}
+
+export interface Receipt {
+  conv_id: string;
+  user_id: string;
+  seq: number;
+  kind: ReceiptKind;
+}
+
+export interface TypingInfo {
+  conv_id: string;
+  user_id: string;
+  state: TypingState;
+}
+
+export interface ReadSync {
+  conv_id: string;
+  last_read_seq: number;
+  unread: number;
+}
+
+/** Events a ChatClient emits, with their listener arguments. */
+export type ChatEvents = {
+  /** CONNACK arrived; inbox rows and missed events follow at once. */
+  connected: [info: ConnectedInfo];
+  /** Caught up: CONNACK's `missed` and any REST paging are applied. */
+  synced: [];
+  /** A new conversation event, in seq order per conversation, never twice. */
+  event: [event: ConvEvent];
+  /** An inbox row from the server (CONNACK). */
+  inbox: [row: InboxRow];
+  unread: [convId: string, count: number];
+  receipt: [receipt: Receipt];
+  /** Includes a synthetic "stopped" when an indicator lapses. */
+  typing: [typing: TypingInfo];
+  presence: [presence: PresenceInfo];
+  readSync: [sync: ReadSync];
+  /** ERROR frames that answer no pending send, and failures of background work. */
+  error: [error: Error];
+  disconnected: [code: number, reason: string];
+  reconnecting: [attempt: number, delayMs: number];
+  /** Closed with 4001: no more reconnects until `setToken` and `connect`. */
+  unauthorized: [reason: string];
+};
+
+/** idle: never connected; waiting: a reconnect is scheduled; stopped: after 4001; closed: for good. */
+export type ChatStatus = 'idle' | 'connecting' | 'handshake' | 'ready' | 'waiting' | 'stopped' | 'closed';
+
+/** Client-chosen close code for connections the SDK drops itself (ping timeout, failed catch-up). */
+const dropCode = 4000;
+const catchUpConcurrency = 4;
+
+interface PendingPing {
+  resolve(ts: number): void;
+  reject(err: Error): void;
+}
+
+/**
+ * A device's connection. Call `connect()` once; it reconnects by itself until `close()`
+ * (or a 4001). Persist `state` (e.g. on every `event`) and pass it back next run.
+ */
+export class ChatClient extends Emitter<ChatEvents> {
+  /** REST calls with the same base URL and token. */
+  readonly rest: RestClient;
+  private readonly opts: ChatClientOptions;
+  private readonly WS: WebSocketConstructor;
+  private readonly wsUrl: string;
+  private readonly sync: SyncTracker;
+  private readonly outbox = new Outbox();
+  private readonly typingExpiry: TypingExpiry;
+  private readonly maxBodyChars: number;
+  private readonly maxFrameBytes: number;
+  private token: string;
+  private ws: WebSocketLike | null = null;
+  private currentStatus: ChatStatus = 'idle';
+  /** Bumped per connection, so async work of a dead connection recognises itself. */
+  private generation = 0;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongOverdue = false;
+  private pings: PendingPing[] = [];
+  /** READ markers not yet confirmed by READ_SYNC; resent after a reconnect. */
+  private readonly pendingReads = new Map<string, number>();
+  /** DELIVERED markers not yet written. */
+  private readonly pendingDelivered = new Map<string, number>();
+  private presenceSub: string[] = [];
+  private sessionUser: string | null = null;
+
+  constructor(opts: ChatClientOptions) {
+    super();
+    this.opts = opts;
+    this.token = opts.token;
+    this.WS = opts.WebSocketImpl ?? defaultWebSocket();
+    this.wsUrl = opts.wsUrl ?? wsUrlFor(opts.baseUrl);
+    this.rest = new RestClient({ baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch });
+    this.sync = new SyncTracker(opts.state, {
+      event: (ev) => this.emit('event', ev),
+      unread: (conv, count) => this.emit('unread', conv, count),
+    });
+    this.typingExpiry = new TypingExpiry(opts.typingTimeoutMs ?? 4000, (conv_id, user_id) =>
+      this.emit('typing', { conv_id, user_id, state: 'stopped' }),
+    );
+    this.maxBodyChars = opts.limits?.maxBodyChars ?? defaultLimits.maxBodyChars;
+    this.maxFrameBytes = opts.limits?.maxFrameBytes ?? defaultLimits.maxFrameBytes;
+  }
+
+  /** The sync state to persist: `{convs: {conv_id: last_seq}, inbox_cursor}`. A fresh copy. */
+  get state(): SyncState {
+    return this.sync.snapshot();
+  }
+
+  get status(): ChatStatus {
+    return this.currentStatus;
+  }
+
+  /** The user of the current or last session, known after the first CONNACK. */
+  get userId(): string | null {
+    return this.sessionUser;
+  }
+
+  /** Sends not yet acknowledged. */
+  get pendingSends(): number {
+    return this.outbox.size;
+  }
+
+  unreadCount(convId: string): number {
+    return this.sync.unreadCount(convId);
+  }
+
+  unreadCounts(): Record<string, number> {
+    return this.sync.unreadCounts();
+  }
+
+  /** Seeds unread counts from rows the app persisted or fetched (`rest.listConversations`). */
+  applyInbox(rows: InboxRow[]): void {
+    for (const row of rows) this.sync.applyInboxRow(row);
+  }
+
+  /** Replaces the token for the next CONNECT and for REST calls. */
+  setToken(token: string): void {
+    this.token = token;
+    this.rest.setToken(token);
+  }
+
+  /** Opens the connection (also after `unauthorized`, once `setToken` gave a new token). No-op while connected. */
+  connect(): void {
+    if (this.currentStatus === 'closed') throw new ClientClosedError();
+    if (this.currentStatus === 'connecting' || this.currentStatus === 'handshake' || this.currentStatus === 'ready') return;
+    this.clearReconnect();
+    this.open();
+  }
+
+  /** Stops for good: closes the socket, cancels reconnects, rejects pending sends and pings. */
+  close(): void {
+    if (this.currentStatus === 'closed') return;
+    const hadSocket = this.ws !== null;
+    this.currentStatus = 'closed';
+    this.generation++;
+    this.detach(CloseCode.normal, 'client closed');
+    this.clearReconnect();
+    this.typingExpiry.clear();
+    const err = new ClientClosedError();
+    this.outbox.failAll(err);
+    this.failPings(err);
+    if (hadSocket) this.emit('disconnected', CloseCode.normal, 'client closed');
+  }
+
+  /**
+   * Sends a message. Resolves with the ACK once durable; rejects with a ChatError when
+   * the server answers ERROR for it. Survives dropped connections: it is resent with
+   * the same `client_msg_id` after every reconnect until answered.
+   */
+  send(convId: string, body: string, opts: SendOptions = {}): Promise<SendResult> {
+    if (this.currentStatus === 'closed') return Promise.reject(new ClientClosedError());
+    const frame: SendFrame = { type: 'SEND', client_msg_id: opts.client_msg_id ?? newId('m'), conv_id: convId, body };
+    if (opts.reply_to !== undefined) frame.reply_to = opts.reply_to;
+    if (opts.attachments !== undefined) frame.attachments = opts.attachments;
+    if (opts.mentions !== undefined) frame.mentions = opts.mentions;
+    const id = frame.client_msg_id;
+    if (this.outbox.has(id)) {
+      return Promise.reject(new ChatError('bad_request', 'a send with this client_msg_id is already pending', id));
+    }
+    if (body.length > this.maxBodyChars || utf8Length(JSON.stringify(frame)) > this.maxFrameBytes) {
+      return Promise.reject(new ChatError('too_large', 'message too large', id));
+    }
+    const result = this.outbox.add(frame);
+    if (this.currentStatus === 'ready') this.write(frame);
+    return result;
+  }
+
+  /** Moves the read marker (forward only). Resent after reconnects until READ_SYNC confirms it. */
+  markRead(convId: string, seq: number): void {
+    this.sync.markRead(convId, seq);
+    this.pendingReads.set(convId, Math.max(seq, this.pendingReads.get(convId) ?? seq));
+    if (this.currentStatus === 'ready') this.write({ type: 'READ', conv_id: convId, seq });
+  }
+
+  /** Tells the server this device has `seq`; queued while disconnected. */
+  markDelivered(convId: string, seq: number): void {
+    this.pendingDelivered.set(convId, Math.max(seq, this.pendingDelivered.get(convId) ?? seq));
+    if (this.currentStatus === 'ready') this.flushDelivered();
+  }
+
+  /** Sends a typing indicator (refresh "started" about every 3 s). Dropped when not connected; returns whether it went out. */
+  typing(convId: string, state: TypingState): boolean {
+    return this.currentStatus === 'ready' && this.write({ type: 'TYPING', conv_id: convId, state });
+  }
+
+  /** Replaces the set of users whose presence is pushed; kept across reconnects. */
+  subscribePresence(userIds: string[]): void {
+    this.presenceSub = [...userIds];
+    if (this.currentStatus === 'ready') this.write({ type: 'PRESENCE_SUB', user_ids: this.presenceSub });
+  }
+
+  /** Sends PING; resolves with the PONG's server time. Rejects when not connected or the connection drops. */
+  ping(): Promise<number> {
+    if (this.currentStatus !== 'ready') return Promise.reject(new Error('not connected'));
+    return new Promise((resolve, reject) => {
+      this.pings.push({ resolve, reject });
+      this.write({ type: 'PING' });
+    });
+  }
+
+  // ---- connection lifecycle ----
+
+  private open(): void {
+    const gen = ++this.generation;
+    this.currentStatus = 'connecting';
+    let ws: WebSocketLike;
+    try {
+      ws = new this.WS(this.wsUrl);
+    } catch (err) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      this.onClosed(1006, 'cannot open socket');
+      return;
+    }
+    this.ws = ws;
+    // Connect-time state is what the server answers in CONNACK, so remember which
+    // conversations it covered: those are the ones to page when `more` is set.
+    let sent: SyncState = {};
+    ws.addEventListener('open', () => {
+      if (this.ws !== ws) return;
+      this.currentStatus = 'handshake';
+      sent = this.sync.snapshot();
+      this.write({ type: 'CONNECT', token: this.token, device_id: this.opts.deviceId, sync: sent });
+    });
+    ws.addEventListener('message', (event) => {
+      if (this.ws !== ws || typeof event.data !== 'string') return;
+      this.onFrame(event.data, gen, sent);
+    });
+    ws.addEventListener('close', (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.onClosed(event.code, event.reason);
+    });
+    // 'error' is always followed by 'close', which does the work.
+    ws.addEventListener('error', () => undefined);
+  }
+
+  /** Forgets the current socket (its late events are ignored) and closes it. */
+  private detach(code: number, reason: string): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.stopPinging();
+    if (!ws) return;
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closing; nothing to do.
+    }
+  }
+
+  /** Drops a live connection the SDK no longer trusts and reconnects. */
+  private drop(reason: string): void {
+    if (!this.ws) return;
+    this.detach(dropCode, reason);
+    this.onClosed(dropCode, reason);
+  }
+
+  private onClosed(code: number, reason: string): void {
+    this.generation++; // async work of the dead connection now stands down
+    this.stopPinging();
+    this.sync.dropHeld();
+    this.failPings(new Error('connection closed'));
+    if (this.currentStatus === 'closed') return;
+    const unauthorized = code === CloseCode.unauthorized;
+    const next: ChatStatus = unauthorized ? 'stopped' : 'waiting';
+    this.currentStatus = next;
+    this.emit('disconnected', code, reason);
+    // A listener may have called close() or connect(); theirs is the last word.
+    if (this.currentStatus !== next) return;
+    if (unauthorized) {
+      this.emit('unauthorized', reason);
+      return;
+    }
+    // 1012 means "shard moving, come back now"; only the first try after a healthy
+    // session is immediate, so a server restarting in a loop still gets backoff.
+    const delay = code === CloseCode.restarting && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.opts.reconnect);
+    this.attempt++;
+    this.emit('reconnecting', this.attempt, delay);
+    if (this.currentStatus !== 'waiting') return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open();
+    }, delay);
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  private write(frame: ClientFrame): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // ---- incoming frames ----
+
+  private onFrame(text: string, gen: number, sent: SyncState): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(text) as ServerFrame;
+    } catch {
+      this.emit('error', new ChatError('bad_request', 'server sent a frame that is not JSON', null));
+      return;
+    }
+    switch (frame.type) {
+      case 'CONNACK':
+        this.onConnack(frame, gen, sent);
+        break;
+      case 'ACK':
+        this.outbox.ack(frame);
+        break;
+      case 'ERROR':
+        this.onError(new ChatError(frame.code, frame.message, frame.ref ?? null));
+        break;
+      case 'DELIVER': {
+        const { type: _type, ...event } = frame;
+        this.sync.offer(event);
+        break;
+      }
+      case 'READ_SYNC': {
+        const { conv_id, last_read_seq, unread } = frame;
+        this.sync.applyReadSync(conv_id, last_read_seq, unread);
+        const pending = this.pendingReads.get(conv_id);
+        if (pending !== undefined && last_read_seq >= pending) this.pendingReads.delete(conv_id);
+        this.emit('readSync', { conv_id, last_read_seq, unread });
+        break;
+      }
+      case 'RECEIPT':
+        this.emit('receipt', { conv_id: frame.conv_id, user_id: frame.user_id, seq: frame.seq, kind: frame.kind });
+        break;
+      case 'TYPING':
+        this.typingExpiry.seen(frame.conv_id, frame.user_id, frame.state);
+        this.emit('typing', { conv_id: frame.conv_id, user_id: frame.user_id, state: frame.state });
+        break;
+      case 'PRESENCE':
+        this.emit('presence', { user_id: frame.user_id, state: frame.state, last_seen: frame.last_seen });
+        break;
+      case 'PONG':
+        this.pongOverdue = false;
+        this.pings.shift()?.resolve(frame.ts);
+        break;
+      default:
+        // Frame types newer than this SDK are ignored, so servers can add them.
+        break;
+    }
+  }
+
+  private onError(err: ChatError): void {
+    if (err.ref !== null && this.outbox.fail(err.ref, err)) return;
+    this.emit('error', err);
+  }
+
+  private onConnack(f: ConnackFrame, gen: number, sent: SyncState): void {
+    this.currentStatus = 'ready';
+    this.attempt = 0;
+    this.sessionUser = f.user_id;
+    this.sync.userId = f.user_id;
+    this.emit('connected', {
+      session_id: f.session_id,
+      user_id: f.user_id,
+      device_id: f.device_id,
+      server_ts: f.server_ts,
+      heartbeat_ms: f.heartbeat_ms,
+      more: f.more,
+    });
+    if (gen !== this.generation) return; // a listener closed or reconnected
+    // Rows first: they set unread counts that already include the missed events.
+    for (const row of f.inbox) {
+      this.sync.applyInboxRow(row);
+      this.emit('inbox', row);
+    }
+    for (const ev of f.missed) this.sync.apply(ev);
+    this.sync.setInboxCursor(f.inbox_cursor);
+    if (gen !== this.generation) return;
+    this.flushAfterConnect();
+    this.startPinging();
+    if (f.more) void this.catchUp(gen, Object.keys(sent.convs ?? {}));
+    else this.emit('synced');
+  }
+
+  /** Resends what must survive a reconnect: unacked sends, read markers, presence subscription. */
+  private flushAfterConnect(): void {
+    for (const frame of this.outbox.frames()) this.write(frame);
+    for (const [conv_id, seq] of this.pendingReads) this.write({ type: 'READ', conv_id, seq });
+    this.flushDelivered();
+    if (this.presenceSub.length) this.write({ type: 'PRESENCE_SUB', user_ids: this.presenceSub });
+  }
+
+  private flushDelivered(): void {
+    for (const [conv_id, seq] of this.pendingDelivered) {
+      if (this.write({ type: 'DELIVERED', conv_id, seq })) this.pendingDelivered.delete(conv_id);
+    }
+  }
+
+  // ---- catch-up over REST when CONNACK was capped ----
+
+  /**
+   * Pages `/events` for every conversation the CONNECT named, holding their live events
+   * meanwhile; each conversation's held events are applied (duplicates dropped) as soon
+   * as it is caught up.
+   */
+  private async catchUp(gen: number, convIds: string[]): Promise<void> {
+    this.sync.hold(convIds);
+    const queue = [...convIds];
+    const worker = async (): Promise<void> => {
+      for (let conv = queue.shift(); conv !== undefined; conv = queue.shift()) {
+        await this.pageConversation(gen, conv);
+        if (gen !== this.generation) return;
+        this.sync.release(conv);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(catchUpConcurrency, queue.length) }, worker));
+    } catch (err) {
+      if (gen !== this.generation) return;
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (error instanceof ApiError && error.status === 401) {
+        this.detach(CloseCode.unauthorized, 'unauthorized');
+        this.onClosed(CloseCode.unauthorized, error.message);
+        return;
+      }
+      // Nothing applied is lost; the next CONNECT resumes from the high-water seqs.
+      this.emit('error', error);
+      this.drop('catch-up failed');
+      return;
+    }
+    if (gen === this.generation) this.emit('synced');
+  }
+
+  private async pageConversation(gen: number, convId: string): Promise<void> {
+    let after = this.sync.highWater(convId) ?? 0;
+    for (;;) {
+      let page;
+      try {
+        page = await this.rest.getEvents(convId, { after, limit: this.opts.syncPageLimit ?? 100 });
+      } catch (err) {
+        // No longer a member (or the conversation is gone): nothing to catch up on.
+        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) return;
+        throw err;
+      }
+      if (gen !== this.generation) return;
+      for (const ev of page.events) this.sync.apply(ev);
+      const last = page.events[page.events.length - 1];
+      if (!page.more || !last || last.seq <= after) return;
+      after = last.seq;
+    }
+  }
+
+  // ---- app-level heartbeat ----
+
+  private startPinging(): void {
+    this.stopPinging();
+    const every = this.opts.pingIntervalMs ?? 0;
+    if (every <= 0) return;
+    this.pingTimer = setInterval(() => {
+      if (this.pongOverdue) {
+        this.drop('ping timeout');
+        return;
+      }
+      this.pongOverdue = true;
+      this.pings.push({ resolve: () => undefined, reject: () => undefined });
+      this.write({ type: 'PING' });
+    }, every);
+  }
+
+  private stopPinging(): void {
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    this.pongOverdue = false;
+  }
+
+  private failPings(err: Error): void {
+    const pings = this.pings;
+    this.pings = [];
+    for (const p of pings) p.reject(err);
+  }
+}
+
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
+}

@@ -1,0 +1,37 @@
+/**
+ * Client SDK door. Ships to browsers and apps on its own: it imports only the pure
+ * protocol files (frames, errors, ids), never the server's decoder or any Node module.
+ */
+export {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatEvents,
+  type ChatStatus,
+  type ConnectedInfo,
+  type Receipt,
+  type ReadSync,
+  type TypingInfo,
+} from './chat';
+export {
+  RestClient,
+  type RestClientOptions,
+  type AuthResult,
+  type User,
+  type Member,
+  type Conversation,
+  type ConversationPage,
+  type Message,
+  type EventPage,
+  type SendOptions,
+  type SendResult,
+  type PresenceInfo,
+  type UserSettings,
+  type FetchLike,
+  type ResponseLike,
+} from './rest';
+export { ApiError, ChatError, ClientClosedError } from './errors';
+export { Emitter, type EventMap, type Listener } from './emitter';
+export { backoffDelay, type BackoffOptions } from './backoff';
+export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
+export type { ConvEvent, EventKind, InboxRow, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
+export type { ErrorCode } from '../protocol/errors';

@@ -1,0 +1,278 @@
+/**
+ * REST client for DESIGN.md section 5 (JSON under `/api/v1`, bearer token). Uses the
+ * global `fetch` (browsers, Node 20) unless one is injected.
+ */
+import type {
+  ConvEvent,
+  ConversationType,
+  InboxRow,
+  MemberRole,
+  PresenceState,
+} from '../protocol/frames';
+import { ApiError, codeForStatus, isErrorCode } from './errors';
+
+/** The subset of `fetch` the SDK uses; inject one for platforms without a global fetch. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<ResponseLike>;
+
+/** The subset of a fetch Response the SDK reads. */
+export interface ResponseLike {
+  readonly status: number;
+  readonly ok: boolean;
+  text(): Promise<string>;
+}
+
+export interface RestClientOptions {
+  /** Server origin, e.g. `https://chat.example.com` (the client appends `/api/v1`). */
+  baseUrl: string;
+  /** Bearer token; may also be set later with `setToken`. */
+  token?: string;
+  /** Defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+}
+
+export interface AuthResult {
+  user_id: string;
+  token: string;
+  /** Present on register. */
+  username?: string;
+}
+
+export interface User {
+  user_id: string;
+  username: string;
+  display_name: string | null;
+}
+
+export interface Member {
+  user_id: string;
+  role: MemberRole;
+}
+
+/** A conversation with its members, as returned by create and details. */
+export interface Conversation {
+  conv_id: string;
+  type: ConversationType;
+  title: string | null;
+  members: Member[];
+  created_at: number;
+}
+
+export interface ConversationPage {
+  conversations: InboxRow[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/** A message with its current state (reactions, edits, deletion folded in). */
+export interface Message extends ConvEvent {
+  /** user_id -> emoji */
+  reactions?: Record<string, string>;
+  edited_at?: number | null;
+  deleted?: boolean;
+}
+
+export interface EventPage {
+  events: ConvEvent[];
+  more: boolean;
+}
+
+/** What a SEND (WebSocket) or POST messages (REST) carries besides the conversation. */
+export interface SendOptions {
+  /** Idempotency key; generated when omitted. Reuse it to retry the same message. */
+  client_msg_id?: string;
+  reply_to?: number;
+  attachments?: string[];
+  mentions?: string[];
+}
+
+/** The server's acknowledgement of a durable send (same fields as the ACK frame). */
+export interface SendResult {
+  client_msg_id: string;
+  conv_id: string;
+  seq: number;
+  ts: number;
+  /** True when the server had already stored this client_msg_id. */
+  duplicate?: true;
+}
+
+export interface PresenceInfo {
+  user_id: string;
+  state: PresenceState;
+  /** Null when the user hides it. */
+  last_seen: number | null;
+}
+
+export interface UserSettings {
+  show_presence: boolean;
+  show_last_seen: boolean;
+  send_read_receipts: boolean;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/**
+ * One method per REST endpoint. Every failure rejects with an ApiError carrying the
+ * server's `{error: {code, message}}` code and the HTTP status.
+ */
+export class RestClient {
+  private readonly apiUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private token: string | undefined;
+
+  constructor(opts: RestClientOptions) {
+    this.apiUrl = opts.baseUrl.replace(/\/+$/, '') + '/api/v1';
+    this.token = opts.token;
+    const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    if (!f) throw new Error('no global fetch: pass the `fetch` option');
+    this.fetchImpl = f;
+  }
+
+  /** Replaces the bearer token used by later calls. */
+  setToken(token: string | undefined): void {
+    this.token = token;
+  }
+
+  register(body: { username: string; password: string; display_name?: string }): Promise<AuthResult> {
+    return this.request('POST', '/auth/register', undefined, body);
+  }
+
+  login(body: { username: string; password: string }): Promise<AuthResult> {
+    return this.request('POST', '/auth/login', undefined, body);
+  }
+
+  /** Users whose username matches. */
+  async findUsers(username: string): Promise<User[]> {
+    const res = await this.request<{ users: User[] }>('GET', '/users', { username });
+    return res.users;
+  }
+
+  /** Creates a conversation; a direct one between the same two users is returned again. */
+  createConversation(body: {
+    type: ConversationType;
+    member_ids: string[];
+    title?: string;
+  }): Promise<Conversation> {
+    return this.request('POST', '/conversations', undefined, body);
+  }
+
+  /** One page of the inbox, newest activity first. */
+  listConversations(opts: { cursor?: string; limit?: number } = {}): Promise<ConversationPage> {
+    return this.request('GET', '/conversations', { cursor: opts.cursor, limit: opts.limit });
+  }
+
+  getConversation(convId: string): Promise<Conversation> {
+    return this.request('GET', `/conversations/${enc(convId)}`);
+  }
+
+  /** Adds members (admin only). Body: `{user_ids}`. */
+  addMembers(convId: string, userIds: string[]): Promise<Conversation | undefined> {
+    return this.request('POST', `/conversations/${enc(convId)}/members`, undefined, { user_ids: userIds });
+  }
+
+  /** Removes a member (admin), or leaves when `userId` is the caller. */
+  async removeMember(convId: string, userId: string): Promise<void> {
+    await this.request('DELETE', `/conversations/${enc(convId)}/members/${enc(userId)}`);
+  }
+
+  /** The messages just before `before` (newest when omitted), in ascending seq. */
+  async getMessages(convId: string, opts: { before?: number; limit?: number } = {}): Promise<Message[]> {
+    const res = await this.request<{ messages: Message[] }>('GET', `/conversations/${enc(convId)}/messages`, {
+      before: opts.before,
+      limit: opts.limit,
+    });
+    return res.messages;
+  }
+
+  /** Events with seq above `after`, ascending; `more` says another page follows. */
+  getEvents(convId: string, opts: { after: number; limit?: number }): Promise<EventPage> {
+    return this.request('GET', `/conversations/${enc(convId)}/events`, { after: opts.after, limit: opts.limit });
+  }
+
+  /**
+   * Sends a message over REST with the same idempotency as SEND: retrying with the same
+   * `client_msg_id` never creates a second message.
+   */
+  sendMessage(convId: string, body: string, opts: SendOptions & { client_msg_id: string }): Promise<SendResult> {
+    const { client_msg_id, ...rest } = opts;
+    return this.request('POST', `/conversations/${enc(convId)}/messages`, undefined, {
+      client_msg_id,
+      body,
+      ...rest,
+    });
+  }
+
+  /** Presence of each user (last_seen null when hidden). */
+  async getPresence(userIds: string[]): Promise<PresenceInfo[]> {
+    const res = await this.request<{ presence: PresenceInfo[] }>('GET', '/presence', {
+      user_ids: userIds.join(','),
+    });
+    return res.presence;
+  }
+
+  /** Changes the caller's privacy settings; returns the settings now in force. */
+  updateSettings(patch: Partial<UserSettings>): Promise<UserSettings> {
+    return this.request('PATCH', '/me/settings', undefined, patch);
+  }
+
+  private async request<T>(method: string, path: string, query?: Query, body?: object): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const init: { method: string; headers: Record<string, string>; body?: string } = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res: ResponseLike;
+    let text: string;
+    try {
+      res = await this.fetchImpl(this.apiUrl + path + queryString(query), init);
+      text = await res.text();
+    } catch (err) {
+      throw new ApiError(0, 'unavailable', `network error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const json = parseJson(text);
+    if (!res.ok) throw toApiError(res.status, json, text);
+    return json as T;
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    // Commas stay literal so `user_ids=a,b` reads as the list DESIGN.md shows.
+    parts.push(`${key}=${encodeURIComponent(String(value)).replace(/%2C/g, ',')}`);
+  }
+  return parts.length ? '?' + parts.join('&') : '';
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Maps a failed response to an ApiError, trusting the body's code only when it is a known one. */
+function toApiError(status: number, json: unknown, text: string): ApiError {
+  const error = typeof json === 'object' && json !== null ? (json as { error?: unknown }).error : undefined;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return new ApiError(
+      status,
+      isErrorCode(code) ? code : codeForStatus(status),
+      typeof message === 'string' ? message : `HTTP ${status}`,
+    );
+  }
+  return new ApiError(status, codeForStatus(status), text.slice(0, 200) || `HTTP ${status}`);
+}

@@ -1,0 +1,43 @@
+/**
+ * The WebSocket surface the SDK needs. Browsers' `WebSocket` and the `ws` package's
+ * `WebSocket` both satisfy it, so neither is imported: the app injects one.
+ */
+
+export interface MessageEventLike {
+  readonly data: unknown;
+}
+
+export interface CloseEventLike {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** An open or opening WebSocket. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open', listener: (event: unknown) => void): void;
+  addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
+  addEventListener(type: 'close', listener: (event: CloseEventLike) => void): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+}
+
+/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `ws`'s `WebSocket` in Node. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** WebSocket.OPEN, the same number in every implementation. */
+export const OPEN = 1;
+
+/** `http(s)://host/base` -> `ws(s)://host/base/ws`. */
+export function wsUrlFor(baseUrl: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return base.replace(/^http(s?):\/\//i, (_m, s: string) => `ws${s}://`) + '/ws';
+}
+
+/** The default constructor: the global WebSocket, when the platform has one. */
+export function defaultWebSocket(): WebSocketConstructor {
+  const ctor = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!ctor) throw new Error('no global WebSocket: pass the `WebSocketImpl` option (e.g. the `ws` package)');
+  return ctor;
+}

@@ -1,0 +1,124 @@
+/**
+ * Configuration: read once at the edge (environment, optionally a JSON file named by
+ * CONFIG_FILE), validated against one schema with defaults. Nothing else in the codebase
+ * reads process.env; the composition root passes the resulting Config down.
+ */
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import { schema, type RawConfig } from './schema';
+
+/** Validated, typed configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  store: 'sqlite';
+  bus: 'memory';
+  blob: 'local';
+  shardId: string | null;
+  /** null: generate one and keep it in dataDir. */
+  jwtSecret: string | null;
+  tokenTtlSeconds: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
+  sqliteSync: 'full' | 'normal';
+  heartbeatMs: number;
+  connectTimeoutMs: number;
+  /** Sustained sends per second per user, and the burst above it. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** Bytes queued on one socket before it is closed as a slow consumer. */
+  maxSocketBufferBytes: number;
+  markerFlushMs: number;
+  actorIdleMs: number;
+  /** Events returned per conversation in CONNACK before `more` is set. */
+  replayLimit: number;
+  limits: {
+    maxFrameBytes: number;
+    maxBodyChars: number;
+    maxIdChars: number;
+    maxGroupMembers: number;
+    maxPresenceSub: number;
+    maxAttachments: number;
+    maxMentions: number;
+  };
+}
+
+/** Thrown for an unknown or invalid key; the message names the key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Builds the Config from environment variables (strings) and an optional JSON file.
+ * Environment wins over the file. Unknown keys in the file are errors; unknown
+ * environment variables are ignored because the environment holds much else.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const raw: Record<string, unknown> = {};
+  const file = env.CONFIG_FILE;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`CONFIG_FILE: cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError('CONFIG_FILE: must hold a JSON object');
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      if (!(key in schema.properties)) throw new ConfigError(`${key}: unknown configuration key (in ${file})`);
+      raw[key] = value;
+    }
+  }
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return fromRaw(raw);
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: true });
+const validate = ajv.compile<RawConfig>(schema);
+
+function fromRaw(raw: Record<string, unknown>): Config {
+  if (!validate(raw)) {
+    const err = validate.errors?.[0];
+    const key = err?.instancePath.slice(1) || String(err?.params.additionalProperty ?? 'config');
+    throw new ConfigError(`${key}: ${err?.message ?? 'invalid'} (got ${JSON.stringify(raw[key])})`);
+  }
+  const r = raw as RawConfig;
+  return {
+    port: r.PORT,
+    host: r.HOST,
+    dataDir: r.DATA_DIR,
+    store: r.STORE,
+    bus: r.BUS,
+    blob: r.BLOB,
+    shardId: r.SHARD_ID ?? null,
+    jwtSecret: r.JWT_SECRET ?? null,
+    tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
+    logLevel: r.LOG_LEVEL,
+    sqliteSync: r.SQLITE_SYNC,
+    heartbeatMs: r.HEARTBEAT_MS,
+    connectTimeoutMs: r.CONNECT_TIMEOUT_MS,
+    rateLimitPerSecond: r.RATE_LIMIT_PER_SECOND,
+    rateLimitBurst: r.RATE_LIMIT_BURST,
+    maxSocketBufferBytes: r.MAX_SOCKET_BUFFER_BYTES,
+    markerFlushMs: r.MARKER_FLUSH_MS,
+    actorIdleMs: r.ACTOR_IDLE_MS,
+    replayLimit: r.REPLAY_LIMIT,
+    limits: {
+      maxFrameBytes: r.MAX_FRAME_BYTES,
+      maxBodyChars: r.MAX_BODY_CHARS,
+      maxIdChars: r.MAX_ID_CHARS,
+      maxGroupMembers: r.MAX_GROUP_MEMBERS,
+      maxPresenceSub: r.MAX_PRESENCE_SUB,
+      maxAttachments: r.MAX_ATTACHMENTS,
+      maxMentions: r.MAX_MENTIONS,
+    },
+  };
+}
+
+export { schema as configSchema } from './schema';

@@ -1,0 +1,70 @@
+/**
+ * The configuration schema: every key, its type, its default and its meaning. The README's
+ * configuration table is written from this file; keep the two in step.
+ */
+
+/** Configuration keys as they appear in the environment or the config file. */
+export interface RawConfig {
+  PORT: number;
+  HOST: string;
+  DATA_DIR: string;
+  STORE: 'sqlite';
+  BUS: 'memory';
+  BLOB: 'local';
+  SHARD_ID?: string;
+  JWT_SECRET?: string;
+  TOKEN_TTL_SECONDS: number;
+  LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
+  SQLITE_SYNC: 'full' | 'normal';
+  HEARTBEAT_MS: number;
+  CONNECT_TIMEOUT_MS: number;
+  RATE_LIMIT_PER_SECOND: number;
+  RATE_LIMIT_BURST: number;
+  MAX_SOCKET_BUFFER_BYTES: number;
+  MARKER_FLUSH_MS: number;
+  ACTOR_IDLE_MS: number;
+  REPLAY_LIMIT: number;
+  MAX_FRAME_BYTES: number;
+  MAX_BODY_CHARS: number;
+  MAX_ID_CHARS: number;
+  MAX_GROUP_MEMBERS: number;
+  MAX_PRESENCE_SUB: number;
+  MAX_ATTACHMENTS: number;
+  MAX_MENTIONS: number;
+}
+
+const int = (def: number, minimum: number, maximum: number, description: string) =>
+  ({ type: 'integer', default: def, minimum, maximum, description }) as const;
+
+export const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    PORT: int(8080, 0, 65535, 'TCP port for HTTP, /ws and long-poll'),
+    HOST: { type: 'string', default: '0.0.0.0', minLength: 1, description: 'address to listen on' },
+    DATA_DIR: { type: 'string', default: './data', minLength: 1, description: 'embedded database, blobs, generated secrets' },
+    STORE: { type: 'string', enum: ['sqlite'], default: 'sqlite', description: 'durable store engine' },
+    BUS: { type: 'string', enum: ['memory'], default: 'memory', description: 'ephemeral bus, presence and socket map engine' },
+    BLOB: { type: 'string', enum: ['local'], default: 'local', description: 'blob store engine' },
+    SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
+    JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
+    TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),
+    LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
+    SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
+    HEARTBEAT_MS: int(25_000, 1000, 600_000, 'server ping interval; a socket silent for two intervals is dropped'),
+    CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed between opening a socket and CONNECT'),
+    RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained sends per second per user'),
+    RATE_LIMIT_BURST: int(60, 1, 1_000_000, 'sends allowed in a burst above the sustained rate'),
+    MAX_SOCKET_BUFFER_BYTES: int(8 * 1024 * 1024, 65536, 1 << 30, 'bytes queued on one socket before it is closed with 4003'),
+    MARKER_FLUSH_MS: int(500, 10, 60_000, 'read/delivered markers are coalesced and written this often'),
+    ACTOR_IDLE_MS: int(5 * 60_000, 1000, 24 * 3600_000, 'a conversation actor idle this long is evicted'),
+    REPLAY_LIMIT: int(200, 1, 100_000, 'events per conversation replayed in CONNACK before "more" is set'),
+    MAX_FRAME_BYTES: int(64 * 1024, 1024, 16 * 1024 * 1024, 'largest accepted WebSocket frame'),
+    MAX_BODY_CHARS: int(10_000, 1, 1_000_000, 'longest message body in characters'),
+    MAX_ID_CHARS: int(64, 8, 256, 'longest client_msg_id, device_id and other ids'),
+    MAX_GROUP_MEMBERS: int(250, 2, 10_000, 'most members in a group'),
+    MAX_PRESENCE_SUB: int(256, 1, 10_000, 'most users in one PRESENCE_SUB'),
+    MAX_ATTACHMENTS: int(10, 0, 100, 'most attachments in one message'),
+    MAX_MENTIONS: int(50, 0, 1000, 'most mentions in one message'),
+  },
+} as const;

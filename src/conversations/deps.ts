@@ -1,0 +1,18 @@
+import type { Limits } from '../protocol';
+import type { Store } from '../store';
+import type { Sequencer } from '../sequencer';
+import type { Logger } from '../observability';
+import type { CommitQueue } from './commit';
+import type { MarkerWriter } from './markers';
+import type { Fanout } from './fanout';
+
+/** What every actor of a shard shares. Built once by ConversationService. */
+export interface ActorDeps {
+  store: Store;
+  sequencer: Sequencer;
+  commits: CommitQueue;
+  markers: MarkerWriter;
+  fanout: Fanout;
+  limits: Limits;
+  logger: Logger;
+}

@@ -1,0 +1,88 @@
+/**
+ * Read paths (inbox, details, history, sync) straight from the store, which every shard
+ * shares, so they need no actor. Membership is checked on every call.
+ */
+import { ProtocolError, type ConvEvent, type InboxRow } from '../protocol';
+import type { ConversationRecord, InboxPage, MemberRecord, MessageView, Store } from '../store';
+
+/** Margin subtracted from inbox cursors: an event sequenced before a sync but committed
+ * after it carries an older timestamp, and shards' clocks differ a little. Rows are
+ * idempotent, so sending a few twice is harmless; missing one is not. */
+const cursorMarginMs = 10_000;
+
+export interface Replay {
+  events: ConvEvent[];
+  more: boolean;
+}
+
+export class ConversationReads {
+  constructor(
+    private readonly store: Store,
+    private readonly beforeRead: () => Promise<void>,
+  ) {}
+
+  /** Throws forbidden unless `userId` is a member; not_found if the conversation is unknown. */
+  async requireMember(userId: string, convId: string): Promise<MemberRecord> {
+    const member = await this.store.getMember(convId, userId);
+    if (member) return member;
+    const conv = await this.store.getConversation(convId);
+    throw conv
+      ? new ProtocolError('forbidden', 'not a member of this conversation')
+      : new ProtocolError('not_found', 'conversation not found');
+  }
+
+  async inbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
+    await this.beforeRead();
+    return this.store.listInbox(userId, cursor, limit);
+  }
+
+  async details(userId: string, convId: string): Promise<{ conversation: ConversationRecord; members: MemberRecord[] }> {
+    await this.requireMember(userId, convId);
+    const [conversation, members] = await Promise.all([this.store.getConversation(convId), this.store.getMembers(convId)]);
+    if (!conversation) throw new ProtocolError('not_found', 'conversation not found');
+    return { conversation, members };
+  }
+
+  async messages(userId: string, convId: string, before: number, limit: number): Promise<MessageView[]> {
+    await this.requireMember(userId, convId);
+    return this.store.readMessages(convId, before, limit);
+  }
+
+  /** Events after `after`, plus whether more remain. */
+  async events(userId: string, convId: string, after: number, limit: number): Promise<Replay> {
+    await this.requireMember(userId, convId);
+    const events = await this.store.readEvents(convId, after, limit + 1);
+    const more = events.length > limit;
+    if (more) events.length = limit;
+    return { events, more };
+  }
+
+  /** CONNACK replay: events after each given seq, conversations the user left skipped. */
+  async replay(userId: string, convs: Record<string, number>, perConv: number): Promise<Replay> {
+    const out: ConvEvent[] = [];
+    let more = false;
+    await Promise.all(
+      Object.entries(convs).map(async ([convId, after]) => {
+        const member = await this.store.getMember(convId, userId);
+        if (!member) return;
+        const events = await this.store.readEvents(convId, after, perConv + 1);
+        if (events.length > perConv) {
+          more = true;
+          events.length = perConv;
+        }
+        for (const e of events) out.push(e);
+      }),
+    );
+    // Grouped by conversation, ascending seq within each (Promise.all keeps each group whole).
+    return { events: out, more };
+  }
+
+  /** Inbox rows changed since the device's cursor, and the cursor to keep. */
+  async inboxSince(userId: string, cursor: string | undefined, limit: number): Promise<{ rows: InboxRow[]; cursor: string }> {
+    await this.beforeRead();
+    const now = Date.now();
+    const since = cursor && /^\d{1,15}$/.test(cursor) ? Number(cursor) : 0;
+    const rows = await this.store.inboxChangedSince(userId, since, limit);
+    return { rows, cursor: String(Math.max(0, now - cursorMarginMs)) };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The shard's conversation actors: created on first command, evicted when idle, drained
+ * at shutdown. Also creates conversations, which needs no actor until its first event.
+ */
+import { ProtocolError, newId, type ConversationType, type Limits } from '../protocol';
+import type { ConversationRecord, MemberRecord, Store } from '../store';
+import type { Sequencer } from '../sequencer';
+import type { Bus } from '../bus';
+import type { Presence } from '../presence';
+import type { Logger, Metrics } from '../observability';
+import { ConversationActor } from './actor';
+import { CommitQueue } from './commit';
+import { MarkerWriter } from './markers';
+import { Fanout } from './fanout';
+import type { ActorDeps } from './deps';
+import type { Command, ResultOf } from './commands';
+
+export interface ConversationServiceOptions {
+  store: Store;
+  sequencer: Sequencer;
+  bus: Bus;
+  presence: Presence;
+  limits: Limits;
+  logger: Logger;
+  metrics: Metrics;
+  markerFlushMs: number;
+  actorIdleMs: number;
+}
+
+export interface CreateRequest {
+  type: ConversationType;
+  member_ids: string[];
+  title: string | null;
+}
+
+export interface Created {
+  conversation: ConversationRecord;
+  members: MemberRecord[];
+  created: boolean;
+}
+
+export class ConversationService {
+  private readonly actors = new Map<string, ConversationActor>();
+  private readonly deps: ActorDeps;
+  private readonly markers: MarkerWriter;
+  private readonly commits: CommitQueue;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: ConversationServiceOptions) {
+    this.commits = new CommitQueue(opts.store, opts.metrics);
+    this.markers = new MarkerWriter(opts.store, opts.logger, opts.markerFlushMs);
+    this.deps = {
+      store: opts.store,
+      sequencer: opts.sequencer,
+      commits: this.commits,
+      markers: this.markers,
+      fanout: new Fanout(opts.bus, opts.presence),
+      limits: opts.limits,
+      logger: opts.logger,
+    };
+  }
+
+  start(): void {
+    this.markers.start();
+    this.sweeper = setInterval(() => this.evictIdle(), Math.min(30_000, this.opts.actorIdleMs));
+    this.sweeper.unref();
+  }
+
+  /** Runs a command on the conversation's actor (this shard must own the conversation). */
+  dispatch<C extends Command>(cmd: C): Promise<ResultOf<C>> {
+    let actor = this.actors.get(cmd.conv_id);
+    if (!actor) {
+      actor = new ConversationActor(cmd.conv_id, this.deps);
+      this.actors.set(cmd.conv_id, actor);
+      this.opts.metrics.liveActors.set(this.actors.size);
+    }
+    return actor.enqueue(cmd);
+  }
+
+  /** Creates a conversation (direct ones are deduplicated per pair) and announces it. */
+  async create(creatorId: string, req: CreateRequest): Promise<Created> {
+    const others = [...new Set(req.member_ids)].filter((u) => u !== creatorId);
+    if (req.type === 'direct' && others.length !== 1) {
+      throw new ProtocolError('bad_request', 'a direct conversation has exactly one other member');
+    }
+    if (others.length + 1 > this.opts.limits.maxGroupMembers) {
+      throw new ProtocolError('bad_request', `a group has at most ${this.opts.limits.maxGroupMembers} members`);
+    }
+    const found = await this.opts.store.getUsers(others);
+    if (found.length !== others.length) {
+      const known = new Set(found.map((u) => u.user_id));
+      throw new ProtocolError('not_found', `unknown user ${others.find((u) => !known.has(u))}`);
+    }
+    const now = Date.now();
+    const { conversation, created } = await this.opts.store.createConversation({
+      conv_id: newId('c'),
+      type: req.type,
+      title: req.type === 'group' ? req.title : null,
+      created_at: now,
+      members: [
+        { user_id: creatorId, role: req.type === 'group' ? 'admin' : 'member' },
+        ...others.map((user_id) => ({ user_id, role: 'member' as const })),
+      ],
+    });
+    if (created) await this.dispatch({ op: 'announce', conv_id: conversation.conv_id, user_id: creatorId });
+    const [conv, members] = await Promise.all([
+      this.opts.store.getConversation(conversation.conv_id),
+      this.opts.store.getMembers(conversation.conv_id),
+    ]);
+    return { conversation: conv ?? conversation, members, created };
+  }
+
+  /** Writes pending read markers now (before reads that must see them). */
+  flushMarkers(): Promise<void> {
+    return this.markers.flush();
+  }
+
+  get liveActors(): number {
+    return this.actors.size;
+  }
+
+  private evictIdle(): void {
+    const cutoff = Date.now() - this.opts.actorIdleMs;
+    for (const [id, actor] of this.actors) {
+      if (actor.idle && actor.lastActive < cutoff) this.actors.delete(id);
+    }
+    this.opts.metrics.liveActors.set(this.actors.size);
+  }
+
+  /** Drains group commit and marker writes; call after the gateway stopped accepting. */
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.commits.drain();
+    await this.markers.stop();
+  }
+}

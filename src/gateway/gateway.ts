@@ -1,0 +1,267 @@
+/**
+ * The WebSocket gateway: accepts sockets on /ws, authenticates at CONNECT, holds the
+ * sessions of this shard, writes frames the bus brings for them, and drives heartbeats
+ * from one timer for all connections.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CloseCode, FrameDecoder, ProtocolError, newId, type Limits } from '../protocol';
+import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
+import type { Presence } from '../presence';
+import type { Store } from '../store';
+import type { Router } from '../cluster';
+import type { ConversationReads } from '../conversations';
+import type { TokenService } from '../auth';
+import type { RateLimiter } from '../ratelimit';
+import type { Observability } from '../observability';
+import { Session, kSession } from './session';
+import { FrameHandlers } from './handlers';
+
+export interface GatewayOptions {
+  gatewayId: string;
+  limits: Limits;
+  heartbeatMs: number;
+  connectTimeoutMs: number;
+  maxSocketBufferBytes: number;
+  replayLimit: number;
+  router: Router;
+  reads: ConversationReads;
+  store: Store;
+  presence: Presence;
+  bus: Bus;
+  tokens: TokenService;
+  limiter: RateLimiter;
+  obs: Observability;
+}
+
+/** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
+const hardCapFactor = 16;
+
+export class Gateway {
+  readonly wss: WebSocketServer;
+  /** Sessions that have not sent CONNECT yet (checked for the connect timeout). */
+  readonly pending = new Set<Session>();
+  /** user id -> that user's connected sessions on this gateway (the local socket map). */
+  readonly users = new Map<string, Session[]>();
+  /** user id -> sessions subscribed to that user's presence. */
+  readonly presenceSubs = new Map<string, Set<Session>>();
+  readonly decoder: FrameDecoder;
+  private readonly handlers: FrameHandlers;
+  private readonly unsubscribe: (() => void)[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private lastSweep = Date.now();
+  private draining = false;
+
+  constructor(readonly opts: GatewayOptions) {
+    this.decoder = new FrameDecoder(opts.limits);
+    this.handlers = new FrameHandlers(this);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.limits.maxFrameBytes * hardCapFactor,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  /** Serves /ws on `server` and starts the heartbeat timer and bus subscriptions. */
+  attach(server: Server): void {
+    server.on('upgrade', this.onUpgrade);
+    const { bus, gatewayId } = this.opts;
+    this.unsubscribe.push(bus.subscribe(gatewayTopic(gatewayId), this.onBus));
+    this.unsubscribe.push(bus.subscribe(presenceTopic, this.onBus));
+    this.unsubscribe.push(bus.subscribe(usersTopic, this.onBus));
+    this.timer = setInterval(this.tick, 1000);
+    this.timer.unref();
+  }
+
+  get sessionCount(): number {
+    let n = 0;
+    for (const list of this.users.values()) n += list.length;
+    return n;
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws' || this.draining) {
+      socket.end(`HTTP/1.1 ${this.draining ? 503 : 404} ${this.draining ? 'Service Unavailable' : 'Not Found'}\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, this.onConnection);
+  };
+
+  private readonly onConnection = (ws: WebSocket): void => {
+    const session = new Session(newId('s'), ws, Date.now(), null, this.opts.maxSocketBufferBytes);
+    ws[kSession] = session;
+    (ws as WebSocketWithGateway)[kGateway] = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    this.pending.add(session);
+  };
+
+  /** Entry point for every frame of every socket. */
+  frame(session: Session, data: RawData, isBinary: boolean): void {
+    session.alive = true;
+    if (this.draining) {
+      this.sendError(session, new ProtocolError('unavailable', 'shard restarting'), null);
+      return;
+    }
+    const size = frameSize(data);
+    if (size > this.opts.limits.maxFrameBytes) {
+      this.refuse(session, new ProtocolError('too_large', `frame exceeds ${this.opts.limits.maxFrameBytes} bytes`), null);
+      return;
+    }
+    if (isBinary) {
+      this.refuse(session, new ProtocolError('bad_request', 'frames must be text'), null);
+      return;
+    }
+    const decoded = this.decoder.decode(data.toString());
+    if (!decoded.ok) {
+      if (session.state === 'connecting') {
+        session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
+        return;
+      }
+      this.refuse(session, decoded.error, decoded.ref);
+      return;
+    }
+    this.handlers.handle(session, decoded.frame);
+  }
+
+  /** Sends an ERROR and counts it; closes the connection on repeated abuse. */
+  refuse(session: Session, err: ProtocolError, ref: string | null): void {
+    this.sendError(session, err, ref);
+    const close = session.countError(err.code === 'rate_limited', Date.now());
+    if (close !== null) session.close(close, close === CloseCode.rateLimited ? 'rate limited' : 'too many bad frames');
+  }
+
+  sendError(session: Session, err: ProtocolError, ref: string | null): void {
+    this.opts.obs.metrics.frameErrors.inc({ code: err.code });
+    session.write(JSON.stringify({ type: 'ERROR', code: err.code, message: err.message, ref }));
+  }
+
+  /** Registers a session that finished CONNECT in the local socket map. */
+  register(session: Session): void {
+    this.pending.delete(session);
+    const list = this.users.get(session.userId);
+    if (list) list.push(session);
+    else this.users.set(session.userId, [session]);
+    this.opts.obs.metrics.connections.inc();
+  }
+
+  /** Called once per socket when it closes, whatever the cause. */
+  closed(session: Session): void {
+    const wasRegistered = session.userId !== '' && this.users.get(session.userId)?.includes(session);
+    session.state = 'closed';
+    this.pending.delete(session);
+    this.handlers.unsubscribePresence(session);
+    if (!wasRegistered) return;
+    const list = this.users.get(session.userId) as Session[];
+    list.splice(list.indexOf(session), 1);
+    if (list.length === 0) this.users.delete(session.userId);
+    this.opts.obs.metrics.connections.dec();
+    void this.handlers.sessionEnded(session);
+  }
+
+  private readonly onBus = (msg: BusMessage): void => {
+    switch (msg.t) {
+      case 'frames': {
+        // Encode once per gateway; every socket gets the same bytes.
+        const bytes = Buffer.from(msg.frame);
+        let written = 0;
+        for (const userId of msg.users) {
+          const sessions = this.users.get(userId);
+          if (!sessions) continue;
+          for (const s of sessions) {
+            if (s.id === msg.exclude_session) continue;
+            s.write(bytes);
+            written++;
+          }
+        }
+        if (written > 0 && msg.frame.startsWith('{"type":"DELIVER"')) this.opts.obs.metrics.deliveries.inc(written);
+        return;
+      }
+      case 'presence': {
+        const subs = this.presenceSubs.get(msg.user_id);
+        if (!subs) return;
+        const bytes = Buffer.from(msg.frame);
+        for (const s of subs) s.write(bytes);
+        return;
+      }
+      case 'settings': {
+        for (const s of this.users.get(msg.user_id) ?? []) s.settings = msg.settings;
+        return;
+      }
+    }
+  };
+
+  /** One timer for every connection: connect timeouts each second, heartbeats each interval. */
+  private readonly tick = (): void => {
+    const now = Date.now();
+    for (const s of this.pending) {
+      if (now - s.openedAt > this.opts.connectTimeoutMs) {
+        this.pending.delete(s);
+        s.close(CloseCode.protocolError, 'no CONNECT in time');
+      }
+    }
+    if (now - this.lastSweep < this.opts.heartbeatMs) return;
+    this.lastSweep = now;
+    for (const list of this.users.values()) {
+      for (const s of list) {
+        if (!s.alive) {
+          s.ws.terminate();
+          continue;
+        }
+        s.alive = false;
+        s.ws.ping();
+      }
+    }
+    this.opts.limiter.sweep(now);
+  };
+
+  /** Stops taking frames and connections; sessions stay open until closeAll(). */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Closes every socket with 1012 (reconnect at once) and stops the timer. */
+  closeAll(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const u of this.unsubscribe) u();
+    for (const s of this.pending) s.close(CloseCode.restarting, 'shard restarting');
+    for (const list of [...this.users.values()]) for (const s of [...list]) s.close(CloseCode.restarting, 'shard restarting');
+    this.wss.close();
+  }
+}
+
+const kGateway = Symbol('gateway');
+interface WebSocketWithGateway extends WebSocket {
+  [kGateway]?: Gateway;
+}
+
+function frameSize(data: RawData): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
+}
+
+// Module-level listeners: one function object for all sockets; `this` is the socket.
+function onMessage(this: WebSocketWithGateway, data: RawData, isBinary: boolean): void {
+  const session = this[kSession];
+  if (session && session.state !== 'closed') this[kGateway]?.frame(session, data, isBinary);
+}
+
+function onPong(this: WebSocketWithGateway): void {
+  const session = this[kSession];
+  if (session) session.alive = true;
+}
+
+function onClose(this: WebSocketWithGateway): void {
+  const session = this[kSession];
+  if (session) this[kGateway]?.closed(session);
+}
+
+function onError(this: WebSocketWithGateway): void {
+  // ws emits 'close' after 'error' (for example 1009 on an oversized frame); cleanup happens there.
+}

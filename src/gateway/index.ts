@@ -1,0 +1,2 @@
+/** Gateway module: WebSocket sessions, CONNECT auth, heartbeats, backpressure, frame handling. */
+export { Gateway, type GatewayOptions } from './gateway';

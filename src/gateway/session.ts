@@ -1,0 +1,99 @@
+/**
+ * One client session over a WebSocket. Kept small: per-connection memory is a budget
+ * (the density target is ~10 KB per idle connection, ws itself included), so a session
+ * holds plain fields, no closures and no timers of its own.
+ */
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../protocol';
+import type { UserSettings } from '../store';
+
+export type SessionState = 'connecting' | 'syncing' | 'open' | 'closed';
+
+/** Where the listeners find the session of a socket (no per-connection closures). */
+export const kSession = Symbol('session');
+
+declare module 'ws' {
+  interface WebSocket {
+    [kSession]?: Session;
+  }
+}
+
+const abuseWindowMs = 10_000;
+
+export class Session {
+  state: SessionState = 'connecting';
+  userId = '';
+  deviceId = '';
+  /** Set by any frame or pong; cleared by each heartbeat sweep. */
+  alive = true;
+  /** Frames published while CONNACK is being built, written right after it. */
+  private held: (string | Buffer)[] | null = null;
+  presenceSubs: string[] = [];
+  private errors = 0;
+  private rateErrors = 0;
+  private windowStart = 0;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly openedAt: number,
+    /** Shared per-user cache entry; replaced at CONNECT. */
+    public settings: UserSettings | null,
+    private readonly maxBuffered: number,
+  ) {}
+
+  /** True once closed by either side (a method, so narrowing across awaits does not lie). */
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Starts holding live frames until release(); used while the CONNACK is assembled. */
+  hold(): void {
+    this.held = [];
+  }
+
+  /** Writes `first` (the CONNACK), then the held frames in the order they were published. */
+  release(first: string): void {
+    const held = this.held;
+    this.held = null;
+    this.write(first);
+    if (held) for (const f of held) this.write(f);
+  }
+
+  /**
+   * Writes one frame. Text frames are sent as text even when given as a Buffer, which
+   * lets fan-out encode a frame once and hand the same bytes to every socket.
+   */
+  write(frame: string | Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
+    if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.close(CloseCode.slowConsumer, 'slow consumer');
+      return;
+    }
+    this.ws.send(frame, { binary: false });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.ws.close(code, reason);
+  }
+
+  /**
+   * Counts one refused frame; returns the close code when the client is abusing the
+   * connection (too many refusals in a short window), else null.
+   */
+  countError(rateLimited: boolean, now: number): number | null {
+    if (now - this.windowStart > abuseWindowMs) {
+      this.windowStart = now;
+      this.errors = 0;
+      this.rateErrors = 0;
+    }
+    if (rateLimited) return ++this.rateErrors > 50 ? CloseCode.rateLimited : null;
+    return ++this.errors > 20 ? CloseCode.protocolError : null;
+  }
+}

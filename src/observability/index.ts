@@ -1,0 +1,60 @@
+/**
+ * Observability: JSON logs (winston) and Prometheus metrics (prom-client). Each process
+ * builds one Observability in the composition root and passes it down; there are no
+ * module-level singletons, so tests can run several servers in one process.
+ */
+import winston from 'winston';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The logger interface modules use. Never log message bodies or tokens at info level. */
+export type Logger = winston.Logger;
+
+/** Metrics every module may update. */
+export interface Metrics {
+  registry: Registry;
+  connections: Gauge;
+  events: Counter;
+  ackLatency: Histogram;
+  liveActors: Gauge;
+  deliveries: Counter;
+  frameErrors: Counter<'code'>;
+  commitBatch: Histogram;
+}
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function createObservability(opts: { level: string; shardId: string; silent?: boolean }): Observability {
+  const logger = winston.createLogger({
+    level: opts.level,
+    silent: opts.silent ?? false,
+    defaultMeta: { shard: opts.shardId },
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics: Metrics = {
+    registry,
+    connections: new Gauge({ name: 'chat_connections', help: 'open client sessions (after CONNECT)', registers: [registry] }),
+    events: new Counter({ name: 'chat_events_total', help: 'events committed to conversation logs', registers: [registry] }),
+    ackLatency: new Histogram({
+      name: 'chat_ack_latency_seconds',
+      help: 'time from receiving a command to sending its ACK',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    liveActors: new Gauge({ name: 'chat_live_actors', help: 'conversation actors in memory', registers: [registry] }),
+    deliveries: new Counter({ name: 'chat_deliveries_total', help: 'DELIVER frames written to sockets', registers: [registry] }),
+    frameErrors: new Counter({ name: 'chat_frame_errors_total', help: 'ERROR frames sent, by code', labelNames: ['code'], registers: [registry] }),
+    commitBatch: new Histogram({
+      name: 'chat_commit_batch_size',
+      help: 'events per group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+  };
+  return { logger, metrics };
+}

@@ -1,0 +1,116 @@
+/**
+ * Decoding of client frames: parse once, validate once with a schema compiled at start.
+ * Server-side only (it uses ajv); the SDK imports frames.ts, not this file.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ClientFrame, Limits } from './frames';
+import { ProtocolError } from './errors';
+
+/** Result of decoding one client frame: the frame, or an error to answer with. */
+export type DecodeResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; error: ProtocolError; ref: string | null };
+
+/** Decodes and validates raw client frames against the configured limits. */
+export class FrameDecoder {
+  private readonly validate: ValidateFunction<ClientFrame>;
+
+  constructor(private readonly limits: Limits) {
+    const ajv = new Ajv({ discriminator: true, allErrors: false, strict: true });
+    this.validate = ajv.compile<ClientFrame>(clientFrameSchema(limits));
+  }
+
+  /** Parses and validates one text frame. Never throws. */
+  decode(text: string): DecodeResult {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { ok: false, error: new ProtocolError('bad_request', 'frame is not valid JSON'), ref: null };
+    }
+    if (this.validate(value)) return { ok: true, frame: value };
+    const ref = refOf(value);
+    const err = this.validate.errors?.[0];
+    const tooLong = err !== undefined && (err.keyword === 'maxLength' || err.keyword === 'maxItems') &&
+      err.instancePath === '/body';
+    return {
+      ok: false,
+      error: new ProtocolError(tooLong ? 'too_large' : 'bad_request', describe(err, value)),
+      ref,
+    };
+  }
+}
+
+function refOf(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const id = (value as Record<string, unknown>).client_msg_id;
+  return typeof id === 'string' ? id.slice(0, 64) : null;
+}
+
+const knownTypes = ['CONNECT', 'SEND', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
+
+function describe(err: ErrorObject | undefined, value: unknown): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame must be a JSON object';
+  const type = (value as Record<string, unknown>).type;
+  if (typeof type !== 'string') return 'frame has no string "type"';
+  if (!knownTypes.includes(type)) return `unknown frame type "${type.slice(0, 32)}"`;
+  if (!err) return 'invalid frame';
+  const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '';
+  if (err.keyword === 'required') return `${type}: missing field "${String(err.params.missingProperty)}"`;
+  if (err.keyword === 'additionalProperties') {
+    return `${type}: unknown field "${String(err.params.additionalProperty)}"`;
+  }
+  return `${type}: ${field || 'frame'} ${err.message ?? 'is invalid'}`;
+}
+
+/** JSON schema of every client frame, discriminated by `type`. */
+function clientFrameSchema(l: Limits): object {
+  const id = { type: 'string', minLength: 1, maxLength: l.maxIdChars };
+  const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+  const ids = (max: number) => ({ type: 'array', maxItems: max, items: id });
+  const frame = (type: string, props: Record<string, object>, required: string[]) => ({
+    type: 'object',
+    properties: { type: { const: type }, ...props },
+    required: ['type', ...required],
+    additionalProperties: false,
+  });
+  return {
+    type: 'object',
+    discriminator: { propertyName: 'type' },
+    oneOf: [
+      frame(
+        'CONNECT',
+        {
+          token: { type: 'string', minLength: 1, maxLength: 4096 },
+          device_id: id,
+          sync: {
+            type: 'object',
+            properties: {
+              convs: { type: 'object', maxProperties: 10_000, additionalProperties: seq },
+              inbox_cursor: { type: 'string', maxLength: 128 },
+            },
+            additionalProperties: false,
+          },
+        },
+        ['token', 'device_id'],
+      ),
+      frame(
+        'SEND',
+        {
+          client_msg_id: id,
+          conv_id: id,
+          body: { type: 'string', maxLength: l.maxBodyChars },
+          reply_to: seq,
+          attachments: ids(l.maxAttachments),
+          mentions: ids(l.maxMentions),
+        },
+        ['client_msg_id', 'conv_id', 'body'],
+      ),
+      frame('DELIVERED', { conv_id: id, seq }, ['conv_id', 'seq']),
+      frame('READ', { conv_id: id, seq }, ['conv_id', 'seq']),
+      frame('TYPING', { conv_id: id, state: { enum: ['started', 'stopped'] } }, ['conv_id', 'state']),
+      frame('PRESENCE_SUB', { user_ids: ids(l.maxPresenceSub) }, ['user_ids']),
+      frame('PING', {}, []),
+    ],
+  };
+}

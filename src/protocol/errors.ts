@@ -1,0 +1,65 @@
+/**
+ * The one table of protocol error codes and close codes (DESIGN.md section 4).
+ * Every module reports failures as a ProtocolError; the gateway turns it into an ERROR
+ * frame and the REST layer into an HTTP status with a JSON body.
+ */
+
+/** Error codes carried by ERROR frames and REST error bodies. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'too_large'
+  | 'rate_limited'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
+
+/** WebSocket close codes the server uses; clients act on them (see docs/protocol.md). */
+export const CloseCode = {
+  /** Normal closure requested by either side. */
+  normal: 1000,
+  /** Frame larger than the configured limit. */
+  tooLarge: 1009,
+  /** Shard restarting or rebalancing: reconnect at once. */
+  restarting: 1012,
+  /** Bad, expired or revoked token: do not reconnect with the same token. */
+  unauthorized: 4001,
+  /** First frame not CONNECT, no CONNECT in time, or repeated malformed frames. */
+  protocolError: 4002,
+  /** The client reads slower than the server writes; its buffer overflowed. */
+  slowConsumer: 4003,
+  /** Repeatedly over the rate limit. */
+  rateLimited: 4008,
+} as const;
+
+/** HTTP status for each error code, used by the REST layer. */
+export const httpStatus: Readonly<Record<ErrorCode, number>> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limited: 429,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** A failure with a stable code, safe to show to the client that caused it. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Maps anything thrown (engine failures included) to a ProtocolError without leaking internals. */
+export function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  return new ProtocolError('internal', 'internal error');
+}

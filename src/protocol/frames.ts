@@ -1,0 +1,218 @@
+/**
+ * Wire protocol v1 frame and record types (DESIGN.md section 4). Pure types: the client
+ * SDK imports this file, so it must never pull in I/O or server-only dependencies.
+ */
+import type { ErrorCode } from './errors';
+
+/** Event kinds stored in a conversation's log, each with its own `seq`. */
+export type EventKind =
+  | 'message'
+  | 'reaction'
+  | 'edit'
+  | 'delete'
+  | 'member_added'
+  | 'member_removed'
+  | 'conversation_updated';
+
+/**
+ * One event of a conversation's log, exactly as it travels in DELIVER, CONNACK `missed`
+ * and `/events`. Optional fields appear only for the kinds that use them.
+ */
+export interface ConvEvent {
+  conv_id: string;
+  seq: number;
+  ts: number;
+  sender_id: string;
+  kind: EventKind;
+  /** message, edit */
+  body?: string;
+  /** message: seq of the message this one answers */
+  reply_to?: number | null;
+  /** message: attachment ids */
+  attachments?: string[];
+  /** message: mentioned user ids */
+  mentions?: string[];
+  /** message, reaction, edit, delete: the sender's idempotency key */
+  client_msg_id?: string;
+  /** reaction, edit, delete */
+  target_seq?: number;
+  /** reaction: null removes the sender's reaction */
+  emoji?: string | null;
+  /** member_added, member_removed */
+  user_ids?: string[];
+  /** conversation_updated */
+  title?: string | null;
+}
+
+/** A user's view of one conversation, as listed by the inbox and sent in CONNACK. */
+export interface InboxRow {
+  conv_id: string;
+  type: ConversationType;
+  title: string | null;
+  /** For direct conversations: the other member. */
+  peer_id: string | null;
+  last_seq: number;
+  /** Short text of the newest message, or null. */
+  preview: string | null;
+  updated_at: number;
+  unread: number;
+  last_read_seq: number;
+}
+
+export type ConversationType = 'direct' | 'group';
+export type MemberRole = 'admin' | 'member';
+export type TypingState = 'started' | 'stopped';
+export type PresenceState = 'online' | 'offline';
+export type ReceiptKind = 'delivered' | 'read';
+
+/** What a device tells CONNECT it already holds. */
+export interface SyncState {
+  /** conv_id -> last seq the device has */
+  convs?: Record<string, number>;
+  /** opaque cursor returned by the previous CONNACK */
+  inbox_cursor?: string;
+}
+
+// ---- client -> server ----
+
+export interface ConnectFrame {
+  type: 'CONNECT';
+  token: string;
+  device_id: string;
+  sync?: SyncState;
+}
+export interface SendFrame {
+  type: 'SEND';
+  client_msg_id: string;
+  conv_id: string;
+  body: string;
+  reply_to?: number;
+  attachments?: string[];
+  mentions?: string[];
+}
+export interface DeliveredFrame {
+  type: 'DELIVERED';
+  conv_id: string;
+  seq: number;
+}
+export interface ReadFrame {
+  type: 'READ';
+  conv_id: string;
+  seq: number;
+}
+export interface TypingFrame {
+  type: 'TYPING';
+  conv_id: string;
+  state: TypingState;
+}
+export interface PresenceSubFrame {
+  type: 'PRESENCE_SUB';
+  user_ids: string[];
+}
+export interface PingFrame {
+  type: 'PING';
+}
+
+/** Every frame a client may send. */
+export type ClientFrame =
+  | ConnectFrame
+  | SendFrame
+  | DeliveredFrame
+  | ReadFrame
+  | TypingFrame
+  | PresenceSubFrame
+  | PingFrame;
+
+// ---- server -> client ----
+
+export interface ConnackFrame {
+  type: 'CONNACK';
+  session_id: string;
+  user_id: string;
+  device_id: string;
+  server_ts: number;
+  heartbeat_ms: number;
+  /** Events after the device's per-conversation seqs, grouped by conversation, ascending seq. */
+  missed: ConvEvent[];
+  /** True when `missed` was capped: page the rest with GET /conversations/:id/events. */
+  more: boolean;
+  inbox: InboxRow[];
+  inbox_cursor: string;
+}
+export interface AckFrame {
+  type: 'ACK';
+  client_msg_id: string;
+  conv_id: string;
+  seq: number;
+  ts: number;
+  duplicate?: true;
+}
+export type DeliverFrame = { type: 'DELIVER' } & ConvEvent;
+export interface ReceiptFrame {
+  type: 'RECEIPT';
+  conv_id: string;
+  user_id: string;
+  seq: number;
+  kind: ReceiptKind;
+}
+export interface ReadSyncFrame {
+  type: 'READ_SYNC';
+  conv_id: string;
+  last_read_seq: number;
+  unread: number;
+}
+export interface TypingOutFrame {
+  type: 'TYPING';
+  conv_id: string;
+  user_id: string;
+  state: TypingState;
+}
+export interface PresenceFrame {
+  type: 'PRESENCE';
+  user_id: string;
+  state: PresenceState;
+  last_seen: number | null;
+}
+export interface PongFrame {
+  type: 'PONG';
+  ts: number;
+}
+export interface ErrorFrame {
+  type: 'ERROR';
+  code: ErrorCode;
+  message: string;
+  ref: string | null;
+}
+
+/** Every frame the server may send. */
+export type ServerFrame =
+  | ConnackFrame
+  | AckFrame
+  | DeliverFrame
+  | ReceiptFrame
+  | ReadSyncFrame
+  | TypingOutFrame
+  | PresenceFrame
+  | PongFrame
+  | ErrorFrame;
+
+/** Limits the server enforces; all configurable (DESIGN.md section 4). */
+export interface Limits {
+  maxFrameBytes: number;
+  maxBodyChars: number;
+  maxIdChars: number;
+  maxGroupMembers: number;
+  maxPresenceSub: number;
+  maxAttachments: number;
+  maxMentions: number;
+}
+
+export const defaultLimits: Readonly<Limits> = {
+  maxFrameBytes: 64 * 1024,
+  maxBodyChars: 10_000,
+  maxIdChars: 64,
+  maxGroupMembers: 250,
+  maxPresenceSub: 256,
+  maxAttachments: 10,
+  maxMentions: 50,
+};

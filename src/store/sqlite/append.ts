@@ -1,0 +1,277 @@
+/**
+ * The group commit: one transaction per appendEvents call, applying each event to the
+ * log, folding reactions/edits/deletes into their target message rows, applying
+ * membership changes, and updating each touched conversation once.
+ */
+import type Database from 'better-sqlite3';
+import type { ConvEvent } from '../../protocol';
+import type { AppendItem, AppendResult } from '../index';
+
+/** Preview length in UTF-16 units (a split surrogate pair is dropped). */
+const previewChars = 100;
+
+/** What one batch did to one conversation; written once at the end of the batch. */
+interface ConvTouch {
+  lastSeq: number;
+  updatedAt: number;
+  memberDelta: number;
+  setTitle: boolean;
+  title: string | null;
+  /** Newest message inserted by this batch (0: none) and its preview text. */
+  previewSeq: number;
+  preview: string | null;
+  /** Successful edits in batch order, to refresh the preview when they hit its source. */
+  edits: { target: number; body: string }[];
+  deleted: boolean;
+}
+
+type InsertParams = [
+  conv_id: string,
+  seq: number,
+  kind: string,
+  sender_id: string,
+  body: string | null,
+  reply_to: number | null,
+  target_seq: number | null,
+  emoji: string | null,
+  client_msg_id: string | null,
+  attachments: string | null,
+  mentions: string | null,
+  user_ids: string | null,
+  title: string | null,
+  created_at: number,
+];
+
+interface ConvUpdateParams {
+  conv_id: string;
+  last_seq: number;
+  updated_at: number;
+  member_delta: number;
+  set_title: number;
+  title: string | null;
+  preview_seq: number;
+  preview: string | null;
+}
+
+/** Appends batches of events; see Store.appendEvents for the contract. */
+export class EventWriter {
+  private readonly findDup: Database.Statement<[string, string, string], { seq: number; created_at: number }>;
+  private readonly insert: Database.Statement<InsertParams>;
+  private readonly react: Database.Statement<[string, string | null, string, number]>;
+  private readonly edit: Database.Statement<[string, number, string, number]>;
+  private readonly deleteMessage: Database.Statement<[string, number]>;
+  private readonly deleteEditBodies: Database.Statement<[string, number]>;
+  private readonly addMember: Database.Statement<[string, string, string, number, number, number, number]>;
+  private readonly removeMember: Database.Statement<[string, string]>;
+  private readonly updateConv: Database.Statement<ConvUpdateParams>;
+  private readonly editPreview: Database.Statement<[string, string, number]>;
+  private readonly deletedPreviewSource: Database.Statement<[string], { seq: number }>;
+  private readonly newestMessage: Database.Statement<[string], { seq: number; body: string | null }>;
+  private readonly setPreview: Database.Statement<[string | null, number | null, string]>;
+  private readonly batch: Database.Transaction<(items: readonly AppendItem[]) => AppendResult[]>;
+
+  constructor(db: Database.Database) {
+    this.findDup = db.prepare(
+      `SELECT seq, created_at FROM events
+       WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
+    );
+    this.insert = db.prepare(
+      `INSERT INTO events (conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
+                           attachments, mentions, user_ids, title, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // A JSON merge patch with a null value removes the key: one statement sets or clears.
+    this.react = db.prepare(
+      `UPDATE events SET reactions = json_patch(COALESCE(reactions, '{}'), json_object(?, ?))
+       WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
+    );
+    this.edit = db.prepare(
+      `UPDATE events SET body = ?, edited_at = ?
+       WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
+    );
+    this.deleteMessage = db.prepare(
+      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL
+       WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
+    );
+    this.deleteEditBodies = db.prepare(
+      `UPDATE events SET body = NULL WHERE conv_id = ? AND target_seq = ? AND kind = 'edit'`,
+    );
+    this.addMember = db.prepare(
+      `INSERT INTO conv_members (conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    );
+    this.removeMember = db.prepare('DELETE FROM conv_members WHERE conv_id = ? AND user_id = ?');
+    // Right-hand sides see the old row, so both preview columns test the old preview_seq.
+    this.updateConv = db.prepare(
+      `UPDATE conversations SET
+         last_seq = MAX(last_seq, @last_seq),
+         updated_at = MAX(updated_at, @updated_at),
+         member_count = member_count + @member_delta,
+         title = CASE WHEN @set_title THEN @title ELSE title END,
+         preview = CASE WHEN @preview_seq > COALESCE(preview_seq, 0) THEN @preview ELSE preview END,
+         preview_seq = CASE WHEN @preview_seq > COALESCE(preview_seq, 0) THEN @preview_seq ELSE preview_seq END
+       WHERE conv_id = @conv_id`,
+    );
+    this.editPreview = db.prepare('UPDATE conversations SET preview = ? WHERE conv_id = ? AND preview_seq = ?');
+    this.deletedPreviewSource = db.prepare(
+      `SELECT e.seq FROM conversations c JOIN events e ON e.conv_id = c.conv_id AND e.seq = c.preview_seq
+       WHERE c.conv_id = ? AND e.deleted = 1`,
+    );
+    this.newestMessage = db.prepare(
+      `SELECT seq, body FROM events WHERE conv_id = ? AND kind = 'message' AND deleted = 0
+       ORDER BY seq DESC LIMIT 1`,
+    );
+    this.setPreview = db.prepare('UPDATE conversations SET preview = ?, preview_seq = ? WHERE conv_id = ?');
+    this.batch = db.transaction((items: readonly AppendItem[]) => this.applyBatch(items));
+  }
+
+  append(items: readonly AppendItem[]): AppendResult[] {
+    if (items.length === 0) return [];
+    // IMMEDIATE: the batch reads (dedup) before it writes; taking the write lock first
+    // means another connection can never invalidate what was read.
+    return this.batch.immediate(items);
+  }
+
+  private applyBatch(items: readonly AppendItem[]): AppendResult[] {
+    const results: AppendResult[] = new Array(items.length);
+    const touched = new Map<string, ConvTouch>();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      const ev = item.event;
+      if (ev.client_msg_id != null) {
+        const dup = this.findDup.get(ev.conv_id, ev.sender_id, ev.client_msg_id);
+        if (dup !== undefined) {
+          results[i] = { status: 'duplicate', seq: dup.seq, ts: dup.created_at };
+          continue;
+        }
+      }
+      this.insertEvent(ev);
+      let touch = touched.get(ev.conv_id);
+      if (touch === undefined) {
+        touch = newTouch();
+        touched.set(ev.conv_id, touch);
+      }
+      if (ev.seq > touch.lastSeq) {
+        touch.lastSeq = ev.seq;
+        touch.updatedAt = ev.ts;
+      }
+      this.fold(item, touch);
+      results[i] = { status: 'ok' };
+    }
+    for (const [convId, touch] of touched) this.updateConversation(convId, touch);
+    return results;
+  }
+
+  private insertEvent(ev: ConvEvent): void {
+    this.insert.run(
+      ev.conv_id,
+      ev.seq,
+      ev.kind,
+      ev.sender_id,
+      ev.body ?? null,
+      ev.reply_to ?? null,
+      ev.target_seq ?? null,
+      ev.emoji ?? null,
+      ev.client_msg_id ?? null,
+      jsonList(ev.attachments),
+      jsonList(ev.mentions),
+      jsonList(ev.user_ids),
+      ev.title ?? null,
+      ev.ts,
+    );
+  }
+
+  /** Applies the event's effect on other rows (target message, members, conversation). */
+  private fold(item: AppendItem, touch: ConvTouch): void {
+    const ev = item.event;
+    switch (ev.kind) {
+      case 'message':
+        if (ev.seq > touch.previewSeq) {
+          touch.previewSeq = ev.seq;
+          touch.preview = previewOf(ev.body ?? '');
+        }
+        break;
+      case 'reaction':
+        if (ev.target_seq != null) this.react.run(ev.sender_id, ev.emoji ?? null, ev.conv_id, ev.target_seq);
+        break;
+      case 'edit':
+        if (ev.target_seq != null && ev.body != null) {
+          if (this.edit.run(ev.body, ev.ts, ev.conv_id, ev.target_seq).changes > 0) {
+            touch.edits.push({ target: ev.target_seq, body: ev.body });
+          }
+        }
+        break;
+      case 'delete':
+        if (ev.target_seq != null) {
+          this.deleteMessage.run(ev.conv_id, ev.target_seq);
+          this.deleteEditBodies.run(ev.conv_id, ev.target_seq);
+          touch.deleted = true;
+        }
+        break;
+      case 'member_added':
+        for (const m of item.members?.add ?? []) {
+          // History before the join does not count as unread for the new member.
+          const changes = this.addMember.run(ev.conv_id, m.user_id, m.role, ev.ts, ev.seq, ev.seq, ev.ts).changes;
+          touch.memberDelta += changes;
+        }
+        break;
+      case 'member_removed':
+        for (const userId of item.members?.remove ?? []) {
+          touch.memberDelta -= this.removeMember.run(ev.conv_id, userId).changes;
+        }
+        break;
+      case 'conversation_updated':
+        if (ev.title !== undefined) {
+          touch.setTitle = true;
+          touch.title = ev.title;
+        }
+        break;
+    }
+  }
+
+  private updateConversation(convId: string, t: ConvTouch): void {
+    this.updateConv.run({
+      conv_id: convId,
+      last_seq: t.lastSeq,
+      updated_at: t.updatedAt,
+      member_delta: t.memberDelta,
+      set_title: t.setTitle ? 1 : 0,
+      title: t.title,
+      preview_seq: t.previewSeq,
+      preview: t.preview,
+    });
+    // Edits and deletes are rare; their preview upkeep runs only when the batch has them.
+    for (const e of t.edits) this.editPreview.run(previewOf(e.body), convId, e.target);
+    if (t.deleted && this.deletedPreviewSource.get(convId) !== undefined) {
+      const newest = this.newestMessage.get(convId);
+      if (newest === undefined) this.setPreview.run(null, null, convId);
+      else this.setPreview.run(previewOf(newest.body ?? ''), newest.seq, convId);
+    }
+  }
+}
+
+function newTouch(): ConvTouch {
+  return {
+    lastSeq: 0,
+    updatedAt: 0,
+    memberDelta: 0,
+    setTitle: false,
+    title: null,
+    previewSeq: 0,
+    preview: null,
+    edits: [],
+    deleted: false,
+  };
+}
+
+/** Empty lists are stored as NULL: most messages have none, and NULL costs no bytes. */
+function jsonList(list: readonly string[] | undefined): string | null {
+  return list === undefined || list.length === 0 ? null : JSON.stringify(list);
+}
+
+/** The first 100 UTF-16 units of a body, never ending in half a surrogate pair. */
+export function previewOf(body: string): string {
+  if (body.length <= previewChars) return body;
+  const code = body.charCodeAt(previewChars - 1);
+  return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);
+}

@@ -1,0 +1,47 @@
+/** Opening the embedded database: pragmas and schema, applied the same way on every start. */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** How hard a commit waits for the disk: `full` survives power loss, `normal` a process crash. */
+export interface SqliteOpenOptions {
+  synchronous: 'full' | 'normal';
+}
+
+/**
+ * Opens (creating when absent) the database file with WAL and the store schema applied.
+ * Idempotent; one connection is meant to be shared by the store and the sequencer.
+ */
+export function openSqliteDatabase(file: string, opts: SqliteOpenOptions): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // Nothing declares foreign keys; OFF states that integrity is the writers' job.
+    db.pragma('foreign_keys = OFF');
+    // Another process (a tool, a second shard during a handover) may hold the write lock briefly.
+    db.pragma('busy_timeout = 5000');
+    // 64 MiB: recent conversation tails and the member index stay in memory.
+    db.pragma('cache_size = -65536');
+    db.exec(readSqlFile('schema.sql'));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * Reads a .sql file of this folder. tsc does not copy .sql files, so a build that forgot
+ * to copy it still finds the source copy (dist/store/sqlite -> src/store/sqlite).
+ */
+function readSqlFile(name: string): string {
+  const candidates = [
+    path.join(__dirname, name),
+    path.join(__dirname, '..', '..', '..', 'src', 'store', 'sqlite', name),
+  ];
+  for (const file of candidates) {
+    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
+  }
+  throw new Error(`store: ${name} not found (looked in ${candidates.join(', ')})`);
+}

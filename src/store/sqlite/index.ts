@@ -1,0 +1,3 @@
+/** The SQLite store engine's door: the store and the function that opens its database. */
+export { SqliteStore } from './store';
+export { openSqliteDatabase, type SqliteOpenOptions } from './db';

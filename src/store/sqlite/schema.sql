@@ -1,0 +1,76 @@
+-- Embedded store schema (DESIGN.md section 6). Runs on every open, so every statement
+-- must be idempotent. Loaded by name from db.ts; the sequencer owns conv_seq in
+-- src/sequencer/sqlite.sql.
+
+CREATE TABLE IF NOT EXISTS users (
+  user_id       TEXT PRIMARY KEY,
+  -- Stored lowercased: the UNIQUE constraint is what makes usernames case-insensitive.
+  username      TEXT NOT NULL UNIQUE,
+  display_name  TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  -- JSON UserSettings; read back merged over the defaults so new keys need no migration.
+  settings      TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS conversations (
+  conv_id      TEXT PRIMARY KEY,
+  type         TEXT NOT NULL,
+  title        TEXT,
+  created_at   INTEGER NOT NULL,
+  last_seq     INTEGER NOT NULL DEFAULT 0,
+  member_count INTEGER NOT NULL DEFAULT 0,
+  updated_at   INTEGER NOT NULL,
+  preview      TEXT,
+  -- The message the preview was taken from, so an edit or delete of it can refresh it.
+  preview_seq  INTEGER,
+  -- "a|b" with a < b for direct conversations: one direct conversation per pair.
+  direct_key   TEXT UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS conv_members (
+  conv_id            TEXT NOT NULL,
+  user_id            TEXT NOT NULL,
+  role               TEXT NOT NULL,
+  joined_at          INTEGER NOT NULL,
+  last_read_seq      INTEGER NOT NULL DEFAULT 0,
+  last_delivered_seq INTEGER NOT NULL DEFAULT 0,
+  muted_until        INTEGER,
+  -- Last change of this member's view (join, read marker): drives inboxChangedSince.
+  updated_at         INTEGER NOT NULL,
+  PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS conv_members_by_user ON conv_members (user_id);
+
+-- The log. Message rows also carry their folded state (reactions, edited_at, deleted)
+-- so history reads are one range scan. WITHOUT ROWID: the (conv_id, seq) key is the
+-- only access path, so the table is clustered on it and needs no second b-tree.
+CREATE TABLE IF NOT EXISTS events (
+  conv_id       TEXT NOT NULL,
+  seq           INTEGER NOT NULL,
+  kind          TEXT NOT NULL,
+  sender_id     TEXT NOT NULL,
+  body          TEXT,
+  reply_to      INTEGER,
+  target_seq    INTEGER,
+  emoji         TEXT,
+  client_msg_id TEXT,
+  attachments   TEXT,    -- JSON array; NULL means []
+  mentions      TEXT,    -- JSON array; NULL means []
+  user_ids      TEXT,    -- JSON array; NULL means []
+  title         TEXT,
+  created_at    INTEGER NOT NULL,
+  reactions     TEXT,    -- JSON {user_id: emoji}; NULL means {}
+  edited_at     INTEGER,
+  deleted       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conv_id, seq)
+) WITHOUT ROWID;
+
+-- The idempotency key of SEND/REACT/EDIT/DELETE.
+CREATE UNIQUE INDEX IF NOT EXISTS events_dedup
+  ON events (conv_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+
+-- Finds the edits of a message when it is deleted; partial so plain messages don't pay.
+CREATE INDEX IF NOT EXISTS events_by_target
+  ON events (conv_id, target_seq) WHERE target_seq IS NOT NULL;

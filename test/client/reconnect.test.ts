@@ -1,0 +1,111 @@
+import { clientFor, connack, FakeServer, sleep, waitFor } from './fake-server';
+import { backoffDelay, type ChatClient } from '../../src/client';
+
+let server: FakeServer;
+let client: ChatClient | undefined;
+
+beforeEach(async () => {
+  server = await FakeServer.start();
+});
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await server.stop();
+});
+
+test('close 4001 emits unauthorized and never reconnects; setToken + connect resumes', async () => {
+  const made = clientFor(server);
+  client = made.client;
+  const pending = client.send('c1', 'kept for later');
+  client.connect();
+  const conn = await server.nextConn();
+  await conn.next();
+  conn.close(4001, 'token expired');
+  await waitFor(() => made.log.some((e) => e.name === 'unauthorized'));
+  await sleep(200); // reconnect delays are 10-50 ms here: a reconnect would have happened
+  expect(server.conns).toHaveLength(1);
+  expect(client.status).toBe('stopped');
+  const names = made.log.map((e) => e.name);
+  expect(names).not.toContain('reconnecting');
+  expect(made.log.find((e) => e.name === 'disconnected')?.args).toEqual([4001, 'token expired']);
+  expect(made.log.find((e) => e.name === 'unauthorized')?.args).toEqual(['token expired']);
+
+  client.setToken('tok_2');
+  client.connect();
+  const conn2 = await server.nextConn();
+  expect(await conn2.next()).toMatchObject({ type: 'CONNECT', token: 'tok_2' });
+  conn2.send(connack());
+  const resent = await conn2.nextOfType('SEND');
+  conn2.send({ type: 'ACK', client_msg_id: resent.client_msg_id, conv_id: 'c1', seq: 1, ts: 1 });
+  await expect(pending).resolves.toMatchObject({ seq: 1 });
+});
+
+test('close 1012 reconnects at once, not after the backoff delay', async () => {
+  const made = clientFor(server, { reconnect: { minDelayMs: 10_000, maxDelayMs: 20_000 } });
+  client = made.client;
+  client.connect();
+  const conn = await server.nextConn();
+  await conn.next();
+  conn.send(connack());
+  await waitFor(() => client!.status === 'ready');
+  const closedAt = Date.now();
+  conn.close(1012, 'rebalancing');
+  const conn2 = await server.nextConn(1000);
+  expect(Date.now() - closedAt).toBeLessThan(1000);
+  expect((await conn2.next()).type).toBe('CONNECT');
+  expect(made.log.find((e) => e.name === 'reconnecting')?.args).toEqual([1, 0]);
+});
+
+test('other drops reconnect with backoff, and a healthy session resets it', async () => {
+  const made = clientFor(server, { reconnect: { minDelayMs: 200, maxDelayMs: 400 } });
+  client = made.client;
+  client.connect();
+  const conn = await server.nextConn();
+  await conn.next();
+  const droppedAt = Date.now();
+  conn.kill(); // before CONNACK
+  const conn2 = await server.nextConn();
+  expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(90); // at least half the 200 ms ceiling
+  await conn2.next();
+  conn2.close(1012, 'restart'); // not immediate: the previous attempt never reached CONNACK
+  const conn3 = await server.nextConn();
+  await conn3.next();
+  conn3.send(connack());
+  await waitFor(() => client!.status === 'ready');
+  const delays = made.log.filter((e) => e.name === 'reconnecting').map((e) => e.args as [number, number]);
+  expect(delays.map(([attempt]) => attempt)).toEqual([1, 2]);
+  expect(delays[0][1]).toBeGreaterThanOrEqual(100);
+  expect(delays[1][1]).toBeGreaterThanOrEqual(200); // second attempt: ceiling doubled to 400
+  expect(made.log.filter((e) => e.name === 'disconnected').map((e) => e.args[0])).toEqual([1006, 1012]);
+});
+
+test('with pingIntervalMs, a connection whose PINGs go unanswered is dropped and replaced', async () => {
+  const made = clientFor(server, { pingIntervalMs: 40 });
+  client = made.client;
+  client.connect();
+  const conn = await server.nextConn();
+  conn.autoPong = false;
+  await conn.next();
+  conn.send(connack());
+  expect((await conn.next()).type).toBe('PING');
+  const conn2 = await server.nextConn();
+  expect((await conn2.next()).type).toBe('CONNECT');
+  expect(made.log.find((e) => e.name === 'disconnected')?.args).toEqual([4000, 'ping timeout']);
+  // Answered PINGs keep the connection.
+  conn2.send(connack());
+  await conn2.nextOfType('PING');
+  await conn2.nextOfType('PING');
+  await conn2.nextOfType('PING');
+  expect(server.conns).toHaveLength(2);
+});
+
+test('backoffDelay grows exponentially with jitter and stays under the cap', () => {
+  const opts = { minDelayMs: 100, maxDelayMs: 1000 };
+  expect(backoffDelay(0, opts, () => 0)).toBe(50);
+  expect(backoffDelay(0, opts, () => 1)).toBe(100);
+  expect(backoffDelay(1, opts, () => 1)).toBe(200);
+  expect(backoffDelay(3, opts, () => 0)).toBe(400);
+  expect(backoffDelay(10, opts, () => 1)).toBe(1000);
+  expect(backoffDelay(10, opts, () => 0)).toBe(500);
+  expect(backoffDelay(1e6, opts, () => 1)).toBe(1000);
+});

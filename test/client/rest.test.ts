@@ -1,0 +1,118 @@
+import { FakeServer } from './fake-server';
+import { ApiError, RestClient } from '../../src/client';
+
+let server: FakeServer;
+
+beforeEach(async () => {
+  server = await FakeServer.start();
+});
+afterEach(async () => {
+  await server.stop();
+});
+
+function last() {
+  return server.requests[server.requests.length - 1];
+}
+
+test('each call hits its endpoint with method, query, body and bearer token', async () => {
+  const rest = new RestClient({ baseUrl: server.baseUrl + '/' });
+  server.route('POST', '/api/v1/auth/register', () => ({ status: 201, body: { user_id: 'u_1', username: 'ann', token: 't_1' } }));
+  await expect(rest.register({ username: 'ann', password: 'pw', display_name: 'Ann' })).resolves.toEqual({
+    user_id: 'u_1',
+    username: 'ann',
+    token: 't_1',
+  });
+  expect(last().body).toEqual({ username: 'ann', password: 'pw', display_name: 'Ann' });
+  expect(last().headers.authorization).toBeUndefined();
+
+  server.route('POST', '/api/v1/auth/login', () => ({ status: 200, body: { user_id: 'u_1', token: 't_2' } }));
+  const login = await rest.login({ username: 'ann', password: 'pw' });
+  rest.setToken(login.token);
+
+  server.route('GET', '/api/v1/users', () => ({ status: 200, body: { users: [{ user_id: 'u_2', username: 'bob', display_name: null }] } }));
+  await expect(rest.findUsers('bob')).resolves.toEqual([{ user_id: 'u_2', username: 'bob', display_name: null }]);
+  expect(last().query.get('username')).toBe('bob');
+  expect(last().headers.authorization).toBe('Bearer t_2');
+
+  const conv = { conv_id: 'c/1', type: 'group', title: 't', members: [{ user_id: 'u_1', role: 'admin' }], created_at: 1 };
+  server.route('POST', '/api/v1/conversations', () => ({ status: 201, body: conv }));
+  await expect(rest.createConversation({ type: 'group', member_ids: ['u_2'], title: 't' })).resolves.toEqual(conv);
+  expect(last().body).toEqual({ type: 'group', member_ids: ['u_2'], title: 't' });
+
+  server.route('GET', '/api/v1/conversations', () => ({ status: 200, body: { conversations: [], next_cursor: null } }));
+  await expect(rest.listConversations({ cursor: 'k', limit: 20 })).resolves.toEqual({ conversations: [], next_cursor: null });
+  expect(last().query.toString()).toBe('cursor=k&limit=20');
+
+  // Path segments are escaped: the id "c/1" is one segment.
+  server.route('GET', '/api/v1/conversations/c%2F1', () => ({ status: 200, body: conv }));
+  await expect(rest.getConversation('c/1')).resolves.toEqual(conv);
+
+  server.route('POST', '/api/v1/conversations/c1/members', () => ({ status: 200, body: conv }));
+  await rest.addMembers('c1', ['u_3']);
+  expect(last().body).toEqual({ user_ids: ['u_3'] });
+
+  server.route('DELETE', '/api/v1/conversations/c1/members/u_3', () => ({ status: 204 }));
+  await expect(rest.removeMember('c1', 'u_3')).resolves.toBeUndefined();
+  expect(last().method).toBe('DELETE');
+
+  server.route('GET', '/api/v1/conversations/c1/messages', () => ({ status: 200, body: { messages: [] } }));
+  await expect(rest.getMessages('c1', { before: 100, limit: 50 })).resolves.toEqual([]);
+  expect(last().query.toString()).toBe('before=100&limit=50');
+
+  server.route('GET', '/api/v1/conversations/c1/events', () => ({ status: 200, body: { events: [], more: false } }));
+  await expect(rest.getEvents('c1', { after: 7, limit: 10 })).resolves.toEqual({ events: [], more: false });
+  expect(last().query.toString()).toBe('after=7&limit=10');
+
+  const ack = { client_msg_id: 'm_1', conv_id: 'c1', seq: 8, ts: 5 };
+  server.route('POST', '/api/v1/conversations/c1/messages', () => ({ status: 201, body: ack }));
+  await expect(rest.sendMessage('c1', 'hi', { client_msg_id: 'm_1', reply_to: 2 })).resolves.toEqual(ack);
+  expect(last().body).toEqual({ client_msg_id: 'm_1', body: 'hi', reply_to: 2 });
+
+  server.route('GET', '/api/v1/presence', () => ({ status: 200, body: { presence: [{ user_id: 'a', state: 'online', last_seen: null }] } }));
+  await expect(rest.getPresence(['a', 'b'])).resolves.toEqual([{ user_id: 'a', state: 'online', last_seen: null }]);
+  expect(last().query.get('user_ids')).toBe('a,b');
+
+  const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true };
+  server.route('PATCH', '/api/v1/me/settings', () => ({ status: 200, body: settings }));
+  await expect(rest.updateSettings({ show_presence: false })).resolves.toEqual(settings);
+  expect(last().body).toEqual({ show_presence: false });
+  expect(last().headers['content-type']).toBe('application/json');
+});
+
+async function failure(p: Promise<unknown>): Promise<ApiError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApiError);
+  expect(err).toBeInstanceOf(Error);
+  return err as ApiError;
+}
+
+test('errors carry the server code and the HTTP status', async () => {
+  const rest = new RestClient({ baseUrl: server.baseUrl, token: 't' });
+  server.route('POST', '/api/v1/auth/register', () => ({ status: 409, body: { error: { code: 'conflict', message: 'username taken' } } }));
+  const taken = await failure(rest.register({ username: 'ann', password: 'pw' }));
+  expect([taken.status, taken.code, taken.message]).toEqual([409, 'conflict', 'username taken']);
+
+  server.route('POST', '/api/v1/auth/login', () => ({ status: 401, body: { error: { code: 'unauthorized', message: 'wrong password' } } }));
+  expect(await failure(rest.login({ username: 'ann', password: 'x' }))).toMatchObject({ status: 401, code: 'unauthorized' });
+
+  // An unknown code in the body falls back to the status's code.
+  server.route('GET', '/api/v1/conversations/c1', () => ({ status: 403, body: { error: { code: 'nope', message: 'not a member' } } }));
+  expect(await failure(rest.getConversation('c1'))).toMatchObject({ status: 403, code: 'forbidden', message: 'not a member' });
+
+  // A proxy's HTML error page.
+  server.route('GET', '/api/v1/conversations', () => ({ status: 502, body: '<html>bad gateway</html>' }));
+  expect(await failure(rest.listConversations())).toMatchObject({ status: 502, code: 'internal' });
+
+  server.route('GET', '/api/v1/users', () => ({ status: 429, body: {} }));
+  expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited' });
+
+  // No answer at all.
+  const port = Number(new URL(server.baseUrl).port);
+  await server.stop();
+  server = await FakeServer.start(); // keep afterEach happy; the old port is now closed
+  const offline = new RestClient({ baseUrl: `http://127.0.0.1:${port}` });
+  expect(await failure(offline.findUsers('x'))).toMatchObject({ status: 0, code: 'unavailable' });
+});

@@ -1,0 +1,189 @@
+/**
+ * End-to-end harness: a real server (in-process or as a child process) on a temp data
+ * directory, and a raw WebSocket client that speaks the wire protocol byte for byte.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config';
+import { startServer, type RunningServer } from '../../src/server';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  wsUrl: string;
+}
+
+/** Starts a server in this process on a random port with its own data directory. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', ...env, DATA_DIR: dataDir });
+  const server = await startServer(config, { silentLogs: true });
+  return { ...server, dataDir, wsUrl: server.url.replace('http', 'ws') + '/ws' };
+}
+
+export async function stopTestServer(server: TestServer, keepData = false): Promise<void> {
+  await server.stop();
+  if (!keepData) rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+/** A server as a child process running the built entry point (dist/main.js). */
+export interface ChildServer {
+  proc: ChildProcess;
+  url: string;
+  wsUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [join(__dirname, '../../dist/main.js')], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+    if (m) return { proc, url: m[1], wsUrl: m[1].replace('http', 'ws') + '/ws', output: () => out, exited };
+    if (proc.exitCode !== null) break;
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`server did not start:\n${out}`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---- REST ----
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export async function http<T = any>(base: string, method: string, path: string, body?: unknown, token?: string, rawBody?: string): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined || rawBody !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(base + path, { method, headers, body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+export interface TestUser {
+  user_id: string;
+  username: string;
+  token: string;
+}
+
+let userCounter = 0;
+export async function registerUser(base: string, name?: string): Promise<TestUser> {
+  const username = name ?? `user${process.pid}x${++userCounter}`;
+  const res = await http(base, 'POST', '/api/v1/auth/register', { username, password: 'correct horse battery' });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { user_id: res.body.user_id, username: res.body.username, token: res.body.token };
+}
+
+export async function createConversation(base: string, owner: TestUser, type: 'direct' | 'group', members: TestUser[], title?: string): Promise<string> {
+  const res = await http(base, 'POST', '/api/v1/conversations', { type, member_ids: members.map((m) => m.user_id), title }, owner.token);
+  if (res.status !== 201 && res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conv_id;
+}
+
+// ---- raw WebSocket client ----
+
+export type Frame = Record<string, any> & { type: string };
+
+/** A raw protocol client: queues every frame it receives and lets tests wait on them. */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  closeCode: number | null = null;
+  closeReason = '';
+  private waiters: (() => void)[] = [];
+  readonly closed: Promise<number>;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()));
+      this.wake();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        this.wake();
+        resolve(code);
+      }),
+    );
+    ws.on('error', () => undefined);
+  }
+
+  static async open(url: string, opts: WebSocket.ClientOptions = {}): Promise<TestSocket> {
+    const ws = new WebSocket(url, opts);
+    const sock = new TestSocket(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return sock;
+  }
+
+  /** Opens a socket and completes CONNECT; returns the socket and its CONNACK. */
+  static async connect(url: string, token: string, deviceId: string, sync?: unknown): Promise<{ sock: TestSocket; connack: Frame }> {
+    const sock = await TestSocket.open(url);
+    sock.send({ type: 'CONNECT', token, device_id: deviceId, ...(sync ? { sync } : {}) });
+    const connack = await sock.next((f) => f.type === 'CONNACK');
+    return { sock, connack };
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Removes and returns the first received frame matching `pred`, waiting up to `timeoutMs`. */
+  async next(pred: (f: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode} ${this.closeReason}) while waiting; have ${JSON.stringify(this.frames)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a frame; have ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Asserts that no frame matching `pred` arrives within `ms`. */
+  async none(pred: (f: Frame) => boolean, ms = 300): Promise<void> {
+    await sleep(ms);
+    const f = this.frames.find(pred);
+    if (f) throw new Error(`unexpected frame ${JSON.stringify(f)}`);
+  }
+
+  /** Sends SEND and waits for its ACK or ERROR. */
+  async sendMessage(convId: string, body: string, clientMsgId: string, extra: Record<string, unknown> = {}): Promise<Frame> {
+    this.send({ type: 'SEND', client_msg_id: clientMsgId, conv_id: convId, body, ...extra });
+    return this.next((f) => (f.type === 'ACK' || f.type === 'ERROR') && (f.client_msg_id === clientMsgId || f.ref === clientMsgId));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
