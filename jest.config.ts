@@ -9,6 +9,8 @@ const config: Config = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testPathIgnorePatterns: ['/node_modules/', '/test/integration/'],
   testTimeout: 20000,
+  // Client sockets closed by the server linger in ws's 30 s close timer; don't wait on them.
+  forceExit: true,
 };
 
 export default config;

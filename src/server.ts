@@ -112,7 +112,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       gateway.drain();
       http.close();
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
-      gateway.closeAll();
+      await gateway.closeAll();
       http.closeAllConnections();
       await Promise.all([bus.close(), presence.close(), sequencer.close()]);
       await store.close();

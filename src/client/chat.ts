@@ -3,121 +3,24 @@
  * section 4), with the sync state, outbox, unread counts and reconnects an app needs.
  * All state lives in the instance; nothing is global.
  */
-import type {
-  ClientFrame,
-  ConnackFrame,
-  ConvEvent,
-  InboxRow,
-  Limits,
-  ReceiptKind,
-  SendFrame,
-  ServerFrame,
-  SyncState,
-  TypingState,
-} from '../protocol/frames';
+import type { ClientFrame, ConnackFrame, InboxRow, SendFrame, ServerFrame, SyncState, TypingState } from '../protocol/frames';
 import { defaultLimits } from '../protocol/frames';
 import { CloseCode } from '../protocol/errors';
 import { newId } from '../protocol/ids';
-import { backoffDelay, type BackoffOptions } from './backoff';
+import { backoffDelay } from './backoff';
+import { catchUp } from './catchup';
 import { Emitter } from './emitter';
 import { ApiError, ChatError, ClientClosedError } from './errors';
 import { Outbox } from './outbox';
-import { RestClient, type FetchLike, type PresenceInfo, type SendOptions, type SendResult } from './rest';
+import { Pinger } from './pinger';
+import { RestClient, type SendOptions, type SendResult } from './rest';
 import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
 import { SyncTracker } from './sync';
 import { TypingExpiry } from './typing';
-
-export interface ChatClientOptions {
-  /** Server origin, e.g. `https://chat.example.com`; REST lives under `/api/v1`, the socket at `/ws`. */
-  baseUrl: string;
-  /** Overrides the socket URL derived from `baseUrl`. */
-  wsUrl?: string;
-  token: string;
-  /** Stable per installation: the server keys sessions and push registrations on it. */
-  deviceId: string;
-  /** The sync state persisted from a previous run (`client.state`). */
-  state?: SyncState;
-  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. */
-  WebSocketImpl?: WebSocketConstructor;
-  /** Defaults to `globalThis.fetch`. */
-  fetch?: FetchLike;
-  /** Reconnect delays (jittered exponential). */
-  reconnect?: BackoffOptions;
-  /** Send an app-level PING this often while connected and drop the connection when the previous one got no PONG. 0 (default) turns it off; WebSocket pings from the server keep working regardless. */
-  pingIntervalMs?: number;
-  /** A peer's typing indicator lapses this long after its last refresh. Default 4000. */
-  typingTimeoutMs?: number;
-  /** Page size for catching up over `/events` when CONNACK says `more`. Default 100. */
-  syncPageLimit?: number;
-  /** Client-side checks that keep an oversized SEND from being resent forever. */
-  limits?: Partial<Pick<Limits, 'maxFrameBytes' | 'maxBodyChars'>>;
-}
-
-/** What CONNACK told about the session. */
-export interface ConnectedInfo {
-  session_id: string;
-  user_id: string;
-  device_id: string;
-  server_ts: number;
-  heartbeat_ms: number;
-  /** True when catch-up continues over REST; `synced` follows when done. */
-  more: boolean;
-}
-
-export interface Receipt {
-  conv_id: string;
-  user_id: string;
-  seq: number;
-  kind: ReceiptKind;
-}
-
-export interface TypingInfo {
-  conv_id: string;
-  user_id: string;
-  state: TypingState;
-}
-
-export interface ReadSync {
-  conv_id: string;
-  last_read_seq: number;
-  unread: number;
-}
-
-/** Events a ChatClient emits, with their listener arguments. */
-export type ChatEvents = {
-  /** CONNACK arrived; inbox rows and missed events follow at once. */
-  connected: [info: ConnectedInfo];
-  /** Caught up: CONNACK's `missed` and any REST paging are applied. */
-  synced: [];
-  /** A new conversation event, in seq order per conversation, never twice. */
-  event: [event: ConvEvent];
-  /** An inbox row from the server (CONNACK). */
-  inbox: [row: InboxRow];
-  unread: [convId: string, count: number];
-  receipt: [receipt: Receipt];
-  /** Includes a synthetic "stopped" when an indicator lapses. */
-  typing: [typing: TypingInfo];
-  presence: [presence: PresenceInfo];
-  readSync: [sync: ReadSync];
-  /** ERROR frames that answer no pending send, and failures of background work. */
-  error: [error: Error];
-  disconnected: [code: number, reason: string];
-  reconnecting: [attempt: number, delayMs: number];
-  /** Closed with 4001: no more reconnects until `setToken` and `connect`. */
-  unauthorized: [reason: string];
-};
-
-/** idle: never connected; waiting: a reconnect is scheduled; stopped: after 4001; closed: for good. */
-export type ChatStatus = 'idle' | 'connecting' | 'handshake' | 'ready' | 'waiting' | 'stopped' | 'closed';
+import type { ChatClientOptions, ChatEvents, ChatStatus } from './types';
 
 /** Client-chosen close code for connections the SDK drops itself (ping timeout, failed catch-up). */
 const dropCode = 4000;
-const catchUpConcurrency = 4;
-
-interface PendingPing {
-  resolve(ts: number): void;
-  reject(err: Error): void;
-}
 
 /**
  * A device's connection. Call `connect()` once; it reconnects by itself until `close()`
@@ -141,9 +44,10 @@ export class ChatClient extends Emitter<ChatEvents> {
   private generation = 0;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private pongOverdue = false;
-  private pings: PendingPing[] = [];
+  private readonly pinger = new Pinger(
+    () => this.write({ type: 'PING' }),
+    () => this.drop('ping timeout'),
+  );
   /** READ markers not yet confirmed by READ_SYNC; resent after a reconnect. */
   private readonly pendingReads = new Map<string, number>();
   /** DELIVERED markers not yet written. */
@@ -226,7 +130,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.typingExpiry.clear();
     const err = new ClientClosedError();
     this.outbox.failAll(err);
-    this.failPings(err);
+    this.pinger.failAll(err);
     if (hadSocket) this.emit('disconnected', CloseCode.normal, 'client closed');
   }
 
@@ -280,10 +184,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Sends PING; resolves with the PONG's server time. Rejects when not connected or the connection drops. */
   ping(): Promise<number> {
     if (this.currentStatus !== 'ready') return Promise.reject(new Error('not connected'));
-    return new Promise((resolve, reject) => {
-      this.pings.push({ resolve, reject });
-      this.write({ type: 'PING' });
-    });
+    return this.pinger.ping();
   }
 
   // ---- connection lifecycle ----
@@ -326,7 +227,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   private detach(code: number, reason: string): void {
     const ws = this.ws;
     this.ws = null;
-    this.stopPinging();
+    this.pinger.stop();
     if (!ws) return;
     try {
       ws.close(code, reason);
@@ -344,9 +245,9 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   private onClosed(code: number, reason: string): void {
     this.generation++; // async work of the dead connection now stands down
-    this.stopPinging();
+    this.pinger.stop();
     this.sync.dropHeld();
-    this.failPings(new Error('connection closed'));
+    this.pinger.failAll(new Error('connection closed'));
     if (this.currentStatus === 'closed') return;
     const unauthorized = code === CloseCode.unauthorized;
     const next: ChatStatus = unauthorized ? 'stopped' : 'waiting';
@@ -385,13 +286,18 @@ export class ChatClient extends Emitter<ChatEvents> {
   // ---- incoming frames ----
 
   private onFrame(text: string, gen: number, sent: SyncState): void {
-    let frame: ServerFrame;
+    let parsed: unknown;
     try {
-      frame = JSON.parse(text) as ServerFrame;
+      parsed = JSON.parse(text);
     } catch {
-      this.emit('error', new ChatError('bad_request', 'server sent a frame that is not JSON', null));
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null) {
+      this.emit('error', new ChatError('bad_request', 'server sent a frame that is not a JSON object', null));
       return;
     }
+    // The server is trusted to send well-formed frames; only the shape above is checked.
+    const frame = parsed as ServerFrame;
     switch (frame.type) {
       case 'CONNACK':
         this.onConnack(frame, gen, sent);
@@ -426,8 +332,7 @@ export class ChatClient extends Emitter<ChatEvents> {
         this.emit('presence', { user_id: frame.user_id, state: frame.state, last_seen: frame.last_seen });
         break;
       case 'PONG':
-        this.pongOverdue = false;
-        this.pings.shift()?.resolve(frame.ts);
+        this.pinger.pong(frame.ts);
         break;
       default:
         // Frame types newer than this SDK are ignored, so servers can add them.
@@ -463,7 +368,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.sync.setInboxCursor(f.inbox_cursor);
     if (gen !== this.generation) return;
     this.flushAfterConnect();
-    this.startPinging();
+    this.pinger.start(this.opts.pingIntervalMs ?? 0);
     if (f.more) void this.catchUp(gen, Object.keys(sent.convs ?? {}));
     else this.emit('synced');
   }
@@ -484,23 +389,13 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // ---- catch-up over REST when CONNACK was capped ----
 
-  /**
-   * Pages `/events` for every conversation the CONNECT named, holding their live events
-   * meanwhile; each conversation's held events are applied (duplicates dropped) as soon
-   * as it is caught up.
-   */
   private async catchUp(gen: number, convIds: string[]): Promise<void> {
-    this.sync.hold(convIds);
-    const queue = [...convIds];
-    const worker = async (): Promise<void> => {
-      for (let conv = queue.shift(); conv !== undefined; conv = queue.shift()) {
-        await this.pageConversation(gen, conv);
-        if (gen !== this.generation) return;
-        this.sync.release(conv);
-      }
-    };
     try {
-      await Promise.all(Array.from({ length: Math.min(catchUpConcurrency, queue.length) }, worker));
+      await catchUp(
+        { rest: this.rest, sync: this.sync, pageLimit: this.opts.syncPageLimit ?? 100 },
+        convIds,
+        () => gen === this.generation,
+      );
     } catch (err) {
       if (gen !== this.generation) return;
       const error = err instanceof Error ? err : new Error(String(err));
@@ -515,54 +410,6 @@ export class ChatClient extends Emitter<ChatEvents> {
       return;
     }
     if (gen === this.generation) this.emit('synced');
-  }
-
-  private async pageConversation(gen: number, convId: string): Promise<void> {
-    let after = this.sync.highWater(convId) ?? 0;
-    for (;;) {
-      let page;
-      try {
-        page = await this.rest.getEvents(convId, { after, limit: this.opts.syncPageLimit ?? 100 });
-      } catch (err) {
-        // No longer a member (or the conversation is gone): nothing to catch up on.
-        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) return;
-        throw err;
-      }
-      if (gen !== this.generation) return;
-      for (const ev of page.events) this.sync.apply(ev);
-      const last = page.events[page.events.length - 1];
-      if (!page.more || !last || last.seq <= after) return;
-      after = last.seq;
-    }
-  }
-
-  // ---- app-level heartbeat ----
-
-  private startPinging(): void {
-    this.stopPinging();
-    const every = this.opts.pingIntervalMs ?? 0;
-    if (every <= 0) return;
-    this.pingTimer = setInterval(() => {
-      if (this.pongOverdue) {
-        this.drop('ping timeout');
-        return;
-      }
-      this.pongOverdue = true;
-      this.pings.push({ resolve: () => undefined, reject: () => undefined });
-      this.write({ type: 'PING' });
-    }, every);
-  }
-
-  private stopPinging(): void {
-    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
-    this.pongOverdue = false;
-  }
-
-  private failPings(err: Error): void {
-    const pings = this.pings;
-    this.pings = [];
-    for (const p of pings) p.reject(err);
   }
 }
 

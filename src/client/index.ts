@@ -2,22 +2,16 @@
  * Client SDK door. Ships to browsers and apps on its own: it imports only the pure
  * protocol files (frames, errors, ids), never the server's decoder or any Node module.
  */
-export {
-  ChatClient,
-  type ChatClientOptions,
-  type ChatEvents,
-  type ChatStatus,
-  type ConnectedInfo,
-  type Receipt,
-  type ReadSync,
-  type TypingInfo,
-} from './chat';
+export { ChatClient } from './chat';
+export type { ChatClientOptions, ChatEvents, ChatStatus, ConnectedInfo, Receipt, ReadSync, TypingInfo } from './types';
 export {
   RestClient,
   type RestClientOptions,
   type AuthResult,
   type User,
   type Member,
+  type MembershipChange,
+  type Me,
   type Conversation,
   type ConversationPage,
   type Message,

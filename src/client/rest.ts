@@ -49,6 +49,7 @@ export interface User {
 export interface Member {
   user_id: string;
   role: MemberRole;
+  joined_at?: number;
 }
 
 /** A conversation with its members, as returned by create and details. */
@@ -58,6 +59,17 @@ export interface Conversation {
   title: string | null;
   members: Member[];
   created_at: number;
+  last_seq?: number;
+}
+
+/** The conversation event a membership change was logged as. */
+export interface MembershipChange {
+  seq?: number;
+}
+
+/** The caller's own profile. */
+export interface Me extends User {
+  settings: UserSettings;
 }
 
 export interface ConversationPage {
@@ -167,14 +179,18 @@ export class RestClient {
     return this.request('GET', `/conversations/${enc(convId)}`);
   }
 
-  /** Adds members (admin only). Body: `{user_ids}`. */
-  addMembers(convId: string, userIds: string[]): Promise<Conversation | undefined> {
+  /** Adds members (admin only); returns the conversation now, with the event's seq. */
+  addMembers(convId: string, userIds: string[]): Promise<Conversation & MembershipChange> {
     return this.request('POST', `/conversations/${enc(convId)}/members`, undefined, { user_ids: userIds });
   }
 
   /** Removes a member (admin), or leaves when `userId` is the caller. */
-  async removeMember(convId: string, userId: string): Promise<void> {
-    await this.request('DELETE', `/conversations/${enc(convId)}/members/${enc(userId)}`);
+  async removeMember(convId: string, userId: string): Promise<MembershipChange> {
+    const res = await this.request<MembershipChange | undefined>(
+      'DELETE',
+      `/conversations/${enc(convId)}/members/${enc(userId)}`,
+    );
+    return res ?? {};
   }
 
   /** The messages just before `before` (newest when omitted), in ascending seq. */
@@ -212,9 +228,16 @@ export class RestClient {
     return res.presence;
   }
 
+  /** The caller's profile and settings. */
+  me(): Promise<Me> {
+    return this.request('GET', '/me');
+  }
+
   /** Changes the caller's privacy settings; returns the settings now in force. */
-  updateSettings(patch: Partial<UserSettings>): Promise<UserSettings> {
-    return this.request('PATCH', '/me/settings', undefined, patch);
+  async updateSettings(patch: Partial<UserSettings>): Promise<UserSettings> {
+    const res = await this.request<{ settings?: UserSettings } & Partial<UserSettings>>('PATCH', '/me/settings', undefined, patch);
+    // The server answers `{settings}`; a bare settings object is accepted too.
+    return res.settings ?? (res as UserSettings);
   }
 
   private async request<T>(method: string, path: string, query?: Query, body?: object): Promise<T> {

@@ -46,6 +46,8 @@ export class Gateway {
   readonly users = new Map<string, Session[]>();
   /** user id -> sessions subscribed to that user's presence. */
   readonly presenceSubs = new Map<string, Set<Session>>();
+  /** Every socket not yet fully closed, whatever its state (for shutdown). */
+  private readonly sockets = new Set<WebSocket>();
   readonly decoder: FrameDecoder;
   private readonly handlers: FrameHandlers;
   private readonly unsubscribe: (() => void)[] = [];
@@ -98,6 +100,7 @@ export class Gateway {
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
+    this.sockets.add(ws);
     this.pending.add(session);
   };
 
@@ -152,6 +155,7 @@ export class Gateway {
 
   /** Called once per socket when it closes, whatever the cause. */
   closed(session: Session): void {
+    this.sockets.delete(session.ws);
     const wasRegistered = session.userId !== '' && this.users.get(session.userId)?.includes(session);
     session.state = 'closed';
     this.pending.delete(session);
@@ -225,12 +229,21 @@ export class Gateway {
     this.draining = true;
   }
 
-  /** Closes every socket with 1012 (reconnect at once) and stops the timer. */
-  closeAll(): void {
+  /**
+   * Closes every socket with 1012 (reconnect at once) and stops the timer. Sockets whose
+   * close handshake has not finished after `graceMs` (a peer that stopped reading) are
+   * terminated.
+   */
+  async closeAll(graceMs = 1000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe) u();
-    for (const s of this.pending) s.close(CloseCode.restarting, 'shard restarting');
-    for (const list of [...this.users.values()]) for (const s of [...list]) s.close(CloseCode.restarting, 'shard restarting');
+    for (const ws of this.sockets) {
+      const session = ws[kSession];
+      if (session && !session.isClosed()) session.close(CloseCode.restarting, 'shard restarting');
+    }
+    const deadline = Date.now() + graceMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.sockets) ws.terminate();
     this.wss.close();
   }
 }

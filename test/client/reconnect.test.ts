@@ -80,7 +80,7 @@ test('other drops reconnect with backoff, and a healthy session resets it', asyn
 });
 
 test('with pingIntervalMs, a connection whose PINGs go unanswered is dropped and replaced', async () => {
-  const made = clientFor(server, { pingIntervalMs: 40 });
+  const made = clientFor(server, { pingIntervalMs: 100 });
   client = made.client;
   client.connect();
   const conn = await server.nextConn();

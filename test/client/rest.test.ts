@@ -47,13 +47,15 @@ test('each call hits its endpoint with method, query, body and bearer token', as
   server.route('GET', '/api/v1/conversations/c%2F1', () => ({ status: 200, body: conv }));
   await expect(rest.getConversation('c/1')).resolves.toEqual(conv);
 
-  server.route('POST', '/api/v1/conversations/c1/members', () => ({ status: 200, body: conv }));
-  await rest.addMembers('c1', ['u_3']);
+  server.route('POST', '/api/v1/conversations/c1/members', () => ({ status: 200, body: { ...conv, seq: 9 } }));
+  await expect(rest.addMembers('c1', ['u_3'])).resolves.toEqual({ ...conv, seq: 9 });
   expect(last().body).toEqual({ user_ids: ['u_3'] });
 
-  server.route('DELETE', '/api/v1/conversations/c1/members/u_3', () => ({ status: 204 }));
-  await expect(rest.removeMember('c1', 'u_3')).resolves.toBeUndefined();
+  server.route('DELETE', '/api/v1/conversations/c1/members/u_3', () => ({ status: 200, body: { seq: 10 } }));
+  await expect(rest.removeMember('c1', 'u_3')).resolves.toEqual({ seq: 10 });
   expect(last().method).toBe('DELETE');
+  server.route('DELETE', '/api/v1/conversations/c1/members/u_4', () => ({ status: 204 }));
+  await expect(rest.removeMember('c1', 'u_4')).resolves.toEqual({});
 
   server.route('GET', '/api/v1/conversations/c1/messages', () => ({ status: 200, body: { messages: [] } }));
   await expect(rest.getMessages('c1', { before: 100, limit: 50 })).resolves.toEqual([]);
@@ -73,10 +75,14 @@ test('each call hits its endpoint with method, query, body and bearer token', as
   expect(last().query.get('user_ids')).toBe('a,b');
 
   const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true };
-  server.route('PATCH', '/api/v1/me/settings', () => ({ status: 200, body: settings }));
+  server.route('PATCH', '/api/v1/me/settings', () => ({ status: 200, body: { settings } }));
   await expect(rest.updateSettings({ show_presence: false })).resolves.toEqual(settings);
   expect(last().body).toEqual({ show_presence: false });
   expect(last().headers['content-type']).toBe('application/json');
+
+  const me = { user_id: 'u_1', username: 'ann', display_name: 'Ann', settings };
+  server.route('GET', '/api/v1/me', () => ({ status: 200, body: me }));
+  await expect(rest.me()).resolves.toEqual(me);
 });
 
 async function failure(p: Promise<unknown>): Promise<ApiError> {
@@ -110,9 +116,10 @@ test('errors carry the server code and the HTTP status', async () => {
   expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited' });
 
   // No answer at all.
-  const port = Number(new URL(server.baseUrl).port);
-  await server.stop();
-  server = await FakeServer.start(); // keep afterEach happy; the old port is now closed
+  const old = server;
+  const port = Number(new URL(old.baseUrl).port);
+  server = await FakeServer.start(); // keeps afterEach happy, on another port
+  await old.stop();
   const offline = new RestClient({ baseUrl: `http://127.0.0.1:${port}` });
   expect(await failure(offline.findUsers('x'))).toMatchObject({ status: 0, code: 'unavailable' });
 });

@@ -187,3 +187,61 @@ export class TestSocket {
     this.ws.close();
   }
 }
+
+// ---- REST helpers (rest-*.test.ts) ----
+
+/** What /auth/register and /auth/login answer, or the error body. */
+export interface AuthBody {
+  user_id?: string;
+  username?: string;
+  token?: string;
+  error?: { code: string; message: string };
+}
+
+/**
+ * POSTs to /api/v1/auth/*, waiting out the server's per-address auth limiter (5/s, burst
+ * 20): every test client is 127.0.0.1, so a suite registering many users would hit it.
+ */
+export async function authRequest(base: string, path: '/auth/register' | '/auth/login', body: unknown): Promise<HttpResult<AuthBody>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const res = await http<AuthBody>(base, 'POST', '/api/v1' + path, body);
+    if (res.status !== 429 || Date.now() > deadline) return res;
+    await sleep(250);
+  }
+}
+
+let patientCounter = 0;
+/** Like registerUser, but rides out 429 from the auth limiter; names are unique unless given. */
+export async function registerUserPatiently(base: string, name?: string, password = 'correct horse battery'): Promise<TestUser> {
+  const username = name ?? `rest${process.pid}x${++patientCounter}`;
+  const res = await authRequest(base, '/auth/register', { username, password });
+  if (res.status !== 201 || !res.body.user_id || !res.body.username || !res.body.token) {
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return { user_id: res.body.user_id, username: res.body.username, token: res.body.token };
+}
+
+/** The answer of POST /conversations/:id/messages. */
+export interface RestAck {
+  client_msg_id: string;
+  conv_id: string;
+  seq: number;
+  ts: number;
+  duplicate?: true;
+}
+
+/** Sends a message over REST; returns the status and the ACK-shaped body. */
+export async function sendRest(base: string, user: TestUser, convId: string, body: string, clientMsgId: string): Promise<HttpResult<RestAck>> {
+  return http<RestAck>(base, 'POST', `/api/v1/conversations/${convId}/messages`, { client_msg_id: clientMsgId, body }, user.token);
+}
+
+/** Polls `read` until `done` holds (returning that value) or the timeout passes (returning the last one). */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(25);
+  }
+}

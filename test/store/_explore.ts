@@ -5,7 +5,11 @@ import { SqliteStore, openSqliteDatabase, type AppendItem } from '/work/main/src
 
 async function run(sync: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-x-'));
+  const Database = require('better-sqlite3');
+  if (process.env.PAGE) { const d0 = new Database(path.join(dir, 'bench.db')); d0.pragma('page_size=' + process.env.PAGE); d0.exec('VACUUM'); d0.close(); }
   const db = openSqliteDatabase(path.join(dir, 'bench.db'), { synchronous: 'normal' });
+  if (process.env.NOCKPT) db.pragma('wal_autocheckpoint=0');
+  const ps = db.pragma('page_size', { simple: true });
   db.pragma(`synchronous = ${sync}`);
   if (process.env.NODEDUP) db.exec('DROP INDEX events_dedup');
   const store = new SqliteStore(db);
@@ -19,7 +23,7 @@ async function run(sync: string): Promise<void> {
   for (const b of batches) await store.appendEvents(b);
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   const wal = fs.statSync(path.join(dir, 'bench.db-wal')).size, main = fs.statSync(path.join(dir, 'bench.db')).size;
-  console.log(sync, process.env.NODEDUP ? 'nodedup' : '', Math.round(100000 / s), 'ev/s', 'db MB', (main/1e6).toFixed(1), 'wal MB', (wal/1e6).toFixed(1));
+  console.log(sync, 'page', ps, process.env.NODEDUP ? 'nodedup' : '', Math.round(100000 / s), 'ev/s', 'db MB', (main/1e6).toFixed(1), 'wal MB', (wal/1e6).toFixed(1));
   await store.close(); fs.rmSync(dir, { recursive: true, force: true });
 }
 (async () => { for (const m of (process.env.MODES ?? 'OFF,NORMAL').split(',')) await run(m); })();

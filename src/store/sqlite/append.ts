@@ -61,7 +61,7 @@ export class EventWriter {
   private readonly edit: Database.Statement<[string, number, string, number]>;
   private readonly deleteMessage: Database.Statement<[string, number]>;
   private readonly deleteEditBodies: Database.Statement<[string, number]>;
-  private readonly addMember: Database.Statement<[string, string, string, number, number, number, number]>;
+  private readonly addMember: Database.Statement<[string, string, string, number, number]>;
   private readonly removeMember: Database.Statement<[string, string]>;
   private readonly updateConv: Database.Statement<ConvUpdateParams>;
   private readonly editPreview: Database.Statement<[string, string, number]>;
@@ -98,7 +98,7 @@ export class EventWriter {
     );
     this.addMember = db.prepare(
       `INSERT INTO conv_members (conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+       VALUES (?, ?, ?, ?, 0, 0, ?) ON CONFLICT DO NOTHING`,
     );
     this.removeMember = db.prepare('DELETE FROM conv_members WHERE conv_id = ? AND user_id = ?');
     // Right-hand sides see the old row, so both preview columns test the old preview_seq.
@@ -210,9 +210,8 @@ export class EventWriter {
         break;
       case 'member_added':
         for (const m of item.members?.add ?? []) {
-          // History before the join does not count as unread for the new member.
-          const changes = this.addMember.run(ev.conv_id, m.user_id, m.role, ev.ts, ev.seq, ev.seq, ev.ts).changes;
-          touch.memberDelta += changes;
+          // Markers start at 0 as at creation (the actor's member cache assumes the same).
+          touch.memberDelta += this.addMember.run(ev.conv_id, m.user_id, m.role, ev.ts, ev.ts).changes;
         }
         break;
       case 'member_removed':

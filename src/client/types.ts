@@ -1,0 +1,88 @@
+/** Options, emitted events and status of a ChatClient. Types only. */
+import type { ConvEvent, InboxRow, Limits, ReceiptKind, SyncState, TypingState } from '../protocol/frames';
+import type { BackoffOptions } from './backoff';
+import type { FetchLike, PresenceInfo } from './rest';
+import type { WebSocketConstructor } from './socket';
+
+export interface ChatClientOptions {
+  /** Server origin, e.g. `https://chat.example.com`; REST lives under `/api/v1`, the socket at `/ws`. */
+  baseUrl: string;
+  /** Overrides the socket URL derived from `baseUrl`. */
+  wsUrl?: string;
+  token: string;
+  /** Stable per installation: the server keys sessions and push registrations on it. */
+  deviceId: string;
+  /** The sync state persisted from a previous run (`client.state`). */
+  state?: SyncState;
+  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. */
+  WebSocketImpl?: WebSocketConstructor;
+  /** Defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** Reconnect delays (jittered exponential). */
+  reconnect?: BackoffOptions;
+  /** Send an app-level PING this often while connected and drop the connection when the previous one got no PONG. 0 (default) turns it off; WebSocket pings from the server keep working regardless. */
+  pingIntervalMs?: number;
+  /** A peer's typing indicator lapses this long after its last refresh. Default 4000. */
+  typingTimeoutMs?: number;
+  /** Page size for catching up over `/events` when CONNACK says `more`. Default 100. */
+  syncPageLimit?: number;
+  /** Client-side checks that keep an oversized SEND from being resent forever. */
+  limits?: Partial<Pick<Limits, 'maxFrameBytes' | 'maxBodyChars'>>;
+}
+
+/** What CONNACK told about the session. */
+export interface ConnectedInfo {
+  session_id: string;
+  user_id: string;
+  device_id: string;
+  server_ts: number;
+  heartbeat_ms: number;
+  /** True when catch-up continues over REST; `synced` follows when done. */
+  more: boolean;
+}
+
+export interface Receipt {
+  conv_id: string;
+  user_id: string;
+  seq: number;
+  kind: ReceiptKind;
+}
+
+export interface TypingInfo {
+  conv_id: string;
+  user_id: string;
+  state: TypingState;
+}
+
+export interface ReadSync {
+  conv_id: string;
+  last_read_seq: number;
+  unread: number;
+}
+
+/** Events a ChatClient emits, with their listener arguments. */
+export type ChatEvents = {
+  /** CONNACK arrived; inbox rows and missed events follow at once. */
+  connected: [info: ConnectedInfo];
+  /** Caught up: CONNACK's `missed` and any REST paging are applied. */
+  synced: [];
+  /** A new conversation event, in seq order per conversation, never twice. */
+  event: [event: ConvEvent];
+  /** An inbox row from the server (CONNACK). */
+  inbox: [row: InboxRow];
+  unread: [convId: string, count: number];
+  receipt: [receipt: Receipt];
+  /** Includes a synthetic "stopped" when an indicator lapses. */
+  typing: [typing: TypingInfo];
+  presence: [presence: PresenceInfo];
+  readSync: [sync: ReadSync];
+  /** ERROR frames that answer no pending send, and failures of background work. */
+  error: [error: Error];
+  disconnected: [code: number, reason: string];
+  reconnecting: [attempt: number, delayMs: number];
+  /** Closed with 4001: no more reconnects until `setToken` and `connect`. */
+  unauthorized: [reason: string];
+};
+
+/** idle: never connected; waiting: a reconnect is scheduled; stopped: after 4001; closed: for good. */
+export type ChatStatus = 'idle' | 'connecting' | 'handshake' | 'ready' | 'waiting' | 'stopped' | 'closed';

@@ -1,0 +1,170 @@
+/** Bad input over the socket: each gets the right ERROR or close code, and nothing is stored. */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
+
+let server: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+let conv: string;
+let db: Database.Database;
+
+const eventCount = () => (db.prepare('SELECT COUNT(*) AS n FROM events WHERE conv_id = ?').get(conv) as { n: number }).n;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    CONNECT_TIMEOUT_MS: '300',
+    HEARTBEAT_MS: '1000',
+    MAX_BODY_CHARS: '100',
+    MAX_FRAME_BYTES: '4096',
+    RATE_LIMIT_PER_SECOND: '1',
+    RATE_LIMIT_BURST: '5',
+  });
+  alice = await registerUser(server.url);
+  bob = await registerUser(server.url);
+  conv = await createConversation(server.url, alice, 'direct', [bob]);
+  db = new Database(join(server.dataDir, 'chat.db'), { readonly: true });
+});
+afterAll(async () => {
+  db.close();
+  await stopTestServer(server);
+});
+
+test('first frame other than CONNECT closes with 4002', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  s.send({ type: 'PING' });
+  expect(await s.closed).toBe(4002);
+});
+
+test('malformed first frame closes with 4002', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  s.send('{not json');
+  expect(await s.closed).toBe(4002);
+});
+
+test('no CONNECT in time closes with 4002', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  expect(await s.closed).toBe(4002);
+});
+
+test('bad token at CONNECT: ERROR unauthorized then close 4001', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  s.send({ type: 'CONNECT', token: 'not-a-jwt', device_id: 'd' });
+  expect(await s.closed).toBe(4001);
+  expect(s.frames[0]).toMatchObject({ type: 'ERROR', code: 'unauthorized' });
+});
+
+test('each bad frame gets an ERROR with the right code and the connection lives on', async () => {
+  const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'bad-frames');
+  const before = eventCount();
+  const cases: [unknown, string, string | null][] = [
+    ['{oops', 'bad_request', null],
+    [[1, 2], 'bad_request', null],
+    [{ type: 'NOPE' }, 'bad_request', null],
+    [{ no_type: true }, 'bad_request', null],
+    [{ type: 'SEND', client_msg_id: 'x1', conv_id: conv }, 'bad_request', 'x1'],
+    [{ type: 'SEND', client_msg_id: 'x2', conv_id: conv, body: 42 }, 'bad_request', 'x2'],
+    [{ type: 'SEND', client_msg_id: 'x3', conv_id: conv, body: 'a'.repeat(101) }, 'too_large', 'x3'],
+    [{ type: 'SEND', client_msg_id: 'x'.repeat(65), conv_id: conv, body: 'hi' }, 'bad_request', 'x'.repeat(64)],
+    [{ type: 'SEND', client_msg_id: 'x5', conv_id: conv, body: 'hi', extra: 1 }, 'bad_request', 'x5'],
+    [{ type: 'SEND', client_msg_id: 'x6', conv_id: conv, body: '   ' }, 'bad_request', 'x6'],
+    [{ type: 'SEND', client_msg_id: 'x7', conv_id: 'c_unknown', body: 'hi' }, 'not_found', 'x7'],
+    [{ type: 'READ', conv_id: conv, seq: -1 }, 'bad_request', null],
+    [{ type: 'TYPING', conv_id: conv, state: 'dancing' }, 'bad_request', null],
+    [{ type: 'CONNECT', token: alice.token, device_id: 'again' }, 'bad_request', null],
+  ];
+  for (const [frame, code, ref] of cases) {
+    sock.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    const err = await sock.next((f) => f.type === 'ERROR');
+    expect({ frame, code: err.code, ref: err.ref }).toEqual({ frame, code, ref });
+    expect(typeof err.message).toBe('string');
+  }
+  // Oversized (above MAX_FRAME_BYTES, below the hard cap): ERROR too_large, still usable.
+  sock.send({ type: 'SEND', client_msg_id: 'big', conv_id: conv, body: 'b'.repeat(5000) });
+  expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'too_large' });
+  // Binary frames are refused.
+  sock.ws.send(Buffer.from('{"type":"PING"}'), { binary: true });
+  expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'bad_request' });
+  // Still usable.
+  sock.send({ type: 'PING' });
+  await sock.next((f) => f.type === 'PONG');
+  expect(eventCount()).toBe(before);
+  sock.close();
+});
+
+test('non-member commands are forbidden', async () => {
+  const eve = await registerUser(server.url);
+  const { sock } = await TestSocket.connect(server.wsUrl, eve.token, 'eve');
+  const before = eventCount();
+  expect(await sock.sendMessage(conv, 'intrude', 'eve-1')).toMatchObject({ type: 'ERROR', code: 'forbidden', ref: 'eve-1' });
+  for (const frame of [
+    { type: 'READ', conv_id: conv, seq: 1 },
+    { type: 'DELIVERED', conv_id: conv, seq: 1 },
+    { type: 'TYPING', conv_id: conv, state: 'started' },
+  ]) {
+    sock.send(frame);
+    expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'forbidden', ref: null });
+  }
+  // Replay of a conversation the user is not in returns nothing.
+  const other = await TestSocket.connect(server.wsUrl, eve.token, 'eve2', { convs: { [conv]: 0 } });
+  expect(other.connack.missed).toEqual([]);
+  expect(eventCount()).toBe(before);
+  sock.close();
+  other.sock.close();
+});
+
+test('a frame above the hard cap closes with 1009', async () => {
+  const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'huge');
+  sock.send('x'.repeat(4096 * 16 + 10));
+  expect(await sock.closed).toBe(1009);
+});
+
+test('sends over the rate limit get rate_limited; repeated abuse closes with 4008', async () => {
+  const { sock } = await TestSocket.connect(server.wsUrl, bob.token, 'rate');
+  const before = eventCount();
+  const results: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = await sock.sendMessage(conv, `r${i}`, `rate-${i}`);
+    results.push(r.type === 'ACK' ? 'ack' : r.code);
+  }
+  expect(results.slice(0, 5)).toEqual(['ack', 'ack', 'ack', 'ack', 'ack']);
+  expect(results.slice(5)).toEqual(['rate_limited', 'rate_limited', 'rate_limited']);
+  expect(eventCount()).toBe(before + 5);
+  for (let i = 0; i < 60; i++) sock.send({ type: 'SEND', client_msg_id: `flood-${i}`, conv_id: conv, body: 'x' });
+  expect(await sock.closed).toBe(4008);
+});
+
+test('heartbeats drop a connection that stops answering pings', async () => {
+  const ws = new WebSocket(server.wsUrl, { autoPong: false });
+  const s = new TestSocket(ws);
+  await new Promise((r) => ws.once('open', r));
+  s.send({ type: 'CONNECT', token: alice.token, device_id: 'silent' });
+  await s.next((f) => f.type === 'CONNACK');
+  const t0 = Date.now();
+  const code = await s.closed;
+  expect(code).toBe(1006); // terminated: no close frame
+  expect(Date.now() - t0).toBeLessThan(5000);
+});
+
+test('a slow consumer is closed with 4003', async () => {
+  const slow = await startTestServer({ MAX_SOCKET_BUFFER_BYTES: '65536', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000' });
+  try {
+    const u1 = await registerUser(slow.url);
+    const u2 = await registerUser(slow.url);
+    const c = await createConversation(slow.url, u1, 'direct', [u2]);
+    const reader = await TestSocket.connect(slow.wsUrl, u2.token, 'slow');
+    // Stop reading: the kernel buffers fill, then the server's send buffer grows.
+    (reader.sock.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast');
+    const body = 'z'.repeat(9000);
+    for (let i = 0; i < 2000; i++) writer.sock.send({ type: 'SEND', client_msg_id: `s${i}`, conv_id: c, body });
+    await writer.sock.next((f) => f.type === 'ACK' && f.client_msg_id === 's1999', 15000);
+    (reader.sock.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const code = await Promise.race([reader.sock.closed, sleep(10000).then(() => -1)]);
+    expect(code).toBe(4003);
+    writer.sock.close();
+  } finally {
+    await stopTestServer(slow);
+  }
+}, 40000);
