@@ -60,7 +60,7 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       it('creates a user with default settings and reads it back by id', async () => {
         const input = newUser();
         const created = await store.createUser(input);
-        expect(created).toEqual({ ...input, settings: defaultUserSettings });
+        expect(created).toEqual({ ...input, username: input.username.toLowerCase(), settings: defaultUserSettings });
         expect(await store.getUser(input.user_id)).toEqual(created);
         expect(await store.getUser(newId('u'))).toBeNull();
       });

@@ -1,0 +1,24 @@
+/**
+ * Child process for the SQLite sequencer crash test: reserves ranges on the file named by
+ * argv, prints each as "start end" once it resolves, then either exits or kills itself
+ * with SIGKILL (no close, no cleanup), as a crashing shard would.
+ */
+import Database from 'better-sqlite3';
+import { SqliteSequencer } from '../../src/sequencer';
+
+async function main(): Promise<void> {
+  const [file, conv, countText, mode] = process.argv.slice(2);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const seq = new SqliteSequencer(db);
+  for (let i = 0; i < Number(countText); i++) {
+    const r = await seq.reserve(conv, 1 + (i % 64));
+    process.stdout.write(`${r.start} ${r.end}\n`);
+  }
+  if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
+  await seq.close();
+}
+
+void main();

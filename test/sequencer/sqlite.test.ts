@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteSequencer, type SeqRange } from '../../src/sequencer';
+import { openSqliteDatabase } from '../../src/store';
+import { expectDisjoint, runSequencerContract } from './contract';
+
+function tempDir(): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seq-test-'));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+runSequencerContract('sqlite', async () => {
+  const { dir, remove } = tempDir();
+  const file = path.join(dir, 'seq.db');
+  return {
+    // Each instance gets its own connection to the one file, as two shards would.
+    open: async () => new SqliteSequencer(openSqliteDatabase(file, { synchronous: 'normal' })),
+    cleanup: async () => remove(),
+  };
+});
+
+/** Runs reserve-child.ts in a separate process; resolves with the ranges it printed. */
+function runChild(file: string, conv: string, count: number, mode: 'exit' | 'kill'): Promise<{ ranges: SeqRange[]; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'reserve-child.ts'), file, conv, String(count), mode],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0 && signal === null) return reject(new Error(`child failed (${code}): ${err}`));
+      const ranges = out
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => {
+          const [start, end] = l.split(' ').map(Number);
+          return { start, end };
+        });
+      resolve({ ranges, signal });
+    });
+  });
+}
+
+describe('SqliteSequencer across processes', () => {
+  it('never overlaps between processes racing on one file, and resumes above a SIGKILLed one', async () => {
+    const { dir, remove } = tempDir();
+    const file = path.join(dir, 'seq.db');
+    try {
+      // Create the schema first so the children race on reserve, not on CREATE TABLE.
+      await new SqliteSequencer(openSqliteDatabase(file, { synchronous: 'normal' })).close();
+      const [a, b] = await Promise.all([runChild(file, 'c_race', 400, 'kill'), runChild(file, 'c_race', 400, 'exit')]);
+      expect(a.signal).toBe('SIGKILL');
+      expect(a.ranges).toHaveLength(400);
+      expect(b.ranges).toHaveLength(400);
+      const sorted = expectDisjoint([...a.ranges, ...b.ranges]);
+      const highest = sorted[sorted.length - 1].end;
+      const seq = new SqliteSequencer(new Database(file));
+      const next = await seq.reserve('c_race', 64);
+      await seq.close();
+      expect(next.start).toBeGreaterThanOrEqual(highest);
+    } finally {
+      remove();
+    }
+  }, 60_000);
+});

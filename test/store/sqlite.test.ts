@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SqliteStore, openSqliteDatabase } from '../../src/store';
+import { countUnreadSql } from '../../src/store/sqlite/inbox';
+import { runStoreContract } from './contract';
+
+function tempFile(): { file: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-test-'));
+  return { file: path.join(dir, 'store.db'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+runStoreContract('sqlite', async () => {
+  const { file, remove } = tempFile();
+  const store = new SqliteStore(openSqliteDatabase(file, { synchronous: 'normal' }));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      remove();
+    },
+  };
+});
+
+describe('SqliteStore engine specifics', () => {
+  it('applies the pragmas and is idempotent on reopen', () => {
+    const { file, remove } = tempFile();
+    try {
+      const db = openSqliteDatabase(file, { synchronous: 'full' });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(0);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+      db.close();
+      const again = openSqliteDatabase(file, { synchronous: 'normal' });
+      expect(again.pragma('synchronous', { simple: true })).toBe(1);
+      again.close();
+    } finally {
+      remove();
+    }
+  });
+
+  it('counts unread with a range scan of the (conv_id, seq) key', () => {
+    const { file, remove } = tempFile();
+    try {
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${countUnreadSql}`)
+        .all('c', 0, 'u')
+        .map((row) => (row as { detail: string }).detail)
+        .join('\n');
+      db.close();
+      expect(plan).toMatch(/SEARCH events USING PRIMARY KEY \(conv_id=\? AND seq>\?\)/);
+    } finally {
+      remove();
+    }
+  });
+
+  it('keeps data across close and reopen', async () => {
+    const { file, remove } = tempFile();
+    try {
+      const first = new SqliteStore(openSqliteDatabase(file, { synchronous: 'full' }));
+      await first.createConversation({ conv_id: 'c_1', type: 'group', title: 't', created_at: 1, members: [{ user_id: 'u_1', role: 'admin' }] });
+      await first.appendEvents([{ event: { conv_id: 'c_1', seq: 1, ts: 2, sender_id: 'u_1', kind: 'message', body: 'hi', client_msg_id: 'k' } }]);
+      await first.close();
+      const second = new SqliteStore(openSqliteDatabase(file, { synchronous: 'full' }));
+      expect((await second.readEvents('c_1', 0, 10)).map((e) => e.body)).toEqual(['hi']);
+      expect(await second.findByClientMsgId('c_1', 'u_1', 'k')).toEqual({ seq: 1, ts: 2 });
+      await second.close();
+    } finally {
+      remove();
+    }
+  });
+});
