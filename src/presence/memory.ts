@@ -11,7 +11,7 @@ interface UserEntry {
 export class MemoryPresence implements Presence {
   private readonly users = new Map<string, UserEntry>();
 
-  async addSession(userId: string, gatewayId: string): Promise<{ becameOnline: boolean }> {
+  async addSession(userId: string, gatewayId: string, _sessionId: string): Promise<{ becameOnline: boolean }> {
     let entry = this.users.get(userId);
     if (!entry) this.users.set(userId, (entry = { gateways: new Map(), sessions: 0, lastSeen: null }));
     entry.gateways.set(gatewayId, (entry.gateways.get(gatewayId) ?? 0) + 1);

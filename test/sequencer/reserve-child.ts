@@ -1,8 +1,9 @@
 /**
  * Child process for the SQLite sequencer crash test: reserves ranges on the file named by
- * argv, prints each as "start end" once it resolves, then either exits or kills itself
+ * argv once the parent creates `<file>.go`, prints each as "start end" once it resolves, then either exits or kills itself
  * with SIGKILL (no close, no cleanup), as a crashing shard would.
  */
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { SqliteSequencer } from '../../src/sequencer';
 
@@ -13,6 +14,9 @@ async function main(): Promise<void> {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   const seq = new SqliteSequencer(db);
+  // Barrier: both children start reserving together, so their calls really race.
+  process.stdout.write('ready\n');
+  while (!fs.existsSync(`${file}.go`)) await new Promise((r) => setTimeout(r, 2));
   for (let i = 0; i < Number(countText); i++) {
     const r = await seq.reserve(conv, 1 + (i % 64));
     process.stdout.write(`${r.start} ${r.end}\n`);

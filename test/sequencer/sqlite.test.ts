@@ -23,7 +23,13 @@ runSequencerContract('sqlite', async () => {
 });
 
 /** Runs reserve-child.ts in a separate process; resolves with the ranges it printed. */
-function runChild(file: string, conv: string, count: number, mode: 'exit' | 'kill'): Promise<{ ranges: SeqRange[]; signal: NodeJS.Signals | null }> {
+function runChild(
+  file: string,
+  conv: string,
+  count: number,
+  mode: 'exit' | 'kill',
+  onReady: () => void,
+): Promise<{ ranges: SeqRange[]; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -32,12 +38,20 @@ function runChild(file: string, conv: string, count: number, mode: 'exit' | 'kil
     );
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let ready = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!ready && out.startsWith('ready\n')) {
+        ready = true;
+        onReady();
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code !== 0 && signal === null) return reject(new Error(`child failed (${code}): ${err}`));
       const ranges = out
+        .slice('ready\n'.length)
         .trim()
         .split('\n')
         .filter((l) => l !== '')
@@ -57,11 +71,22 @@ describe('SqliteSequencer across processes', () => {
     try {
       // Create the schema first so the children race on reserve, not on CREATE TABLE.
       await new SqliteSequencer(openSqliteDatabase(file, { synchronous: 'normal' })).close();
-      const [a, b] = await Promise.all([runChild(file, 'c_race', 400, 'kill'), runChild(file, 'c_race', 400, 'exit')]);
+      let readyCount = 0;
+      const onReady = () => {
+        if (++readyCount === 2) fs.writeFileSync(`${file}.go`, '');
+      };
+      const [a, b] = await Promise.all([
+        runChild(file, 'c_race', 1000, 'kill', onReady),
+        runChild(file, 'c_race', 1000, 'exit', onReady),
+      ]);
       expect(a.signal).toBe('SIGKILL');
-      expect(a.ranges).toHaveLength(400);
-      expect(b.ranges).toHaveLength(400);
+      expect(a.ranges).toHaveLength(1000);
+      expect(b.ranges).toHaveLength(1000);
       const sorted = expectDisjoint([...a.ranges, ...b.ranges]);
+      // The processes really interleaved (otherwise this test proves nothing about races).
+      const fromA = new Set(a.ranges.map((r) => r.start));
+      const switches = sorted.filter((r, i) => i > 0 && fromA.has(r.start) !== fromA.has(sorted[i - 1].start)).length;
+      expect(switches).toBeGreaterThan(0);
       const highest = sorted[sorted.length - 1].end;
       const seq = new SqliteSequencer(new Database(file));
       const next = await seq.reserve('c_race', 64);

@@ -2,7 +2,10 @@
  * Micro check of SqliteStore.appendEvents throughput (not a test; jest ignores it):
  * 100k message events in batches of 500 across 100 conversations, per synchronous mode.
  * Run: npx ts-node --transpile-only test/store/throughput.bench.ts
+ * Env: BENCH_IDS=uuid (default, random v4 like most clients) | ordered (time-ordered, like
+ * UUIDv7); BENCH_DIR=<parent dir of the temp database> (default: the OS temp dir).
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +15,14 @@ const total = 100_000;
 const batchSize = 500;
 const convCount = 100;
 
+// Time-ordered ids sort by creation, so each sender's index entries append at the end.
+function clientMsgId(n: number): string {
+  if (process.env.BENCH_IDS === 'ordered') return `${(1e12 + n).toString(36)}-${randomUUID().slice(0, 13)}`;
+  return randomUUID();
+}
+
 async function run(synchronous: 'full' | 'normal'): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-bench-'));
+  const dir = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'store-bench-'));
   const store = new SqliteStore(openSqliteDatabase(path.join(dir, 'bench.db'), { synchronous }));
   const convs: string[] = [];
   for (let c = 0; c < convCount; c++) {
@@ -45,7 +54,7 @@ async function run(synchronous: 'full' | 'normal'): Promise<number> {
           reply_to: null,
           attachments: [],
           mentions: [],
-          client_msg_id: `m_${n}`,
+          client_msg_id: clientMsgId(n),
         },
       });
     }
@@ -64,7 +73,7 @@ async function main(): Promise<void> {
     const rates: number[] = [];
     for (let i = 0; i < 3; i++) rates.push(await run(mode));
     const fmt = rates.map((r) => Math.round(r).toLocaleString('en-US')).join(', ');
-    console.log(`synchronous=${mode}: ${fmt} events/s (3 runs)`);
+    console.log(`synchronous=${mode} ids=${process.env.BENCH_IDS ?? 'uuid'}: ${fmt} events/s (3 runs)`);
   }
 }
 

@@ -1,0 +1,162 @@
+/** The conversation actors against a real SQLite store, with an in-process bus and presence. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConversationService } from '../../src/conversations';
+import { SqliteStore, openSqliteDatabase, type AppendItem, type AppendResult } from '../../src/store';
+import { SqliteSequencer } from '../../src/sequencer';
+import { MemoryBus, gatewayTopic, type BusMessage } from '../../src/bus';
+import { MemoryPresence } from '../../src/presence';
+import { createObservability } from '../../src/observability';
+import { defaultLimits } from '../../src/protocol';
+
+let dir: string;
+let store: SqliteStore;
+let service: ConversationService;
+let bus: MemoryBus;
+let presence: MemoryPresence;
+let appendCalls: number[];
+const frames: BusMessage[] = [];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'conv-'));
+  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  store = new SqliteStore(db);
+  appendCalls = [];
+  const append = store.appendEvents.bind(store);
+  store.appendEvents = (items: readonly AppendItem[]): Promise<AppendResult[]> => {
+    appendCalls.push(items.length);
+    return append(items);
+  };
+  bus = new MemoryBus();
+  presence = new MemoryPresence();
+  const obs = createObservability({ level: 'error', shardId: 't', silent: true });
+  service = new ConversationService({
+    store,
+    sequencer: new SqliteSequencer(db),
+    bus,
+    presence,
+    limits: defaultLimits,
+    logger: obs.logger,
+    metrics: obs.metrics,
+    markerFlushMs: 10_000,
+    actorIdleMs: 60_000,
+  });
+  service.start();
+  frames.length = 0;
+  bus.subscribe(gatewayTopic('g1'), (m) => frames.push(m));
+  for (const u of ['alice', 'bob', 'carol']) {
+    await store.createUser({ user_id: u, username: u, display_name: u, password_hash: 'x', created_at: 1 });
+  }
+});
+
+afterEach(async () => {
+  await service.stop();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const send = (conv: string, user: string, id: string, body = 'hi') =>
+  service.dispatch({ op: 'send', conv_id: conv, user_id: user, session_id: null, client_msg_id: id, body });
+
+test('concurrent sends get strictly increasing seqs, committed in few group commits', async () => {
+  const { conversation } = await service.create('alice', { type: 'group', member_ids: ['bob'], title: 'g' });
+  appendCalls.length = 0;
+  const acks = await Promise.all(Array.from({ length: 200 }, (_, i) => send(conversation.conv_id, i % 2 ? 'alice' : 'bob', `m${i}`)));
+  const seqs = acks.map((a) => a.seq);
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+  // 200 events, batched: far fewer store calls than events.
+  expect(appendCalls.reduce((a, b) => a + b, 0)).toBe(200);
+  expect(appendCalls.length).toBeLessThanOrEqual(10);
+  const events = await store.readEvents(conversation.conv_id, 0, 1000);
+  expect(events.filter((e) => e.kind === 'message').map((e) => e.seq)).toEqual(seqs);
+});
+
+test('a duplicate while the original is in flight, and after it, gets the original seq', async () => {
+  const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  const [a, b] = await Promise.all([send(conversation.conv_id, 'alice', 'same'), send(conversation.conv_id, 'alice', 'same')]);
+  expect(b).toEqual({ ...a, duplicate: true });
+  expect(await send(conversation.conv_id, 'alice', 'same')).toEqual({ ...a, duplicate: true });
+  // The same client_msg_id from another sender is a different message.
+  expect((await send(conversation.conv_id, 'bob', 'same')).duplicate).toBe(false);
+});
+
+test('dedup survives actor eviction through the store key', async () => {
+  const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  const first = await send(conversation.conv_id, 'alice', 'k1');
+  await service.stop();
+  // A fresh service (new actors, empty windows) on the same store.
+  const obs = createObservability({ level: 'error', shardId: 't2', silent: true });
+  const db2 = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  const again = new ConversationService({
+    store: new SqliteStore(db2),
+    sequencer: new SqliteSequencer(db2),
+    bus,
+    presence,
+    limits: defaultLimits,
+    logger: obs.logger,
+    metrics: obs.metrics,
+    markerFlushMs: 10_000,
+    actorIdleMs: 60_000,
+  });
+  const retry = await again.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'k1', body: 'hi' });
+  expect(retry).toEqual({ seq: first.seq, ts: first.ts, duplicate: true });
+  const next = await again.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'k2', body: 'hi' });
+  expect(next.seq).toBeGreaterThan(first.seq);
+  await again.stop();
+});
+
+test('fan-out publishes one message per gateway with the frame serialised once', async () => {
+  const { conversation } = await service.create('alice', { type: 'group', member_ids: ['bob', 'carol'], title: 'g' });
+  await presence.addSession('bob', 'g1', 's1');
+  await presence.addSession('carol', 'g1', 's2');
+  await presence.addSession('alice', 'g2', 's3');
+  const g2: BusMessage[] = [];
+  bus.subscribe(gatewayTopic('g2'), (m) => g2.push(m));
+  frames.length = 0;
+  const ack = await service.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: 's3', client_msg_id: 'f1', body: 'to all' });
+  await new Promise((r) => setImmediate(r));
+  const delivers = frames.filter((m) => m.t === 'frames' && m.frame.includes('"DELIVER"'));
+  expect(delivers).toHaveLength(1);
+  const m = delivers[0];
+  if (m.t !== 'frames') throw new Error('unexpected');
+  expect(m.users.sort()).toEqual(['bob', 'carol']);
+  expect(JSON.parse(m.frame)).toMatchObject({ type: 'DELIVER', seq: ack.seq, body: 'to all', kind: 'message' });
+  expect(g2.find((x) => x.t === 'frames' && x.frame.includes('"DELIVER"'))).toMatchObject({ users: ['alice'], exclude_session: 's3' });
+});
+
+test('non-members and unknown conversations are refused; nothing is stored', async () => {
+  const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  await expect(send(conversation.conv_id, 'carol', 'x')).rejects.toMatchObject({ code: 'forbidden' });
+  await expect(send('c_missing', 'alice', 'x')).rejects.toMatchObject({ code: 'not_found' });
+  const events = await store.readEvents(conversation.conv_id, 0, 100);
+  expect(events.filter((e) => e.kind === 'message')).toHaveLength(0);
+});
+
+test('direct conversations are deduplicated per pair, from either side', async () => {
+  const a = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  const b = await service.create('bob', { type: 'direct', member_ids: ['alice'], title: null });
+  expect(a.created).toBe(true);
+  expect(b.created).toBe(false);
+  expect(b.conversation.conv_id).toBe(a.conversation.conv_id);
+  await expect(service.create('alice', { type: 'direct', member_ids: ['alice'], title: null })).rejects.toMatchObject({ code: 'bad_request' });
+  await expect(service.create('alice', { type: 'group', member_ids: ['zed'], title: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+});
+
+test('read markers only move forward and stop() writes them', async () => {
+  const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  const acks = [];
+  for (let i = 0; i < 3; i++) acks.push(await send(conversation.conv_id, 'alice', `r${i}`));
+  const read = (seq: number) => service.dispatch({ op: 'read', conv_id: conversation.conv_id, user_id: 'bob', seq, receipts: true });
+  expect(await read(acks[2].seq)).toEqual({ last_read_seq: acks[2].seq });
+  expect(await read(acks[0].seq)).toEqual({ last_read_seq: acks[2].seq });
+  expect(await read(10_000)).toEqual({ last_read_seq: acks[2].seq }); // clamped to the last seq
+  await service.stop();
+  expect((await store.getMember(conversation.conv_id, 'bob'))?.last_read_seq).toBe(acks[2].seq);
+});
+
+test('a failed commit rejects with unavailable and stores nothing', async () => {
+  const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  store.appendEvents = () => Promise.reject(new Error('disk full'));
+  await expect(send(conversation.conv_id, 'alice', 'fail-1')).rejects.toMatchObject({ code: 'unavailable' });
+});
