@@ -14,7 +14,6 @@ export interface Config {
   dataDir: string;
   store: 'sqlite';
   bus: 'memory';
-  blob: 'local';
   shardId: string | null;
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
@@ -95,7 +94,6 @@ function fromRaw(raw: Record<string, unknown>): Config {
     dataDir: r.DATA_DIR,
     store: r.STORE,
     bus: r.BUS,
-    blob: r.BLOB,
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,

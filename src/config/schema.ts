@@ -10,7 +10,6 @@ export interface RawConfig {
   DATA_DIR: string;
   STORE: 'sqlite';
   BUS: 'memory';
-  BLOB: 'local';
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
@@ -45,7 +44,6 @@ export const schema = {
     DATA_DIR: { type: 'string', default: './data', minLength: 1, description: 'embedded database, blobs, generated secrets' },
     STORE: { type: 'string', enum: ['sqlite'], default: 'sqlite', description: 'durable store engine' },
     BUS: { type: 'string', enum: ['memory'], default: 'memory', description: 'ephemeral bus, presence and socket map engine' },
-    BLOB: { type: 'string', enum: ['local'], default: 'local', description: 'blob store engine' },
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 
 test('defaults match DESIGN.md section 7a', () => {
   const c = loadConfig({});
-  expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: './data', store: 'sqlite', bus: 'memory', blob: 'local', logLevel: 'info', shardId: null, jwtSecret: null });
+  expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: './data', store: 'sqlite', bus: 'memory', logLevel: 'info', shardId: null, jwtSecret: null });
   expect(c.limits).toEqual({ maxFrameBytes: 65536, maxBodyChars: 10000, maxIdChars: 64, maxGroupMembers: 250, maxPresenceSub: 256, maxAttachments: 10, maxMentions: 50 });
 });
 
