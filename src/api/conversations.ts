@@ -84,8 +84,9 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.get('/conversations', async (req, res) => {
-    const cursor = typeof req.query.cursor === 'string' && req.query.cursor !== '' ? req.query.cursor : null;
-    const page = await reads.inbox(userOf(res), cursor, intParam(req.query.limit, 'limit', 50, 200) || 50);
+    if (req.query.cursor !== undefined && typeof req.query.cursor !== 'string') throw new ProtocolError('bad_request', 'cursor must be given once');
+    const cursor = req.query.cursor ? req.query.cursor : null;
+    const page = await reads.inbox(userOf(res), cursor, intParam(req.query.limit, 'limit', 50, 1, 200));
     res.json({ conversations: page.rows, next_cursor: page.next_cursor });
   });
 
@@ -114,13 +115,13 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
 
   r.get('/conversations/:id/messages', async (req, res) => {
     const before = intParam(req.query.before, 'before', Number.MAX_SAFE_INTEGER);
-    const limit = intParam(req.query.limit, 'limit', 50, 200) || 50;
+    const limit = intParam(req.query.limit, 'limit', 50, 1, 200);
     res.json({ messages: await reads.messages(userOf(res), req.params.id, before, limit) });
   });
 
   r.get('/conversations/:id/events', async (req, res) => {
     const after = intParam(req.query.after, 'after', 0);
-    const limit = intParam(req.query.limit, 'limit', 100, 1000) || 100;
+    const limit = intParam(req.query.limit, 'limit', 100, 1, 1000);
     res.json(await reads.events(userOf(res), req.params.id, after, limit));
   });
 

@@ -23,11 +23,11 @@ export function validator<T>(schema: object): (value: unknown) => T {
   };
 }
 
-/** Parses an optional non-negative integer query parameter. */
-export function intParam(value: unknown, name: string, def: number, max: number = Number.MAX_SAFE_INTEGER): number {
+/** Parses an optional integer query parameter within [min, max]. */
+export function intParam(value: unknown, name: string, def: number, min = 0, max: number = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined || value === '') return def;
-  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value) || Number(value) > max) {
-    throw new ProtocolError('bad_request', `${name} must be an integer between 0 and ${max}`);
+  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ProtocolError('bad_request', `${name} must be an integer between ${min} and ${max}`);
   }
   return Number(value);
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
+import type { Limits } from '../protocol';
 import { schema, type RawConfig } from './schema';
 
 /** Validated, typed configuration. */
@@ -32,15 +33,7 @@ export interface Config {
   actorIdleMs: number;
   /** Events returned per conversation in CONNACK before `more` is set. */
   replayLimit: number;
-  limits: {
-    maxFrameBytes: number;
-    maxBodyChars: number;
-    maxIdChars: number;
-    maxGroupMembers: number;
-    maxPresenceSub: number;
-    maxAttachments: number;
-    maxMentions: number;
-  };
+  limits: Limits;
 }
 
 /** Thrown for an unknown or invalid key; the message names the key. */
