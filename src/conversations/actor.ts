@@ -207,7 +207,7 @@ export class ConversationActor {
     const conv = this.conv as ConversationRecord;
     conv.last_seq = Math.max(conv.last_seq, event.seq);
     for (const m of item.members?.add ?? []) {
-      this.members.set(m.user_id, { role: m.role, joinedAt: event.ts, lastRead: 0, lastDelivered: 0 });
+      this.members.set(m.user_id, { role: m.role, joinedAt: event.ts, lastRead: m.last_read_seq, lastDelivered: 0 });
     }
     for (const userId of item.members?.remove ?? []) this.members.delete(userId);
     conv.member_count = this.members.size;
@@ -312,8 +312,10 @@ export class ConversationActor {
       job.resolve(this.membersResult(null));
       return;
     }
-    const add = fresh.map((user_id) => ({ user_id, role: 'member' as const }));
-    this.append({ event: this.newEvent(cmd.user_id, 'member_added', { user_ids: fresh }), members: { add } }, job, null);
+    const event = this.newEvent(cmd.user_id, 'member_added', { user_ids: fresh });
+    // Joiners have nothing unread: history before their join event counts as read.
+    const add = fresh.map((user_id) => ({ user_id, role: 'member' as const, last_read_seq: event.seq }));
+    this.append({ event, members: { add } }, job, null);
   }
 
   private removeMember(cmd: RemoveMemberCommand, member: MemberState, job: Job): void {

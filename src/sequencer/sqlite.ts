@@ -12,14 +12,16 @@ const maxAttempts = 1000;
  * Sequencer on a better-sqlite3 connection (usually the store's). Keeps the Sequencer
  * contract across connections and processes sharing the file: every advance is a
  * conditional update on the value just read, committed before reserve() resolves.
- * close() closes the connection it was given.
+ * The connection is borrowed: close() stops this sequencer but leaves the connection
+ * open for its owner (the store closes the shared one).
  */
 export class SqliteSequencer implements Sequencer {
   private readonly read: Database.Statement<[string], { next: number }>;
   private readonly create: Database.Statement<[string]>;
   private readonly advance: Database.Statement<[number, string, number]>;
+  private closed = false;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     db.exec(readSqlFile('sqlite.sql'));
     this.read = db.prepare('SELECT next FROM conv_seq WHERE conv_id = ?');
     this.create = db.prepare('INSERT INTO conv_seq (conv_id, next) VALUES (?, 1) ON CONFLICT DO NOTHING');
@@ -27,6 +29,7 @@ export class SqliteSequencer implements Sequencer {
   }
 
   async reserve(convId: string, count: number): Promise<SeqRange> {
+    if (this.closed) throw new Error('sequencer: closed');
     if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`reserve count must be a positive integer, got ${count}`);
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const row = this.read.get(convId);
@@ -34,7 +37,8 @@ export class SqliteSequencer implements Sequencer {
         this.create.run(convId);
         continue;
       }
-      // Autocommit: the update is its own transaction, durable when run() returns.
+      // Autocommit: the update is its own transaction, committed when run() returns
+      // (surviving power loss too when the connection runs synchronous=FULL).
       if (this.advance.run(row.next + count, convId, row.next).changes === 1) {
         return { start: row.next, end: row.next + count };
       }
@@ -43,7 +47,7 @@ export class SqliteSequencer implements Sequencer {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    this.closed = true;
   }
 }
 

@@ -55,12 +55,8 @@ describe('register', () => {
     expect(me.body).not.toHaveProperty('password_hash');
   });
 
-  // BUG: src/store/sqlite/users.ts isUsernameConflict() (line ~96) requires
-  // `err instanceof Error`. better-sqlite3's SqliteError class is bound once per process by
-  // the native addon, in the realm that first loaded it; Jest gives every test file its own
-  // realm, so in any file that is not the first in its worker to load better-sqlite3 (e.g.
-  // `npx jest test/e2e/rest`) the check is false and a taken username answers 500 internal
-  // instead of 409. The check should test `code` and `message` without instanceof.
+  // Conflicts are recognised by SQLite's error code, not instanceof: jest gives each test
+  // file its own realm while better-sqlite3 binds its error class once per process.
   test('a taken username answers 409 JSON, also when it differs only in case', async () => {
     const name = freshName('dup');
     await registerUserPatiently(server.url, name);
@@ -73,7 +69,6 @@ describe('register', () => {
     expect(readUsersTable().filter((u) => u.username === name.toLowerCase())).toHaveLength(1);
   });
 
-  // BUG: same as above (isUsernameConflict and realms).
   test('concurrent registrations of one username: exactly one 201, the others 409', async () => {
     const name = freshName('race');
     const results = await Promise.all(

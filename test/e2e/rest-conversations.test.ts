@@ -300,7 +300,9 @@ describe('inbox', () => {
     expect(await inboxRow(y, conv)).toMatchObject({ unread: 2, last_read_seq: s1 });
 
     // Markers only move forward.
-    await post(y, `/conversations/${conv}/read`, { seq: 1 });
+    const back = await post(y, `/conversations/${conv}/read`, { seq: 1 });
+    expect(back.status).toBe(200);
+    expect(back.body).toEqual({ last_read_seq: s1 });
     expect(await inboxRow(y, conv)).toMatchObject({ unread: 2, last_read_seq: s1 });
 
     await post(y, `/conversations/${conv}/read`, { seq: s3 });
@@ -341,9 +343,11 @@ describe('members', () => {
     const history = await get(newcomer, `/conversations/${group}/messages`);
     expect(history.status).toBe(200);
     expect((history.body.messages as { seq: number }[]).map((m) => m.seq)).toContain(earlySeq);
-    // Whatever marker a join starts at, the inbox counts exactly the others' messages above it.
+    // A join starts the marker at the join event: earlier history is not unread.
     const row = await inboxRow(newcomer, group);
     expect(row).toBeDefined();
+    expect(row?.unread).toBe(0);
+    expect(row?.last_read_seq).toBeGreaterThan(earlySeq);
     expect(row?.unread).toBe(othersMessagesAbove(history.body.messages, newcomer, row?.last_read_seq ?? 0));
     // The join is an event in the log.
     const events = await get(admin, `/conversations/${group}/events?after=${earlySeq}`);

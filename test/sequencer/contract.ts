@@ -9,9 +9,11 @@ import type { SeqRange, Sequencer } from '../../src/sequencer';
 /** Backing storage for one test: `open` gives a new instance with its own connection to it. */
 export interface SequencerHarness {
   open(): Promise<Sequencer>;
+  /** Runs after every opened sequencer was closed; releases connections and storage. */
   cleanup(): Promise<void>;
 }
 
+/** Creates fresh backing storage for one test. */
 export type SequencerFactory = () => Promise<SequencerHarness>;
 
 /** Fails the test when two ranges share a seq; returns them sorted by start. */
@@ -97,6 +99,12 @@ export function runSequencerContract(name: string, factory: SequencerFactory): v
           expect(ownStarts).toEqual([...ownStarts].sort((x, y) => x - y));
         }
       }
+    });
+
+    it('rejects reserve after close', async () => {
+      const seq = await open();
+      await seq.close();
+      await expect(seq.reserve(newId('c'), 1)).rejects.toBeDefined();
     });
 
     it('hands out strictly greater seqs after close and reopen', async () => {

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   }
   if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
   await seq.close();
+  db.close();
 }
 
 void main();

@@ -15,10 +15,19 @@ function tempDir(): { dir: string; remove: () => void } {
 runSequencerContract('sqlite', async () => {
   const { dir, remove } = tempDir();
   const file = path.join(dir, 'seq.db');
+  const connections: Database.Database[] = [];
   return {
     // Each instance gets its own connection to the one file, as two shards would.
-    open: async () => new SqliteSequencer(openSqliteDatabase(file, { synchronous: 'normal' })),
-    cleanup: async () => remove(),
+    open: async () => {
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      connections.push(db);
+      return new SqliteSequencer(db);
+    },
+    // The sequencer borrows its connection; the owner (here the harness) closes it.
+    cleanup: async () => {
+      for (const db of connections) db.close();
+      remove();
+    },
   };
 });
 
@@ -69,8 +78,8 @@ describe('SqliteSequencer across processes', () => {
     const { dir, remove } = tempDir();
     const file = path.join(dir, 'seq.db');
     try {
-      // Create the schema first so the children race on reserve, not on CREATE TABLE.
-      await new SqliteSequencer(openSqliteDatabase(file, { synchronous: 'normal' })).close();
+      // Create the file (WAL mode) first so the children race on reserve, not on creation.
+      openSqliteDatabase(file, { synchronous: 'normal' }).close();
       let readyCount = 0;
       const onReady = () => {
         if (++readyCount === 2) fs.writeFileSync(`${file}.go`, '');
@@ -88,9 +97,9 @@ describe('SqliteSequencer across processes', () => {
       const switches = sorted.filter((r, i) => i > 0 && fromA.has(r.start) !== fromA.has(sorted[i - 1].start)).length;
       expect(switches).toBeGreaterThan(0);
       const highest = sorted[sorted.length - 1].end;
-      const seq = new SqliteSequencer(new Database(file));
-      const next = await seq.reserve('c_race', 64);
-      await seq.close();
+      const db = new Database(file);
+      const next = await new SqliteSequencer(db).reserve('c_race', 64);
+      db.close();
       expect(next.start).toBeGreaterThanOrEqual(highest);
     } finally {
       remove();

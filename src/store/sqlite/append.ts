@@ -61,7 +61,7 @@ export class EventWriter {
   private readonly edit: Database.Statement<[string, number, string, number]>;
   private readonly deleteMessage: Database.Statement<[string, number]>;
   private readonly deleteEditBodies: Database.Statement<[string, number]>;
-  private readonly addMember: Database.Statement<[string, string, string, number, number]>;
+  private readonly addMember: Database.Statement<[string, string, string, number, number, number]>;
   private readonly removeMember: Database.Statement<[string, string]>;
   private readonly updateConv: Database.Statement<ConvUpdateParams>;
   private readonly editPreview: Database.Statement<[string, string, number]>;
@@ -75,22 +75,27 @@ export class EventWriter {
       `SELECT seq, created_at FROM events
        WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
     );
+    // The dedup check is folded into the insert: a key already in the log (earlier items of
+    // this batch included) makes it a no-op, and only then is the original looked up. That
+    // saves a second descent of the dedup index per event. Other constraint failures, such
+    // as a repeated (conv_id, seq), still throw and roll the whole batch back.
     this.insert = db.prepare(
       `INSERT INTO events (conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
                            attachments, mentions, user_ids, title, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (conv_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING`,
     );
     // A JSON merge patch with a null value removes the key: one statement sets or clears.
     this.react = db.prepare(
       `UPDATE events SET reactions = json_patch(COALESCE(reactions, '{}'), json_object(?, ?))
-       WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
+       WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
     );
     this.edit = db.prepare(
       `UPDATE events SET body = ?, edited_at = ?
        WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
     );
     this.deleteMessage = db.prepare(
-      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL
+      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL, reactions = NULL
        WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
     );
     this.deleteEditBodies = db.prepare(
@@ -98,7 +103,7 @@ export class EventWriter {
     );
     this.addMember = db.prepare(
       `INSERT INTO conv_members (conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, updated_at)
-       VALUES (?, ?, ?, ?, 0, 0, ?) ON CONFLICT DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING`,
     );
     this.removeMember = db.prepare('DELETE FROM conv_members WHERE conv_id = ? AND user_id = ?');
     // Right-hand sides see the old row, so both preview columns test the old preview_seq.
@@ -127,8 +132,8 @@ export class EventWriter {
 
   append(items: readonly AppendItem[]): AppendResult[] {
     if (items.length === 0) return [];
-    // IMMEDIATE: the batch reads (dedup) before it writes; taking the write lock first
-    // means another connection can never invalidate what was read.
+    // IMMEDIATE takes the write lock up front, so a batch never holds a read snapshot that
+    // another connection (a second shard, a tool) could make stale before it writes.
     return this.batch.immediate(items);
   }
 
@@ -138,14 +143,12 @@ export class EventWriter {
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const ev = item.event;
-      if (ev.client_msg_id != null) {
-        const dup = this.findDup.get(ev.conv_id, ev.sender_id, ev.client_msg_id);
-        if (dup !== undefined) {
-          results[i] = { status: 'duplicate', seq: dup.seq, ts: dup.created_at };
-          continue;
-        }
+      if (!this.insertEvent(ev)) {
+        const dup = this.findDup.get(ev.conv_id, ev.sender_id, ev.client_msg_id as string);
+        if (dup === undefined) throw new Error(`store: insert of ${ev.conv_id}/${ev.seq} ignored without a duplicate`);
+        results[i] = { status: 'duplicate', seq: dup.seq, ts: dup.created_at };
+        continue;
       }
-      this.insertEvent(ev);
       let touch = touched.get(ev.conv_id);
       if (touch === undefined) {
         touch = newTouch();
@@ -162,8 +165,9 @@ export class EventWriter {
     return results;
   }
 
-  private insertEvent(ev: ConvEvent): void {
-    this.insert.run(
+  /** Inserts the event; false when its idempotency key is already in the log. */
+  private insertEvent(ev: ConvEvent): boolean {
+    const { changes } = this.insert.run(
       ev.conv_id,
       ev.seq,
       ev.kind,
@@ -179,6 +183,7 @@ export class EventWriter {
       ev.title ?? null,
       ev.ts,
     );
+    return changes === 1;
   }
 
   /** Applies the event's effect on other rows (target message, members, conversation). */
@@ -210,8 +215,7 @@ export class EventWriter {
         break;
       case 'member_added':
         for (const m of item.members?.add ?? []) {
-          // Markers start at 0 as at creation (the actor's member cache assumes the same).
-          touch.memberDelta += this.addMember.run(ev.conv_id, m.user_id, m.role, ev.ts, ev.ts).changes;
+          touch.memberDelta += this.addMember.run(ev.conv_id, m.user_id, m.role, ev.ts, m.last_read_seq, ev.ts).changes;
         }
         break;
       case 'member_removed':
@@ -269,7 +273,7 @@ function jsonList(list: readonly string[] | undefined): string | null {
 }
 
 /** The first 100 UTF-16 units of a body, never ending in half a surrogate pair. */
-export function previewOf(body: string): string {
+function previewOf(body: string): string {
   if (body.length <= previewChars) return body;
   const code = body.charCodeAt(previewChars - 1);
   return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);

@@ -12,13 +12,15 @@ import { clampLimit } from './events';
 export const countUnreadSql = `SELECT count(*) AS n FROM events
   WHERE conv_id = ? AND seq > ? AND kind = 'message' AND sender_id <> ? AND deleted = 0`;
 
-// The same count per inbox row, correlated on the member row.
-const unreadColumn = `(SELECT count(*) FROM events e
-    WHERE e.conv_id = c.conv_id AND e.seq > m.last_read_seq AND e.kind = 'message'
-      AND e.sender_id <> m.user_id AND e.deleted = 0) AS unread`;
+// The same count per inbox row. It is applied to the page only (the outer query): in the
+// inner one SQLite would count for every conversation of the user before sorting.
+const withUnread = (page: string) => `SELECT p.*, (SELECT count(*) FROM events e
+    WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
+      AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread
+  FROM (${page}) p`;
 
-const inboxColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
-  m.last_read_seq, ${unreadColumn}`;
+const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
+  m.user_id, m.last_read_seq`;
 
 interface InboxDbRow {
   conv_id: string;
@@ -59,15 +61,17 @@ export class InboxQueries {
     this.unread = db.prepare(countUnreadSql);
     // Row-value comparison is the keyset cursor: strictly after the last row returned.
     this.page = db.prepare(
-      `SELECT ${inboxColumns} FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-       WHERE m.user_id = ? AND (c.updated_at, c.conv_id) < (?, ?)
-       ORDER BY c.updated_at DESC, c.conv_id DESC LIMIT ?`,
+      `${withUnread(`SELECT ${pageColumns} FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+         WHERE m.user_id = ? AND (c.updated_at, c.conv_id) < (?, ?)
+         ORDER BY c.updated_at DESC, c.conv_id DESC LIMIT ?`)}
+       ORDER BY p.updated_at DESC, p.conv_id DESC`,
     );
     this.changed = db.prepare(
-      `SELECT ${inboxColumns}, MAX(c.updated_at, m.updated_at) AS changed_at
-       FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-       WHERE m.user_id = ? AND MAX(c.updated_at, m.updated_at) >= ?
-       ORDER BY changed_at DESC, c.conv_id DESC LIMIT ?`,
+      `${withUnread(`SELECT ${pageColumns}, MAX(c.updated_at, m.updated_at) AS changed_at
+         FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+         WHERE m.user_id = ? AND MAX(c.updated_at, m.updated_at) >= ?
+         ORDER BY changed_at DESC, c.conv_id DESC LIMIT ?`)}
+       ORDER BY p.changed_at DESC, p.conv_id DESC`,
     );
   }
 

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS users (
   created_at    INTEGER NOT NULL,
   -- JSON UserSettings; read back merged over the defaults so new keys need no migration.
   settings      TEXT NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS conversations (
   conv_id      TEXT PRIMARY KEY,
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS conversations (
   preview_seq  INTEGER,
   -- "a|b" with a < b for direct conversations: one direct conversation per pair.
   direct_key   TEXT UNIQUE
-);
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS conv_members (
   conv_id            TEXT NOT NULL,
@@ -44,8 +44,12 @@ CREATE TABLE IF NOT EXISTS conv_members (
 CREATE INDEX IF NOT EXISTS conv_members_by_user ON conv_members (user_id);
 
 -- The log. Message rows also carry their folded state (reactions, edited_at, deleted)
--- so history reads are one range scan. WITHOUT ROWID: the (conv_id, seq) key is the
--- only access path, so the table is clustered on it and needs no second b-tree.
+-- so history reads need no second pass over reactions and edits.
+-- A rowid table, not WITHOUT ROWID, on purpose: a group commit touches the tail of many
+-- conversations, and every page it dirties is written whole to the WAL. Clustered on
+-- (conv_id, seq), each event dirties a leaf of fat rows that splits often; with rowids
+-- the rows append to a few fresh pages and only the thin (conv_id, seq) index is
+-- scattered. Measured: ~22% fewer WAL bytes and faster appends (see the bench script).
 CREATE TABLE IF NOT EXISTS events (
   conv_id       TEXT NOT NULL,
   seq           INTEGER NOT NULL,
@@ -65,7 +69,7 @@ CREATE TABLE IF NOT EXISTS events (
   edited_at     INTEGER,
   deleted       INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (conv_id, seq)
-) WITHOUT ROWID;
+);
 
 -- The idempotency key of SEND/REACT/EDIT/DELETE.
 CREATE UNIQUE INDEX IF NOT EXISTS events_dedup

@@ -1,7 +1,7 @@
 /** The users table: accounts and privacy settings. */
 import type Database from 'better-sqlite3';
 import { ProtocolError } from '../../protocol';
-import type { NewUser, UserRecord, UserSettings } from '../index';
+import { defaultUserSettings, type NewUser, type UserRecord, type UserSettings } from '../types';
 
 interface UserRow {
   user_id: string;
@@ -14,13 +14,7 @@ interface UserRow {
 
 const columns = 'user_id, username, display_name, password_hash, created_at, settings';
 
-// A copy of store/index.ts `defaultSettings`: importing the value would make a runtime
-// import cycle (index.ts re-exports this engine). The contract suite checks they agree.
-const defaultSettings: Readonly<UserSettings> = {
-  show_presence: true,
-  show_last_seen: true,
-  send_read_receipts: true,
-};
+const defaultSettings = defaultUserSettings;
 const settingKeys = Object.keys(defaultSettings) as (keyof UserSettings)[];
 
 /** Synchronous user queries; SqliteStore wraps them in promises. */
@@ -91,11 +85,17 @@ export class UserTable {
   }
 }
 
+// Duck-typed, not `instanceof`: the native addon builds its errors with the SqliteError
+// class of the first realm that loaded it, so under jest (one realm per test file) the
+// class can differ from the one this file sees.
 function isUsernameConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
   return (
-    err instanceof Error &&
-    (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
-    err.message.includes('users.username')
+    typeof e === 'object' &&
+    e !== null &&
+    e.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    typeof e.message === 'string' &&
+    e.message.includes('users.username')
   );
 }
 

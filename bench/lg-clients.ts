@@ -1,0 +1,197 @@
+/**
+ * The load generator's connections: opening them (CONNECT → CONNACK, bounded
+ * concurrency), routing their frames to whatever traffic phase is running, and closing
+ * them. Frames are told apart by one byte instead of being parsed: both servers put
+ * `"type"` first, and at 100k frames/s a JSON.parse per frame would make the load
+ * generator, not the server, the thing being measured.
+ */
+import jwt from 'jsonwebtoken';
+import WebSocket from 'ws';
+import { nowMs, sleepUntil } from './clock';
+import { Histogram } from './histogram';
+import type { ClientSpec, ConnectCommand, ConnectResult } from './ipc';
+
+/** What a traffic phase wants to hear about; the default ignores everything. */
+export interface FrameSink {
+  deliver(client: Client, data: Buffer, at: number): void;
+  ack(client: Client, at: number): void;
+  error(client: Client, data: Buffer): void;
+  closed(client: Client, code: number): void;
+}
+
+const ignore: FrameSink = { deliver() {}, ack() {}, error() {}, closed() {} };
+
+// Offset of the type's first letter in '{"type":"X...'.
+const typeAt = 9;
+const D = 'D'.charCodeAt(0); // DELIVER
+const A = 'A'.charCodeAt(0); // ACK
+const E = 'E'.charCodeAt(0); // ERROR
+
+/** A FIFO of numbers without Array#shift's copying (open-loop queues can grow long). */
+export class NumberQueue {
+  private items: number[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: number): void {
+    this.items.push(v);
+  }
+  shift(): number | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+export class Client {
+  ws: WebSocket | null = null;
+  open = false;
+  /** Send times of SENDs still waiting for their ACK, oldest first (ACKs come in order). */
+  readonly pending = new NumberQueue();
+  /** The conversation this client sends to in the running phase (null: it only receives). */
+  sendConv: string | null = null;
+  constructor(
+    readonly index: number,
+    readonly spec: ClientSpec,
+    readonly token: string,
+  ) {}
+}
+
+interface Outcome {
+  error: string | null;
+  missed: number;
+  more: boolean;
+  at: number;
+}
+
+export class ClientSet {
+  readonly clients: Client[] = [];
+  sink: FrameSink = ignore;
+
+  /** Opens every client of the command; resolves when each has its CONNACK or failed. */
+  async connect(cmd: ConnectCommand, progress: (done: number, total: number) => void): Promise<ConnectResult> {
+    // Tokens are minted before the start time so a storm measures the server, not jwt.sign.
+    const base = this.clients.length;
+    const fresh = cmd.clients.map(
+      (spec, i) =>
+        new Client(base + i, spec, jwt.sign({}, cmd.secret, { algorithm: 'HS256', subject: spec.user, expiresIn: 6 * 3600 })),
+    );
+    this.clients.push(...fresh);
+    if (cmd.startAt > 0) await sleepUntil(cmd.startAt);
+    const result: ConnectResult = {
+      connected: 0,
+      failed: 0,
+      failures: {},
+      startedAt: nowMs(),
+      lastConnackAt: 0,
+      connack: new Histogram().toJSON(),
+      missedTotal: 0,
+      minMissed: Infinity,
+      more: 0,
+    };
+    const connack = new Histogram();
+    let next = 0;
+    let done = 0;
+    const ticker = setInterval(() => progress(done, fresh.length), 500);
+    await new Promise<void>((resolve) => {
+      if (fresh.length === 0) return resolve();
+      const launch = (): void => {
+        const c = fresh[next++];
+        const t0 = nowMs();
+        void this.open(c, cmd.url).then((o) => {
+          done++;
+          if (o.error === null) {
+            result.connected++;
+            result.lastConnackAt = Math.max(result.lastConnackAt, o.at);
+            result.missedTotal += o.missed;
+            result.minMissed = Math.min(result.minMissed, o.missed);
+            if (o.more) result.more++;
+            connack.record((o.at - t0) * 1000);
+          } else {
+            result.failed++;
+            result.failures[o.error] = (result.failures[o.error] ?? 0) + 1;
+          }
+          if (next < fresh.length) launch();
+          else if (done === fresh.length) resolve();
+        });
+      };
+      for (let i = 0; i < Math.min(cmd.concurrency, fresh.length); i++) launch();
+    });
+    clearInterval(ticker);
+    progress(done, fresh.length);
+    if (result.minMissed === Infinity) result.minMissed = 0;
+    result.connack = connack.toJSON();
+    return result;
+  }
+
+  private open(c: Client, url: string): Promise<Outcome> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (o: Outcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      const ws = new WebSocket(url, {
+        localAddress: c.spec.localAddress,
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        handshakeTimeout: 60_000,
+      });
+      c.ws = ws;
+      ws.once('open', () => {
+        ws.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } }));
+      });
+      ws.on('message', (data: Buffer) => {
+        if (c.open) return this.dispatch(c, data);
+        const frame = JSON.parse(data.toString()) as { type: string; missed?: unknown[]; more?: boolean; code?: string };
+        if (frame.type === 'CONNACK') {
+          c.open = true;
+          settle({ error: null, missed: frame.missed?.length ?? 0, more: frame.more === true, at: nowMs() });
+        } else if (frame.type === 'ERROR') {
+          settle({ error: `ERROR ${frame.code ?? '?'}`, missed: 0, more: false, at: nowMs() });
+        }
+        // Anything else before CONNACK (none expected) is ignored.
+      });
+      ws.on('close', (code: number) => {
+        const wasOpen = c.open;
+        c.open = false;
+        if (wasOpen) this.sink.closed(c, code);
+        settle({ error: `close ${code}`, missed: 0, more: false, at: nowMs() });
+      });
+      ws.on('error', (err: Error & { code?: string }) => {
+        settle({ error: err.code ?? err.message, missed: 0, more: false, at: nowMs() });
+      });
+    });
+  }
+
+  private dispatch(c: Client, data: Buffer): void {
+    const t = data[typeAt];
+    if (t === D) this.sink.deliver(c, data, nowMs());
+    else if (t === A) this.sink.ack(c, nowMs());
+    else if (t === E) this.sink.error(c, data);
+    // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
+  }
+
+  /** Closes every socket (without the close handshake) and forgets the clients. */
+  async closeAll(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const c of this.clients) {
+      const ws = c.ws;
+      if (!ws || ws.readyState === WebSocket.CLOSED) continue;
+      waits.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));
+      ws.terminate();
+    }
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 10_000))]);
+    this.clients.length = 0;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Sizes and durations of every scenario, full and quick. The full run uses the counts the
+ * issue names (15,000 connections, 5,000 reconnects, a 250-member group); --quick shrinks
+ * counts and phases to stay under two minutes, so its numbers are indicative only.
+ */
+export interface Params {
+  quick: boolean;
+  /** SQLITE_SYNC for the server under test (S6 measures both modes). */
+  sqliteSync: 'full' | 'normal';
+  /** Load generator processes forked for the run (S1 needs ≤ 4,000 sockets each). */
+  loadgens: number;
+  /** 127.0.0.x source addresses, x = 1..n, shared round-robin by all connections. */
+  sourceAddresses: number;
+  bodyChars: number;
+  s1: { connections: number; warm: number; concurrency: number; settleMs: number };
+  s2: { pairs: number; window: number; warmupMs: number; measureMs: number; loadgens: number };
+  s3: { pairs: number; rates: number[]; warmupMs: number; measureMs: number; drainMs: number; loadgens: number };
+  s4: { members: number; senders: number; window: number; warmupMs: number; measureMs: number; sampleEvery: number; loadgens: number };
+  s5: { clients: number; missed: number; concurrency: number; loadgens: number };
+  s6: { events: number; eventsFull: number; eventsTmpfs: number; batch: number; convs: number };
+}
+
+const full: Params = {
+  quick: false,
+  sqliteSync: 'normal',
+  loadgens: 5,
+  sourceAddresses: 16,
+  bodyChars: 64,
+  s1: { connections: 15_000, warm: 500, concurrency: 100, settleMs: 3000 },
+  s2: { pairs: 100, window: 4, warmupMs: 3000, measureMs: 10_000, loadgens: 2 },
+  s3: { pairs: 100, rates: [1000, 5000], warmupMs: 2000, measureMs: 10_000, drainMs: 2000, loadgens: 2 },
+  s4: { members: 250, senders: 10, window: 8, warmupMs: 2000, measureMs: 10_000, sampleEvery: 16, loadgens: 2 },
+  s5: { clients: 5000, missed: 20, concurrency: 250, loadgens: 2 },
+  s6: { events: 300_000, eventsFull: 100_000, eventsTmpfs: 300_000, batch: 256, convs: 1000 },
+};
+
+const quick: Params = {
+  ...full,
+  quick: true,
+  loadgens: 3,
+  s1: { connections: 3000, warm: 200, concurrency: 100, settleMs: 1000 },
+  s2: { ...full.s2, warmupMs: 1500, measureMs: 4000 },
+  s3: { ...full.s3, warmupMs: 1000, measureMs: 3000, drainMs: 1500 },
+  s4: { ...full.s4, warmupMs: 1000, measureMs: 4000 },
+  s5: { ...full.s5, clients: 2000 },
+  s6: { ...full.s6, events: 50_000, eventsFull: 20_000, eventsTmpfs: 50_000 },
+};
+
+export function paramsFor(isQuick: boolean): Params {
+  return isQuick ? quick : full;
+}

@@ -1,0 +1,106 @@
+/**
+ * bench/results/latest.html: one self-contained page (inline CSS and SVG) with the table,
+ * and for each scenario the plots a person reads faster than numbers: bars against the
+ * baseline and the target, latency percentile curves and histograms.
+ */
+import { fmt } from './report-table';
+import type { BenchResults, Pair, Row } from './results';
+import { barChart, colors, esc, histogramPlot, percentilePlot, type Bar } from './svg';
+
+function pairBars<T>(pair: Pair<T> | undefined, value: (t: T) => number): Bar[] {
+  const bars: Bar[] = [];
+  if (pair?.ours) bars.push({ label: 'ours', value: value(pair.ours), color: colors.ours });
+  if (pair?.baseline) bars.push({ label: 'baseline (bare ws relay)', value: value(pair.baseline), color: colors.baseline });
+  return bars;
+}
+
+function table(rows: Row[]): string {
+  const tr = rows.map((r) => {
+    const cls = r.pass === null ? '' : r.pass ? 'pass' : 'fail';
+    const verdict = r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL';
+    return `<tr><td>${r.scenario}</td><td>${esc(r.metric)}${r.note ? `<div class="note">${esc(r.note)}</div>` : ''}</td><td class="n">${esc(fmt(r.ours, r.unit))}</td><td class="n">${esc(fmt(r.baseline, r.unit))}</td><td class="n">${r.ratio === null ? '' : r.ratio.toFixed(2) + 'x'}</td><td>${esc(r.target ?? '')}</td><td class="${cls}">${verdict}</td></tr>`;
+  });
+  return `<table><tr><th></th><th>metric</th><th>ours</th><th>baseline</th><th>ours/base</th><th>target</th><th>result</th></tr>${tr.join('')}</table>`;
+}
+
+function sections(r: BenchResults): string[] {
+  const out: string[] = [];
+  if (r.s1) {
+    out.push(
+      '<h2>S1 density</h2>',
+      barChart('RSS per idle connection', 'KB', pairBars(r.s1, (d) => d.rssPerConn / 1024), { value: 10, label: 'target 10 KB' }),
+      barChart('V8 heap per idle connection', 'KB', pairBars(r.s1, (d) => d.heapPerConn / 1024)),
+    );
+  }
+  if (r.s2) {
+    const base = r.s2.baseline?.cpuUsPerDelivery;
+    out.push(
+      '<h2>S2 1:1 throughput (closed loop)</h2>',
+      barChart('ACKed messages per second', 'msg/s', pairBars(r.s2, (d) => d.ackedPerSec)),
+      barChart('server CPU per delivered message', 'µs', pairBars(r.s2, (d) => d.cpuUsPerDelivery), base ? { value: 2 * base, label: 'target 2x baseline' } : undefined),
+    );
+  }
+  if (r.s3) {
+    out.push('<h2>S3 latency (open loop, from scheduled send time)</h2>');
+    for (const rate of r.s3) {
+      const series = [
+        ...(rate.ours ? [{ name: 'ours', color: colors.ours, hist: rate.ours.latencyHist }] : []),
+        ...(rate.baseline ? [{ name: 'baseline', color: colors.baseline, hist: rate.baseline.latencyHist }] : []),
+      ];
+      const target = rate.rate === 5000 ? { ms: 10, label: 'target p99 10 ms' } : undefined;
+      out.push(`<h3>@ ${esc(rate.label)}</h3>`, percentilePlot(`send→deliver latency by percentile @ ${rate.label}`, series, target), histogramPlot(`latency histogram @ ${rate.label}`, series));
+    }
+  }
+  if (r.s4) {
+    out.push(
+      '<h2>S4 group fan-out (250 members online)</h2>',
+      barChart('deliveries per second', 'frames/s', pairBars(r.s4, (d) => d.deliveredPerSec), { value: 100_000, label: 'target 100,000/s' }),
+      barChart('server CPU per delivery', 'µs', pairBars(r.s4, (d) => d.cpuUsPerDelivery)),
+    );
+  }
+  if (r.s5) {
+    const series = [
+      ...(r.s5.ours ? [{ name: 'ours (with replay)', color: colors.ours, hist: r.s5.ours.connackHist }] : []),
+      ...(r.s5.baseline ? [{ name: 'baseline (no replay)', color: colors.baseline, hist: r.s5.baseline.connackHist }] : []),
+    ];
+    out.push(
+      '<h2>S5 reconnect storm</h2>',
+      barChart('time until every client has its replay', 's', pairBars(r.s5, (d) => d.seconds), { value: 5, label: 'target 5 s' }),
+      percentilePlot('connect→CONNACK latency by percentile', series),
+    );
+  }
+  if (r.s6) {
+    const bars = r.s6.map((s) => ({ label: `${s.sync}, ${s.medium}`, value: s.eventsPerSec, color: s.medium === 'disk' ? colors.ours : colors.alt }));
+    out.push('<h2>S6 store</h2>', barChart(`events/s appended with group commit (batch ${r.s6[0]?.batch ?? '?'})`, 'events/s', bars, { value: 100_000, label: 'target 100,000/s' }));
+  }
+  if (r.profiles.length) {
+    out.push('<h2>Server CPU profiles</h2>');
+    for (const p of r.profiles) {
+      const rows = p.functions.map((f) => `<tr><td class="n">${f.selfPct.toFixed(1)}%</td><td class="n">${f.selfMs.toFixed(0)} ms</td><td><code>${esc(f.name)}</code></td></tr>`);
+      out.push(`<h3>${esc(p.tag)}</h3><table><tr><th>self</th><th></th><th>function</th></tr>${rows.join('')}</table>`);
+    }
+  }
+  return out;
+}
+
+export function renderHtml(r: BenchResults): string {
+  const m = r.meta;
+  const errors = r.errors.map((e) => `<p class="fail">${esc(e.scenario)} did not complete: ${esc(e.message)}</p>`).join('');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>relay bench ${esc(m.timestamp)}</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:24px;max-width:1000px;color:#111}
+table{border-collapse:collapse;margin:8px 0 16px}td,th{border-bottom:1px solid #e5e7eb;padding:3px 8px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.pass{color:#16a34a;font-weight:600}.fail{color:#dc2626;font-weight:600}
+.note{color:#6b7280;font-size:12px}.quick{background:#fef3c7;padding:6px 10px;border-radius:4px}
+svg{display:block;margin:8px 0 20px;font:12px system-ui,sans-serif}svg .t{font-weight:600;font-size:13px}svg .g{stroke:#e5e7eb}
+</style></head><body>
+<h1>relay benchmark</h1>
+${m.quick ? '<p class="quick">Quick run: smaller counts and shorter phases; indicative only, not the issue\'s full scenario sizes.</p>' : ''}
+<p>${esc(m.timestamp)} · ${m.cores} × ${esc(m.cpus)} · ${m.memoryGiB} GiB · Node ${esc(m.node)} · git ${esc(m.gitRev ?? '?')} · SQLITE_SYNC=${esc(m.sqliteSync)} · ${m.loadgens} load generator processes · ${m.durationSec.toFixed(0)} s · loadavg at start ${esc(m.loadavgAtStart)}</p>
+${errors}
+${table(r.rows)}
+${sections(r).join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,144 @@
+/**
+ * The shape of a bench run's results: the rows of the printed table (with PASS/FAIL where
+ * the issue sets a target) and the per-scenario data the HTML report plots. Written as
+ * JSON to bench/results/<timestamp>.json and latest.json.
+ */
+import type { HistogramData, Percentiles } from './histogram';
+import type { ProfileSummary } from './profile';
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  unit: string;
+  ours: number | null;
+  baseline: number | null;
+  /** ours / baseline, when both were measured. */
+  ratio: number | null;
+  /** The target in words (e.g. "≤ 10 KB"), or null for an informational row. */
+  target: string | null;
+  pass: boolean | null;
+  note?: string;
+}
+
+export interface Pair<T> {
+  ours: T | null;
+  baseline: T | null;
+}
+
+export interface DensityRun {
+  connections: number;
+  failed: number;
+  measuredConnections: number;
+  rssBefore: number;
+  rssAfter: number;
+  heapBefore: number;
+  heapAfter: number;
+  rssPerConn: number;
+  heapPerConn: number;
+  connectSeconds: number;
+}
+
+/** What every traffic phase reports. */
+export interface PhaseRun {
+  windowSec: number;
+  sentInWindow: number;
+  ackedPerSec: number;
+  deliveredPerSec: number;
+  /** Server CPU µs per DELIVER frame received by the load generators in the window. */
+  cpuUsPerDelivery: number;
+  /** Server CPU as % of one core during the window. */
+  serverCpuPct: number;
+  /** All load generators' CPU as % of one core during the window. */
+  loadgenCpuPct: number;
+  /** CPU used by processes outside the bench during the window (other work on the machine). */
+  otherCpuPct: number;
+  latency: Percentiles;
+  latencyHist: HistogramData;
+  ackLatency: Percentiles;
+  errors: Record<string, number>;
+  /** Sends of the window with no DELIVER by the end of the drain (open loop). */
+  undelivered: number;
+  /** Bytes the server wrote to storage in the window per ACKed message (WAL and checkpoints). */
+  diskBytesPerAck: number;
+}
+
+export interface ThroughputRun extends PhaseRun {
+  /** Mean events per group commit over the whole run (ours only, from /metrics). */
+  commitBatchMean: number | null;
+}
+
+export interface LatencyRate {
+  rate: number;
+  label: string;
+  ours: PhaseRun | null;
+  baseline: PhaseRun | null;
+}
+
+export interface StormRun {
+  clients: number;
+  connected: number;
+  failed: number;
+  failures: Record<string, number>;
+  seconds: number;
+  minMissed: number;
+  missedTotal: number;
+  more: number;
+  connack: Percentiles;
+  connackHist: HistogramData;
+}
+
+export interface StoreRun {
+  sync: 'normal' | 'full';
+  /** disk: the temp dir's file system, as the server's DATA_DIR; tmpfs: /dev/shm, no disk at all. */
+  medium: 'disk' | 'tmpfs';
+  events: number;
+  batch: number;
+  convs: number;
+  seconds: number;
+  eventsPerSec: number;
+}
+
+export interface Meta {
+  timestamp: string;
+  quick: boolean;
+  node: string;
+  cpus: string;
+  cores: number;
+  memoryGiB: number;
+  gitRev: string | null;
+  sqliteSync: string;
+  loadgens: number;
+  durationSec: number;
+  /** /proc/loadavg when the run started: other work on the machine skews every number. */
+  loadavgAtStart: string;
+}
+
+export interface BenchResults {
+  meta: Meta;
+  params: unknown;
+  rows: Row[];
+  s1?: Pair<DensityRun>;
+  s2?: Pair<ThroughputRun>;
+  s3?: LatencyRate[];
+  s4?: Pair<PhaseRun>;
+  s5?: Pair<StormRun>;
+  s6?: StoreRun[];
+  errors: { scenario: string; message: string }[];
+  profiles: ProfileSummary[];
+}
+
+/** A table row; ratio and pass are derived when the caller gives a check. */
+export function row(
+  scenario: string,
+  metric: string,
+  unit: string,
+  ours: number | null,
+  baseline: number | null,
+  target: string | null = null,
+  check: ((ours: number, baseline: number | null) => boolean) | null = null,
+  note?: string,
+): Row {
+  const ratio = ours !== null && baseline !== null && baseline !== 0 ? ours / baseline : null;
+  const pass = check && ours !== null ? check(ours, baseline) : null;
+  return { scenario, metric, unit, ours, baseline, ratio, target, pass, ...(note ? { note } : {}) };
+}

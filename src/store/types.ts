@@ -1,0 +1,154 @@
+/** Store records, the Store interface and its contract (see index.ts). */
+import type {
+  ConvEvent,
+  ConversationType,
+  InboxRow,
+  MemberRole,
+} from '../protocol';
+
+/** Per-user privacy settings. */
+export interface UserSettings {
+  /** Others see this user online/offline; when false the user always appears offline. */
+  show_presence: boolean;
+  /** Others see last_seen; when false it is null. */
+  show_last_seen: boolean;
+  /** Others get RECEIPT kind "read" for this user's READs. */
+  send_read_receipts: boolean;
+}
+
+export const defaultUserSettings: Readonly<UserSettings> = {
+  show_presence: true,
+  show_last_seen: true,
+  send_read_receipts: true,
+};
+
+export interface UserRecord {
+  user_id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+  settings: UserSettings;
+}
+
+export interface NewUser {
+  user_id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface ConversationRecord {
+  conv_id: string;
+  type: ConversationType;
+  title: string | null;
+  created_at: number;
+  /** Highest committed seq (0 when empty). */
+  last_seq: number;
+  member_count: number;
+}
+
+export interface MemberRecord {
+  conv_id: string;
+  user_id: string;
+  role: MemberRole;
+  joined_at: number;
+  last_read_seq: number;
+  last_delivered_seq: number;
+  /** ms since epoch; null when not muted. Number.MAX_SAFE_INTEGER means forever. */
+  muted_until: number | null;
+}
+
+export interface NewConversation {
+  conv_id: string;
+  type: ConversationType;
+  title: string | null;
+  created_at: number;
+  members: { user_id: string; role: MemberRole }[];
+}
+
+/** One event to append; membership changes ride along and commit atomically with it. */
+export interface AppendItem {
+  event: ConvEvent;
+  /** For member_added / member_removed: the rows to insert or delete with the event. */
+  members?: {
+    /** New members; their read marker starts at `last_read_seq` (the join event: history before it is not unread). */
+    add?: { user_id: string; role: MemberRole; last_read_seq: number }[];
+    remove?: string[];
+  };
+}
+
+/** Outcome of one AppendItem, in the same order as the input. */
+export type AppendResult =
+  | { status: 'ok' }
+  | { status: 'duplicate'; seq: number; ts: number };
+
+/** A forward-only marker update; absent fields are left alone. */
+export interface MarkerUpdate {
+  conv_id: string;
+  user_id: string;
+  last_read_seq?: number;
+  last_delivered_seq?: number;
+}
+
+/** A message with its current state folded in, as history shows it. */
+export interface MessageView extends ConvEvent {
+  reactions: Record<string, string>;
+  edited_at: number | null;
+  deleted: boolean;
+}
+
+export interface InboxPage {
+  rows: InboxRow[];
+  /** Opaque; null when there are no more rows. */
+  next_cursor: string | null;
+}
+
+/** The durable store. Every method may reject with an engine error; callers map it. */
+export interface Store {
+  // users
+  /** Rejects with ProtocolError('conflict') when the username is taken. */
+  createUser(user: NewUser): Promise<UserRecord>;
+  getUser(userId: string): Promise<UserRecord | null>;
+  getUserByUsername(username: string): Promise<UserRecord | null>;
+  /** Users that exist among `userIds`, in no particular order. */
+  getUsers(userIds: readonly string[]): Promise<UserRecord[]>;
+  updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null>;
+
+  // conversations
+  /**
+   * Creates a conversation with its members. For type "direct", a conversation between
+   * the same two users is returned instead (created: false), never duplicated.
+   */
+  createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }>;
+  getConversation(convId: string): Promise<ConversationRecord | null>;
+  getMembers(convId: string): Promise<MemberRecord[]>;
+  getMember(convId: string, userId: string): Promise<MemberRecord | null>;
+
+  // events
+  /** Group commit: see the contract above. Results are in input order. */
+  appendEvents(items: readonly AppendItem[]): Promise<AppendResult[]>;
+  /** Events with seq > afterSeq, ascending, at most `limit`. */
+  readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]>;
+  /** Messages with seq < beforeSeq, ascending, the `limit` newest of them, state folded. */
+  readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]>;
+  /** Looks up a committed send by its idempotency key. */
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null>;
+
+  // markers and unread
+  /** Applies forward-only marker updates in one write. */
+  saveMarkers(updates: readonly MarkerUpdate[]): Promise<void>;
+  /** Messages from users other than `userId` with seq > afterSeq (not deleted). */
+  countUnread(convId: string, userId: string, afterSeq: number): Promise<number>;
+
+  // inbox
+  /** The user's conversations, newest activity first. */
+  listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage>;
+  /** The user's inbox rows changed at or after `sinceMs` (member or conversation changes). */
+  inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]>;
+
+  /** Flushes and releases the engine. */
+  close(): Promise<void>;
+}
+

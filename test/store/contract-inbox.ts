@@ -1,0 +1,190 @@
+/** Store contract, part 3: markers, unread counts, the inbox and previews. */
+import { ProtocolError, newId } from '../../src/protocol';
+import type { Store } from '../../src/store';
+import { group, message, t0, targeted, type ContractContext } from './contract-fixtures';
+
+/** Registers this part of the Store contract; the store comes from `ctx` per test. */
+export function inboxContract(ctx: ContractContext): void {
+  let store: Store;
+  beforeEach(() => {
+    store = ctx.store();
+  });
+
+  describe('markers and unread', () => {
+    it('moves markers only forward and leaves absent fields alone', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const convId = await group(store, [a, b]);
+      await store.saveMarkers([{ conv_id: convId, user_id: a, last_read_seq: 5, last_delivered_seq: 7 }]);
+      await store.saveMarkers([
+        { conv_id: convId, user_id: a, last_read_seq: 3 },
+        { conv_id: convId, user_id: a, last_delivered_seq: 6 },
+        { conv_id: convId, user_id: b, last_delivered_seq: 2 },
+      ]);
+      expect(await store.getMember(convId, a)).toMatchObject({ last_read_seq: 5, last_delivered_seq: 7 });
+      expect(await store.getMember(convId, b)).toMatchObject({ last_read_seq: 0, last_delivered_seq: 2 });
+      await store.saveMarkers([{ conv_id: convId, user_id: a, last_read_seq: 9 }]);
+      expect(await store.getMember(convId, a)).toMatchObject({ last_read_seq: 9, last_delivered_seq: 7 });
+      await store.saveMarkers([]);
+    });
+
+    it('counts messages of others after a seq, excluding deleted ones and other kinds', async () => {
+      const [a, b, c] = [newId('u'), newId('u'), newId('u')];
+      const convId = await group(store, [a, b, c]);
+      await store.appendEvents([
+        message(convId, 1, b),
+        message(convId, 2, a),
+        message(convId, 3, c),
+        message(convId, 4, b),
+        targeted(convId, 5, b, 'reaction', 2, { emoji: '👍' }),
+        message(convId, 6, c),
+        targeted(convId, 7, c, 'delete', 6),
+      ]);
+      expect(await store.countUnread(convId, a, 0)).toBe(3);
+      expect(await store.countUnread(convId, a, 1)).toBe(2);
+      expect(await store.countUnread(convId, a, 4)).toBe(0);
+      expect(await store.countUnread(convId, b, 0)).toBe(2);
+      expect(await store.countUnread(newId('c'), a, 0)).toBe(0);
+    });
+  });
+
+  describe('inbox', () => {
+    it('lists conversations newest activity first with unread, peer and preview', async () => {
+      const [a, b, c] = [newId('u'), newId('u'), newId('u')];
+      const g = await group(store, [a, b, c], t0, 'G');
+      const { conversation: d } = await store.createConversation({
+        conv_id: newId('c'),
+        type: 'direct',
+        title: null,
+        created_at: t0,
+        members: [
+          { user_id: a, role: 'member' },
+          { user_id: b, role: 'member' },
+        ],
+      });
+      await store.appendEvents([message(g, 1, b, 'in group'), message(g, 2, c, 'later in group')]);
+      await store.appendEvents([message(d.conv_id, 3, b, 'direct hi')]);
+      await store.saveMarkers([{ conv_id: g, user_id: a, last_read_seq: 1 }]);
+      const page = await store.listInbox(a, null, 10);
+      expect(page.next_cursor).toBeNull();
+      expect(page.rows).toEqual([
+        {
+          conv_id: d.conv_id,
+          type: 'direct',
+          title: null,
+          peer_id: b,
+          last_seq: 3,
+          preview: 'direct hi',
+          updated_at: t0 + 3000,
+          unread: 1,
+          last_read_seq: 0,
+        },
+        {
+          conv_id: g,
+          type: 'group',
+          title: 'G',
+          peer_id: null,
+          last_seq: 2,
+          preview: 'later in group',
+          updated_at: t0 + 2000,
+          unread: 1,
+          last_read_seq: 1,
+        },
+      ]);
+      expect((await store.listInbox(b, null, 10)).rows[0]).toMatchObject({ conv_id: d.conv_id, peer_id: a, unread: 0 });
+      expect(await store.listInbox(newId('u'), null, 10)).toEqual({ rows: [], next_cursor: null });
+    });
+
+    it('pages with an opaque cursor, ties broken by conv_id, without gaps or repeats', async () => {
+      const a = newId('u');
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        // Pairs of conversations share created_at, so the tie-break is exercised.
+        ids.push(await group(store, [a], t0 + Math.floor(i / 2) * 10));
+      }
+      const expected = [...ids].sort((x, y) => {
+        const tx = t0 + Math.floor(ids.indexOf(x) / 2) * 10;
+        const ty = t0 + Math.floor(ids.indexOf(y) / 2) * 10;
+        return ty - tx || (x < y ? 1 : -1);
+      });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await store.listInbox(a, cursor, 3);
+        expect(page.rows.length).toBeLessThanOrEqual(3);
+        seen.push(...page.rows.map((r) => r.conv_id));
+        cursor = page.next_cursor;
+        pages++;
+      } while (cursor !== null && pages < 10);
+      expect(pages).toBe(3);
+      expect(seen).toEqual(expected);
+      // An exact fit ends with a null cursor instead of an empty page.
+      const exact = await store.listInbox(a, null, 7);
+      expect(exact.rows).toHaveLength(7);
+      expect(exact.next_cursor).toBeNull();
+      const err: unknown = await store.listInbox(a, 'not a cursor', 3).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect((err as ProtocolError).code).toBe('bad_request');
+    });
+
+    it('moves a conversation to the top when it gets an event', async () => {
+      const a = newId('u');
+      const older = await group(store, [a], t0);
+      const newer = await group(store, [a], t0 + 500);
+      expect((await store.listInbox(a, null, 10)).rows.map((r) => r.conv_id)).toEqual([newer, older]);
+      await store.appendEvents([message(older, 1, a)]);
+      expect((await store.listInbox(a, null, 10)).rows.map((r) => r.conv_id)).toEqual([older, newer]);
+    });
+
+    it('reports rows changed since a time, by conversation or by member change', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const now = Date.now();
+      const quiet = await group(store, [a, b], now - 60_000);
+      const busy = await group(store, [a, b], now - 60_000);
+      const since = now - 30_000;
+      expect(await store.inboxChangedSince(a, since, 10)).toEqual([]);
+      await store.appendEvents([{ event: { ...message(busy, 1, b).event, ts: now - 1000 } }]);
+      expect((await store.inboxChangedSince(a, since, 10)).map((r) => r.conv_id)).toEqual([busy]);
+      // A read marker moving forward changes the reader's row (its unread count).
+      await store.saveMarkers([{ conv_id: quiet, user_id: a, last_read_seq: 1 }]);
+      const changed = await store.inboxChangedSince(a, since, 10);
+      expect(changed.map((r) => r.conv_id).sort()).toEqual([busy, quiet].sort());
+      expect(changed.find((r) => r.conv_id === busy)).toMatchObject({ unread: 1, last_seq: 1 });
+      expect((await store.inboxChangedSince(b, since, 10)).map((r) => r.conv_id)).toEqual([busy]);
+      expect(await store.inboxChangedSince(a, since, 1)).toHaveLength(1);
+    });
+  });
+
+  describe('preview', () => {
+    it('takes the first 100 characters of the newest message', async () => {
+      const a = newId('u');
+      const convId = await group(store, [a]);
+      const long = 'x'.repeat(150);
+      await store.appendEvents([message(convId, 1, a, 'first'), message(convId, 2, a, long), targeted(convId, 3, a, 'reaction', 2, { emoji: '👍' })]);
+      const [row] = (await store.listInbox(a, null, 10)).rows;
+      expect(row.preview).toBe('x'.repeat(100));
+      expect(row.updated_at).toBe(t0 + 3000);
+      expect(row.last_seq).toBe(3);
+    });
+
+    it('follows an edit of the preview message and falls back when it is deleted', async () => {
+      const a = newId('u');
+      const convId = await group(store, [a]);
+      const preview = async () => (await store.listInbox(a, null, 10)).rows[0].preview;
+      expect(await preview()).toBeNull();
+      await store.appendEvents([message(convId, 1, a, 'one'), message(convId, 2, a, 'two')]);
+      await store.appendEvents([targeted(convId, 3, a, 'edit', 2, { body: 'two edited' })]);
+      expect(await preview()).toBe('two edited');
+      // Editing an older message leaves the preview alone.
+      await store.appendEvents([targeted(convId, 4, a, 'edit', 1, { body: 'one edited' })]);
+      expect(await preview()).toBe('two edited');
+      await store.appendEvents([targeted(convId, 5, a, 'delete', 2)]);
+      expect(await preview()).toBe('one edited');
+      await store.appendEvents([targeted(convId, 6, a, 'delete', 1)]);
+      expect(await preview()).toBeNull();
+      // A message deleted in the same batch that sent it never becomes the preview.
+      await store.appendEvents([message(convId, 7, a, 'keep'), message(convId, 8, a, 'oops'), targeted(convId, 9, a, 'delete', 8)]);
+      expect(await preview()).toBe('keep');
+    });
+  });
+}
