@@ -160,3 +160,29 @@ test('a failed commit rejects with unavailable and stores nothing', async () => 
   store.appendEvents = () => Promise.reject(new Error('disk full'));
   await expect(send(conversation.conv_id, 'alice', 'fail-1')).rejects.toMatchObject({ code: 'unavailable' });
 });
+
+test('idle actors are evicted and a later command reloads state from the store', async () => {
+  const obs = createObservability({ level: 'error', shardId: 'evict', silent: true });
+  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  const quick = new ConversationService({
+    store: new SqliteStore(db),
+    sequencer: new SqliteSequencer(db),
+    bus,
+    presence,
+    limits: defaultLimits,
+    logger: obs.logger,
+    metrics: obs.metrics,
+    markerFlushMs: 10_000,
+    actorIdleMs: 50,
+  });
+  quick.start();
+  const { conversation } = await quick.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+  const first = await quick.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'e1', body: 'x' });
+  expect(quick.liveActors).toBe(1);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(quick.liveActors).toBe(0);
+  const second = await quick.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'e2', body: 'y' });
+  expect(second.seq).toBeGreaterThan(first.seq);
+  expect(quick.liveActors).toBe(1);
+  await quick.stop();
+});
