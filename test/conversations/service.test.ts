@@ -56,6 +56,23 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A second service on the same database file: new actors, empty dedup windows. */
+function freshService(actorIdleMs = 60_000): ConversationService {
+  const obs = createObservability({ level: 'error', shardId: 'fresh', silent: true });
+  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  return new ConversationService({
+    store: new SqliteStore(db),
+    sequencer: new SqliteSequencer(db),
+    bus,
+    presence,
+    limits: defaultLimits,
+    logger: obs.logger,
+    metrics: obs.metrics,
+    markerFlushMs: 10_000,
+    actorIdleMs,
+  });
+}
+
 const send = (conv: string, user: string, id: string, body = 'hi') =>
   service.dispatch({ op: 'send', conv_id: conv, user_id: user, session_id: null, client_msg_id: id, body });
 
@@ -85,20 +102,7 @@ test('dedup survives actor eviction through the store key', async () => {
   const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
   const first = await send(conversation.conv_id, 'alice', 'k1');
   await service.stop();
-  // A fresh service (new actors, empty windows) on the same store.
-  const obs = createObservability({ level: 'error', shardId: 't2', silent: true });
-  const db2 = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
-  const again = new ConversationService({
-    store: new SqliteStore(db2),
-    sequencer: new SqliteSequencer(db2),
-    bus,
-    presence,
-    limits: defaultLimits,
-    logger: obs.logger,
-    metrics: obs.metrics,
-    markerFlushMs: 10_000,
-    actorIdleMs: 60_000,
-  });
+  const again = freshService();
   const retry = await again.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'k1', body: 'hi' });
   expect(retry).toEqual({ seq: first.seq, ts: first.ts, duplicate: true });
   const next = await again.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'k2', body: 'hi' });
@@ -162,19 +166,7 @@ test('a failed commit rejects with unavailable and stores nothing', async () => 
 });
 
 test('idle actors are evicted and a later command reloads state from the store', async () => {
-  const obs = createObservability({ level: 'error', shardId: 'evict', silent: true });
-  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
-  const quick = new ConversationService({
-    store: new SqliteStore(db),
-    sequencer: new SqliteSequencer(db),
-    bus,
-    presence,
-    limits: defaultLimits,
-    logger: obs.logger,
-    metrics: obs.metrics,
-    markerFlushMs: 10_000,
-    actorIdleMs: 50,
-  });
+  const quick = freshService(50);
   quick.start();
   const { conversation } = await quick.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
   const first = await quick.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'e1', body: 'x' });
