@@ -6,7 +6,7 @@
 import type { ClientFrame, ConnackFrame, InboxRow, SendFrame, ServerFrame, SyncState, TypingState } from '../protocol/frames';
 import { defaultLimits } from '../protocol/frames';
 import { CloseCode } from '../protocol/errors';
-import { newId } from '../protocol/ids';
+import { newSortableId } from '../protocol/ids';
 import { backoffDelay } from './backoff';
 import { catchUp } from './catchup';
 import { Emitter } from './emitter';
@@ -141,7 +141,7 @@ export class ChatClient extends Emitter<ChatEvents> {
    */
   send(convId: string, body: string, opts: SendOptions = {}): Promise<SendResult> {
     if (this.currentStatus === 'closed') return Promise.reject(new ClientClosedError());
-    const frame: SendFrame = { type: 'SEND', client_msg_id: opts.client_msg_id ?? newId('m'), conv_id: convId, body };
+    const frame: SendFrame = { type: 'SEND', client_msg_id: opts.client_msg_id ?? newSortableId('m'), conv_id: convId, body };
     if (opts.reply_to !== undefined) frame.reply_to = opts.reply_to;
     if (opts.attachments !== undefined) frame.attachments = opts.attachments;
     if (opts.mentions !== undefined) frame.mentions = opts.mentions;

@@ -1,4 +1,4 @@
-import { FrameDecoder, defaultLimits, newId } from '../../src/protocol';
+import { FrameDecoder, defaultLimits, newId, newSortableId } from '../../src/protocol';
 
 const decoder = new FrameDecoder(defaultLimits);
 const ok = (frame: unknown) => decoder.decode(JSON.stringify(frame));
@@ -47,4 +47,13 @@ test('newId is prefixed, url-safe and unique', () => {
   const ids = new Set(Array.from({ length: 10_000 }, () => newId('x')));
   expect(ids.size).toBe(10_000);
   for (const id of [...ids].slice(0, 100)) expect(id).toMatch(/^x_[A-Za-z0-9_-]{16}$/);
+});
+
+test('newSortableId sorts by creation time and stays unique within a millisecond', () => {
+  const t = 1_764_000_000_000;
+  const ids = [t, t + 1, t + 63, t + 64, t + 4096, t + 86_400_000].map((ms) => newSortableId('m', ms));
+  expect([...ids].sort()).toEqual(ids);
+  const same = new Set(Array.from({ length: 10_000 }, () => newSortableId('m', t)));
+  expect(same.size).toBe(10_000);
+  for (const id of same) expect(id).toMatch(/^m_[-0-9A-Z_a-z]{20}$/);
 });
