@@ -5,7 +5,9 @@
  * the schedule: no coordinated omission). The stamp travels in the body, which is how a
  * receiver in another process knows when its DELIVER was meant to be sent.
  */
-import { randomUUID } from 'node:crypto';
+// The SDK's own id generator (time-ordered, as src/client sends), so the server's
+// idempotency index sees what real clients make it see.
+import { newSortableId } from '../src/protocol/ids';
 import { nowMs, sleepUntil } from './clock';
 import { Histogram } from './histogram';
 import type { TrafficPlan, TrafficResult } from './ipc';
@@ -117,7 +119,7 @@ export class TrafficRun implements FrameSink {
     const text = stamp.toFixed(3);
     const printed = Number(text);
     c.pending.push(printed);
-    c.ws.send(`{"type":"SEND","client_msg_id":"${randomUUID()}","conv_id":"${conv}","body":"@${text}@${this.filler}"}`);
+    c.ws.send(`{"type":"SEND","client_msg_id":"${newSortableId('m')}","conv_id":"${conv}","body":"@${text}@${this.filler}"}`);
     this.r.sent++;
     if (this.inWindow(printed)) this.r.sentInWindow++;
   }

@@ -38,11 +38,11 @@ const quick: Params = {
   ...full,
   quick: true,
   loadgens: 3,
-  s1: { connections: 3000, warm: 200, concurrency: 100, settleMs: 1000 },
-  s2: { ...full.s2, warmupMs: 1500, measureMs: 4000 },
-  s3: { ...full.s3, warmupMs: 1000, measureMs: 3000, drainMs: 1500 },
-  s4: { ...full.s4, warmupMs: 1000, measureMs: 4000 },
-  s5: { ...full.s5, clients: 2000 },
+  s1: { connections: 2000, warm: 200, concurrency: 100, settleMs: 500 },
+  s2: { ...full.s2, warmupMs: 1000, measureMs: 3000 },
+  s3: { ...full.s3, warmupMs: 500, measureMs: 2000, drainMs: 1000 },
+  s4: { ...full.s4, warmupMs: 1000, measureMs: 3000 },
+  s5: { ...full.s5, clients: 1500 },
   s6: { ...full.s6, events: 50_000, eventsFull: 20_000, eventsTmpfs: 50_000 },
 };
 

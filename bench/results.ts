@@ -36,6 +36,8 @@ export interface DensityRun {
   rssPerConn: number;
   heapPerConn: number;
   connectSeconds: number;
+  /** Server CPU spent while the measured connections were opened, per connection. */
+  cpuUsPerConnect: number;
 }
 
 /** What every traffic phase reports. */
@@ -85,6 +87,8 @@ export interface StormRun {
   more: number;
   connack: Percentiles;
   connackHist: HistogramData;
+  /** Server CPU from the storm's start to its last CONNACK, per client. */
+  cpuUsPerReconnect: number;
 }
 
 export interface StoreRun {

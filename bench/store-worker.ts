@@ -2,12 +2,12 @@
  * S6's child process: appends events through the project's SqliteStore in group-commit
  * batches on a fresh database and reports events/s. A child of its own so the numbers
  * measure the store alone, without the orchestrator's or anyone's event loop in the way.
- * Events look like chat traffic: ~64-character bodies, random UUID client_msg_ids (as
- * most clients send), spread round-robin over the conversations.
+ * Events look like chat traffic: ~64-character bodies, client_msg_ids from the SDK's own
+ * generator (time-ordered), spread round-robin over the conversations.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { newSortableId } from '../src/protocol/ids';
 import { SqliteStore, openSqliteDatabase, type AppendItem } from '../src/store';
 
 export interface StoreJob {
@@ -58,7 +58,7 @@ async function run(job: StoreJob): Promise<StoreJobResult> {
             reply_to: null,
             attachments: [],
             mentions: [],
-            client_msg_id: randomUUID(),
+            client_msg_id: newSortableId('m'),
           },
         });
       }

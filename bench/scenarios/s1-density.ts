@@ -8,7 +8,7 @@
 import { sleep } from '../clock';
 import { deal, label, liveSpec, startTarget, type Ctx } from '../context';
 import { Progress } from '../progress';
-import { rssBytes } from '../procstat';
+import { cpuMicros, rssBytes } from '../procstat';
 import { row, type DensityRun, type Pair, type Row } from '../results';
 import type { TargetKind } from '../target';
 
@@ -27,8 +27,10 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<DensityRun> {
     const heapBefore = await target.gcAndHeap();
     const rssBefore = rssBytes(target.pid);
     const started = Date.now();
+    const cpu0 = cpuMicros(target.pid);
     const rest = await pool.connect(shared, deal(specs.slice(p.warm), pool.size).lists, new Progress(`S1 ${label(kind)} connecting`));
     const connectSeconds = (Date.now() - started) / 1000;
+    const connectCpuUs = cpuMicros(target.pid) - cpu0;
     await sleep(p.settleMs);
     const heapAfter = await target.gcAndHeap();
     const rssAfter = rssBytes(target.pid);
@@ -55,6 +57,7 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<DensityRun> {
       rssPerConn: measured > 0 ? (rssAfter - rssBefore) / measured : 0,
       heapPerConn: measured > 0 ? (heapAfter - heapBefore) / measured : 0,
       connectSeconds,
+      cpuUsPerConnect: measured > 0 ? connectCpuUs / measured : 0,
     };
   } finally {
     await target.stop();
@@ -73,5 +76,6 @@ export async function runS1(ctx: Ctx): Promise<Row[]> {
     row('S1', `RSS per idle connection (${n} conns)`, 'KB', o.rssPerConn / KB, b.rssPerConn / KB, '≤ 10 KB', (v) => v <= 10),
     row('S1', 'V8 heap per idle connection', 'KB', o.heapPerConn / KB, b.heapPerConn / KB),
     row('S1', `time to open ${(o.measuredConnections).toLocaleString('en-US')} connections`, 's', o.connectSeconds, b.connectSeconds),
+    row('S1', 'server CPU per connection opened (CONNECT→CONNACK)', 'µs', o.cpuUsPerConnect, b.cpuUsPerConnect),
   ];
 }

@@ -10,6 +10,7 @@ import { deal, label, sourceAddress, startTarget, type Ctx } from '../context';
 import { Histogram, percentiles } from '../histogram';
 import type { ClientSpec } from '../ipc';
 import { Progress } from '../progress';
+import { cpuMicros } from '../procstat';
 import { row, type Pair, type Row, type StormRun } from '../results';
 import type { TargetKind } from '../target';
 
@@ -26,11 +27,14 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<StormRun> {
   try {
     // Tokens are minted before startAt; 1.5 s covers that for thousands of clients.
     const startAt = nowMs() + 1500;
+    const cpu0 = cpuMicros(target.pid);
     const results = await pool.connect(
       { url: target.wsUrl, secret: ctx.secret, concurrency: p.concurrency, startAt },
       lists,
       new Progress(`S5 ${label(kind)} storm of ${specs.length.toLocaleString('en-US')} reconnects`),
     );
+    // Read right after the last CONNACK: the server was idle before startAt.
+    const cpuUs = cpuMicros(target.pid) - cpu0;
     const connack = Histogram.from(results.map((r) => r.connack));
     const failures: Record<string, number> = {};
     for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
@@ -45,6 +49,7 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<StormRun> {
       more: results.reduce((n, r) => n + r.more, 0),
       connack: percentiles(connack),
       connackHist: connack.toJSON(),
+      cpuUsPerReconnect: cpuUs / specs.length,
     };
     await pool.closeAll();
     return run;
@@ -68,6 +73,7 @@ export async function runS5(ctx: Ctx): Promise<Row[]> {
   const n = o.clients.toLocaleString('en-US');
   return [
     row('S5', `${n} reconnects, all replayed`, 's', o.seconds, b.seconds, '≤ 5 s', (v) => complete && v <= 5, note),
+    row('S5', 'server CPU per reconnect', 'µs', o.cpuUsPerReconnect, b.cpuUsPerReconnect),
     row('S5', 'connect→CONNACK p50', 'ms', o.connack.p50 / 1000, b.connack.p50 / 1000),
     row('S5', 'connect→CONNACK p99', 'ms', o.connack.p99 / 1000, b.connack.p99 / 1000),
   ];
