@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createObservability, type Observability } from './observability';
-import { SqliteStore, openSqliteDatabase } from './store';
+import { SqliteStore, openSqliteDatabase, startCheckpointer } from './store';
 import { SqliteSequencer } from './sequencer';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
@@ -38,6 +38,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   mkdirSync(config.dataDir, { recursive: true });
 
   const db = openSqliteDatabase(join(config.dataDir, 'chat.db'), { synchronous: config.sqliteSync });
+  const checkpointer = startCheckpointer(db);
   const store = new SqliteStore(db);
   const sequencer = new SqliteSequencer(db);
   const bus = new MemoryBus();
@@ -102,7 +103,12 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const port = (http.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   ready = true;
-  obs.logger.info('listening', { url: `http://${host}:${port}`, ws: `ws://${host}:${port}/ws`, data_dir: config.dataDir });
+  obs.logger.info('listening', {
+    url: `http://${host}:${port}`,
+    ws: `ws://${host}:${port}/ws`,
+    data_dir: config.dataDir,
+    background_checkpoints: checkpointer !== null,
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
@@ -114,7 +120,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       await gateway.closeAll();
       http.closeAllConnections();
-      await Promise.all([bus.close(), presence.close(), sequencer.close()]);
+      await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop()]);
       await store.close();
       obs.logger.info('stopped', { close_code: CloseCode.restarting });
     })();

@@ -17,6 +17,7 @@ import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { Session, kSession } from './session';
 import { FrameHandlers } from './handlers';
+import { WriteBatch } from './batch';
 
 export interface GatewayOptions {
   gatewayId: string;
@@ -49,6 +50,7 @@ export class Gateway {
   /** Every socket not yet fully closed, whatever its state (for shutdown). */
   private readonly sockets = new Set<WebSocket>();
   readonly decoder: FrameDecoder;
+  private readonly batch = new WriteBatch();
   private readonly handlers: FrameHandlers;
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -93,7 +95,7 @@ export class Gateway {
   };
 
   private readonly onConnection = (ws: WebSocket): void => {
-    const session = new Session(newId('s'), ws, Date.now(), null, this.opts.maxSocketBufferBytes);
+    const session = new Session(newId('s'), ws, Date.now(), null, this.opts.maxSocketBufferBytes, this.batch);
     ws[kSession] = session;
     (ws as WebSocketWithGateway)[kGateway] = this;
     ws.on('message', onMessage);

@@ -6,6 +6,7 @@
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol';
 import type { UserSettings } from '../store';
+import type { WriteBatch } from './batch';
 
 export type SessionState = 'connecting' | 'syncing' | 'open' | 'closed';
 
@@ -29,6 +30,8 @@ export class Session {
   /** Frames published while CONNACK is being built, written right after it. */
   private held: (string | Buffer)[] | null = null;
   presenceSubs: string[] = [];
+  /** True while this turn's writes are being gathered (see WriteBatch). */
+  corked = false;
   private errors = 0;
   private rateErrors = 0;
   private windowStart = 0;
@@ -40,6 +43,7 @@ export class Session {
     /** Shared per-user cache entry; replaced at CONNECT. */
     public settings: UserSettings | null,
     private readonly maxBuffered: number,
+    private readonly batch: WriteBatch,
   ) {}
 
   /** True once closed by either side (a method, so narrowing across awaits does not lie). */
@@ -74,6 +78,7 @@ export class Session {
       this.close(CloseCode.slowConsumer, 'slow consumer');
       return;
     }
+    this.batch.hold(this);
     this.ws.send(frame, { binary: false });
   }
 

@@ -12,4 +12,4 @@
  * - The store knows no other module; it never publishes or calls back.
  */
 export * from './types';
-export { SqliteStore, openSqliteDatabase } from './sqlite';
+export { SqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer } from './sqlite';

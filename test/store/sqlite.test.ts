@@ -73,3 +73,29 @@ describe('SqliteStore engine specifics', () => {
     }
   });
 });
+
+describe('background checkpoints', () => {
+  it('keep the WAL checkpointed off the serving connection and hand back on stop', async () => {
+    const { startCheckpointer } = await import('../../src/store');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+    const db = openSqliteDatabase(path.join(dir, 'c.db'), { synchronous: 'normal' });
+    const checkpointer = startCheckpointer(db, 20);
+    expect(checkpointer).not.toBeNull(); // npm test builds dist first, where the worker lives
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    db.exec('CREATE TABLE t (x TEXT)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 5000; i++) insert.run('x'.repeat(200));
+    })();
+    // The worker copies the WAL into the database file: its size grows past the data.
+    const deadline = Date.now() + 5000;
+    while (fs.statSync(path.join(dir, 'c.db')).size < 1_000_000 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(fs.statSync(path.join(dir, 'c.db')).size).toBeGreaterThan(1_000_000);
+    await checkpointer?.stop();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
