@@ -9,7 +9,7 @@ import type { Metrics } from '../observability';
 /** Called with the item's result, or the error that failed its whole batch. */
 export type CommitCallback = (result: AppendResult | Error) => void;
 
-const maxBatch = 4096;
+const maxBatch = 256;
 
 export class CommitQueue {
   private items: AppendItem[] = [];
