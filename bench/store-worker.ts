@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { newSortableId } from '../src/protocol/ids';
-import { SqliteStore, openSqliteDatabase, type AppendItem } from '../src/store';
+import { SqliteStore, openSqliteDatabase, startCheckpointer, type AppendItem } from '../src/store';
 
 export interface StoreJob {
   dir: string;
@@ -25,7 +25,10 @@ export interface StoreJobResult {
 
 async function run(job: StoreJob): Promise<StoreJobResult> {
   const dir = mkdtempSync(path.join(job.dir, `store-${job.sync}-`));
-  const store = new SqliteStore(openSqliteDatabase(path.join(dir, 'store.db'), { synchronous: job.sync }));
+  const db = openSqliteDatabase(path.join(dir, 'store.db'), { synchronous: job.sync });
+  // As the server runs it: WAL checkpoints on a worker thread, not inside the commits.
+  const checkpointer = startCheckpointer(db);
+  const store = new SqliteStore(db);
   try {
     const convs = Array.from({ length: job.convs }, (_, i) => `c_store${i}`);
     for (const conv_id of convs) {
@@ -69,6 +72,7 @@ async function run(job: StoreJob): Promise<StoreJobResult> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     return { seconds, eventsPerSec: job.events / seconds };
   } finally {
+    await checkpointer?.stop();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
