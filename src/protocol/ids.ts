@@ -23,7 +23,7 @@ export function newId(prefix: string): string {
  * A new id that sorts by creation time (like UUIDv7): 8 characters of milliseconds, then
  * 12 random ones. The store's idempotency index is ordered by these ids, so time-ordered
  * keys append to the end of each sender's range instead of dirtying a random page per
- * message (measured: 18-21k -> 29-35k appends/s on SQLite, test/store/throughput.bench.ts).
+ * message (measured: 18-21k -> 29-35k appends/s on SQLite with 100 conversations).
  */
 export function newSortableId(prefix: string, now: number = Date.now()): string {
   let time = '';
