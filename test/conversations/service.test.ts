@@ -30,18 +30,7 @@ beforeEach(async () => {
   };
   bus = new MemoryBus();
   presence = new MemoryPresence();
-  const obs = createObservability({ level: 'error', shardId: 't', silent: true });
-  service = new ConversationService({
-    store,
-    sequencer: new SqliteSequencer(db),
-    bus,
-    presence,
-    limits: defaultLimits,
-    logger: obs.logger,
-    metrics: obs.metrics,
-    markerFlushMs: 10_000,
-    actorIdleMs: 60_000,
-  });
+  service = serviceOn(store, db, 60_000);
   service.start();
   frames.length = 0;
   bus.subscribe(gatewayTopic('g1'), (m) => frames.push(m));
@@ -56,12 +45,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A second service on the same database file: new actors, empty dedup windows. */
-function freshService(actorIdleMs = 60_000): ConversationService {
-  const obs = createObservability({ level: 'error', shardId: 'fresh', silent: true });
-  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+/** A service over `store` (on connection `db`) with this test's bus and presence. */
+function serviceOn(on: SqliteStore, db: ReturnType<typeof openSqliteDatabase>, actorIdleMs: number): ConversationService {
+  const obs = createObservability({ level: 'error', shardId: 't', silent: true });
   return new ConversationService({
-    store: new SqliteStore(db),
+    store: on,
     sequencer: new SqliteSequencer(db),
     bus,
     presence,
@@ -71,6 +59,12 @@ function freshService(actorIdleMs = 60_000): ConversationService {
     markerFlushMs: 10_000,
     actorIdleMs,
   });
+}
+
+/** A second service on the same database file: new actors, empty dedup windows. */
+function freshService(actorIdleMs = 60_000): ConversationService {
+  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  return serviceOn(new SqliteStore(db), db, actorIdleMs);
 }
 
 const send = (conv: string, user: string, id: string, body = 'hi') =>
