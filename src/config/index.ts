@@ -112,4 +112,3 @@ function fromRaw(raw: Record<string, unknown>): Config {
   };
 }
 
-export { schema as configSchema } from './schema';

@@ -79,12 +79,6 @@ export class Gateway {
     this.timer.unref();
   }
 
-  get sessionCount(): number {
-    let n = 0;
-    for (const list of this.users.values()) n += list.length;
-    return n;
-  }
-
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/ws' || this.draining) {
