@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createObservability, type Observability } from './observability';
-import { SqliteStore, openSqliteDatabase, startCheckpointer } from './store';
-import { SqliteSequencer } from './sequencer';
+import { openEmbeddedEngines } from './embedded';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
 import { ConversationReads, ConversationService } from './conversations';
@@ -37,10 +36,11 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const obs = createObservability({ level: config.logLevel, shardId, silent: opts.silentLogs });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const db = openSqliteDatabase(join(config.dataDir, 'chat.db'), { synchronous: config.sqliteSync });
-  const checkpointer = startCheckpointer(db);
-  const store = new SqliteStore(db);
-  const sequencer = new SqliteSequencer(db);
+  const { store, sequencer, checkpointer, writerThread } = await openEmbeddedEngines({
+    file: join(config.dataDir, 'chat.db'),
+    synchronous: config.sqliteSync,
+    writerThread: config.sqliteWriter === 'thread',
+  });
   const bus = new MemoryBus();
   const presence = new MemoryPresence();
   const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.tokenTtlSeconds);
@@ -108,6 +108,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     ws: `ws://${host}:${port}/ws`,
     data_dir: config.dataDir,
     background_checkpoints: checkpointer !== null,
+    writer_thread: writerThread,
   });
 
   let stopping: Promise<void> | null = null;

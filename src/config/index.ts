@@ -22,6 +22,8 @@ export interface Config {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
   sqliteSync: 'full' | 'normal';
+  /** Writes on the event loop (default) or on a writer thread; see README, Performance. */
+  sqliteWriter: 'thread' | 'loop';
   heartbeatMs: number;
   connectTimeoutMs: number;
   /** Sustained sends per second per user, and the burst above it. */
@@ -92,6 +94,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
     logLevel: r.LOG_LEVEL,
     sqliteSync: r.SQLITE_SYNC,
+    sqliteWriter: r.SQLITE_WRITER,
     heartbeatMs: r.HEARTBEAT_MS,
     connectTimeoutMs: r.CONNECT_TIMEOUT_MS,
     rateLimitPerSecond: r.RATE_LIMIT_PER_SECOND,

@@ -15,6 +15,7 @@ export interface RawConfig {
   TOKEN_TTL_SECONDS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
   SQLITE_SYNC: 'full' | 'normal';
+  SQLITE_WRITER: 'thread' | 'loop';
   HEARTBEAT_MS: number;
   CONNECT_TIMEOUT_MS: number;
   RATE_LIMIT_PER_SECOND: number;
@@ -49,6 +50,12 @@ export const schema = {
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
+    SQLITE_WRITER: {
+      type: 'string',
+      enum: ['thread', 'loop'],
+      default: 'loop',
+      description: 'where SQLite writes run: on the event loop (less CPU per message) or a writer thread (shorter latency tail)',
+    },
     HEARTBEAT_MS: int(25_000, 1000, 600_000, 'server ping interval; a socket silent for two intervals is dropped'),
     CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed between opening a socket and CONNECT'),
     RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained sends per second per user'),

@@ -116,7 +116,11 @@ export class FrameHandlers {
         inbox_cursor: inbox.cursor,
       };
       session.release(JSON.stringify(connack));
-      obs.logger.debug('session connected', { user_id: userId, device_id: frame.device_id, session_id: session.id });
+      // Checked first: winston drops a disabled level only after building and piping the
+      // entry (~80 µs), which was 3% of a reconnect storm.
+      if (obs.logger.isDebugEnabled()) {
+        obs.logger.debug('session connected', { user_id: userId, device_id: frame.device_id, session_id: session.id });
+      }
     } catch (err) {
       obs.logger.error('connect failed', { err });
       this.gw.sendError(session, toProtocolError(err), null);

@@ -12,4 +12,4 @@
  * - The store knows no other module; it never publishes or calls back.
  */
 export * from './types';
-export { SqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer } from './sqlite';
+export { SqliteStore, leaveCheckpointsToWorker, openSqliteDatabase, startCheckpointer, type Checkpointer } from './sqlite';

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,57 @@ test('tokens verify; forged, expired, alg=none and subject-less tokens are refus
     expect(() => svc.verify(t)).toThrow(expect.objectContaining({ code: 'unauthorized' }));
   }
   expect(() => svc.verify(expired)).toThrow('token expired');
+});
+
+test('the hand-written verifier accepts exactly what jsonwebtoken would, for this format', () => {
+  const secret = 's'.repeat(40);
+  const svc = new TokenService(secret, 3600);
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  // Signs any header and payload correctly, for shapes jsonwebtoken refuses to produce.
+  const hs256 = (header: unknown, payload: unknown): string => {
+    const body = `${b64(header)}.${b64(payload)}`;
+    return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+  };
+  expect(svc.verify(hs256({ alg: 'HS256' }, { sub: 'u_4', exp: sec + 60 }))).toEqual({ user_id: 'u_4' });
+  // Tokens jsonwebtoken signs with the same secret verify, extra claims and typ included.
+  expect(svc.verify(jwt.sign({ scope: 'x' }, secret, { subject: 'u_2', expiresIn: 60 }))).toEqual({ user_id: 'u_2' });
+  expect(svc.verify(jwt.sign({}, secret, { subject: 'u_3', expiresIn: 60, notBefore: 0 }))).toEqual({ user_id: 'u_3' });
+  const good = svc.issue('u_1');
+  const [h, p, sig] = good.split('.');
+  const refused = [
+    // Another algorithm's header over the same payload (HS512, RS256 confusion, none).
+    jwt.sign({ sub: 'u_1', exp: sec + 60 }, secret, { algorithm: 'HS512' }),
+    `${b64({ alg: 'RS256', typ: 'JWT' })}.${p}.${sig}`,
+    `${b64({ alg: 'none' })}.${p}.`,
+    // Payload swapped under a valid signature, signature flipped, truncated, padded.
+    `${h}.${b64({ sub: 'u_admin', exp: sec + 60 })}.${sig}`,
+    `${h}.${p}.${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`,
+    `${h}.${p}.${sig.slice(0, -2)}`,
+    `${h}.${p}.${sig}=`,
+    `${h}.${p}`,
+    `${good}.extra`,
+    // Not yet valid, no exp, non-numeric exp, non-object payloads, typ other than JWT.
+    jwt.sign({ nbf: sec + 600 }, secret, { subject: 'u_1', expiresIn: 3600 }),
+    jwt.sign({ sub: 'u_1' }, secret),
+    hs256({ alg: 'HS256', typ: 'JWT' }, { sub: 'u_1', exp: String(sec + 60) }),
+    hs256({ alg: 'HS256', typ: 'JWT' }, ['u_1']),
+    hs256({ alg: 'HS256', typ: 'JWT' }, { sub: '', exp: sec + 60 }),
+    hs256(['HS256'], { sub: 'u_1', exp: sec + 60 }),
+    // A correct HMAC-SHA256 under a header naming another algorithm.
+    hs256({ alg: 'HS512', typ: 'JWT' }, { sub: 'u_1', exp: sec + 60 }),
+    jwt.sign('a string payload', secret),
+    jwt.sign({ sub: 'u_1', exp: sec + 60 }, secret, { header: { alg: 'HS256', typ: 'JOSE+JSON' } }),
+    'x'.repeat(5000),
+  ];
+  for (const t of refused) {
+    expect(() => svc.verify(t)).toThrow(expect.objectContaining({ code: 'unauthorized', message: 'invalid token' }));
+  }
+  // Expiry is checked against the clock given: valid just before exp, expired at exp.
+  const exp = Number(JSON.parse(Buffer.from(p, 'base64url').toString()).exp);
+  expect(svc.verify(good, exp * 1000 - 1)).toEqual({ user_id: 'u_1' });
+  expect(() => svc.verify(good, exp * 1000)).toThrow('token expired');
 });
 
 test('the generated secret is persisted with mode 0600 and reused', () => {

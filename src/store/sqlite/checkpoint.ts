@@ -19,6 +19,15 @@ export interface Checkpointer {
 const journalSizeLimit = 64 * 1024 * 1024;
 
 /**
+ * Stops `db` checkpointing inside its own commits. Every connection that writes the file
+ * needs it (the embedded engines' writer thread has a connection of its own).
+ */
+export function leaveCheckpointsToWorker(db: Database.Database): void {
+  db.pragma(`journal_size_limit = ${journalSizeLimit}`);
+  db.pragma('wal_autocheckpoint = 0');
+}
+
+/**
  * Starts checkpointing `db` from a worker thread. Returns null (and leaves SQLite's own
  * checkpointing on) when the compiled worker is not available, e.g. running from sources
  * without a build.
@@ -28,8 +37,7 @@ export function startCheckpointer(db: Database.Database, intervalMs = 250): Chec
   if (!script || db.memory) return null;
   const worker = new Worker(script, { workerData: { file: db.name, intervalMs } });
   worker.unref();
-  db.pragma(`journal_size_limit = ${journalSizeLimit}`);
-  db.pragma('wal_autocheckpoint = 0');
+  leaveCheckpointsToWorker(db);
   return {
     stop: async () => {
       const stopped = new Promise<void>((resolve) => {

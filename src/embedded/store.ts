@@ -1,0 +1,126 @@
+/**
+ * Store and Sequencer of the embedded engines with writes on the writer thread: reads run
+ * on the event loop's own connection (WAL readers never wait for the writer), every write
+ * goes to the thread. A read issued after a write resolved sees it: the write committed
+ * before its answer was posted, and each read is a fresh snapshot.
+ */
+import type Database from 'better-sqlite3';
+import type { ConvEvent, InboxRow } from '../protocol';
+import type { SeqRange, Sequencer } from '../sequencer';
+import {
+  SqliteStore,
+  type AppendItem,
+  type AppendResult,
+  type ConversationRecord,
+  type InboxPage,
+  type MarkerUpdate,
+  type MemberRecord,
+  type MessageView,
+  type NewConversation,
+  type NewUser,
+  type Store,
+  type UserRecord,
+  type UserSettings,
+} from '../store';
+import type { WriterThread } from './writer';
+
+export class ThreadedSqliteStore implements Store {
+  private readonly reads: SqliteStore;
+
+  /** Takes ownership of both: close() stops the thread and closes `readDb`. */
+  constructor(
+    readDb: Database.Database,
+    private readonly writer: WriterThread,
+  ) {
+    this.reads = new SqliteStore(readDb);
+  }
+
+  createUser(user: NewUser): Promise<UserRecord> {
+    return this.writer.call('createUser', user);
+  }
+
+  getUser(userId: string): Promise<UserRecord | null> {
+    return this.reads.getUser(userId);
+  }
+
+  getUserByUsername(username: string): Promise<UserRecord | null> {
+    return this.reads.getUserByUsername(username);
+  }
+
+  getUsers(userIds: readonly string[]): Promise<UserRecord[]> {
+    return this.reads.getUsers(userIds);
+  }
+
+  updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
+    return this.writer.call('updateUserSettings', userId, settings);
+  }
+
+  createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {
+    return this.writer.call('createConversation', conv);
+  }
+
+  getConversation(convId: string): Promise<ConversationRecord | null> {
+    return this.reads.getConversation(convId);
+  }
+
+  getMembers(convId: string): Promise<MemberRecord[]> {
+    return this.reads.getMembers(convId);
+  }
+
+  getMember(convId: string, userId: string): Promise<MemberRecord | null> {
+    return this.reads.getMember(convId, userId);
+  }
+
+  appendEvents(items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.writer.call('appendEvents', items);
+  }
+
+  readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
+    return this.reads.readEvents(convId, afterSeq, limit);
+  }
+
+  readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]> {
+    return this.reads.readMessages(convId, beforeSeq, limit);
+  }
+
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+    return this.reads.findByClientMsgId(convId, senderId, clientMsgId);
+  }
+
+  saveMarkers(updates: readonly MarkerUpdate[]): Promise<void> {
+    return this.writer.call('saveMarkers', updates);
+  }
+
+  countUnread(convId: string, userId: string, afterSeq: number): Promise<number> {
+    return this.reads.countUnread(convId, userId, afterSeq);
+  }
+
+  listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
+    return this.reads.listInbox(userId, cursor, limit);
+  }
+
+  inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
+    return this.reads.inboxChangedSince(userId, sinceMs, limit);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.stop();
+    await this.reads.close();
+  }
+}
+
+/** Seq reservations on the writer thread; the thread belongs to the store, which stops it. */
+export class ThreadedSequencer implements Sequencer {
+  private closed = false;
+
+  constructor(private readonly writer: WriterThread) {}
+
+  async reserve(convId: string, count: number): Promise<SeqRange> {
+    if (this.closed) throw new Error('sequencer: closed');
+    return this.writer.call('reserve', convId, count);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
