@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createObservability, type Observability } from './observability';
 import { openEmbeddedEngines } from './embedded';
+import { LinkPreviewer, firstUrl } from './linkpreview';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
 import { ConversationReads, ConversationService } from './conversations';
@@ -47,6 +48,10 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
 
+  const lp = config.linkPreviews;
+  const previewer = lp.enabled
+    ? new LinkPreviewer({ allow: lp.allow, timeoutMs: lp.timeoutMs, maxBytes: lp.maxBytes, maxRedirects: lp.maxRedirects, concurrency: 4 }, obs.logger)
+    : null;
   const conversations = new ConversationService({
     store,
     sequencer,
@@ -57,6 +62,13 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     metrics: obs.metrics,
     markerFlushMs: config.markerFlushMs,
     actorIdleMs: config.actorIdleMs,
+    editWindowMs: config.editWindowMs,
+    linkPreviews: previewer && {
+      forBody: (body) => {
+        const url = firstUrl(body);
+        return url === null ? null : previewer.preview(url);
+      },
+    },
   });
   const reads = new ConversationReads(store, () => conversations.flushMarkers());
   const router = new LocalRouter(conversations);
@@ -118,6 +130,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
       http.close();
+      await previewer?.close(); // fetches in flight would only append after the drain
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       await gateway.closeAll();
       http.closeAllConnections();

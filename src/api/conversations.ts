@@ -1,7 +1,8 @@
 /** REST: conversations, members, history, sync, send and read over HTTP. */
-import { Router as ExpressRouter } from 'express';
+import { Router as ExpressRouter, type Response } from 'express';
 import { ProtocolError, type ConversationType } from '../protocol';
 import type { ConversationRecord, MemberRecord } from '../store';
+import type { AckResult } from '../conversations';
 import { intParam, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 
@@ -61,6 +62,33 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
       mentions: ids(limits.maxMentions),
     },
     required: ['client_msg_id', 'body'],
+    additionalProperties: false,
+  });
+  const parseReact = validator<{ client_msg_id: string; emoji: string | null }>({
+    type: 'object',
+    properties: {
+      client_msg_id: id,
+      emoji: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: limits.maxEmojiChars }] },
+    },
+    required: ['client_msg_id', 'emoji'],
+    additionalProperties: false,
+  });
+  const parseEdit = validator<{ client_msg_id: string; body: string }>({
+    type: 'object',
+    properties: { client_msg_id: id, body: { type: 'string', maxLength: limits.maxBodyChars } },
+    required: ['client_msg_id', 'body'],
+    additionalProperties: false,
+  });
+  const parseDelete = validator<{ client_msg_id: string }>({
+    type: 'object',
+    properties: { client_msg_id: id },
+    required: ['client_msg_id'],
+    additionalProperties: false,
+  });
+  const parseMute = validator<{ until: number | null }>({
+    type: 'object',
+    properties: { until: { anyOf: [{ type: 'null' }, { const: -1 }, { type: 'integer', minimum: 0, maximum: 8.64e15 }] } },
+    required: ['until'],
     additionalProperties: false,
   });
   const parseRead = validator<{ seq: number }>({
@@ -142,6 +170,88 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
     });
     const out = { client_msg_id: body.client_msg_id, conv_id: req.params.id, seq: ack.seq, ts: ack.ts };
     res.status(ack.duplicate ? 200 : 201).json(ack.duplicate ? { ...out, duplicate: true } : out);
+  });
+
+  /** REACT, EDIT and DELETE over REST: rate-limited like sends, answered like them. */
+  const acked = async (res: Response, convId: string, clientMsgId: string, cmd: Promise<AckResult>) => {
+    const ack = await cmd;
+    const out = { client_msg_id: clientMsgId, conv_id: convId, seq: ack.seq, ts: ack.ts };
+    res.status(ack.duplicate ? 200 : 201).json(ack.duplicate ? { ...out, duplicate: true } : out);
+  };
+  const takeSend = (userId: string) => {
+    if (!limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
+  };
+  const seqParam = (value: string) => intParam(value, 'seq', 0, 1);
+
+  r.post('/conversations/:id/messages/:seq/reactions', async (req, res) => {
+    const body = parseReact(req.body);
+    const userId = userOf(res);
+    const target = seqParam(req.params.seq);
+    takeSend(userId);
+    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
+      op: 'react',
+      conv_id: req.params.id,
+      user_id: userId,
+      session_id: null,
+      client_msg_id: body.client_msg_id,
+      target_seq: target,
+      emoji: body.emoji,
+    }));
+  });
+
+  r.patch('/conversations/:id/messages/:seq', async (req, res) => {
+    const body = parseEdit(req.body);
+    const userId = userOf(res);
+    const target = seqParam(req.params.seq);
+    takeSend(userId);
+    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
+      op: 'edit',
+      conv_id: req.params.id,
+      user_id: userId,
+      session_id: null,
+      client_msg_id: body.client_msg_id,
+      target_seq: target,
+      body: body.body,
+    }));
+  });
+
+  r.delete('/conversations/:id/messages/:seq', async (req, res) => {
+    // Many HTTP clients send no body with DELETE: the key may come as a query parameter.
+    const fromQuery = typeof req.query.client_msg_id === 'string' ? { client_msg_id: req.query.client_msg_id } : undefined;
+    const sent: unknown = req.body;
+    const hasBody = typeof sent === 'object' && sent !== null && Object.keys(sent).length > 0;
+    const body = parseDelete(hasBody ? sent : (fromQuery ?? {}));
+    const userId = userOf(res);
+    const target = seqParam(req.params.seq);
+    takeSend(userId);
+    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
+      op: 'delete',
+      conv_id: req.params.id,
+      user_id: userId,
+      session_id: null,
+      client_msg_id: body.client_msg_id,
+      target_seq: target,
+    }));
+  });
+
+  r.get('/conversations/:id/threads/:seq', async (req, res) => {
+    const seq = seqParam(req.params.seq);
+    const after = intParam(req.query.after, 'after', 0);
+    const limit = intParam(req.query.limit, 'limit', 50, 1, 200);
+    res.json(await reads.thread(userOf(res), req.params.id, seq, after, limit));
+  });
+
+  r.put('/conversations/:id/mute', async (req, res) => {
+    const body = parseMute(req.body);
+    const userId = userOf(res);
+    takeSend(userId);
+    const result = await router.dispatch({ op: 'mute', conv_id: req.params.id, user_id: userId, until: body.until });
+    res.json({ conv_id: req.params.id, ...result });
+  });
+
+  r.post('/conversations/:id/unread', async (req, res) => {
+    const result = await router.dispatch({ op: 'mark_unread', conv_id: req.params.id, user_id: userOf(res) });
+    res.json({ conv_id: req.params.id, ...result });
   });
 
   r.post('/conversations/:id/read', async (req, res) => {

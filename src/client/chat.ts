@@ -4,16 +4,15 @@
  * All state lives in the instance; nothing is global.
  */
 import type { ClientFrame, ConnackFrame, InboxRow, SendFrame, ServerFrame, SyncState, TypingState } from '../protocol/frames';
-import { defaultLimits } from '../protocol/frames';
+import { defaultLimits, MUTED_FOREVER } from '../protocol/frames';
 import { CloseCode } from '../protocol/errors';
-import { newSortableId } from '../protocol/ids';
 import { backoffDelay } from './backoff';
 import { catchUp } from './catchup';
 import { Emitter } from './emitter';
 import { ApiError, ChatError, ClientClosedError } from './errors';
-import { Outbox } from './outbox';
+import { newMsgId, Outbox, type OutboxFrame } from './outbox';
 import { Pinger } from './pinger';
-import { RestClient, type SendOptions, type SendResult } from './rest';
+import { RestClient, type ClientMsgOptions, type SendOptions, type SendResult } from './rest';
 import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
 import { SyncTracker } from './sync';
 import { TypingExpiry } from './typing';
@@ -21,6 +20,9 @@ import type { ChatClientOptions, ChatEvents, ChatStatus } from './types';
 
 /** Client-chosen close code for connections the SDK drops itself (ping timeout, failed catch-up). */
 const dropCode = 4000;
+
+/** Largest `until` the server accepts: the last valid Date (ms). */
+const maxMuteUntil = 8.64e15;
 
 /**
  * A device's connection. Call `connect()` once; it reconnects by itself until `close()`
@@ -33,10 +35,8 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly WS: WebSocketConstructor;
   private readonly wsUrl: string;
   private readonly sync: SyncTracker;
-  private readonly outbox = new Outbox();
+  private readonly outbox: Outbox;
   private readonly typingExpiry: TypingExpiry;
-  private readonly maxBodyChars: number;
-  private readonly maxFrameBytes: number;
   private token: string;
   private ws: WebSocketLike | null = null;
   private currentStatus: ChatStatus = 'idle';
@@ -69,8 +69,10 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.typingExpiry = new TypingExpiry(opts.typingTimeoutMs ?? 4000, (conv_id, user_id) =>
       this.emit('typing', { conv_id, user_id, state: 'stopped' }),
     );
-    this.maxBodyChars = opts.limits?.maxBodyChars ?? defaultLimits.maxBodyChars;
-    this.maxFrameBytes = opts.limits?.maxFrameBytes ?? defaultLimits.maxFrameBytes;
+    this.outbox = new Outbox({
+      maxBodyChars: opts.limits?.maxBodyChars ?? defaultLimits.maxBodyChars,
+      maxFrameBytes: opts.limits?.maxFrameBytes ?? defaultLimits.maxFrameBytes,
+    });
   }
 
   /** The sync state to persist: `{convs: {conv_id: last_seq}, inbox_cursor}`. A fresh copy. */
@@ -87,7 +89,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.sessionUser;
   }
 
-  /** Sends not yet acknowledged. */
+  /** Sends, reactions, edits and deletes not yet acknowledged. */
   get pendingSends(): number {
     return this.outbox.size;
   }
@@ -140,21 +142,61 @@ export class ChatClient extends Emitter<ChatEvents> {
    * the same `client_msg_id` after every reconnect until answered.
    */
   send(convId: string, body: string, opts: SendOptions = {}): Promise<SendResult> {
-    if (this.currentStatus === 'closed') return Promise.reject(new ClientClosedError());
-    const frame: SendFrame = { type: 'SEND', client_msg_id: opts.client_msg_id ?? newSortableId('m'), conv_id: convId, body };
+    const frame: SendFrame = { type: 'SEND', client_msg_id: opts.client_msg_id ?? newMsgId(), conv_id: convId, body };
     if (opts.reply_to !== undefined) frame.reply_to = opts.reply_to;
     if (opts.attachments !== undefined) frame.attachments = opts.attachments;
     if (opts.mentions !== undefined) frame.mentions = opts.mentions;
-    const id = frame.client_msg_id;
-    if (this.outbox.has(id)) {
-      return Promise.reject(new ChatError('bad_request', 'a send with this client_msg_id is already pending', id));
+    return this.enqueue(frame, body);
+  }
+
+  /**
+   * Sets (`emoji`), changes or removes (`null`) this user's reaction to message
+   * `targetSeq`. Acknowledged and retried exactly like `send`.
+   */
+  react(convId: string, targetSeq: number, emoji: string | null, opts: ClientMsgOptions = {}): Promise<SendResult> {
+    const client_msg_id = opts.client_msg_id ?? newMsgId();
+    return this.enqueue({ type: 'REACT', client_msg_id, conv_id: convId, target_seq: targetSeq, emoji });
+  }
+
+  /** Replaces the body of this user's message `targetSeq`. Acknowledged and retried exactly like `send`. */
+  edit(convId: string, targetSeq: number, body: string, opts: ClientMsgOptions = {}): Promise<SendResult> {
+    const client_msg_id = opts.client_msg_id ?? newMsgId();
+    return this.enqueue({ type: 'EDIT', client_msg_id, conv_id: convId, target_seq: targetSeq, body }, body);
+  }
+
+  /** Unsends message `targetSeq` (own message, or any as group admin). Acknowledged and retried exactly like `send`. */
+  deleteMessage(convId: string, targetSeq: number, opts: ClientMsgOptions = {}): Promise<SendResult> {
+    const client_msg_id = opts.client_msg_id ?? newMsgId();
+    return this.enqueue({ type: 'DELETE', client_msg_id, conv_id: convId, target_seq: targetSeq });
+  }
+
+  /**
+   * Mutes `convId` until `until` (ms), forever (`MUTED_FOREVER`), or unmutes (`null`).
+   * Resolves once MUTE is written; the server's confirmation is the `muteSync` event.
+   * MUTE has no `client_msg_id`, so its ERROR cannot be told apart (it is emitted as
+   * `error`) and it is not resent: a blind resend could undo a later change made on
+   * another device. Rejects when not connected; `rest.mute` works without a session.
+   */
+  mute(convId: string, until: number | null): Promise<void> {
+    if (until !== null && until !== MUTED_FOREVER && !(Number.isSafeInteger(until) && until >= 0 && until <= maxMuteUntil)) {
+      return Promise.reject(new ChatError('bad_request', 'until must be a time in ms, MUTED_FOREVER or null', null));
     }
-    if (body.length > this.maxBodyChars || utf8Length(JSON.stringify(frame)) > this.maxFrameBytes) {
-      return Promise.reject(new ChatError('too_large', 'message too large', id));
-    }
-    const result = this.outbox.add(frame);
-    if (this.currentStatus === 'ready') this.write(frame);
-    return result;
+    const err = this.writeNow({ type: 'MUTE', conv_id: convId, until });
+    return err ? Promise.reject(err) : Promise.resolve();
+  }
+
+  /**
+   * Marks `convId` unread on all of this user's devices until the next READ. Resolves
+   * once MARK_UNREAD is written; the confirmation is a `readSync` with `marked_unread:
+   * true`. Same caveats as `mute`.
+   */
+  markUnread(convId: string): Promise<void> {
+    const err = this.writeNow({ type: 'MARK_UNREAD', conv_id: convId });
+    if (err) return Promise.reject(err);
+    // A READ still awaiting its READ_SYNC went out before this frame; resending it after
+    // a reconnect would clear the mark the user just asked for.
+    this.pendingReads.delete(convId);
+    return Promise.resolve();
   }
 
   /** Moves the read marker (forward only). Resent after reconnects until READ_SYNC confirms it. */
@@ -185,6 +227,23 @@ export class ChatClient extends Emitter<ChatEvents> {
   ping(): Promise<number> {
     if (this.currentStatus !== 'ready') return Promise.reject(new Error('not connected'));
     return this.pinger.ping();
+  }
+
+  /** Puts a frame answered by ACK in the outbox (unless `Outbox.refusal` objects) and writes it when connected. */
+  private enqueue(frame: OutboxFrame, body?: string): Promise<SendResult> {
+    if (this.currentStatus === 'closed') return Promise.reject(new ClientClosedError());
+    const refused = this.outbox.refusal(frame, body);
+    if (refused) return Promise.reject(refused);
+    const result = this.outbox.add(frame);
+    if (this.currentStatus === 'ready') this.write(frame);
+    return result;
+  }
+
+  /** Writes a frame nobody acknowledges at once; returns why it could not, or null once written. */
+  private writeNow(frame: ClientFrame): Error | null {
+    if (this.currentStatus === 'closed') return new ClientClosedError();
+    if (this.currentStatus !== 'ready' || !this.write(frame)) return new Error('not connected');
+    return null;
   }
 
   // ---- connection lifecycle ----
@@ -314,13 +373,16 @@ export class ChatClient extends Emitter<ChatEvents> {
         break;
       }
       case 'READ_SYNC': {
-        const { conv_id, last_read_seq, unread } = frame;
+        const { conv_id, last_read_seq, unread, unread_mentions, marked_unread } = frame;
         this.sync.applyReadSync(conv_id, last_read_seq, unread);
         const pending = this.pendingReads.get(conv_id);
         if (pending !== undefined && last_read_seq >= pending) this.pendingReads.delete(conv_id);
-        this.emit('readSync', { conv_id, last_read_seq, unread });
+        this.emit('readSync', { conv_id, last_read_seq, unread, unread_mentions, marked_unread });
         break;
       }
+      case 'MUTE_SYNC':
+        this.emit('muteSync', { conv_id: frame.conv_id, muted_until: frame.muted_until });
+        break;
       case 'RECEIPT':
         this.emit('receipt', { conv_id: frame.conv_id, user_id: frame.user_id, seq: frame.seq, kind: frame.kind });
         break;
@@ -373,7 +435,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     else this.emit('synced');
   }
 
-  /** Resends what must survive a reconnect: unacked sends, read markers, presence subscription. */
+  /** Resends what must survive a reconnect: unacked outbox frames, read markers, presence subscription. */
   private flushAfterConnect(): void {
     for (const frame of this.outbox.frames()) this.write(frame);
     for (const [conv_id, seq] of this.pendingReads) this.write({ type: 'READ', conv_id, seq });
@@ -411,8 +473,4 @@ export class ChatClient extends Emitter<ChatEvents> {
     }
     if (gen === this.generation) this.emit('synced');
   }
-}
-
-function utf8Length(s: string): number {
-  return new TextEncoder().encode(s).length;
 }

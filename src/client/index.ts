@@ -3,7 +3,7 @@
  * protocol files (frames, errors, ids), never the server's decoder or any Node module.
  */
 export { ChatClient } from './chat';
-export type { ChatClientOptions, ChatEvents, ChatStatus, ConnectedInfo, Receipt, ReadSync, TypingInfo } from './types';
+export type { ChatClientOptions, ChatEvents, ChatStatus, ConnectedInfo, MuteSync, Receipt, ReadSync, TypingInfo } from './types';
 export {
   RestClient,
   type RestClientOptions,
@@ -15,7 +15,11 @@ export {
   type Conversation,
   type ConversationPage,
   type Message,
+  type ThreadPage,
+  type MuteState,
+  type MarkUnreadResult,
   type EventPage,
+  type ClientMsgOptions,
   type SendOptions,
   type SendResult,
   type PresenceInfo,
@@ -27,5 +31,6 @@ export { ApiError, ChatError, ClientClosedError } from './errors';
 export { Emitter, type EventMap, type Listener } from './emitter';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
-export type { ConvEvent, EventKind, InboxRow, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
+export type { ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
+export { MUTED_FOREVER } from '../protocol/frames';
 export type { ErrorCode } from '../protocol/errors';

@@ -6,6 +6,7 @@ import type {
   ConvEvent,
   ConversationType,
   InboxRow,
+  LinkPreview,
   MemberRole,
   PresenceState,
 } from '../protocol/frames';
@@ -78,12 +79,42 @@ export interface ConversationPage {
   next_cursor: string | null;
 }
 
-/** A message with its current state (reactions, edits, deletion folded in). */
+/** A history row: a message with its current state (reactions, edits, deletion, preview folded in). */
 export interface Message extends ConvEvent {
+  /** The latest edit; `''` when deleted. */
+  body: string;
   /** user_id -> emoji */
-  reactions?: Record<string, string>;
-  edited_at?: number | null;
-  deleted?: boolean;
+  reactions: Record<string, string>;
+  edited_at: number | null;
+  deleted: boolean;
+  reply_to: number | null;
+  /** Seq of the thread's first message when this is a reply, else null. */
+  thread_root: number | null;
+  /** Live replies in the thread this message starts or belongs to. */
+  reply_count: number;
+  link_preview: LinkPreview | null;
+}
+
+/** A thread: its first message and one page of replies, ascending. */
+export interface ThreadPage {
+  root: Message;
+  replies: Message[];
+  /** True when more replies follow: ask again with `after` = the last reply's seq. */
+  more: boolean;
+}
+
+/** A conversation's mute for the caller, as the server now holds it. */
+export interface MuteState {
+  conv_id: string;
+  /** ms timestamp, MUTED_FOREVER (-1), or null when not muted. */
+  muted_until: number | null;
+  /** Whether the mute is in force now. */
+  muted: boolean;
+}
+
+export interface MarkUnreadResult {
+  conv_id: string;
+  marked_unread: boolean;
 }
 
 export interface EventPage {
@@ -91,16 +122,22 @@ export interface EventPage {
   more: boolean;
 }
 
-/** What a SEND (WebSocket) or POST messages (REST) carries besides the conversation. */
-export interface SendOptions {
-  /** Idempotency key; generated when omitted. Reuse it to retry the same message. */
+/** Options of the frames answered by ACK (`send`, `react`, `edit`, `deleteMessage`). */
+export interface ClientMsgOptions {
+  /** Idempotency key; generated when omitted. Reuse it to retry the same operation. */
   client_msg_id?: string;
+}
+
+/** What a SEND (WebSocket) or POST messages (REST) carries besides the conversation. */
+export interface SendOptions extends ClientMsgOptions {
+  /** Seq of the message this one answers (a message of the same conversation). */
   reply_to?: number;
   attachments?: string[];
+  /** User ids mentioned; each must be a member. */
   mentions?: string[];
 }
 
-/** The server's acknowledgement of a durable send (same fields as the ACK frame). */
+/** The server's acknowledgement of a durable send, reaction, edit or delete (same fields as the ACK frame). */
 export interface SendResult {
   client_msg_id: string;
   conv_id: string;
@@ -220,6 +257,39 @@ export class RestClient {
     });
   }
 
+  /**
+   * Sets (`emoji`), changes or removes (`null`) the caller's reaction to message `seq`.
+   * Idempotent by `clientMsgId`, like `sendMessage`.
+   */
+  react(convId: string, seq: number, clientMsgId: string, emoji: string | null): Promise<SendResult> {
+    return this.request('POST', `${messagePath(convId, seq)}/reactions`, undefined, { client_msg_id: clientMsgId, emoji });
+  }
+
+  /** Replaces the body of the caller's message `seq`. Idempotent by `clientMsgId`. */
+  edit(convId: string, seq: number, clientMsgId: string, body: string): Promise<SendResult> {
+    return this.request('PATCH', messagePath(convId, seq), undefined, { client_msg_id: clientMsgId, body });
+  }
+
+  /** Unsends message `seq` (own message, or any as group admin). Idempotent by `clientMsgId`. */
+  deleteMessage(convId: string, seq: number, clientMsgId: string): Promise<SendResult> {
+    return this.request('DELETE', messagePath(convId, seq), undefined, { client_msg_id: clientMsgId });
+  }
+
+  /** The thread `seq` belongs to (any of its messages): its first message and the replies above `after`. */
+  thread(convId: string, seq: number, opts: { after?: number; limit?: number } = {}): Promise<ThreadPage> {
+    return this.request('GET', `/conversations/${enc(convId)}/threads/${seq}`, { after: opts.after, limit: opts.limit });
+  }
+
+  /** Mutes until `until` (ms), forever (MUTED_FOREVER), or unmutes (null); returns the mute now held. */
+  mute(convId: string, until: number | null): Promise<MuteState> {
+    return this.request('PUT', `/conversations/${enc(convId)}/mute`, undefined, { until });
+  }
+
+  /** Marks the conversation unread for the caller, on every device, until their next read. */
+  markUnread(convId: string): Promise<MarkUnreadResult> {
+    return this.request('POST', `/conversations/${enc(convId)}/unread`);
+  }
+
   /** Presence of each user (last_seen null when hidden). */
   async getPresence(userIds: string[]): Promise<PresenceInfo[]> {
     const res = await this.request<{ presence: PresenceInfo[] }>('GET', '/presence', {
@@ -264,6 +334,10 @@ export class RestClient {
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
+}
+
+function messagePath(convId: string, seq: number): string {
+  return `/conversations/${enc(convId)}/messages/${seq}`;
 }
 
 function queryString(query: Query | undefined): string {

@@ -54,10 +54,22 @@ export interface TypingInfo {
   state: TypingState;
 }
 
+/** This user's whole read state of a conversation, as READ_SYNC carries it. */
 export interface ReadSync {
   conv_id: string;
   last_read_seq: number;
   unread: number;
+  /** Unread messages (counted in `unread`) that mention this user. */
+  unread_mentions: number;
+  /** Set by `markUnread` on any device, cleared by the next READ or message sent. */
+  marked_unread: boolean;
+}
+
+/** This user muted or unmuted a conversation (on any device), as MUTE_SYNC carries it. */
+export interface MuteSync {
+  conv_id: string;
+  /** ms timestamp, MUTED_FOREVER (-1), or null when unmuted. */
+  muted_until: number | null;
 }
 
 /** Events a ChatClient emits, with their listener arguments. */
@@ -75,7 +87,10 @@ export type ChatEvents = {
   /** Includes a synthetic "stopped" when an indicator lapses. */
   typing: [typing: TypingInfo];
   presence: [presence: PresenceInfo];
+  /** This user's read state of a conversation changed (READ, MARK_UNREAD, a delete; any device). */
   readSync: [sync: ReadSync];
+  /** This user's mute of a conversation changed (any device). */
+  muteSync: [sync: MuteSync];
   /** ERROR frames that answer no pending send, and failures of background work. */
   error: [error: Error];
   disconnected: [code: number, reason: string];

@@ -4,6 +4,7 @@
  * reads process.env; the composition root passes the resulting Config down.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import Ajv from 'ajv';
 import type { Limits } from '../protocol';
 import { schema, type RawConfig } from './schema';
@@ -36,6 +37,16 @@ export interface Config {
   /** Events returned per conversation in CONNACK before `more` is set. */
   replayLimit: number;
   limits: Limits;
+  /** How long after sending its author may edit a message. */
+  editWindowMs: number;
+  linkPreviews: {
+    enabled: boolean;
+    /** CIDRs fetched from although private (tests, intranets). */
+    allow: string[];
+    timeoutMs: number;
+    maxBytes: number;
+    maxRedirects: number;
+  };
 }
 
 /** Thrown for an unknown or invalid key; the message names the key. */
@@ -111,7 +122,34 @@ function fromRaw(raw: Record<string, unknown>): Config {
       maxPresenceSub: r.MAX_PRESENCE_SUB,
       maxAttachments: r.MAX_ATTACHMENTS,
       maxMentions: r.MAX_MENTIONS,
+      maxEmojiChars: r.MAX_EMOJI_CHARS,
+    },
+    editWindowMs: r.EDIT_WINDOW_MS,
+    linkPreviews: {
+      enabled: r.LINK_PREVIEWS === 'on',
+      allow: parseCidrs(r.LINK_PREVIEW_ALLOW),
+      timeoutMs: r.LINK_PREVIEW_TIMEOUT_MS,
+      maxBytes: r.LINK_PREVIEW_MAX_BYTES,
+      maxRedirects: r.LINK_PREVIEW_MAX_REDIRECTS,
     },
   };
 }
 
+
+/** "10.0.0.0/8, ::1/128" -> the CIDRs; an address without a prefix length is the one address. */
+function parseCidrs(list: string): string[] {
+  const out: string[] = [];
+  for (const part of list.split(',')) {
+    const item = part.trim();
+    if (item === '') continue;
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    const prefix = bits === undefined ? max : Number(bits);
+    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
+      throw new ConfigError(`LINK_PREVIEW_ALLOW: "${item}" is not an IP address or CIDR`);
+    }
+    out.push(`${address}/${prefix}`);
+  }
+  return out;
+}

@@ -31,6 +31,13 @@ export interface RawConfig {
   MAX_PRESENCE_SUB: number;
   MAX_ATTACHMENTS: number;
   MAX_MENTIONS: number;
+  MAX_EMOJI_CHARS: number;
+  EDIT_WINDOW_MS: number;
+  LINK_PREVIEWS: 'on' | 'off';
+  LINK_PREVIEW_ALLOW: string;
+  LINK_PREVIEW_TIMEOUT_MS: number;
+  LINK_PREVIEW_MAX_BYTES: number;
+  LINK_PREVIEW_MAX_REDIRECTS: number;
 }
 
 const int = (def: number, minimum: number, maximum: number, description: string) =>
@@ -71,5 +78,16 @@ export const schema = {
     MAX_PRESENCE_SUB: int(256, 1, 10_000, 'most users in one PRESENCE_SUB'),
     MAX_ATTACHMENTS: int(10, 0, 100, 'most attachments in one message'),
     MAX_MENTIONS: int(50, 0, 1000, 'most mentions in one message'),
+    MAX_EMOJI_CHARS: int(32, 1, 256, 'longest reaction emoji in UTF-16 units (always one grapheme cluster)'),
+    EDIT_WINDOW_MS: int(15 * 60_000, 0, 365 * 24 * 3600_000, 'how long after sending its author may edit a message'),
+    LINK_PREVIEWS: { type: 'string', enum: ['on', 'off'], default: 'on', description: 'fetch link previews for URLs in messages' },
+    LINK_PREVIEW_ALLOW: {
+      type: 'string',
+      default: '',
+      description: 'comma-separated CIDRs link previews may fetch from although private, loopback or link-local',
+    },
+    LINK_PREVIEW_TIMEOUT_MS: int(5000, 100, 60_000, 'time allowed for one link preview fetch, redirects included'),
+    LINK_PREVIEW_MAX_BYTES: int(512 * 1024, 1024, 16 * 1024 * 1024, 'bytes of a page read for its preview'),
+    LINK_PREVIEW_MAX_REDIRECTS: int(3, 0, 10, 'redirects followed for a link preview'),
   },
 } as const;

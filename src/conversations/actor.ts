@@ -4,14 +4,20 @@
  * order; the only waits inside the mailbox are loading and refilling the seq range, so
  * sequencing is strictly ordered while commits overlap through the group-commit queue.
  */
-import { ProtocolError, type ConvEvent, type MemberRole } from '../protocol';
+import { MUTED_FOREVER, ProtocolError, type ConvEvent, type MemberRole } from '../protocol';
 import type { AppendItem, AppendResult, ConversationRecord } from '../store';
 import type {
   AckResult,
   AddMembersCommand,
   Command,
+  DeleteCommand,
   DeliveredCommand,
+  EditCommand,
+  LinkPreviewCommand,
+  MarkUnreadCommand,
   MembersResult,
+  MuteCommand,
+  ReactCommand,
   ReadCommand,
   RemoveMemberCommand,
   ResultMap,
@@ -20,17 +26,30 @@ import type {
 } from './commands';
 import type { ActorDeps } from './deps';
 import { DedupWindow } from './dedup';
+import { isReactionEmoji } from './emoji';
 
 /** Seqs reserved per sequencer call (DESIGN.md: batches of 64). */
 const seqBatch = 64;
 /** How many recent message authors the actor remembers for delivered receipts. */
 const tailSize = 256;
+/** Messages whose state the actor keeps for replies, reactions, edits and deletes. */
+const messageCacheSize = 2048;
 
 interface MemberState {
   role: MemberRole;
   joinedAt: number;
   lastRead: number;
   lastDelivered: number;
+  markedUnread: boolean;
+}
+
+/** What the rules of replies, reactions, edits and deletes need to know of a message. */
+interface MessageMeta {
+  sender: string;
+  ts: number;
+  deleted: boolean;
+  /** The thread the message is a reply in; null when it is not a reply. */
+  threadRoot: number | null;
 }
 
 interface Job {
@@ -53,6 +72,13 @@ export class ConversationActor {
   private readonly tail = new Map<number, string>();
   /** sender -> seq of their newest message, to know whether a send clears others' unread. */
   private readonly lastMessageBy = new Map<string, number>();
+  /**
+   * seq -> message state, for the targets of replies, reactions, edits and deletes. Filled
+   * when a message is sequenced (so a target still in group commit is known) or loaded from
+   * the store before the command runs; null records a committed seq that is no message.
+   * Map order is insertion order, so the oldest entry is dropped first.
+   */
+  private readonly messages = new Map<number, MessageMeta | null>();
   /** Fan-out runs in commit order; each batch chains on the previous one. */
   private fanoutChain: Promise<void> = Promise.resolve();
   /** Commands accepted but not yet answered; the actor is not evicted while > 0. */
@@ -90,6 +116,9 @@ export class ConversationActor {
         const job = this.mailbox.shift() as Job;
         try {
           if (this.conv === null) await this.load();
+          if (await this.answeredBefore(job)) continue;
+          const target = targetOf(job.cmd);
+          if (target !== null && !this.messages.has(target)) await this.loadMessage(target);
           if (needsSeq(job.cmd) && this.seqNext >= this.seqEnd) await this.refill();
           this.handle(job);
         } catch (err) {
@@ -115,8 +144,47 @@ export class ConversationActor {
         joinedAt: m.joined_at,
         lastRead: m.last_read_seq,
         lastDelivered: m.last_delivered_seq,
+        markedUnread: m.marked_unread,
       });
     }
+  }
+
+  /**
+   * A retried REACT/EDIT/DELETE whose original committed before this actor's window began
+   * (a restart, an eviction) must get its ACK again, not a refusal: by now its target may
+   * be deleted or its edit window past. These are rare enough to afford the lookup that
+   * sends avoid (theirs is caught by the store's unique key at commit).
+   */
+  private async answeredBefore(job: Job): Promise<boolean> {
+    const cmd = job.cmd;
+    if (cmd.op !== 'react' && cmd.op !== 'edit' && cmd.op !== 'delete') return false;
+    if (this.dedup.knows(cmd.user_id + '\u0000' + cmd.client_msg_id)) return false;
+    const prior = await this.deps.store.findByClientMsgId(this.convId, cmd.user_id, cmd.client_msg_id);
+    if (prior === null) return false;
+    job.resolve({ seq: prior.seq, ts: prior.ts, duplicate: true } satisfies AckResult);
+    return true;
+  }
+
+  /** Loads a committed message's state; an uncommitted seq is already in the cache or is none. */
+  private async loadMessage(seq: number): Promise<void> {
+    if (seq < 1 || seq > (this.conv as ConversationRecord).last_seq) return;
+    const m = await this.deps.store.readMessage(this.convId, seq);
+    // A command that ran meanwhile (none can: the mailbox waits here) would have filled it.
+    if (this.messages.has(seq)) return;
+    this.remember(seq, m === null ? null : { sender: m.sender_id, ts: m.ts, deleted: m.deleted, threadRoot: m.thread_root });
+  }
+
+  private remember(seq: number, meta: MessageMeta | null): void {
+    this.messages.delete(seq);
+    this.messages.set(seq, meta);
+    if (this.messages.size > messageCacheSize) this.messages.delete(this.messages.keys().next().value as number);
+  }
+
+  /** The live message at `seq`, or the error that refuses a command aimed at it. */
+  private liveMessage(seq: number, error: ProtocolError): MessageMeta {
+    const meta = this.messages.get(seq);
+    if (!meta || meta.deleted) throw error;
+    return meta;
   }
 
   private async refill(): Promise<void> {
@@ -132,6 +200,18 @@ export class ConversationActor {
     switch (cmd.op) {
       case 'send':
         return this.send(cmd, job);
+      case 'react':
+        return this.react(cmd, job);
+      case 'edit':
+        return this.edit(cmd, job);
+      case 'delete':
+        return this.remove(cmd, member, job);
+      case 'link_preview':
+        return this.linkPreview(cmd, job);
+      case 'mute':
+        return this.mute(cmd, job);
+      case 'mark_unread':
+        return this.markUnread(cmd, member, job);
       case 'read':
         return this.read(cmd, member, job);
       case 'delivered':
@@ -158,9 +238,11 @@ export class ConversationActor {
       throw new ProtocolError('bad_request', 'body must not be empty');
     }
     if (cmd.attachments?.length) throw new ProtocolError('bad_request', 'unknown attachment');
-    const lastSeq = Math.max((this.conv as ConversationRecord).last_seq, this.seqNext - 1);
-    if (cmd.reply_to !== undefined && (cmd.reply_to < 1 || cmd.reply_to > lastSeq)) {
-      throw new ProtocolError('bad_request', 'reply_to names no message of this conversation');
+    let threadRoot: number | null = null;
+    if (cmd.reply_to !== undefined) {
+      const target = this.liveMessage(cmd.reply_to, new ProtocolError('bad_request', 'reply_to names no live message of this conversation'));
+      // A reply to a reply joins the thread of the first message.
+      threadRoot = target.threadRoot ?? cmd.reply_to;
     }
     if (cmd.mentions?.some((u) => !this.members.has(u))) {
       throw new ProtocolError('bad_request', 'mentions must be members of the conversation');
@@ -168,12 +250,112 @@ export class ConversationActor {
     const event = this.newEvent(cmd.user_id, 'message', {
       body: cmd.body,
       reply_to: cmd.reply_to ?? null,
+      thread_root: threadRoot,
       attachments: cmd.attachments ?? [],
-      mentions: cmd.mentions ?? [],
+      mentions: [...new Set(cmd.mentions ?? [])],
       client_msg_id: cmd.client_msg_id,
     });
+    this.remember(event.seq, { sender: cmd.user_id, ts: event.ts, deleted: false, threadRoot });
     this.dedup.begin(key);
     this.append({ event }, job, cmd.session_id, key);
+  }
+
+  private react(cmd: ReactCommand, job: Job): void {
+    const key = cmd.user_id + '\u0000' + cmd.client_msg_id;
+    if (this.dedup.answer(key, job.resolve, job.reject)) return;
+    if (cmd.emoji !== null && !isReactionEmoji(cmd.emoji, this.deps.limits.maxEmojiChars)) {
+      throw new ProtocolError('bad_request', 'emoji must be a single emoji');
+    }
+    this.liveMessage(cmd.target_seq, new ProtocolError('not_found', 'no such message'));
+    const event = this.newEvent(cmd.user_id, 'reaction', { target_seq: cmd.target_seq, emoji: cmd.emoji, client_msg_id: cmd.client_msg_id });
+    this.dedup.begin(key);
+    this.append({ event }, job, cmd.session_id, key);
+  }
+
+  private edit(cmd: EditCommand, job: Job): void {
+    const key = cmd.user_id + '\u0000' + cmd.client_msg_id;
+    if (this.dedup.answer(key, job.resolve, job.reject)) return;
+    if (cmd.body.trim() === '') throw new ProtocolError('bad_request', 'body must not be empty');
+    const target = this.liveMessage(cmd.target_seq, new ProtocolError('not_found', 'no such message'));
+    if (target.sender !== cmd.user_id) throw new ProtocolError('forbidden', 'only the author edits a message');
+    if (Date.now() - target.ts > this.deps.editWindowMs) throw new ProtocolError('forbidden', 'the edit window of this message has passed');
+    const event = this.newEvent(cmd.user_id, 'edit', { target_seq: cmd.target_seq, body: cmd.body, client_msg_id: cmd.client_msg_id });
+    this.dedup.begin(key);
+    this.append({ event }, job, cmd.session_id, key);
+  }
+
+  private remove(cmd: DeleteCommand, member: MemberState, job: Job): void {
+    const key = cmd.user_id + '\u0000' + cmd.client_msg_id;
+    if (this.dedup.answer(key, job.resolve, job.reject)) return;
+    const target = this.liveMessage(cmd.target_seq, new ProtocolError('not_found', 'no such message'));
+    const admin = (this.conv as ConversationRecord).type === 'group' && member.role === 'admin';
+    if (target.sender !== cmd.user_id && !admin) {
+      throw new ProtocolError('forbidden', 'only the author or a group admin deletes a message');
+    }
+    const event = this.newEvent(cmd.user_id, 'delete', { target_seq: cmd.target_seq, client_msg_id: cmd.client_msg_id });
+    // Later commands see it gone at once; a failed commit brings it back (see append).
+    target.deleted = true;
+    this.dedup.begin(key);
+    this.append({ event }, job, cmd.session_id, key);
+  }
+
+  private linkPreview(cmd: LinkPreviewCommand, job: Job): void {
+    const target = this.messages.get(cmd.target_seq);
+    if (!target || target.deleted) {
+      job.resolve(null); // unsent (or never a message) while the page was fetched
+      return;
+    }
+    const p = cmd.preview;
+    const event = this.newEvent(cmd.user_id, 'link_preview', {
+      target_seq: cmd.target_seq,
+      url: p.url,
+      title: p.title,
+      description: p.description,
+      image_url: p.image_url,
+      site_name: p.site_name,
+      // One preview per message: a repeat is a duplicate of the store's idempotency key.
+      client_msg_id: `link_preview:${cmd.target_seq}`,
+    });
+    this.append({ event }, job, null);
+  }
+
+  private mute(cmd: MuteCommand, job: Job): void {
+    const until = cmd.until;
+    const muted = until !== null && (until === MUTED_FOREVER || until > Date.now());
+    this.deps.store.setMute(this.convId, cmd.user_id, until).then(
+      (ok) => {
+        if (!ok) {
+          job.reject(new ProtocolError('forbidden', 'not a member of this conversation'));
+          return;
+        }
+        job.resolve({ muted_until: until, muted });
+        const frame = JSON.stringify({ type: 'MUTE_SYNC', conv_id: this.convId, muted_until: until });
+        this.publishTo([cmd.user_id], frame, null);
+      },
+      (err: unknown) => {
+        this.deps.logger.error('mute failed', { conv_id: this.convId, err });
+        job.reject(new ProtocolError('unavailable', 'could not store the mute; retry'));
+      },
+    );
+  }
+
+  private markUnread(cmd: MarkUnreadCommand, member: MemberState, job: Job): void {
+    member.markedUnread = true;
+    this.deps.markers.setMarkedUnread(this.convId, cmd.user_id, true);
+    job.resolve({ marked_unread: true });
+    this.syncReadState(cmd.user_id, member.lastRead, true);
+  }
+
+  /** READ_SYNC to every session of `userId`, with counts from the store, in actor order. */
+  private syncReadState(userId: string, lastRead: number, markedUnread: boolean): void {
+    this.fanoutChain = this.fanoutChain
+      .then(async () => {
+        const counts = await this.deps.store.countUnread(this.convId, userId, lastRead);
+        await this.deps.fanout.publish([userId], readSyncFrame(this.convId, lastRead, counts.unread, counts.mentions, markedUnread), null);
+      })
+      .catch((err: unknown) => {
+        this.deps.logger.error('read sync failed', { conv_id: this.convId, err });
+      });
   }
 
   /** Sequences an event, hands it to group commit, and on commit ACKs and fans out. */
@@ -182,14 +364,17 @@ export class ConversationActor {
     this.deps.commits.add(item, (result: AppendResult | Error) => {
       if (result instanceof Error) {
         if (dedupKey) this.dedup.fail(dedupKey, result);
+        this.uncommitted(event);
         this.deps.logger.error('event commit failed', { conv_id: this.convId, seq: event.seq, err: result });
         job.reject(new ProtocolError('unavailable', 'could not store the event; retry'));
         return;
       }
       if (result.status === 'duplicate') {
+        // The seq taken for this event stays unused (a gap, as after a crash).
+        this.uncommitted(event);
         const ack: AckResult = { seq: result.seq, ts: result.ts, duplicate: true };
         if (dedupKey) this.dedup.done(dedupKey, ack);
-        job.resolve(ack);
+        job.resolve(job.cmd.op === 'link_preview' ? null : ack);
         return;
       }
       const ack: AckResult = { seq: event.seq, ts: event.ts, duplicate: false };
@@ -198,7 +383,27 @@ export class ConversationActor {
       if (job.cmd.op === 'add_members' || job.cmd.op === 'remove_member') job.resolve(this.membersResult(event.seq));
       else job.resolve(ack);
       this.fanoutEvent(event, excludeSession, item);
+      if (event.kind === 'message') this.deps.onMessage(event);
+      if (event.kind === 'delete') this.syncUnreadAfterDelete(event);
     });
+  }
+
+  /** Undoes what sequencing an event assumed, when it did not become durable. */
+  private uncommitted(event: ConvEvent): void {
+    if (event.kind === 'message') this.messages.delete(event.seq);
+    if (event.kind === 'delete' && event.target_seq !== undefined) {
+      const target = this.messages.get(event.target_seq);
+      if (target) target.deleted = false;
+    }
+  }
+
+  /** A deleted message no longer counts as unread (or as a mention) for those who had not read it. */
+  private syncUnreadAfterDelete(event: ConvEvent): void {
+    const target = event.target_seq ?? 0;
+    const author = this.messages.get(target)?.sender;
+    for (const [userId, m] of this.members) {
+      if (m.lastRead < target && userId !== author) this.syncReadState(userId, m.lastRead, m.markedUnread);
+    }
   }
 
   /** Applies a committed event to the actor's caches. */
@@ -207,7 +412,7 @@ export class ConversationActor {
     const conv = this.conv as ConversationRecord;
     conv.last_seq = Math.max(conv.last_seq, event.seq);
     for (const m of item.members?.add ?? []) {
-      this.members.set(m.user_id, { role: m.role, joinedAt: event.ts, lastRead: m.last_read_seq, lastDelivered: 0 });
+      this.members.set(m.user_id, { role: m.role, joinedAt: event.ts, lastRead: m.last_read_seq, lastDelivered: 0, markedUnread: false });
     }
     for (const userId of item.members?.remove ?? []) this.members.delete(userId);
     conv.member_count = this.members.size;
@@ -218,11 +423,15 @@ export class ConversationActor {
     // Sending implies having read everything before: advance the sender's marker.
     const sender = this.members.get(event.sender_id);
     if (sender && sender.lastRead < event.seq) {
-      const clearsUnread = this.hasOthersMessageAfter(event.sender_id, sender.lastRead);
+      const clearsUnread = this.hasOthersMessageAfter(event.sender_id, sender.lastRead) || sender.markedUnread;
       sender.lastRead = event.seq;
       this.deps.markers.update(this.convId, event.sender_id, 'last_read_seq', event.seq);
+      if (sender.markedUnread) {
+        sender.markedUnread = false;
+        this.deps.markers.setMarkedUnread(this.convId, event.sender_id, false);
+      }
       if (clearsUnread) {
-        this.publishTo([event.sender_id], readSyncFrame(this.convId, event.seq, 0), null);
+        this.publishTo([event.sender_id], readSyncFrame(this.convId, event.seq, 0, 0, false), null);
       }
     }
   }
@@ -251,8 +460,15 @@ export class ConversationActor {
   private read(cmd: ReadCommand, member: MemberState, job: Job): void {
     const conv = this.conv as ConversationRecord;
     const seq = Math.min(cmd.seq, conv.last_seq);
+    // Any READ clears "marked as unread", even one that does not move the marker.
+    const wasMarked = member.markedUnread;
+    if (wasMarked) {
+      member.markedUnread = false;
+      this.deps.markers.setMarkedUnread(this.convId, cmd.user_id, false);
+    }
     if (seq <= member.lastRead) {
       job.resolve({ last_read_seq: member.lastRead });
+      if (wasMarked) this.syncReadState(cmd.user_id, member.lastRead, false);
       return;
     }
     member.lastRead = seq;
@@ -262,16 +478,8 @@ export class ConversationActor {
       const others = [...this.members.keys()].filter((u) => u !== cmd.user_id);
       this.publishTo(others, receiptFrame(this.convId, cmd.user_id, seq, 'read'), null);
     }
-    // The unread count comes from the store; chain it so READ_SYNCs leave in READ order.
-    const userId = cmd.user_id;
-    this.fanoutChain = this.fanoutChain
-      .then(async () => {
-        const unread = await this.deps.store.countUnread(this.convId, userId, seq);
-        await this.deps.fanout.publish([userId], readSyncFrame(this.convId, seq, unread), null);
-      })
-      .catch((err: unknown) => {
-        this.deps.logger.error('read sync failed', { conv_id: this.convId, err });
-      });
+    // The counts come from the store; chained so READ_SYNCs leave in READ order.
+    this.syncReadState(cmd.user_id, seq, false);
   }
 
   private delivered(cmd: DeliveredCommand, member: MemberState, job: Job): void {
@@ -342,6 +550,7 @@ export class ConversationActor {
       last_read_seq: m.lastRead,
       last_delivered_seq: m.lastDelivered,
       muted_until: null,
+      marked_unread: m.markedUnread,
     }));
     return { conversation: { ...conv }, members, seq };
   }
@@ -356,13 +565,47 @@ export class ConversationActor {
 }
 
 function needsSeq(cmd: Command): boolean {
-  return cmd.op === 'send' || cmd.op === 'add_members' || cmd.op === 'remove_member' || cmd.op === 'announce';
+  switch (cmd.op) {
+    case 'send':
+    case 'react':
+    case 'edit':
+    case 'delete':
+    case 'link_preview':
+    case 'add_members':
+    case 'remove_member':
+    case 'announce':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The message a command refers to, whose state must be known before it runs. */
+function targetOf(cmd: Command): number | null {
+  switch (cmd.op) {
+    case 'send':
+      return cmd.reply_to ?? null;
+    case 'react':
+    case 'edit':
+    case 'delete':
+    case 'link_preview':
+      return cmd.target_seq;
+    default:
+      return null;
+  }
 }
 
 function receiptFrame(convId: string, userId: string, seq: number, kind: 'read' | 'delivered'): string {
   return JSON.stringify({ type: 'RECEIPT', conv_id: convId, user_id: userId, seq, kind });
 }
 
-function readSyncFrame(convId: string, seq: number, unread: number): string {
-  return JSON.stringify({ type: 'READ_SYNC', conv_id: convId, last_read_seq: seq, unread });
+function readSyncFrame(convId: string, seq: number, unread: number, mentions: number, markedUnread: boolean): string {
+  return JSON.stringify({
+    type: 'READ_SYNC',
+    conv_id: convId,
+    last_read_seq: seq,
+    unread,
+    unread_mentions: mentions,
+    marked_unread: markedUnread,
+  });
 }

@@ -3,7 +3,7 @@
  * the cluster router can carry them between shards unchanged.
  */
 import type { ConversationRecord, MemberRecord } from '../store';
-import type { TypingState } from '../protocol';
+import type { LinkPreview, TypingState } from '../protocol';
 
 interface Base {
   conv_id: string;
@@ -21,6 +21,44 @@ export interface SendCommand extends Base {
   reply_to?: number;
   attachments?: string[];
   mentions?: string[];
+}
+/** REACT: sets, changes or (emoji null) removes the user's reaction to a message. */
+export interface ReactCommand extends Base {
+  op: 'react';
+  client_msg_id: string;
+  session_id: string | null;
+  target_seq: number;
+  emoji: string | null;
+}
+/** EDIT: replaces the body of the user's own message. */
+export interface EditCommand extends Base {
+  op: 'edit';
+  client_msg_id: string;
+  session_id: string | null;
+  target_seq: number;
+  body: string;
+}
+/** DELETE: unsends a message (its author, or a group admin). */
+export interface DeleteCommand extends Base {
+  op: 'delete';
+  client_msg_id: string;
+  session_id: string | null;
+  target_seq: number;
+}
+/** The fetched preview of a link in a message; `user_id` is the message's author. */
+export interface LinkPreviewCommand extends Base {
+  op: 'link_preview';
+  target_seq: number;
+  preview: LinkPreview;
+}
+/** Mutes until a time in ms, MUTED_FOREVER, or unmutes (null). */
+export interface MuteCommand extends Base {
+  op: 'mute';
+  until: number | null;
+}
+/** Marks the conversation unread for the user until their next READ. */
+export interface MarkUnreadCommand extends Base {
+  op: 'mark_unread';
 }
 export interface ReadCommand extends Base {
   op: 'read';
@@ -51,6 +89,12 @@ export interface AnnounceCommand extends Base {
 
 export type Command =
   | SendCommand
+  | ReactCommand
+  | EditCommand
+  | DeleteCommand
+  | LinkPreviewCommand
+  | MuteCommand
+  | MarkUnreadCommand
   | ReadCommand
   | DeliveredCommand
   | TypingCommand
@@ -73,8 +117,20 @@ export interface MembersResult {
 }
 
 /** What dispatch() resolves with, per command. */
+export interface MuteResult {
+  muted_until: number | null;
+  muted: boolean;
+}
+
 export interface ResultMap {
   send: AckResult;
+  react: AckResult;
+  edit: AckResult;
+  delete: AckResult;
+  /** null when the message is gone (or its preview was already stored). */
+  link_preview: AckResult | null;
+  mute: MuteResult;
+  mark_unread: { marked_unread: boolean };
   read: { last_read_seq: number };
   delivered: void;
   typing: void;

@@ -34,6 +34,11 @@ export class DedupWindow {
     return true;
   }
 
+  /** Whether `key` is committing or was committed recently. */
+  knows(key: string): boolean {
+    return this.done_.has(key) || this.pending.has(key);
+  }
+
   begin(key: string): void {
     this.pending.set(key, { waiters: [], failers: [] });
   }

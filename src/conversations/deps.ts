@@ -1,4 +1,4 @@
-import type { Limits } from '../protocol';
+import type { ConvEvent, Limits } from '../protocol';
 import type { Store } from '../store';
 import type { Sequencer } from '../sequencer';
 import type { Logger } from '../observability';
@@ -15,4 +15,8 @@ export interface ActorDeps {
   fanout: Fanout;
   limits: Limits;
   logger: Logger;
+  /** How long after sending its author may edit a message. */
+  editWindowMs: number;
+  /** Called once per message event after it is durable (link previews start here). */
+  onMessage: (event: ConvEvent) => void;
 }

@@ -25,11 +25,21 @@ export class MarkerWriter {
 
   /** Records a forward-only marker; the larger of pending and new wins. */
   update(convId: string, userId: string, field: 'last_read_seq' | 'last_delivered_seq', seq: number): void {
+    const entry = this.entry(convId, userId);
+    const current = entry[field];
+    if (current === undefined || seq > current) entry[field] = seq;
+  }
+
+  /** Records the "marked unread" flag; unlike the seqs, the latest value wins. */
+  setMarkedUnread(convId: string, userId: string, value: boolean): void {
+    this.entry(convId, userId).marked_unread = value;
+  }
+
+  private entry(convId: string, userId: string): MarkerUpdate {
     const key = convId + '\u0000' + userId;
     let entry = this.pending.get(key);
     if (!entry) this.pending.set(key, (entry = { conv_id: convId, user_id: userId }));
-    const current = entry[field];
-    if (current === undefined || seq > current) entry[field] = seq;
+    return entry;
   }
 
   /** Writes everything pending; resolves when it is stored. Calls are serialised. */
@@ -46,6 +56,9 @@ export class MarkerWriter {
         for (const u of batch) {
           if (u.last_read_seq !== undefined) this.update(u.conv_id, u.user_id, 'last_read_seq', u.last_read_seq);
           if (u.last_delivered_seq !== undefined) this.update(u.conv_id, u.user_id, 'last_delivered_seq', u.last_delivered_seq);
+          // A flag set again since is newer than the one that failed to store.
+          const now = this.entry(u.conv_id, u.user_id);
+          if (u.marked_unread !== undefined && now.marked_unread === undefined) now.marked_unread = u.marked_unread;
         }
       }
     });

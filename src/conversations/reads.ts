@@ -10,6 +10,12 @@ import type { ConversationRecord, InboxPage, MemberRecord, MessageView, Store } 
  * idempotent, so sending a few twice is harmless; missing one is not. */
 const cursorMarginMs = 10_000;
 
+export interface Thread {
+  root: MessageView;
+  replies: MessageView[];
+  more: boolean;
+}
+
 export interface Replay {
   events: ConvEvent[];
   more: boolean;
@@ -46,6 +52,23 @@ export class ConversationReads {
   async messages(userId: string, convId: string, before: number, limit: number): Promise<MessageView[]> {
     await this.requireMember(userId, convId);
     return this.store.readMessages(convId, before, limit);
+  }
+
+  /**
+   * A thread: its first message and the replies after `after`, ascending. `seq` may name
+   * any message of the thread; a message that starts none is a thread of its own.
+   */
+  async thread(userId: string, convId: string, seq: number, after: number, limit: number): Promise<Thread> {
+    await this.requireMember(userId, convId);
+    const named = await this.store.readMessage(convId, seq);
+    if (!named) throw new ProtocolError('not_found', 'no such message');
+    const rootSeq = named.thread_root ?? named.seq;
+    const root = rootSeq === named.seq ? named : await this.store.readMessage(convId, rootSeq);
+    if (!root) throw new ProtocolError('not_found', 'no such thread');
+    const replies = await this.store.readThreadReplies(convId, rootSeq, after, limit + 1);
+    const more = replies.length > limit;
+    if (more) replies.length = limit;
+    return { root, replies, more };
   }
 
   /** Events after `after`, plus whether more remain. */

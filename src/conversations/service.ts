@@ -2,7 +2,7 @@
  * The shard's conversation actors: created on first command, evicted when idle, drained
  * at shutdown. Also creates conversations, which needs no actor until its first event.
  */
-import { ProtocolError, newId, type ConversationType, type Limits } from '../protocol';
+import { ProtocolError, newId, type ConvEvent, type ConversationType, type LinkPreview, type Limits } from '../protocol';
 import type { ConversationRecord, MemberRecord, Store } from '../store';
 import type { Sequencer } from '../sequencer';
 import type { Bus } from '../bus';
@@ -25,6 +25,15 @@ export interface ConversationServiceOptions {
   metrics: Metrics;
   markerFlushMs: number;
   actorIdleMs: number;
+  editWindowMs: number;
+  /** Link previews for message bodies; null turns them off. */
+  linkPreviews: LinkPreviews | null;
+}
+
+/** Finds the first link of a message body and fetches its preview (the linkpreview module). */
+export interface LinkPreviews {
+  /** null when the body has no link; the promise never rejects (null: no preview). */
+  forBody(body: string): Promise<LinkPreview | null> | null;
 }
 
 export interface CreateRequest {
@@ -45,6 +54,7 @@ export class ConversationService {
   private readonly markers: MarkerWriter;
   private readonly commits: CommitQueue;
   private sweeper: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(private readonly opts: ConversationServiceOptions) {
     this.commits = new CommitQueue(opts.store, opts.metrics);
@@ -57,7 +67,21 @@ export class ConversationService {
       fanout: new Fanout(opts.bus, opts.presence),
       limits: opts.limits,
       logger: opts.logger,
+      editWindowMs: opts.editWindowMs,
+      onMessage: (event) => this.previewLink(event),
     };
+  }
+
+  /** Off the send path: the message is durable and ACKed before its link is fetched. */
+  private previewLink(event: ConvEvent): void {
+    const pending = this.opts.linkPreviews?.forBody(event.body ?? '');
+    if (!pending) return;
+    void pending.then((preview) => {
+      if (preview === null || this.stopped) return;
+      this.dispatch({ op: 'link_preview', conv_id: event.conv_id, user_id: event.sender_id, target_seq: event.seq, preview }).catch(
+        (err: unknown) => this.opts.logger.warn('link preview not stored', { conv_id: event.conv_id, seq: event.seq, err }),
+      );
+    });
   }
 
   start(): void {
@@ -130,6 +154,7 @@ export class ConversationService {
   /** Drains group commit and marker writes; call after the gateway stopped accepting. */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.stopped = true;
     await this.commits.drain();
     await this.markers.stop();
   }

@@ -21,6 +21,7 @@ export interface WriteMethods {
   createConversation: { args: [NewConversation]; result: { conversation: ConversationRecord; created: boolean } };
   appendEvents: { args: [readonly AppendItem[]]; result: AppendResult[] };
   saveMarkers: { args: [readonly MarkerUpdate[]]; result: void };
+  setMute: { args: [string, string, number | null]; result: boolean };
   reserve: { args: [string, number]; result: SeqRange };
 }
 

@@ -19,6 +19,7 @@ import {
   type NewConversation,
   type NewUser,
   type Store,
+  type UnreadCounts,
   type UserRecord,
   type UserSettings,
 } from '../store';
@@ -83,6 +84,14 @@ export class ThreadedSqliteStore implements Store {
     return this.reads.readMessages(convId, beforeSeq, limit);
   }
 
+  readMessage(convId: string, seq: number): Promise<MessageView | null> {
+    return this.reads.readMessage(convId, seq);
+  }
+
+  readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    return this.reads.readThreadReplies(convId, rootSeq, afterSeq, limit);
+  }
+
   findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
     return this.reads.findByClientMsgId(convId, senderId, clientMsgId);
   }
@@ -91,8 +100,12 @@ export class ThreadedSqliteStore implements Store {
     return this.writer.call('saveMarkers', updates);
   }
 
-  countUnread(convId: string, userId: string, afterSeq: number): Promise<number> {
+  countUnread(convId: string, userId: string, afterSeq: number): Promise<UnreadCounts> {
     return this.reads.countUnread(convId, userId, afterSeq);
+  }
+
+  setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
+    return this.writer.call('setMute', convId, userId, mutedUntil);
   }
 
   listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {

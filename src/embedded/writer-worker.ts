@@ -30,6 +30,8 @@ async function serve(req: WriteRequest): Promise<unknown> {
       return store.appendEvents(a[0] as Parameters<SqliteStore['appendEvents']>[0]);
     case 'saveMarkers':
       return store.saveMarkers(a[0] as Parameters<SqliteStore['saveMarkers']>[0]);
+    case 'setMute':
+      return store.setMute(a[0] as string, a[1] as string, a[2] as number | null);
     case 'reserve':
       return sequencer.reserve(a[0] as string, a[1] as number);
   }

@@ -14,6 +14,7 @@ import {
 import { presenceTopic } from '../bus';
 import { visiblePresence, type VisiblePresence } from '../presence';
 import type { UserSettings } from '../store';
+import type { AckResult, DeleteCommand, EditCommand, ReactCommand, SendCommand } from '../conversations';
 import type { Gateway } from './gateway';
 import type { Session } from './session';
 
@@ -40,6 +41,51 @@ export class FrameHandlers {
         return;
       case 'SEND':
         this.send(session, frame);
+        return;
+      case 'REACT':
+        this.acked(session, frame.client_msg_id, frame.conv_id, {
+          op: 'react',
+          conv_id: frame.conv_id,
+          user_id: session.userId,
+          session_id: session.id,
+          client_msg_id: frame.client_msg_id,
+          target_seq: frame.target_seq,
+          emoji: frame.emoji,
+        });
+        return;
+      case 'EDIT':
+        this.acked(session, frame.client_msg_id, frame.conv_id, {
+          op: 'edit',
+          conv_id: frame.conv_id,
+          user_id: session.userId,
+          session_id: session.id,
+          client_msg_id: frame.client_msg_id,
+          target_seq: frame.target_seq,
+          body: frame.body,
+        });
+        return;
+      case 'DELETE':
+        this.acked(session, frame.client_msg_id, frame.conv_id, {
+          op: 'delete',
+          conv_id: frame.conv_id,
+          user_id: session.userId,
+          session_id: session.id,
+          client_msg_id: frame.client_msg_id,
+          target_seq: frame.target_seq,
+        });
+        return;
+      case 'MUTE':
+        // A store write per frame, so it spends from the same bucket as sends.
+        if (!this.gw.opts.limiter.take(session.userId)) {
+          this.gw.refuse(session, new ProtocolError('rate_limited', 'too many changes'), null);
+          return;
+        }
+        // Answered by MUTE_SYNC to every session of the user, this one included.
+        this.command(session, router.dispatch({ op: 'mute', conv_id: frame.conv_id, user_id: session.userId, until: frame.until }));
+        return;
+      case 'MARK_UNREAD':
+        // Answered by READ_SYNC to every session of the user, this one included.
+        this.command(session, router.dispatch({ op: 'mark_unread', conv_id: frame.conv_id, user_id: session.userId }));
         return;
       case 'DELIVERED':
         this.command(session, router.dispatch({ op: 'delivered', conv_id: frame.conv_id, user_id: session.userId, seq: frame.seq }));
@@ -129,35 +175,39 @@ export class FrameHandlers {
   }
 
   private send(session: Session, frame: SendFrame): void {
+    this.acked(session, frame.client_msg_id, frame.conv_id, {
+      op: 'send',
+      conv_id: frame.conv_id,
+      user_id: session.userId,
+      session_id: session.id,
+      client_msg_id: frame.client_msg_id,
+      body: frame.body,
+      reply_to: frame.reply_to,
+      attachments: frame.attachments,
+      mentions: frame.mentions,
+    });
+  }
+
+  /** SEND, REACT, EDIT, DELETE: rate-limited, answered by ACK once durable or by ERROR. */
+  private acked(session: Session, clientMsgId: string, convId: string, cmd: SendCommand | ReactCommand | EditCommand | DeleteCommand): void {
     const { limiter, router, obs } = this.gw.opts;
     if (!limiter.take(session.userId)) {
-      this.gw.refuse(session, new ProtocolError('rate_limited', 'sending too fast'), frame.client_msg_id);
+      this.gw.refuse(session, new ProtocolError('rate_limited', 'sending too fast'), clientMsgId);
       return;
     }
     const started = process.hrtime.bigint();
-    router
-      .dispatch({
-        op: 'send',
-        conv_id: frame.conv_id,
-        user_id: session.userId,
-        session_id: session.id,
-        client_msg_id: frame.client_msg_id,
-        body: frame.body,
-        reply_to: frame.reply_to,
-        attachments: frame.attachments,
-        mentions: frame.mentions,
-      })
-      .then(
-        (ack) => {
-          session.write(
-            ack.duplicate
-              ? JSON.stringify({ type: 'ACK', client_msg_id: frame.client_msg_id, conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts, duplicate: true })
-              : JSON.stringify({ type: 'ACK', client_msg_id: frame.client_msg_id, conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts }),
-          );
-          obs.metrics.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        },
-        (err: unknown) => this.gw.refuse(session, toProtocolError(err), frame.client_msg_id),
-      );
+    const result: Promise<AckResult> = router.dispatch(cmd);
+    result.then(
+      (ack) => {
+        session.write(
+          ack.duplicate
+            ? JSON.stringify({ type: 'ACK', client_msg_id: clientMsgId, conv_id: convId, seq: ack.seq, ts: ack.ts, duplicate: true })
+            : JSON.stringify({ type: 'ACK', client_msg_id: clientMsgId, conv_id: convId, seq: ack.seq, ts: ack.ts }),
+        );
+        obs.metrics.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      },
+      (err: unknown) => this.gw.refuse(session, toProtocolError(err), clientMsgId),
+    );
   }
 
   /** Frames with no answer: only failures are reported. */

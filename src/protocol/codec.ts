@@ -47,7 +47,7 @@ function refOf(value: unknown): string | null {
   return typeof id === 'string' ? id.slice(0, 64) : null;
 }
 
-const knownTypes = ['CONNECT', 'SEND', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
+const knownTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
 
 function describe(err: ErrorObject | undefined, value: unknown): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame must be a JSON object';
@@ -106,6 +106,30 @@ function clientFrameSchema(l: Limits): object {
         },
         ['client_msg_id', 'conv_id', 'body'],
       ),
+      frame(
+        'REACT',
+        {
+          client_msg_id: id,
+          conv_id: id,
+          target_seq: seq,
+          // Shape only; actors check it is one emoji (grapheme clusters need Intl.Segmenter).
+          emoji: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: l.maxEmojiChars }] },
+        },
+        ['client_msg_id', 'conv_id', 'target_seq', 'emoji'],
+      ),
+      frame(
+        'EDIT',
+        { client_msg_id: id, conv_id: id, target_seq: seq, body: { type: 'string', maxLength: l.maxBodyChars } },
+        ['client_msg_id', 'conv_id', 'target_seq', 'body'],
+      ),
+      frame('DELETE', { client_msg_id: id, conv_id: id, target_seq: seq }, ['client_msg_id', 'conv_id', 'target_seq']),
+      frame(
+        'MUTE',
+        // -1 is "forever"; any other value is a time in ms since the epoch.
+        { conv_id: id, until: { anyOf: [{ type: 'null' }, { const: -1 }, { type: 'integer', minimum: 0, maximum: 8.64e15 }] } },
+        ['conv_id', 'until'],
+      ),
+      frame('MARK_UNREAD', { conv_id: id }, ['conv_id']),
       frame('DELIVERED', { conv_id: id, seq }, ['conv_id', 'seq']),
       frame('READ', { conv_id: id, seq }, ['conv_id', 'seq']),
       frame('TYPING', { conv_id: id, state: { enum: ['started', 'stopped'] } }, ['conv_id', 'state']),

@@ -12,7 +12,8 @@ export type EventKind =
   | 'delete'
   | 'member_added'
   | 'member_removed'
-  | 'conversation_updated';
+  | 'conversation_updated'
+  | 'link_preview';
 
 /**
  * One event of a conversation's log, exactly as it travels in DELIVER, CONNACK `missed`
@@ -28,21 +29,43 @@ export interface ConvEvent {
   body?: string;
   /** message: seq of the message this one answers */
   reply_to?: number | null;
+  /** message: seq of the first message of the thread this reply belongs to; null when not a reply */
+  thread_root?: number | null;
   /** message: attachment ids */
   attachments?: string[];
   /** message: mentioned user ids */
   mentions?: string[];
   /** message, reaction, edit, delete: the sender's idempotency key */
   client_msg_id?: string;
-  /** reaction, edit, delete */
+  /** reaction, edit, delete, link_preview: the message it applies to */
   target_seq?: number;
   /** reaction: null removes the sender's reaction */
   emoji?: string | null;
   /** member_added, member_removed */
   user_ids?: string[];
-  /** conversation_updated */
+  /** conversation_updated (the new title); link_preview (the page's title) */
   title?: string | null;
+  /** link_preview: the URL as written in the message */
+  url?: string;
+  /** link_preview */
+  description?: string | null;
+  /** link_preview: absolute http(s) URL of the page's image */
+  image_url?: string | null;
+  /** link_preview */
+  site_name?: string | null;
 }
+
+/** A link preview folded into a message of history. */
+export interface LinkPreview {
+  url: string;
+  title: string | null;
+  description: string | null;
+  image_url: string | null;
+  site_name: string | null;
+}
+
+/** `muted_until` value meaning "until unmuted". */
+export const MUTED_FOREVER = -1;
 
 /** A user's view of one conversation, as listed by the inbox and sent in CONNACK. */
 export interface InboxRow {
@@ -56,7 +79,15 @@ export interface InboxRow {
   preview: string | null;
   updated_at: number;
   unread: number;
+  /** Unread messages (counted as `unread`) that mention this user. */
+  unread_mentions: number;
   last_read_seq: number;
+  /** Set by MARK_UNREAD, cleared by the next READ (or a message this user sends). */
+  marked_unread: boolean;
+  /** ms timestamp, MUTED_FOREVER (-1), or null when not muted. */
+  muted_until: number | null;
+  /** Whether the mute is in force now (muted_until is -1 or in the future). */
+  muted: boolean;
 }
 
 export type ConversationType = 'direct' | 'group';
@@ -90,6 +121,40 @@ export interface SendFrame {
   attachments?: string[];
   mentions?: string[];
 }
+/** Sets (emoji), changes, or removes (null) the sender's reaction to a message. */
+export interface ReactFrame {
+  type: 'REACT';
+  client_msg_id: string;
+  conv_id: string;
+  target_seq: number;
+  emoji: string | null;
+}
+/** Replaces the body of the sender's own message, within the edit window. */
+export interface EditFrame {
+  type: 'EDIT';
+  client_msg_id: string;
+  conv_id: string;
+  target_seq: number;
+  body: string;
+}
+/** Unsends a message: its author, or a group admin. */
+export interface DeleteFrame {
+  type: 'DELETE';
+  client_msg_id: string;
+  conv_id: string;
+  target_seq: number;
+}
+/** Mutes a conversation for this user until a time, forever (MUTED_FOREVER), or unmutes (null). */
+export interface MuteFrame {
+  type: 'MUTE';
+  conv_id: string;
+  until: number | null;
+}
+/** Marks a conversation unread on every device of this user, until the next READ. */
+export interface MarkUnreadFrame {
+  type: 'MARK_UNREAD';
+  conv_id: string;
+}
 export interface DeliveredFrame {
   type: 'DELIVERED';
   conv_id: string;
@@ -117,6 +182,11 @@ export interface PingFrame {
 export type ClientFrame =
   | ConnectFrame
   | SendFrame
+  | ReactFrame
+  | EditFrame
+  | DeleteFrame
+  | MuteFrame
+  | MarkUnreadFrame
   | DeliveredFrame
   | ReadFrame
   | TypingFrame
@@ -155,11 +225,20 @@ export interface ReceiptFrame {
   seq: number;
   kind: ReceiptKind;
 }
+/** This user's read state of a conversation changed (on any of their devices, or by a delete). */
 export interface ReadSyncFrame {
   type: 'READ_SYNC';
   conv_id: string;
   last_read_seq: number;
   unread: number;
+  unread_mentions: number;
+  marked_unread: boolean;
+}
+/** This user muted or unmuted a conversation (sent to all of their sessions). */
+export interface MuteSyncFrame {
+  type: 'MUTE_SYNC';
+  conv_id: string;
+  muted_until: number | null;
 }
 export interface TypingOutFrame {
   type: 'TYPING';
@@ -191,6 +270,7 @@ export type ServerFrame =
   | DeliverFrame
   | ReceiptFrame
   | ReadSyncFrame
+  | MuteSyncFrame
   | TypingOutFrame
   | PresenceFrame
   | PongFrame
@@ -205,6 +285,8 @@ export interface Limits {
   maxPresenceSub: number;
   maxAttachments: number;
   maxMentions: number;
+  /** Longest reaction emoji, in UTF-16 units (one grapheme cluster in any case). */
+  maxEmojiChars: number;
 }
 
 export const defaultLimits: Readonly<Limits> = {
@@ -215,4 +297,5 @@ export const defaultLimits: Readonly<Limits> = {
   maxPresenceSub: 256,
   maxAttachments: 10,
   maxMentions: 50,
+  maxEmojiChars: 32,
 };

@@ -3,6 +3,7 @@ import type {
   ConvEvent,
   ConversationType,
   InboxRow,
+  LinkPreview,
   MemberRole,
 } from '../protocol';
 
@@ -56,8 +57,9 @@ export interface MemberRecord {
   joined_at: number;
   last_read_seq: number;
   last_delivered_seq: number;
-  /** ms since epoch; null when not muted. Number.MAX_SAFE_INTEGER means forever. */
+  /** ms since epoch; MUTED_FOREVER (-1) until unmuted; null when not muted. */
   muted_until: number | null;
+  marked_unread: boolean;
 }
 
 export interface NewConversation {
@@ -84,12 +86,22 @@ export type AppendResult =
   | { status: 'ok' }
   | { status: 'duplicate'; seq: number; ts: number };
 
-/** A forward-only marker update; absent fields are left alone. */
+/** A marker update: seqs only move forward; absent fields are left alone. */
 export interface MarkerUpdate {
   conv_id: string;
   user_id: string;
   last_read_seq?: number;
   last_delivered_seq?: number;
+  /** Set as given (MARK_UNREAD sets it, READ clears it). */
+  marked_unread?: boolean;
+}
+
+/** One member's unread state of a conversation. */
+export interface UnreadCounts {
+  /** Messages from others above the read marker, deleted ones not counted. */
+  unread: number;
+  /** Those of them that mention the member. */
+  mentions: number;
 }
 
 /** A message with its current state folded in, as history shows it. */
@@ -97,6 +109,11 @@ export interface MessageView extends ConvEvent {
   reactions: Record<string, string>;
   edited_at: number | null;
   deleted: boolean;
+  reply_to: number | null;
+  thread_root: number | null;
+  /** Live replies of the thread this message starts or belongs to. */
+  reply_count: number;
+  link_preview: LinkPreview | null;
 }
 
 export interface InboxPage {
@@ -133,14 +150,20 @@ export interface Store {
   readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]>;
   /** Messages with seq < beforeSeq, ascending, the `limit` newest of them, state folded. */
   readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]>;
+  /** One message (kind `message`, deleted or not) with its state folded; null for any other seq. */
+  readMessage(convId: string, seq: number): Promise<MessageView | null>;
+  /** Replies of the thread started by `rootSeq` with seq > afterSeq, ascending, at most `limit`. */
+  readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]>;
   /** Looks up a committed send by its idempotency key. */
   findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null>;
 
   // markers and unread
   /** Applies forward-only marker updates in one write. */
   saveMarkers(updates: readonly MarkerUpdate[]): Promise<void>;
-  /** Messages from users other than `userId` with seq > afterSeq (not deleted). */
-  countUnread(convId: string, userId: string, afterSeq: number): Promise<number>;
+  /** Messages from users other than `userId` with seq > afterSeq (not deleted), and how many mention `userId`. */
+  countUnread(convId: string, userId: string, afterSeq: number): Promise<UnreadCounts>;
+  /** Sets a member's mute (ms, MUTED_FOREVER, or null); false when not a member. */
+  setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean>;
 
   // inbox
   /** The user's conversations, newest activity first. */

@@ -214,7 +214,7 @@ export function clientFor(server: FakeServer, opts: Partial<ChatClientOptions> =
   const log: LogEntry[] = [];
   const names: (keyof ChatEvents)[] = [
     'connected', 'synced', 'event', 'inbox', 'unread', 'receipt', 'typing', 'presence',
-    'readSync', 'error', 'disconnected', 'reconnecting', 'unauthorized',
+    'readSync', 'muteSync', 'error', 'disconnected', 'reconnecting', 'unauthorized',
   ];
   for (const name of names) client.on(name, (...args: unknown[]) => log.push({ name, args }));
   return { client, log };

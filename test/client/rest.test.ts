@@ -1,5 +1,5 @@
 import { FakeServer } from './fake-server';
-import { ApiError, RestClient } from '../../src/client';
+import { ApiError, MUTED_FOREVER, RestClient } from '../../src/client';
 
 let server: FakeServer;
 
@@ -122,4 +122,60 @@ test('errors carry the server code and the HTTP status', async () => {
   await old.stop();
   const offline = new RestClient({ baseUrl: `http://127.0.0.1:${port}` });
   expect(await failure(offline.findUsers('x'))).toMatchObject({ status: 0, code: 'unavailable' });
+});
+
+test('rich-message endpoints: reactions, edit, delete, threads, mute and mark-unread', async () => {
+  const rest = new RestClient({ baseUrl: server.baseUrl, token: 't' });
+  const ack = (seq: number, duplicate?: true) => ({ client_msg_id: `m_${seq}`, conv_id: 'c/1', seq, ts: 5, ...(duplicate ? { duplicate } : {}) });
+
+  // First time 201, a retry with the same client_msg_id 200 with duplicate: true.
+  let reactions = 0;
+  server.route('POST', '/api/v1/conversations/c%2F1/messages/4/reactions', () => (++reactions === 1 ? { status: 201, body: ack(10) } : { status: 200, body: ack(10, true) }));
+  await expect(rest.react('c/1', 4, 'm_10', '👍')).resolves.toEqual(ack(10));
+  expect(last().body).toEqual({ client_msg_id: 'm_10', emoji: '👍' });
+  expect(last().headers.authorization).toBe('Bearer t');
+  await expect(rest.react('c/1', 4, 'm_10', '👍')).resolves.toEqual(ack(10, true));
+  server.route('POST', '/api/v1/conversations/c%2F1/messages/5/reactions', () => ({ status: 201, body: ack(11) }));
+  await rest.react('c/1', 5, 'm_11', null);
+  expect(last().body).toEqual({ client_msg_id: 'm_11', emoji: null });
+
+  server.route('PATCH', '/api/v1/conversations/c%2F1/messages/3', () => ({ status: 201, body: ack(12) }));
+  await expect(rest.edit('c/1', 3, 'm_12', 'new body')).resolves.toEqual(ack(12));
+  expect(last().body).toEqual({ client_msg_id: 'm_12', body: 'new body' });
+  expect(last().headers['content-type']).toBe('application/json');
+
+  server.route('DELETE', '/api/v1/conversations/c%2F1/messages/3', () => ({ status: 201, body: ack(13) }));
+  await expect(rest.deleteMessage('c/1', 3, 'm_13')).resolves.toEqual(ack(13));
+  expect([last().method, last().body, last().headers['content-type']]).toEqual(['DELETE', { client_msg_id: 'm_13' }, 'application/json']);
+
+  const row = (seq: number, thread_root: number | null) => ({
+    conv_id: 'c/1', seq, ts: seq, sender_id: 'u_1', kind: 'message', body: `m${seq}`, reply_to: thread_root, thread_root,
+    attachments: [], mentions: [], client_msg_id: `m_${seq}`, reactions: { u_2: '👍' }, edited_at: null, deleted: false,
+    reply_count: 2, link_preview: null,
+  });
+  const page = { root: row(3, null), replies: [row(6, 3), row(8, 3)], more: true };
+  server.route('GET', '/api/v1/conversations/c%2F1/threads/6', () => ({ status: 200, body: page }));
+  await expect(rest.thread('c/1', 6, { after: 3, limit: 2 })).resolves.toEqual(page);
+  expect(last().query.toString()).toBe('after=3&limit=2');
+  await rest.thread('c/1', 6);
+  expect(last().query.toString()).toBe('');
+
+  server.route('PUT', '/api/v1/conversations/c%2F1/mute', (req) => {
+    const { until } = req.body as { until: number | null };
+    return { status: 200, body: { conv_id: 'c/1', muted_until: until, muted: until !== null } };
+  });
+  await expect(rest.mute('c/1', MUTED_FOREVER)).resolves.toEqual({ conv_id: 'c/1', muted_until: -1, muted: true });
+  expect(last().body).toEqual({ until: -1 });
+  await expect(rest.mute('c/1', null)).resolves.toEqual({ conv_id: 'c/1', muted_until: null, muted: false });
+  expect(last().body).toEqual({ until: null });
+
+  server.route('POST', '/api/v1/conversations/c%2F1/unread', () => ({ status: 200, body: { conv_id: 'c/1', marked_unread: true } }));
+  await expect(rest.markUnread('c/1')).resolves.toEqual({ conv_id: 'c/1', marked_unread: true });
+  expect([last().method, last().body]).toEqual(['POST', undefined]);
+
+  // Refusals map like every other call.
+  server.route('PATCH', '/api/v1/conversations/c1/messages/3', () => ({ status: 403, body: { error: { code: 'forbidden', message: 'edit window over' } } }));
+  expect(await failure(rest.edit('c1', 3, 'm_x', 'late'))).toMatchObject({ status: 403, code: 'forbidden', message: 'edit window over' });
+  server.route('POST', '/api/v1/conversations/c1/messages/99/reactions', () => ({ status: 404, body: { error: { code: 'not_found', message: 'no such message' } } }));
+  expect(await failure(rest.react('c1', 99, 'm_y', '👍'))).toMatchObject({ status: 404, code: 'not_found' });
 });

@@ -24,7 +24,11 @@ function row(over: Partial<InboxRow>): InboxRow {
     preview: null,
     updated_at: 1,
     unread: 0,
+    unread_mentions: 0,
     last_read_seq: 0,
+    marked_unread: false,
+    muted_until: null,
+    muted: false,
     ...over,
   };
 }
@@ -50,13 +54,15 @@ test('unread counts: seeded by inbox rows, +1 per new message from others, set b
   await client.ping();
   expect(client.unreadCounts()).toEqual({ c1: 3, c2: 1 });
 
-  conn.send({ type: 'READ_SYNC', conv_id: 'c1', last_read_seq: 5, unread: 1 });
+  conn.send({ type: 'READ_SYNC', conv_id: 'c1', last_read_seq: 5, unread: 1, unread_mentions: 1, marked_unread: false });
   await waitFor(() => made.log.some((e) => e.name === 'readSync'));
   expect(client.unreadCount('c1')).toBe(1);
-  expect(made.log.find((e) => e.name === 'readSync')?.args).toEqual([{ conv_id: 'c1', last_read_seq: 5, unread: 1 }]);
+  expect(made.log.find((e) => e.name === 'readSync')?.args).toEqual([
+    { conv_id: 'c1', last_read_seq: 5, unread: 1, unread_mentions: 1, marked_unread: false },
+  ]);
 
   // A message at or below the read marker is not unread (e.g. read on another device first).
-  conn.send({ type: 'READ_SYNC', conv_id: 'c2', last_read_seq: 3, unread: 0 });
+  conn.send({ type: 'READ_SYNC', conv_id: 'c2', last_read_seq: 3, unread: 0, unread_mentions: 0, marked_unread: false });
   conn.send({ type: 'DELIVER', ...msg('c2', 3) });
   await client.ping();
   expect(client.unreadCount('c2')).toBe(0);
@@ -94,7 +100,7 @@ test('markRead below the newest held seq waits for READ_SYNC; unconfirmed READs 
   await conn2.next();
   conn2.send(connack());
   expect(await conn2.nextOfType('READ')).toEqual({ type: 'READ', conv_id: 'c1', seq: 7 });
-  conn2.send({ type: 'READ_SYNC', conv_id: 'c1', last_read_seq: 7, unread: 2 });
+  conn2.send({ type: 'READ_SYNC', conv_id: 'c1', last_read_seq: 7, unread: 2, unread_mentions: 0, marked_unread: false });
   await waitFor(() => client!.unreadCount('c1') === 2);
 
   conn2.kill(); // confirmed now: not resent

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../../src/config';
 test('defaults match DESIGN.md section 7a', () => {
   const c = loadConfig({});
   expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: './data', store: 'sqlite', bus: 'memory', logLevel: 'info', shardId: null, jwtSecret: null });
-  expect(c.limits).toEqual({ maxFrameBytes: 65536, maxBodyChars: 10000, maxIdChars: 64, maxGroupMembers: 250, maxPresenceSub: 256, maxAttachments: 10, maxMentions: 50 });
+  expect(c.limits).toEqual({ maxFrameBytes: 65536, maxBodyChars: 10000, maxIdChars: 64, maxGroupMembers: 250, maxPresenceSub: 256, maxAttachments: 10, maxMentions: 50, maxEmojiChars: 32 });
 });
 
 test('environment strings are coerced and validated', () => {
@@ -34,4 +34,17 @@ test('a config file sets keys; the environment wins; unknown keys are refused', 
   expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/^PROT: unknown configuration key/);
   writeFileSync(file, '{nope');
   expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/^CONFIG_FILE:/);
+});
+
+test('rich-message keys: edit window, emoji length, link preview switches and allowlist', () => {
+  const c = loadConfig({ EDIT_WINDOW_MS: '0', MAX_EMOJI_CHARS: '8', LINK_PREVIEWS: 'off', LINK_PREVIEW_ALLOW: ' 127.0.0.2, 10.1.0.0/16 ,::1/128', LINK_PREVIEW_MAX_REDIRECTS: '0' });
+  expect(c.editWindowMs).toBe(0);
+  expect(c.limits.maxEmojiChars).toBe(8);
+  expect(c.linkPreviews).toEqual({ enabled: false, allow: ['127.0.0.2/32', '10.1.0.0/16', '::1/128'], timeoutMs: 5000, maxBytes: 524288, maxRedirects: 0 });
+  expect(loadConfig({}).linkPreviews).toMatchObject({ enabled: true, allow: [] });
+  expect(loadConfig({}).editWindowMs).toBe(15 * 60_000);
+  for (const bad of ['localhost', '10.0.0.0/33', '10.0.0.0/', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
+    expect(() => loadConfig({ LINK_PREVIEW_ALLOW: bad })).toThrow(/LINK_PREVIEW_ALLOW/);
+  }
+  expect(() => loadConfig({ LINK_PREVIEWS: 'maybe' })).toThrow(/LINK_PREVIEWS/);
 });

@@ -28,7 +28,7 @@ test('READ moves the marker forward only, syncs the reader\'s devices and sends 
   b1.sock.send({ type: 'READ', conv_id: conv, seq: acks[1].seq });
   const sync1 = await b1.sock.next((f) => f.type === 'READ_SYNC');
   const sync2 = await b2.sock.next((f) => f.type === 'READ_SYNC');
-  expect(sync1).toEqual({ type: 'READ_SYNC', conv_id: conv, last_read_seq: acks[1].seq, unread: 1 });
+  expect(sync1).toEqual({ type: 'READ_SYNC', conv_id: conv, last_read_seq: acks[1].seq, unread: 1, unread_mentions: 0, marked_unread: false });
   expect(sync2).toEqual(sync1);
   const receipt = await a.sock.next((f) => f.type === 'RECEIPT' && f.kind === 'read');
   expect(receipt).toEqual({ type: 'RECEIPT', conv_id: conv, user_id: bob.user_id, seq: acks[1].seq, kind: 'read' });

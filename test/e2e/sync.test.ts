@@ -75,7 +75,7 @@ test('three devices see the same history and unread counts; a READ on one reache
   }
   devices[0].sock.send({ type: 'READ', conv_id: conv, seq: acks[2].seq });
   for (const d of devices) {
-    expect(await d.sock.next((f) => f.type === 'READ_SYNC')).toEqual({ type: 'READ_SYNC', conv_id: conv, last_read_seq: acks[2].seq, unread: 1 });
+    expect(await d.sock.next((f) => f.type === 'READ_SYNC')).toEqual({ type: 'READ_SYNC', conv_id: conv, last_read_seq: acks[2].seq, unread: 1, unread_mentions: 0, marked_unread: false });
   }
   // A fresh connection of any device reports the same inbox row.
   const fresh = await TestSocket.connect(server.wsUrl, bob.token, 'desktop');

@@ -90,11 +90,10 @@ describe('embedded engines', () => {
     remove();
   });
 
-  it('refuse to start when the writer cannot open the database', async () => {
+  it('refuse to start when the database cannot be opened', async () => {
     const { dir, remove } = tempDir();
-    const file = path.join(dir, 'chat.db');
-    fs.mkdirSync(file); // a directory where the database file should be
-    await expect(openEmbeddedEngines({ file, synchronous: 'normal', writerThread: true })).rejects.toThrow();
+    const file = path.join(dir, 'no-such-dir', 'chat.db'); // SQLite creates files, never folders
+    await expect(openEmbeddedEngines({ file, synchronous: 'normal', writerThread: true })).rejects.toThrow(/directory does not exist/);
     remove();
   });
 });

@@ -31,9 +31,9 @@ export function eventsContract(ctx: ContractContext): void {
       const base = (seq: number, sender: string, kind: EventKind) => ({ conv_id: convId, seq, ts: ts(seq), sender_id: sender, kind });
       expect(await store.readEvents(convId, 0, 100)).toEqual([
         // Message 1 reads back with its current (edited) body.
-        { ...base(1, a, 'message'), body: 'hello!', reply_to: null, attachments: ['att_1'], mentions: [b], client_msg_id: 'm1' },
+        { ...base(1, a, 'message'), body: 'hello!', reply_to: null, thread_root: null, attachments: ['att_1'], mentions: [b], client_msg_id: 'm1' },
         // Message 2 was deleted: its body is gone, the fields stay present.
-        { ...base(2, b, 'message'), body: '', reply_to: 1, attachments: [], mentions: [], client_msg_id: 'm2' },
+        { ...base(2, b, 'message'), body: '', reply_to: 1, thread_root: null, attachments: [], mentions: [], client_msg_id: 'm2' },
         { ...base(3, b, 'reaction'), target_seq: 1, emoji: '👍', client_msg_id: 'r1' },
         { ...base(4, b, 'reaction'), target_seq: 1, emoji: null, client_msg_id: 'r2' },
         { ...base(5, a, 'edit'), target_seq: 1, body: 'hello!', client_msg_id: 'e1' },
@@ -50,7 +50,7 @@ export function eventsContract(ctx: ContractContext): void {
       const ev: ConvEvent = { conv_id: convId, seq: 1, ts: t0, sender_id: a, kind: 'message', body: 'plain', client_msg_id: 'x' };
       await store.appendEvents([{ event: ev }]);
       expect(await store.readEvents(convId, 0, 10)).toEqual([
-        { ...ev, reply_to: null, attachments: [], mentions: [] },
+        { ...ev, reply_to: null, thread_root: null, attachments: [], mentions: [] },
       ]);
     });
 

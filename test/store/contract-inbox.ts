@@ -39,11 +39,11 @@ export function inboxContract(ctx: ContractContext): void {
         message(convId, 6, c),
         targeted(convId, 7, c, 'delete', 6),
       ]);
-      expect(await store.countUnread(convId, a, 0)).toBe(3);
-      expect(await store.countUnread(convId, a, 1)).toBe(2);
-      expect(await store.countUnread(convId, a, 4)).toBe(0);
-      expect(await store.countUnread(convId, b, 0)).toBe(2);
-      expect(await store.countUnread(newId('c'), a, 0)).toBe(0);
+      expect((await store.countUnread(convId, a, 0)).unread).toBe(3);
+      expect((await store.countUnread(convId, a, 1)).unread).toBe(2);
+      expect((await store.countUnread(convId, a, 4)).unread).toBe(0);
+      expect((await store.countUnread(convId, b, 0)).unread).toBe(2);
+      expect((await store.countUnread(newId('c'), a, 0)).unread).toBe(0);
     });
   });
 
@@ -76,7 +76,11 @@ export function inboxContract(ctx: ContractContext): void {
           preview: 'direct hi',
           updated_at: t0 + 3000,
           unread: 1,
+          unread_mentions: 0,
           last_read_seq: 0,
+          marked_unread: false,
+          muted_until: null,
+          muted: false,
         },
         {
           conv_id: g,
@@ -87,7 +91,11 @@ export function inboxContract(ctx: ContractContext): void {
           preview: 'later in group',
           updated_at: t0 + 2000,
           unread: 1,
+          unread_mentions: 0,
           last_read_seq: 1,
+          marked_unread: false,
+          muted_until: null,
+          muted: false,
         },
       ]);
       expect((await store.listInbox(b, null, 10)).rows[0]).toMatchObject({ conv_id: d.conv_id, peer_id: a, unread: 0 });

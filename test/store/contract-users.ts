@@ -88,6 +88,7 @@ export function usersContract(ctx: ContractContext): void {
         last_read_seq: 0,
         last_delivered_seq: 0,
         muted_until: null,
+        marked_unread: false,
       });
       expect((await store.getMember(convId, b))?.role).toBe('member');
       expect(await store.getMember(convId, newId('u'))).toBeNull();

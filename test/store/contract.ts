@@ -7,6 +7,7 @@ import type { Store } from '../../src/store';
 import type { ContractContext } from './contract-fixtures';
 import { eventsContract } from './contract-events';
 import { inboxContract } from './contract-inbox';
+import { richContract } from './contract-rich';
 import { usersContract } from './contract-users';
 
 /** Builds a store for one test and tears it down afterwards. */
@@ -36,5 +37,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     usersContract(ctx);
     eventsContract(ctx);
     inboxContract(ctx);
+    richContract(ctx);
   });
 }

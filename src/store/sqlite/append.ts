@@ -4,7 +4,7 @@
  * membership changes, and updating each touched conversation once.
  */
 import type Database from 'better-sqlite3';
-import type { ConvEvent } from '../../protocol';
+import type { ConvEvent, LinkPreview } from '../../protocol';
 import type { AppendItem, AppendResult } from '../index';
 
 /** Preview length in UTF-16 units (a split surrogate pair is dropped). */
@@ -40,6 +40,8 @@ type InsertParams = [
   user_ids: string | null,
   title: string | null,
   created_at: number,
+  thread_root: number | null,
+  link_preview: string | null,
 ];
 
 interface ConvUpdateParams {
@@ -59,8 +61,10 @@ export class EventWriter {
   private readonly insert: Database.Statement<InsertParams>;
   private readonly react: Database.Statement<[string, string | null, string, number]>;
   private readonly edit: Database.Statement<[string, number, string, number]>;
-  private readonly deleteMessage: Database.Statement<[string, number]>;
+  private readonly deleteMessage: Database.Statement<[string, number], { thread_root: number | null }>;
   private readonly deleteEditBodies: Database.Statement<[string, number]>;
+  private readonly countReply: Database.Statement<[number, string, number]>;
+  private readonly foldPreview: Database.Statement<[string, string, number]>;
   private readonly addMember: Database.Statement<[string, string, string, number, number, number]>;
   private readonly removeMember: Database.Statement<[string, string]>;
   private readonly updateConv: Database.Statement<ConvUpdateParams>;
@@ -81,8 +85,8 @@ export class EventWriter {
     // as a repeated (conv_id, seq), still throw and roll the whole batch back.
     this.insert = db.prepare(
       `INSERT INTO events (conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
-                           attachments, mentions, user_ids, title, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           attachments, mentions, user_ids, title, created_at, thread_root, link_preview)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (conv_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING`,
     );
     // A JSON merge patch with a null value removes the key: one statement sets or clears.
@@ -94,12 +98,23 @@ export class EventWriter {
       `UPDATE events SET body = ?, edited_at = ?
        WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
     );
+    // The content goes; seq, sender, time, reply_to and thread_root stay so the tombstone
+    // keeps its place in order and in its thread. RETURNING tells a reply's thread.
     this.deleteMessage = db.prepare(
-      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL, reactions = NULL
-       WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
+      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL, mentions = NULL, reactions = NULL, link_preview = NULL
+       WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0
+       RETURNING thread_root`,
     );
+    // Edits and previews of the message carry its text (or what a link in it showed).
     this.deleteEditBodies = db.prepare(
-      `UPDATE events SET body = NULL WHERE conv_id = ? AND target_seq = ? AND kind = 'edit'`,
+      `UPDATE events SET body = NULL, link_preview = NULL
+       WHERE conv_id = ? AND target_seq = ? AND kind IN ('edit', 'link_preview')`,
+    );
+    this.countReply = db.prepare(
+      `UPDATE events SET reply_count = reply_count + ? WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
+    );
+    this.foldPreview = db.prepare(
+      `UPDATE events SET link_preview = ? WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
     );
     this.addMember = db.prepare(
       `INSERT INTO conv_members (conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, updated_at)
@@ -180,8 +195,10 @@ export class EventWriter {
       jsonList(ev.attachments),
       jsonList(ev.mentions),
       jsonList(ev.user_ids),
-      ev.title ?? null,
+      ev.kind === 'link_preview' ? null : (ev.title ?? null),
       ev.ts,
+      ev.thread_root ?? null,
+      ev.kind === 'link_preview' ? JSON.stringify(previewOfEvent(ev)) : null,
     );
     return changes === 1;
   }
@@ -195,6 +212,10 @@ export class EventWriter {
           touch.previewSeq = ev.seq;
           touch.preview = previewOf(ev.body ?? '');
         }
+        if (ev.thread_root != null) this.countReply.run(1, ev.conv_id, ev.thread_root);
+        break;
+      case 'link_preview':
+        if (ev.target_seq != null) this.foldPreview.run(JSON.stringify(previewOfEvent(ev)), ev.conv_id, ev.target_seq);
         break;
       case 'reaction':
         if (ev.target_seq != null) this.react.run(ev.sender_id, ev.emoji ?? null, ev.conv_id, ev.target_seq);
@@ -208,7 +229,9 @@ export class EventWriter {
         break;
       case 'delete':
         if (ev.target_seq != null) {
-          this.deleteMessage.run(ev.conv_id, ev.target_seq);
+          const gone = this.deleteMessage.get(ev.conv_id, ev.target_seq);
+          // A deleted reply no longer counts in its thread (only when this delete did it).
+          if (gone?.thread_root != null) this.countReply.run(-1, ev.conv_id, gone.thread_root);
           this.deleteEditBodies.run(ev.conv_id, ev.target_seq);
           touch.deleted = true;
         }
@@ -264,6 +287,17 @@ function newTouch(): ConvTouch {
     preview: null,
     edits: [],
     deleted: false,
+  };
+}
+
+/** The stored payload of a link_preview event (and of the message it folds into). */
+function previewOfEvent(ev: ConvEvent): LinkPreview {
+  return {
+    url: ev.url ?? '',
+    title: ev.title ?? null,
+    description: ev.description ?? null,
+    image_url: ev.image_url ?? null,
+    site_name: ev.site_name ?? null,
   };
 }
 

@@ -20,10 +20,11 @@ interface MemberRow {
   last_read_seq: number;
   last_delivered_seq: number;
   muted_until: number | null;
+  marked_unread: number;
 }
 
 const convColumns = 'conv_id, type, title, created_at, last_seq, member_count';
-const memberColumns = 'conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, muted_until';
+const memberColumns = 'conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, muted_until, marked_unread';
 
 type CreateResult = { conversation: ConversationRecord; created: boolean };
 
@@ -145,5 +146,6 @@ function toMember(row: MemberRow): MemberRecord {
     last_read_seq: row.last_read_seq,
     last_delivered_seq: row.last_delivered_seq,
     muted_until: row.muted_until,
+    marked_unread: row.marked_unread !== 0,
   };
 }

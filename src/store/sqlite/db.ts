@@ -23,12 +23,37 @@ export function openSqliteDatabase(file: string, opts: SqliteOpenOptions): Datab
     db.pragma('busy_timeout = 5000');
     // 64 MiB: recent conversation tails and the member index stay in memory.
     db.pragma('cache_size = -65536');
+    addMissingColumns(db);
     db.exec(readSqlFile('schema.sql'));
   } catch (err) {
     db.close();
     throw err;
   }
   return db;
+}
+
+/**
+ * Columns added after a table first shipped. CREATE TABLE IF NOT EXISTS leaves an older
+ * data dir's tables as they were, so each is added here, before schema.sql creates the
+ * indexes that use them. A fresh file has no tables yet and gets them from schema.sql.
+ */
+const addedColumns: Record<string, [name: string, definition: string][]> = {
+  events: [
+    ['thread_root', 'INTEGER'],
+    ['reply_count', 'INTEGER NOT NULL DEFAULT 0'],
+    ['link_preview', 'TEXT'],
+  ],
+  conv_members: [['marked_unread', 'INTEGER NOT NULL DEFAULT 0']],
+};
+
+function addMissingColumns(db: Database.Database): void {
+  for (const [table, columns] of Object.entries(addedColumns)) {
+    const present = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    if (present.size === 0) continue;
+    for (const [name, definition] of columns) {
+      if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${definition}`);
+    }
+  }
 }
 
 /**

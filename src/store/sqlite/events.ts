@@ -1,6 +1,6 @@
 /** Reading the event log: rows mapped to wire events and to folded history. */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, EventKind } from '../../protocol';
+import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import type { MessageView } from '../index';
 
 /**
@@ -25,19 +25,28 @@ type EventTuple = [
   user_ids: string[] | null,
   title: string | null,
   created_at: number,
+  thread_root: number | null,
+  link_preview: LinkPreview | null,
 ];
 
-type MessageTuple = [...EventTuple, reactions: Record<string, string> | null, edited_at: number | null, deleted: number];
+type MessageTuple = [...EventTuple, reactions: Record<string, string> | null, edited_at: number | null, deleted: number, reply_count: number];
 
-const eventArray = `json_array(conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
-  json(attachments), json(mentions), json(user_ids), title, created_at)`;
-const messageArray = `json_array(conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
-  json(attachments), json(mentions), json(user_ids), title, created_at, json(reactions), edited_at, deleted)`;
+const eventArray = `json_array(e.conv_id, e.seq, e.kind, e.sender_id, e.body, e.reply_to, e.target_seq, e.emoji,
+  e.client_msg_id, json(e.attachments), json(e.mentions), json(e.user_ids), e.title, e.created_at, e.thread_root,
+  json(e.link_preview))`;
+// A reply shows its thread's count, kept on the thread's first message.
+const messageArray = `json_array(e.conv_id, e.seq, e.kind, e.sender_id, e.body, e.reply_to, e.target_seq, e.emoji,
+  e.client_msg_id, json(e.attachments), json(e.mentions), json(e.user_ids), e.title, e.created_at, e.thread_root,
+  json(e.link_preview), json(e.reactions), e.edited_at, e.deleted,
+  CASE WHEN e.thread_root IS NULL THEN e.reply_count
+       ELSE (SELECT r.reply_count FROM events r WHERE r.conv_id = e.conv_id AND r.seq = e.thread_root) END)`;
 
 /** Synchronous log reads; SqliteStore wraps them in promises. */
 export class EventReader {
   private readonly after: Database.Statement<[string, number, number], string>;
   private readonly before: Database.Statement<[string, number, number], string>;
+  private readonly one: Database.Statement<[string, number], string>;
+  private readonly thread: Database.Statement<[string, number, number, number], string>;
   private readonly byClientMsgId: Database.Statement<[string, string, string], { seq: number; ts: number }>;
 
   constructor(db: Database.Database) {
@@ -45,21 +54,19 @@ export class EventReader {
     // ORDER BY (SQLite >= 3.44) fixes the array's order. The arrays are built inside the
     // aggregate: a JSON value passed out of a subquery loses its JSON subtype and would be
     // quoted as a string.
-    this.after = db
-      .prepare<[string, number, number], string>(
-        `SELECT json_group_array(${eventArray} ORDER BY seq) FROM (
-           SELECT * FROM events WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?
-         )`,
-      )
-      .pluck();
+    const aggregate = <P extends unknown[]>(array: string, rows: string) =>
+      db.prepare<P, string>(`SELECT json_group_array(${array} ORDER BY e.seq) FROM (${rows}) e`).pluck();
+    this.after = aggregate<[string, number, number]>(eventArray, 'SELECT * FROM events WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?');
     // Newest first to take the `limit` nearest `before`; the aggregate returns them ascending.
-    this.before = db
-      .prepare<[string, number, number], string>(
-        `SELECT json_group_array(${messageArray} ORDER BY seq) FROM (
-           SELECT * FROM events WHERE conv_id = ? AND seq < ? AND kind = 'message' ORDER BY seq DESC LIMIT ?
-         )`,
-      )
-      .pluck();
+    this.before = aggregate<[string, number, number]>(
+      messageArray,
+      `SELECT * FROM events WHERE conv_id = ? AND seq < ? AND kind = 'message' ORDER BY seq DESC LIMIT ?`,
+    );
+    this.one = aggregate<[string, number]>(messageArray, `SELECT * FROM events WHERE conv_id = ? AND seq = ? AND kind = 'message'`);
+    this.thread = aggregate<[string, number, number, number]>(
+      messageArray,
+      `SELECT * FROM events WHERE conv_id = ? AND thread_root = ? AND seq > ? AND kind = 'message' ORDER BY seq LIMIT ?`,
+    );
     this.byClientMsgId = db.prepare(
       `SELECT seq, created_at AS ts FROM events
        WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
@@ -67,13 +74,20 @@ export class EventReader {
   }
 
   readEvents(convId: string, afterSeq: number, limit: number): ConvEvent[] {
-    const rows = JSON.parse(this.after.get(convId, afterSeq, clampLimit(limit)) ?? '[]') as EventTuple[];
-    return rows.map(toEvent);
+    return parseRows<EventTuple>(this.after.get(convId, afterSeq, clampLimit(limit))).map(toEvent);
   }
 
   readMessages(convId: string, beforeSeq: number, limit: number): MessageView[] {
-    const rows = JSON.parse(this.before.get(convId, beforeSeq, clampLimit(limit)) ?? '[]') as MessageTuple[];
-    return rows.map(toMessageView);
+    return parseRows<MessageTuple>(this.before.get(convId, beforeSeq, clampLimit(limit))).map(toMessageView);
+  }
+
+  readMessage(convId: string, seq: number): MessageView | null {
+    const rows = parseRows<MessageTuple>(this.one.get(convId, seq));
+    return rows.length === 0 ? null : toMessageView(rows[0]);
+  }
+
+  readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): MessageView[] {
+    return parseRows<MessageTuple>(this.thread.get(convId, rootSeq, afterSeq, clampLimit(limit))).map(toMessageView);
   }
 
   findByClientMsgId(convId: string, senderId: string, clientMsgId: string): { seq: number; ts: number } | null {
@@ -97,6 +111,7 @@ function toEvent(r: EventTuple | MessageTuple): ConvEvent {
     case 'message':
       ev.body = r[4] ?? '';
       ev.reply_to = r[5];
+      ev.thread_root = r[14];
       ev.attachments = r[9] ?? [];
       ev.mentions = r[10] ?? [];
       break;
@@ -118,11 +133,35 @@ function toEvent(r: EventTuple | MessageTuple): ConvEvent {
     case 'conversation_updated':
       ev.title = r[12];
       break;
+    case 'link_preview': {
+      // A preview of a message deleted since keeps its place with its content gone.
+      const p = r[15];
+      ev.target_seq = r[6] ?? 0;
+      ev.url = p?.url ?? '';
+      ev.title = p?.title ?? null;
+      ev.description = p?.description ?? null;
+      ev.image_url = p?.image_url ?? null;
+      ev.site_name = p?.site_name ?? null;
+      break;
+    }
   }
   if (r[8] !== null) ev.client_msg_id = r[8];
   return ev;
 }
 
 function toMessageView(r: MessageTuple): MessageView {
-  return { ...toEvent(r), reactions: r[14] ?? {}, edited_at: r[15], deleted: r[16] !== 0 };
+  return {
+    ...toEvent(r),
+    reply_to: r[5],
+    thread_root: r[14],
+    reactions: r[16] ?? {},
+    edited_at: r[17],
+    deleted: r[18] !== 0,
+    reply_count: r[19] ?? 0,
+    link_preview: r[15],
+  };
+}
+
+function parseRows<T>(json: string | undefined): T[] {
+  return JSON.parse(json ?? '[]') as T[];
 }

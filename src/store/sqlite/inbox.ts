@@ -1,7 +1,7 @@
 /** Read markers, unread counts and the inbox listing. */
 import type Database from 'better-sqlite3';
-import { ProtocolError, type ConversationType, type InboxRow } from '../../protocol';
-import type { InboxPage, MarkerUpdate } from '../index';
+import { MUTED_FOREVER, ProtocolError, type ConversationType, type InboxRow } from '../../protocol';
+import type { InboxPage, MarkerUpdate, UnreadCounts } from '../index';
 import { peerFromDirectKey } from './conversations';
 import { clampLimit } from './events';
 
@@ -9,18 +9,26 @@ import { clampLimit } from './events';
  * Unread messages of one member. Exported so the engine test can EXPLAIN it: it must stay
  * a range scan of the (conv_id, seq) key, never a scan of the conversation's whole log.
  */
-export const countUnreadSql = `SELECT count(*) AS n FROM events
-  WHERE conv_id = ? AND seq > ? AND kind = 'message' AND sender_id <> ? AND deleted = 0`;
+export const countUnreadSql = `SELECT count(*) AS n,
+    count(CASE WHEN mentions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(mentions) WHERE value = @user_id) THEN 1 END) AS mentions
+  FROM events
+  WHERE conv_id = @conv_id AND seq > @after AND kind = 'message' AND sender_id <> @user_id AND deleted = 0`;
 
-// The same count per inbox row. It is applied to the page only (the outer query): in the
-// inner one SQLite would count for every conversation of the user before sorting.
-const withUnread = (page: string) => `SELECT p.*, (SELECT count(*) FROM events e
-    WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
-      AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread
+// The same counts per inbox row. They are applied to the page only (the outer query): in
+// the inner one SQLite would count for every conversation of the user before sorting.
+// Mentions are looked for only among the unread rows, and only in rows that have any.
+const withUnread = (page: string) => `SELECT p.*,
+    (SELECT count(*) FROM events e
+      WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
+        AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread,
+    (SELECT count(*) FROM events e
+      WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
+        AND e.sender_id <> p.user_id AND e.deleted = 0 AND e.mentions IS NOT NULL
+        AND EXISTS (SELECT 1 FROM json_each(e.mentions) WHERE value = p.user_id)) AS unread_mentions
   FROM (${page}) p`;
 
 const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
-  m.user_id, m.last_read_seq`;
+  m.user_id, m.last_read_seq, m.muted_until, m.marked_unread`;
 
 interface InboxDbRow {
   conv_id: string;
@@ -31,34 +39,41 @@ interface InboxDbRow {
   preview: string | null;
   updated_at: number;
   last_read_seq: number;
+  muted_until: number | null;
+  marked_unread: number;
   unread: number;
+  unread_mentions: number;
 }
 
 /** Synchronous marker and inbox queries; SqliteStore wraps them in promises. */
 export class InboxQueries {
-  private readonly saveMarker: Database.Statement<[number, number, number, number, string, string]>;
+  private readonly saveMarker: Database.Statement<[{ read: number; delivered: number; flag: number; now: number; conv_id: string; user_id: string }]>;
   private readonly saveAll: Database.Transaction<(updates: readonly MarkerUpdate[], now: number) => void>;
-  private readonly unread: Database.Statement<[string, number, string], { n: number }>;
+  private readonly unread: Database.Statement<[{ conv_id: string; after: number; user_id: string }], { n: number; mentions: number }>;
+  private readonly mute: Database.Statement<[number | null, number, string, string]>;
   private readonly page: Database.Statement<[string, number, string, number], InboxDbRow>;
   private readonly changed: Database.Statement<[string, number, number], InboxDbRow>;
 
   constructor(db: Database.Database) {
     // MAX keeps markers forward-only whatever order updates arrive in; updated_at moves
-    // only when the read marker does, so inboxChangedSince reports real changes.
+    // only when the read marker or the unread flag does, so inboxChangedSince reports
+    // real changes. The flag (-1: leave it) is set as given.
     this.saveMarker = db.prepare(
       `UPDATE conv_members SET
-         last_read_seq = MAX(last_read_seq, ?),
-         last_delivered_seq = MAX(last_delivered_seq, ?),
-         updated_at = CASE WHEN ? > last_read_seq THEN ? ELSE updated_at END
-       WHERE conv_id = ? AND user_id = ?`,
+         last_read_seq = MAX(last_read_seq, @read),
+         last_delivered_seq = MAX(last_delivered_seq, @delivered),
+         marked_unread = CASE WHEN @flag < 0 THEN marked_unread ELSE @flag END,
+         updated_at = CASE WHEN @read > last_read_seq OR (@flag >= 0 AND @flag <> marked_unread) THEN @now ELSE updated_at END
+       WHERE conv_id = @conv_id AND user_id = @user_id`,
     );
     this.saveAll = db.transaction((updates: readonly MarkerUpdate[], now: number) => {
       for (const u of updates) {
-        const read = u.last_read_seq ?? 0;
-        this.saveMarker.run(read, u.last_delivered_seq ?? 0, read, now, u.conv_id, u.user_id);
+        const flag = u.marked_unread === undefined ? -1 : u.marked_unread ? 1 : 0;
+        this.saveMarker.run({ read: u.last_read_seq ?? 0, delivered: u.last_delivered_seq ?? 0, flag, now, conv_id: u.conv_id, user_id: u.user_id });
       }
     });
     this.unread = db.prepare(countUnreadSql);
+    this.mute = db.prepare('UPDATE conv_members SET muted_until = ?, updated_at = ? WHERE conv_id = ? AND user_id = ?');
     // Row-value comparison is the keyset cursor: strictly after the last row returned.
     this.page = db.prepare(
       `${withUnread(`SELECT ${pageColumns} FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
@@ -79,11 +94,16 @@ export class InboxQueries {
     if (updates.length > 0) this.saveAll.immediate(updates, now);
   }
 
-  countUnread(convId: string, userId: string, afterSeq: number): number {
-    return this.unread.get(convId, afterSeq, userId)?.n ?? 0;
+  countUnread(convId: string, userId: string, afterSeq: number): UnreadCounts {
+    const row = this.unread.get({ conv_id: convId, after: afterSeq, user_id: userId });
+    return { unread: row?.n ?? 0, mentions: row?.mentions ?? 0 };
   }
 
-  listInbox(userId: string, cursor: string | null, limit: number): InboxPage {
+  setMute(convId: string, userId: string, mutedUntil: number | null, now: number): boolean {
+    return this.mute.run(mutedUntil, now, convId, userId).changes === 1;
+  }
+
+  listInbox(userId: string, cursor: string | null, limit: number, now: number): InboxPage {
     const n = clampLimit(limit);
     const [updatedAt, convId] = cursor === null ? [Number.MAX_SAFE_INTEGER, ''] : decodeCursor(cursor);
     // One extra row tells whether another page exists without a second query.
@@ -92,17 +112,17 @@ export class InboxQueries {
     if (more) rows.length = n;
     const last = rows[rows.length - 1];
     return {
-      rows: rows.map((r) => toInboxRow(r, userId)),
+      rows: rows.map((r) => toInboxRow(r, userId, now)),
       next_cursor: more && last !== undefined ? encodeCursor(last.updated_at, last.conv_id) : null,
     };
   }
 
-  inboxChangedSince(userId: string, sinceMs: number, limit: number): InboxRow[] {
-    return this.changed.all(userId, sinceMs, clampLimit(limit)).map((r) => toInboxRow(r, userId));
+  inboxChangedSince(userId: string, sinceMs: number, limit: number, now: number): InboxRow[] {
+    return this.changed.all(userId, sinceMs, clampLimit(limit)).map((r) => toInboxRow(r, userId, now));
   }
 }
 
-function toInboxRow(r: InboxDbRow, userId: string): InboxRow {
+function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
   return {
     conv_id: r.conv_id,
     type: r.type as ConversationType,
@@ -112,7 +132,11 @@ function toInboxRow(r: InboxDbRow, userId: string): InboxRow {
     preview: r.preview,
     updated_at: r.updated_at,
     unread: r.unread,
+    unread_mentions: r.unread_mentions,
     last_read_seq: r.last_read_seq,
+    marked_unread: r.marked_unread !== 0,
+    muted_until: r.muted_until,
+    muted: r.muted_until !== null && (r.muted_until === MUTED_FOREVER || r.muted_until > now),
   };
 }
 

@@ -35,7 +35,10 @@ CREATE TABLE IF NOT EXISTS conv_members (
   joined_at          INTEGER NOT NULL,
   last_read_seq      INTEGER NOT NULL DEFAULT 0,
   last_delivered_seq INTEGER NOT NULL DEFAULT 0,
+  -- ms since epoch; -1: until unmuted; NULL: not muted.
   muted_until        INTEGER,
+  -- MARK_UNREAD sets it; the next READ (or a message the member sends) clears it.
+  marked_unread      INTEGER NOT NULL DEFAULT 0,
   -- Last change of this member's view (join, read marker): drives inboxChangedSince.
   updated_at         INTEGER NOT NULL,
   PRIMARY KEY (conv_id, user_id)
@@ -67,6 +70,13 @@ CREATE TABLE IF NOT EXISTS events (
   reactions     TEXT,    -- JSON {user_id: emoji}; NULL means {}
   edited_at     INTEGER,
   deleted       INTEGER NOT NULL DEFAULT 0,
+  -- Replies: the first message of the thread. On that first message, reply_count counts
+  -- its live replies (kept by the appends, so history needs no count per row).
+  thread_root   INTEGER,
+  reply_count   INTEGER NOT NULL DEFAULT 0,
+  -- JSON {url, title, description, image_url, site_name}: on a message row the preview
+  -- folded in, on a link_preview event row that event's payload.
+  link_preview  TEXT,
   PRIMARY KEY (conv_id, seq)
 ) WITHOUT ROWID;
 
@@ -74,6 +84,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_dedup
   ON events (conv_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
 
--- Finds the edits of a message when it is deleted; partial so plain messages don't pay.
+-- A thread's replies in order; partial so messages that are not replies don't pay.
+CREATE INDEX IF NOT EXISTS events_by_thread
+  ON events (conv_id, thread_root, seq) WHERE thread_root IS NOT NULL;
+
+-- Finds the edits (and previews) of a message when it is deleted; partial so plain messages don't pay.
 CREATE INDEX IF NOT EXISTS events_by_target
   ON events (conv_id, target_seq) WHERE target_seq IS NOT NULL;

@@ -12,6 +12,7 @@ import type {
   NewConversation,
   NewUser,
   Store,
+  UnreadCounts,
   UserRecord,
   UserSettings,
 } from '../index';
@@ -94,6 +95,14 @@ export class SqliteStore implements Store {
     return this.reader.readMessages(convId, beforeSeq, limit);
   }
 
+  async readMessage(convId: string, seq: number): Promise<MessageView | null> {
+    return this.reader.readMessage(convId, seq);
+  }
+
+  async readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    return this.reader.readThreadReplies(convId, rootSeq, afterSeq, limit);
+  }
+
   async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
     return this.reader.findByClientMsgId(convId, senderId, clientMsgId);
   }
@@ -102,16 +111,20 @@ export class SqliteStore implements Store {
     this.inbox.saveMarkers(updates, this.now());
   }
 
-  async countUnread(convId: string, userId: string, afterSeq: number): Promise<number> {
+  async countUnread(convId: string, userId: string, afterSeq: number): Promise<UnreadCounts> {
     return this.inbox.countUnread(convId, userId, afterSeq);
   }
 
+  async setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
+    return this.inbox.setMute(convId, userId, mutedUntil, this.now());
+  }
+
   async listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
-    return this.inbox.listInbox(userId, cursor, limit);
+    return this.inbox.listInbox(userId, cursor, limit, this.now());
   }
 
   async inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
-    return this.inbox.inboxChangedSince(userId, sinceMs, limit);
+    return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
   }
 
   async close(): Promise<void> {
