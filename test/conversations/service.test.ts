@@ -58,6 +58,8 @@ function serviceOn(on: SqliteStore, db: ReturnType<typeof openSqliteDatabase>, a
     metrics: obs.metrics,
     markerFlushMs: 10_000,
     actorIdleMs,
+    editWindowMs: 60_000,
+    linkPreviews: null,
   });
 }
 
