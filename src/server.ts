@@ -10,11 +10,17 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createObservability, type Observability } from './observability';
 import { openEmbeddedEngines } from './embedded';
+import { connectCassandra } from './cassandra';
+import { CassandraStore, type Checkpointer, type Store } from './store';
+import { CassandraSequencer, type Sequencer } from './sequencer';
+import { RedisBus, type Bus } from './bus';
+import { RedisPresence, type Presence } from './presence';
 import { LinkPreviewer, firstUrl } from './linkpreview';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
+import { Redis } from 'ioredis';
 import { ConversationReads, ConversationService } from './conversations';
-import { LocalRouter } from './cluster';
+import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, linkPath, type Router } from './cluster';
 import { Gateway } from './gateway';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
@@ -37,14 +43,11 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const obs = createObservability({ level: config.logLevel, shardId, silent: opts.silentLogs });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const { store, sequencer, checkpointer, writerThread } = await openEmbeddedEngines({
-    file: join(config.dataDir, 'chat.db'),
-    synchronous: config.sqliteSync,
-    writerThread: config.sqliteWriter === 'thread',
-  });
-  const bus = new MemoryBus();
-  const presence = new MemoryPresence();
-  const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.tokenTtlSeconds);
+  const { store, sequencer, checkpointer, writerThread, closeEngines } = await openEngines(config);
+  const shared = await openSharedState(config, shardId);
+  const { bus, presence } = shared;
+  const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
+  const tokens = new TokenService(secret, config.tokenTtlSeconds);
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
 
@@ -71,7 +74,31 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     },
   });
   const reads = new ConversationReads(store, () => conversations.flushMarkers());
-  const router = new LocalRouter(conversations);
+  // With Redis, this process is one shard of a ring: commands go to each conversation's owner.
+  let router: Router = new LocalRouter(conversations);
+  let clusterRouter: ClusterRouter | null = null;
+  let membership: Membership | null = null;
+  const links = shared.redis === null ? null : new LinkPool(shardId, secret, config.cluster.retryMs);
+  if (shared.redis !== null && links !== null) {
+    membership = new Membership({
+      redis: shared.redis,
+      prefix: config.redis.prefix,
+      // The URL is known once listening; filled in before start().
+      self: { id: shardId, url: '', since: Date.now() },
+      heartbeatMs: config.cluster.heartbeatMs,
+      ttlMs: config.cluster.shardTtlMs,
+    });
+    clusterRouter = new ClusterRouter({
+      selfId: shardId,
+      membership,
+      links,
+      conversations,
+      logger: obs.logger,
+      retryMs: config.cluster.retryMs,
+    });
+    router = clusterRouter;
+  }
+  const linkServer = clusterRouter ? new LinkServer(secret, clusterRouter) : null;
   let ready = false;
 
   const app = createApi({
@@ -87,10 +114,12 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     limits: config.limits,
     obs,
     ready: () => ready,
+    clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });
   const http: Server = createServer(app);
   const gateway = new Gateway({
     gatewayId: shardId,
+    upgrades: linkServer ? { [linkPath]: (req, socket, head) => linkServer.upgrade(req, socket, head) } : undefined,
     limits: config.limits,
     heartbeatMs: config.heartbeatMs,
     connectTimeoutMs: config.connectTimeoutMs,
@@ -105,7 +134,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     limiter,
     obs,
   });
-  gateway.attach(http);
+  await gateway.attach(http);
   conversations.start();
 
   await new Promise<void>((resolve, reject) => {
@@ -114,6 +143,10 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  if (membership) {
+    membership.self.url = config.cluster.advertiseUrl ?? `http://${host}:${port}`;
+    await membership.start();
+  }
   ready = true;
   obs.logger.info('listening', {
     url: `http://${host}:${port}`,
@@ -130,16 +163,67 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
       http.close();
+      // Peers stop routing here first; actors then drain and hand over on their own rings.
+      await membership?.stop();
       await previewer?.close(); // fetches in flight would only append after the drain
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       await gateway.closeAll();
       http.closeAllConnections();
+      linkServer?.close();
+      links?.close();
       await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop()]);
       await store.close();
+      await closeEngines();
+      await shared.close();
       obs.logger.info('stopped', { close_code: CloseCode.restarting });
     })();
     return stopping;
   };
 
   return { url: `http://${host}:${port}`, port, shardId, obs, tokens, stop };
+}
+
+interface Engines {
+  store: Store;
+  sequencer: Sequencer;
+  checkpointer: Checkpointer | null;
+  writerThread: boolean;
+  /** Releases what the store and sequencer borrowed (the Cassandra connection). */
+  closeEngines: () => Promise<void>;
+}
+
+/** The durable engines STORE names: SQLite in DATA_DIR, or Cassandra shared by the shards. */
+async function openEngines(config: Config): Promise<Engines> {
+  if (config.store === 'cassandra') {
+    const db = await connectCassandra(config.cassandra);
+    const store = await CassandraStore.open(db);
+    const sequencer = await CassandraSequencer.open(db);
+    return { store, sequencer, checkpointer: null, writerThread: false, closeEngines: () => db.close() };
+  }
+  const embedded = await openEmbeddedEngines({
+    file: join(config.dataDir, 'chat.db'),
+    synchronous: config.sqliteSync,
+    writerThread: config.sqliteWriter === 'thread',
+  });
+  return { ...embedded, closeEngines: async () => undefined };
+}
+
+interface SharedState {
+  bus: Bus;
+  presence: Presence;
+  /** The Redis connection of presence and membership; null on the in-process engines. */
+  redis: Redis | null;
+  close: () => Promise<void>;
+}
+
+/** Bus, presence and the socket map: in this process, or in Redis for a cluster of shards. */
+async function openSharedState(config: Config, shardId: string): Promise<SharedState> {
+  if (config.bus !== 'redis') {
+    return { bus: new MemoryBus(), presence: new MemoryPresence(), redis: null, close: async () => undefined };
+  }
+  const bus = await RedisBus.connect({ url: config.redis.url, prefix: config.redis.prefix, connectionName: `${shardId}:bus` });
+  const redis = new Redis(config.redis.url, { connectionName: `${shardId}:state`, lazyConnect: true });
+  await redis.connect();
+  const presence = new RedisPresence(redis, { prefix: config.redis.prefix });
+  return { bus, presence, redis, close: async () => void (await redis.quit()) };
 }

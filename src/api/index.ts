@@ -32,6 +32,8 @@ export interface ApiOptions {
   obs: Observability;
   /** False while starting or draining; /readyz answers 503 then. */
   ready: () => boolean;
+  /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
+  clusterInfo: (() => { shard: string; version: string; shards: string[] }) | null;
 }
 
 export function createApi(opts: ApiOptions): Express {
@@ -40,7 +42,8 @@ export function createApi(opts: ApiOptions): Express {
   app.set('etag', false);
   app.use(express.json({ limit: opts.limits.maxFrameBytes }));
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    const ring = opts.clusterInfo?.();
+    res.json(ring ? { status: 'ok', shard: ring.shard, ring: { version: ring.version, shards: ring.shards } } : { status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
     const ready = opts.ready();

@@ -1,11 +1,14 @@
 /**
  * Bus module: ephemeral pub/sub between the modules of all shards (fan-out to gateways,
  * presence changes, settings changes). Engines side by side: `memory.ts` (one process)
- * and, later, Redis pub/sub.
+ * and `redis.ts` (Redis pub/sub between shards).
  *
- * Contract: at-most-once, no persistence. Messages published by one publisher to one
- * topic arrive in publish order. A handler is called only for messages published after
- * its subscribe() call returned. Durable state never travels only on the bus.
+ * Contract: at-most-once, no persistence (a subscriber that is disconnected misses what
+ * was published meanwhile). Messages published by one publisher (one Bus instance) to one
+ * topic arrive in publish order. A handler receives every message published after the
+ * promise of its subscribe() resolved, never one published before subscribe() was called
+ * (while its topic had no other handler in this instance), and nothing after its
+ * unsubscribe function returned. Durable state never travels only on the bus.
  */
 import type { PresenceState } from '../protocol';
 import type { UserSettings } from '../store';
@@ -47,10 +50,15 @@ export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage;
 export type BusHandler = (msg: BusMessage) => void;
 
 export interface Bus {
+  /** Fire and forget: delivery failures are not reported to the publisher (at-most-once). */
   publish(topic: string, msg: BusMessage): void;
-  /** Returns the unsubscribe function. */
-  subscribe(topic: string, handler: BusHandler): () => void;
+  /**
+   * Resolves with the unsubscribe function once the subscription is active (for Redis: the
+   * server confirmed SUBSCRIBE), so a message published after that reaches `handler`.
+   */
+  subscribe(topic: string, handler: BusHandler): Promise<() => void>;
   close(): Promise<void>;
 }
 
 export { MemoryBus } from './memory';
+export { RedisBus, type RedisBusOptions } from './redis';

@@ -14,7 +14,8 @@ export class MemoryBus implements Bus {
     for (const handler of handlers) handler(msg);
   }
 
-  subscribe(topic: string, handler: BusHandler): () => void {
+  /** Active at once: the handler is registered before the returned promise is created. */
+  async subscribe(topic: string, handler: BusHandler): Promise<() => void> {
     let handlers = this.topics.get(topic);
     if (!handlers) this.topics.set(topic, (handlers = new Set()));
     handlers.add(handler);

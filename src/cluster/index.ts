@@ -18,3 +18,8 @@ export class LocalRouter implements Router {
     return this.conversations.dispatch(cmd);
   }
 }
+
+export { Ring } from './ring';
+export { Membership, type ShardInfo } from './membership';
+export { LinkPool, LinkServer, LinkDownError, NotOwnerError, linkPath } from './links';
+export { ClusterRouter } from './router';

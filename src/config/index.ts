@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import Ajv from 'ajv';
 import type { Limits } from '../protocol';
+import type { CassandraConfig } from '../cassandra';
 import { schema, type RawConfig } from './schema';
 
 /** Validated, typed configuration. */
@@ -14,8 +15,12 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  store: 'sqlite';
-  bus: 'memory';
+  store: 'sqlite' | 'cassandra';
+  bus: 'memory' | 'redis';
+  cassandra: CassandraConfig;
+  redis: { url: string; prefix: string };
+  /** Shard ring (BUS=redis): membership heartbeats, shard links, retries while the ring changes. */
+  cluster: { advertiseUrl: string | null; heartbeatMs: number; shardTtlMs: number; retryMs: number };
   shardId: string | null;
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
@@ -94,12 +99,35 @@ function fromRaw(raw: Record<string, unknown>): Config {
     throw new ConfigError(`${key}: ${err?.message ?? 'invalid'} (got ${JSON.stringify(raw[key])})`);
   }
   const r = raw as RawConfig;
+  // Shards of a cluster must accept each other's tokens and links: a secret generated per
+  // data dir would differ on every shard.
+  if (r.BUS === 'redis' && r.JWT_SECRET === undefined) {
+    throw new ConfigError('JWT_SECRET: required with BUS=redis (every shard of a cluster must share it)');
+  }
+  if (r.BUS === 'redis' && r.CLUSTER_SHARD_TTL_MS <= r.CLUSTER_HEARTBEAT_MS) {
+    throw new ConfigError('CLUSTER_SHARD_TTL_MS: must be longer than CLUSTER_HEARTBEAT_MS');
+  }
   return {
     port: r.PORT,
     host: r.HOST,
     dataDir: r.DATA_DIR,
     store: r.STORE,
     bus: r.BUS,
+    cassandra: {
+      contactPoints: r.CASSANDRA_CONTACT_POINTS.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      localDataCenter: r.CASSANDRA_LOCAL_DC,
+      keyspace: r.CASSANDRA_KEYSPACE,
+      replicationFactor: r.CASSANDRA_REPLICATION_FACTOR,
+      consistency: r.CASSANDRA_CONSISTENCY,
+      serialConsistency: r.CASSANDRA_SERIAL_CONSISTENCY,
+    },
+    redis: { url: r.REDIS_URL, prefix: r.REDIS_PREFIX },
+    cluster: {
+      advertiseUrl: r.CLUSTER_ADVERTISE_URL ?? null,
+      heartbeatMs: r.CLUSTER_HEARTBEAT_MS,
+      shardTtlMs: r.CLUSTER_SHARD_TTL_MS,
+      retryMs: r.CLUSTER_RETRY_MS,
+    },
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,

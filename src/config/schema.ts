@@ -8,8 +8,20 @@ export interface RawConfig {
   PORT: number;
   HOST: string;
   DATA_DIR: string;
-  STORE: 'sqlite';
-  BUS: 'memory';
+  STORE: 'sqlite' | 'cassandra';
+  BUS: 'memory' | 'redis';
+  CASSANDRA_CONTACT_POINTS: string;
+  CASSANDRA_LOCAL_DC: string;
+  CASSANDRA_KEYSPACE: string;
+  CASSANDRA_REPLICATION_FACTOR: number;
+  CASSANDRA_CONSISTENCY: 'ONE' | 'LOCAL_ONE' | 'QUORUM' | 'LOCAL_QUORUM' | 'ALL' | 'EACH_QUORUM';
+  CASSANDRA_SERIAL_CONSISTENCY: 'SERIAL' | 'LOCAL_SERIAL';
+  REDIS_URL: string;
+  REDIS_PREFIX: string;
+  CLUSTER_ADVERTISE_URL?: string;
+  CLUSTER_HEARTBEAT_MS: number;
+  CLUSTER_SHARD_TTL_MS: number;
+  CLUSTER_RETRY_MS: number;
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
@@ -50,8 +62,39 @@ export const schema = {
     PORT: int(8080, 0, 65535, 'TCP port for HTTP, /ws and long-poll'),
     HOST: { type: 'string', default: '0.0.0.0', minLength: 1, description: 'address to listen on' },
     DATA_DIR: { type: 'string', default: './data', minLength: 1, description: 'embedded database, blobs, generated secrets' },
-    STORE: { type: 'string', enum: ['sqlite'], default: 'sqlite', description: 'durable store engine' },
-    BUS: { type: 'string', enum: ['memory'], default: 'memory', description: 'ephemeral bus, presence and socket map engine' },
+    STORE: { type: 'string', enum: ['sqlite', 'cassandra'], default: 'sqlite', description: 'durable store and sequencer engine' },
+    BUS: { type: 'string', enum: ['memory', 'redis'], default: 'memory', description: 'ephemeral bus, presence and socket map engine' },
+    CASSANDRA_CONTACT_POINTS: {
+      type: 'string',
+      default: '127.0.0.1:9042',
+      minLength: 1,
+      description: 'comma-separated host:port of Cassandra or ScyllaDB nodes (STORE=cassandra)',
+    },
+    CASSANDRA_LOCAL_DC: { type: 'string', default: 'datacenter1', minLength: 1, description: "the driver's local datacenter" },
+    CASSANDRA_KEYSPACE: { type: 'string', default: 'relay', pattern: '^[a-z][a-z0-9_]{0,47}$', description: 'keyspace, created when missing' },
+    CASSANDRA_REPLICATION_FACTOR: int(1, 1, 9, 'replication factor of a keyspace this server creates (3 in production)'),
+    CASSANDRA_CONSISTENCY: {
+      type: 'string',
+      enum: ['ONE', 'LOCAL_ONE', 'QUORUM', 'LOCAL_QUORUM', 'ALL', 'EACH_QUORUM'],
+      default: 'LOCAL_QUORUM',
+      description: 'consistency of reads and writes',
+    },
+    CASSANDRA_SERIAL_CONSISTENCY: {
+      type: 'string',
+      enum: ['SERIAL', 'LOCAL_SERIAL'],
+      default: 'LOCAL_SERIAL',
+      description: 'consistency of lightweight transactions (seq reservations, dedup claims)',
+    },
+    REDIS_URL: { type: 'string', default: 'redis://127.0.0.1:6379', minLength: 1, description: 'Redis for BUS=redis' },
+    REDIS_PREFIX: { type: 'string', default: 'relay:', maxLength: 64, description: 'prefix of every Redis key and channel' },
+    CLUSTER_ADVERTISE_URL: {
+      type: 'string',
+      pattern: '^https?://',
+      description: 'base URL other shards reach this one at for shard links (default http://127.0.0.1:PORT)',
+    },
+    CLUSTER_HEARTBEAT_MS: int(1000, 100, 60_000, 'how often a shard renews its membership and reads the ring'),
+    CLUSTER_SHARD_TTL_MS: int(3000, 300, 600_000, 'a shard silent this long leaves the ring'),
+    CLUSTER_RETRY_MS: int(10_000, 100, 120_000, 'how long a command is retried while its owner changes'),
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),

@@ -48,6 +48,20 @@ export interface Created {
   created: boolean;
 }
 
+/**
+ * The conversation is being handed to another shard (its actor drains here): the caller
+ * must route the command again, to the new owner.
+ */
+export class ConversationMovedError extends Error {
+  override name = 'ConversationMovedError';
+}
+
+/** How a shard sends a command to the owner of its conversation (the cluster router). */
+export type Route = <C extends Command>(cmd: C) => Promise<ResultOf<C>>;
+
+/** Longest wait for an actor to finish its in-flight commands when handing it over. */
+const drainTimeoutMs = 10_000;
+
 export class ConversationService {
   private readonly actors = new Map<string, ConversationActor>();
   private readonly deps: ActorDeps;
@@ -55,6 +69,10 @@ export class ConversationService {
   private readonly commits: CommitQueue;
   private sweeper: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Conversations handed (or being handed) to another shard: commands here are refused. */
+  private readonly moved = new Set<string>();
+  /** Commands this service starts itself (announce, link previews) go through the router. */
+  private route: Route = (cmd) => this.dispatch(cmd);
 
   constructor(private readonly opts: ConversationServiceOptions) {
     this.commits = new CommitQueue(opts.store, opts.metrics);
@@ -78,7 +96,7 @@ export class ConversationService {
     if (!pending) return;
     void pending.then((preview) => {
       if (preview === null || this.stopped) return;
-      this.dispatch({ op: 'link_preview', conv_id: event.conv_id, user_id: event.sender_id, target_seq: event.seq, preview }).catch(
+      this.route({ op: 'link_preview', conv_id: event.conv_id, user_id: event.sender_id, target_seq: event.seq, preview }).catch(
         (err: unknown) => this.opts.logger.warn('link preview not stored', { conv_id: event.conv_id, seq: event.seq, err }),
       );
     });
@@ -90,8 +108,14 @@ export class ConversationService {
     this.sweeper.unref();
   }
 
+  /** Sends the commands this service starts itself through `route` (set by a cluster router). */
+  useRoute(route: Route): void {
+    this.route = route;
+  }
+
   /** Runs a command on the conversation's actor (this shard must own the conversation). */
   dispatch<C extends Command>(cmd: C): Promise<ResultOf<C>> {
+    if (this.moved.has(cmd.conv_id)) return Promise.reject(new ConversationMovedError(`${cmd.conv_id} moved to another shard`));
     let actor = this.actors.get(cmd.conv_id);
     if (!actor) {
       actor = new ConversationActor(cmd.conv_id, this.deps);
@@ -126,12 +150,38 @@ export class ConversationService {
         ...others.map((user_id) => ({ user_id, role: 'member' as const })),
       ],
     });
-    if (created) await this.dispatch({ op: 'announce', conv_id: conversation.conv_id, user_id: creatorId });
+    if (created) await this.route({ op: 'announce', conv_id: conversation.conv_id, user_id: creatorId });
     const [conv, members] = await Promise.all([
       this.opts.store.getConversation(conversation.conv_id),
       this.opts.store.getMembers(conversation.conv_id),
     ]);
     return { conversation: conv ?? conversation, members, created };
+  }
+
+  hasActor(convId: string): boolean {
+    return this.actors.has(convId);
+  }
+
+  /**
+   * Hands a conversation over: refuses new commands for it, waits until its actor has
+   * answered everything accepted (events committed, ACKs and fan-out out), writes its
+   * markers, and drops it, so the new owner loads the same state from the store.
+   */
+  async release(convId: string): Promise<void> {
+    this.moved.add(convId);
+    const actor = this.actors.get(convId);
+    if (!actor) return;
+    const deadline = Date.now() + drainTimeoutMs;
+    while (!actor.idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await this.markers.flush();
+    if (this.actors.get(convId) === actor) this.actors.delete(convId);
+    this.opts.metrics.liveActors.set(this.actors.size);
+  }
+
+  /** After a ring change: releases what this shard no longer owns, accepts what it owns. */
+  async rebalance(owns: (convId: string) => boolean): Promise<void> {
+    for (const convId of this.moved) if (owns(convId)) this.moved.delete(convId);
+    await Promise.all([...this.actors.keys()].filter((id) => !owns(id)).map((id) => this.release(id)));
   }
 
   /** Writes pending read markers now (before reads that must see them). */

@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, FrameDecoder, ProtocolError, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
-import type { Presence } from '../presence';
-import type { Store } from '../store';
+import { visiblePresence, type Presence } from '../presence';
+import type { Store, UserSettings } from '../store';
 import type { Router } from '../cluster';
 import type { ConversationReads } from '../conversations';
 import type { TokenService } from '../auth';
@@ -19,8 +19,13 @@ import { Session, kSession } from './session';
 import { FrameHandlers } from './handlers';
 import { WriteBatch } from './batch';
 
+/** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export interface GatewayOptions {
   gatewayId: string;
+  /** Other upgrade paths of the HTTP server, by path. */
+  upgrades?: Record<string, UpgradeHandler>;
   limits: Limits;
   heartbeatMs: number;
   connectTimeoutMs: number;
@@ -56,6 +61,7 @@ export class Gateway {
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
   private draining = false;
+  private presenceBusy = false;
 
   constructor(readonly opts: GatewayOptions) {
     this.decoder = new FrameDecoder(opts.limits);
@@ -68,19 +74,28 @@ export class Gateway {
     });
   }
 
-  /** Serves /ws on `server` and starts the heartbeat timer and bus subscriptions. */
-  attach(server: Server): void {
-    server.on('upgrade', this.onUpgrade);
+  /**
+   * Subscribes to the bus and registers with presence, then serves /ws on `server` and
+   * starts the timer: a session is never registered before its gateway hears its topic.
+   */
+  async attach(server: Server): Promise<void> {
     const { bus, gatewayId } = this.opts;
-    this.unsubscribe.push(bus.subscribe(gatewayTopic(gatewayId), this.onBus));
-    this.unsubscribe.push(bus.subscribe(presenceTopic, this.onBus));
-    this.unsubscribe.push(bus.subscribe(usersTopic, this.onBus));
+    for (const topic of [gatewayTopic(gatewayId), presenceTopic, usersTopic]) {
+      this.unsubscribe.push(await bus.subscribe(topic, this.onBus));
+    }
+    await this.presenceHeartbeat(true);
+    server.on('upgrade', this.onUpgrade);
     this.timer = setInterval(this.tick, 1000);
     this.timer.unref();
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '').split('?')[0];
+    const other = this.opts.upgrades?.[path];
+    if (other && !this.draining) {
+      other(req, socket, head);
+      return;
+    }
     if (path !== '/ws' || this.draining) {
       socket.end(`HTTP/1.1 ${this.draining ? 503 : 404} ${this.draining ? 'Service Unavailable' : 'Not Found'}\r\n\r\n`);
       return;
@@ -199,6 +214,7 @@ export class Gateway {
   /** One timer for every connection: connect timeouts each second, heartbeats each interval. */
   private readonly tick = (): void => {
     const now = Date.now();
+    if (!this.presenceBusy) void this.presenceHeartbeat(false);
     for (const s of this.pending) {
       if (now - s.openedAt > this.opts.connectTimeoutMs) {
         this.pending.delete(s);
@@ -219,6 +235,48 @@ export class Gateway {
     }
     this.opts.limiter.sweep(now);
   };
+
+  /**
+   * Keeps this gateway's presence registration fresh (each tick; engines with expiry drop
+   * the sessions of a gateway that stops), adds its sessions again if the registration had
+   * lapsed, and announces users that crashed gateways left offline. Errors are logged,
+   * except at attach (`strict`), where they stop the start.
+   */
+  private async presenceHeartbeat(strict: boolean): Promise<void> {
+    const { presence, gatewayId, store, obs } = this.opts;
+    this.presenceBusy = true;
+    try {
+      const { lapsed, wentOffline } = await presence.heartbeat(gatewayId);
+      if (lapsed) {
+        for (const [userId, sessions] of this.users) {
+          for (const s of sessions) {
+            const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
+            if (becameOnline && s.settings) this.announcePresence(userId, s.settings, 'online', Date.now());
+          }
+        }
+      }
+      if (wentOffline.length > 0) {
+        const users = await store.getUsers(wentOffline.map((u) => u.user_id));
+        const settings = new Map(users.map((u) => [u.user_id, u.settings]));
+        for (const { user_id, last_seen } of wentOffline) {
+          const s = settings.get(user_id);
+          if (s) this.announcePresence(user_id, s, 'offline', last_seen);
+        }
+      }
+    } catch (err) {
+      if (strict) throw err;
+      obs.logger.error('presence heartbeat failed', { err });
+    } finally {
+      this.presenceBusy = false;
+    }
+  }
+
+  /** Same announcement as FrameHandlers makes when a session of this gateway changes presence. */
+  private announcePresence(userId: string, settings: UserSettings, state: 'online' | 'offline', at: number): void {
+    if (!settings.show_presence) return;
+    const frame = JSON.stringify({ type: 'PRESENCE', ...visiblePresence(userId, state === 'online', at, settings, at) });
+    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame });
+  }
 
   /** Stops taking frames and connections; sessions stay open until closeAll(). */
   drain(): void {

@@ -1,11 +1,14 @@
 /**
  * Presence module: who is online, since when they were last seen, and which gateways
  * hold each user's sessions (the socket map used by fan-out). Ephemeral: never durable.
- * Engines side by side: `memory.ts` and, later, Redis keys with TTLs.
+ * Engines side by side: `memory.ts` (one process) and `redis.ts` (keys shared by shards).
  *
- * Contract: a user is online while at least one session is registered. addSession and
- * removeSession report the transitions so the caller can announce them exactly once
- * per transition per engine. last_seen is the time the last session ended.
+ * Contract: a user is online while at least one session is registered on a gateway whose
+ * registration is fresh (engines without expiry treat every gateway as fresh). addSession,
+ * removeSession and heartbeat report transitions so the caller can announce them: each
+ * transition is reported exactly once, to one caller, even when gateways call concurrently,
+ * and a user's reported transitions alternate (online, offline, online, ...). last_seen is
+ * the time the last session ended (for a crashed gateway: its last heartbeat).
  */
 
 export interface PresenceInfo {
@@ -15,7 +18,24 @@ export interface PresenceInfo {
   last_seen: number | null;
 }
 
+/** What a gateway's heartbeat found. */
+export interface HeartbeatResult {
+  /**
+   * True when this gateway's registration had expired or never existed: sessions it added
+   * earlier may have been reaped, so it adds the sessions it still holds again.
+   */
+  lapsed: boolean;
+  /** Users whose last session was on gateways that stopped heartbeating; announce them offline. */
+  wentOffline: { user_id: string; last_seen: number }[];
+}
+
 export interface Presence {
+  /**
+   * Registers or refreshes `gatewayId` and reaps gateways whose registration lapsed. A
+   * gateway calls it before adding sessions and then several times per registration ttl.
+   */
+  heartbeat(gatewayId: string): Promise<HeartbeatResult>;
+  /** Engines with expiry reject a gateway whose registration is not fresh (heartbeat first). */
   addSession(userId: string, gatewayId: string, sessionId: string): Promise<{ becameOnline: boolean }>;
   removeSession(userId: string, gatewayId: string, sessionId: string, now: number): Promise<{ becameOffline: boolean }>;
   /** Gateway id -> the given users that have sessions on it. Users with no session are absent. */
@@ -25,6 +45,7 @@ export interface Presence {
 }
 
 export { MemoryPresence } from './memory';
+export { RedisPresence, type RedisPresenceOptions } from './redis';
 
 /** What others may see of a user's presence under their privacy settings. */
 export interface VisiblePresence {

@@ -1,8 +1,8 @@
-import type { Presence, PresenceInfo } from './index';
+import type { HeartbeatResult, Presence, PresenceInfo } from './index';
 
 interface UserEntry {
-  /** gateway id -> count of that user's sessions there */
-  gateways: Map<string, number>;
+  /** gateway id -> that user's session ids there */
+  gateways: Map<string, Set<string>>;
   sessions: number;
   lastSeen: number | null;
 }
@@ -11,20 +11,27 @@ interface UserEntry {
 export class MemoryPresence implements Presence {
   private readonly users = new Map<string, UserEntry>();
 
-  async addSession(userId: string, gatewayId: string, _sessionId: string): Promise<{ becameOnline: boolean }> {
+  /** One process, no expiry: every gateway is always fresh. */
+  async heartbeat(_gatewayId: string): Promise<HeartbeatResult> {
+    return { lapsed: false, wentOffline: [] };
+  }
+
+  async addSession(userId: string, gatewayId: string, sessionId: string): Promise<{ becameOnline: boolean }> {
     let entry = this.users.get(userId);
     if (!entry) this.users.set(userId, (entry = { gateways: new Map(), sessions: 0, lastSeen: null }));
-    entry.gateways.set(gatewayId, (entry.gateways.get(gatewayId) ?? 0) + 1);
+    let onGateway = entry.gateways.get(gatewayId);
+    if (!onGateway) entry.gateways.set(gatewayId, (onGateway = new Set()));
+    if (onGateway.has(sessionId)) return { becameOnline: false };
+    onGateway.add(sessionId);
     entry.sessions++;
     return { becameOnline: entry.sessions === 1 };
   }
 
-  async removeSession(userId: string, gatewayId: string, _sessionId: string, now: number): Promise<{ becameOffline: boolean }> {
+  async removeSession(userId: string, gatewayId: string, sessionId: string, now: number): Promise<{ becameOffline: boolean }> {
     const entry = this.users.get(userId);
     const onGateway = entry?.gateways.get(gatewayId);
-    if (!entry || !onGateway) return { becameOffline: false };
-    if (onGateway === 1) entry.gateways.delete(gatewayId);
-    else entry.gateways.set(gatewayId, onGateway - 1);
+    if (!entry || !onGateway?.delete(sessionId)) return { becameOffline: false };
+    if (onGateway.size === 0) entry.gateways.delete(gatewayId);
     entry.sessions--;
     if (entry.sessions > 0) return { becameOffline: false };
     entry.lastSeen = now;

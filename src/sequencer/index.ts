@@ -20,3 +20,4 @@ export interface Sequencer {
 }
 
 export { SqliteSequencer } from './sqlite';
+export { CassandraSequencer } from './cassandra';

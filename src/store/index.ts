@@ -13,3 +13,4 @@
  */
 export * from './types';
 export { SqliteStore, leaveCheckpointsToWorker, openSqliteDatabase, startCheckpointer, type Checkpointer } from './sqlite';
+export { CassandraStore, type CassandraStoreOptions } from './cassandra';

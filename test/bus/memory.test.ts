@@ -1,16 +1,17 @@
-import { MemoryBus, type BusMessage } from '../../src/bus';
+import { MemoryBus } from '../../src/bus';
+import { frame, runBusContract } from './contract';
 
-const msg = (frame: string): BusMessage => ({ t: 'frames', users: ['u'], frame, exclude_session: null });
+// One process is one shard: every open() shares the process's bus.
+runBusContract('memory', async () => {
+  const bus = new MemoryBus();
+  return { open: async () => bus, cleanup: async () => {} };
+});
 
-test('delivers in publish order to current subscribers only', async () => {
+test('delivers synchronously: handlers ran when publish() returns', async () => {
   const bus = new MemoryBus();
   const got: string[] = [];
-  bus.publish('t', msg('before'));
-  const off = bus.subscribe('t', (m) => got.push(m.t === 'frames' ? m.frame : ''));
-  bus.subscribe('other', () => got.push('wrong topic'));
-  for (let i = 0; i < 5; i++) bus.publish('t', msg(String(i)));
-  off();
-  bus.publish('t', msg('after'));
-  expect(got).toEqual(['0', '1', '2', '3', '4']);
+  await bus.subscribe('t', (m) => got.push(m.t === 'frames' ? m.frame : ''));
+  bus.publish('t', frame('now'));
+  expect(got).toEqual(['now']);
   await bus.close();
 });

@@ -48,3 +48,30 @@ test('rich-message keys: edit window, emoji length, link preview switches and al
   }
   expect(() => loadConfig({ LINK_PREVIEWS: 'maybe' })).toThrow(/LINK_PREVIEWS/);
 });
+
+test('distributed-mode keys: engines, Cassandra and Redis settings, cluster timings', () => {
+  const secret = 's'.repeat(40);
+  const c = loadConfig({
+    STORE: 'cassandra',
+    BUS: 'redis',
+    JWT_SECRET: secret,
+    CASSANDRA_CONTACT_POINTS: '10.0.0.1:9042, 10.0.0.2:9042',
+    CASSANDRA_REPLICATION_FACTOR: '3',
+    CLUSTER_ADVERTISE_URL: 'http://10.0.0.9:8080',
+  });
+  expect(c.store).toBe('cassandra');
+  expect(c.cassandra).toEqual({
+    contactPoints: ['10.0.0.1:9042', '10.0.0.2:9042'],
+    localDataCenter: 'datacenter1',
+    keyspace: 'relay',
+    replicationFactor: 3,
+    consistency: 'LOCAL_QUORUM',
+    serialConsistency: 'LOCAL_SERIAL',
+  });
+  expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'relay:' });
+  expect(c.cluster).toEqual({ advertiseUrl: 'http://10.0.0.9:8080', heartbeatMs: 1000, shardTtlMs: 3000, retryMs: 10_000 });
+  expect(() => loadConfig({ BUS: 'redis' })).toThrow(/JWT_SECRET/);
+  expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret, CLUSTER_HEARTBEAT_MS: '5000', CLUSTER_SHARD_TTL_MS: '3000' })).toThrow(/CLUSTER_SHARD_TTL_MS/);
+  expect(() => loadConfig({ CASSANDRA_KEYSPACE: 'Bad-Name' })).toThrow(/CASSANDRA_KEYSPACE/);
+  expect(() => loadConfig({ CASSANDRA_CONSISTENCY: 'TWO' })).toThrow(/CASSANDRA_CONSISTENCY/);
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Starts, checks or stops every service of the distributed mode (Redis, then Cassandra),
+# through their own scripts. `check` and `stop` go through all services even when one fails;
+# the exit code is non-zero if any did.
+set -uo pipefail
+dir="$(dirname "${BASH_SOURCE[0]}")"
+action="${1:-}"
+case "$action" in
+  start) "$dir/redis.sh" start && "$dir/cassandra.sh" start ;;
+  check|stop)
+    status=0
+    "$dir/redis.sh" "$action" || status=1
+    "$dir/cassandra.sh" "$action" || status=1
+    exit "$status"
+    ;;
+  *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
+esac

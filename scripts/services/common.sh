@@ -1,0 +1,42 @@
+# Shared by the service scripts (sourced, not run): paths, messages, and the pid-file helpers.
+# Everything a service writes lives under $SERVICES_CACHE (git-ignored), one folder per service.
+
+SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SERVICES_DIR/../.." && pwd)"
+SERVICES_CACHE="${SERVICES_CACHE:-$REPO_ROOT/.cache}"
+
+say() { echo "[$SERVICE] $*"; }
+err() { echo "[$SERVICE] error: $*" >&2; }
+die() { err "$@"; exit 1; }
+
+# Prints the pid stored in $1 if that process is alive and its command line contains $2
+# (a guard against a recycled pid); prints nothing otherwise.
+live_pid() {
+  local file="$1" marker="$2" pid
+  [ -s "$file" ] || return 0
+  pid="$(tr -dc '0-9' < "$file")"
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 0
+  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$marker" && echo "$pid"
+  return 0
+}
+
+# Sends SIGTERM to $1, waits up to $2 seconds for it to exit, then SIGKILLs it.
+terminate() {
+  local pid="$1" wait_s="$2" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < wait_s * 5; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  err "pid $pid still running after ${wait_s}s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null
+  sleep 0.5
+}
+
+# Prints the last $2 lines of file $1 to stderr, framed, if it exists.
+show_tail() {
+  [ -s "$1" ] || return 0
+  echo "----- last $2 lines of $1 -----" >&2
+  tail -n "$2" "$1" >&2
+  echo "-----" >&2
+}

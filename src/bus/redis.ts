@@ -1,0 +1,159 @@
+import Redis from 'ioredis';
+import type { Bus, BusHandler, BusMessage } from './index';
+
+export interface RedisBusOptions {
+  /** redis://host:port[/db] */
+  url: string;
+  /** Prepended to every topic to form the Redis channel, so several deployments (or test runs) can share one Redis. */
+  prefix?: string;
+  /** Names the connections in CLIENT LIST (`<name>:pub`, `<name>:sub`), e.g. the shard id. */
+  connectionName?: string;
+  /**
+   * Told about failures nobody awaits: a publish dropped while Redis is unreachable (once
+   * per outage), a failed UNSUBSCRIBE, a handler that threw, a malformed message.
+   */
+  onError?: (err: Error) => void;
+}
+
+/** Local handlers of one topic, and the SUBSCRIBE that serves all of them. */
+interface Topic {
+  handlers: Set<BusHandler>;
+  active: Promise<unknown>;
+}
+
+/**
+ * Bus on Redis pub/sub (see the Bus contract in index.ts), for shards that each run one.
+ *
+ * Two connections: one publishes, one subscribes (a subscribed Redis connection takes no
+ * other commands). Per-publisher per-topic order holds because one connection carries
+ * every PUBLISH of this instance and Redis delivers in the order it executes them. Each
+ * topic is one Redis SUBSCRIBE however many local handlers it has; the last handler
+ * leaving unsubscribes. Messages go through Redis even when the subscriber is in the same
+ * process: a publisher does not know who listens.
+ *
+ * Outages: publishes fail fast instead of queueing (a late typing indicator or frame is
+ * worse than none; durable state never rides only on the bus), and ioredis reconnects and
+ * resubscribes every channel on its own. Whatever was published while a connection was
+ * down is lost, as the at-most-once contract allows.
+ */
+export class RedisBus implements Bus {
+  private readonly topics = new Map<string, Topic>();
+  private readonly prefix: string;
+  private readonly onError: (err: Error) => void;
+  private publishFailing = false;
+  private closed = false;
+
+  private constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    opts: RedisBusOptions,
+  ) {
+    this.prefix = opts.prefix ?? '';
+    this.onError = opts.onError ?? (() => {});
+    sub.on('message', this.onMessage);
+    // Connection errors are also retried by ioredis; without listeners it would print them.
+    sub.on('error', this.onConnectionError);
+    pub.on('error', this.onConnectionError);
+    pub.on('ready', () => (this.publishFailing = false));
+  }
+
+  /** Opens both connections; resolves once they are ready. */
+  static async connect(opts: RedisBusOptions): Promise<RedisBus> {
+    // The publisher drops commands while disconnected (no offline queue); the subscriber
+    // keeps them and retries without limit, so a subscribe() made during an outage
+    // completes when Redis is back.
+    const name = opts.connectionName ?? 'bus';
+    const pub = new Redis(opts.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${name}:pub` });
+    const sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true, connectionName: `${name}:sub` });
+    try {
+      await Promise.all([pub.connect(), sub.connect()]);
+    } catch (err) {
+      pub.disconnect();
+      sub.disconnect();
+      throw err;
+    }
+    return new RedisBus(pub, sub, opts);
+  }
+
+  publish(topic: string, msg: BusMessage): void {
+    if (this.closed) return;
+    this.pub.publish(this.prefix + topic, JSON.stringify(msg)).then(
+      () => (this.publishFailing = false),
+      (err: Error) => {
+        if (this.publishFailing) return;
+        this.publishFailing = true;
+        this.onError(new Error(`bus: publish to ${topic} dropped (${err.message}); further drops are not reported until Redis answers again`));
+      },
+    );
+  }
+
+  async subscribe(topic: string, handler: BusHandler): Promise<() => void> {
+    if (this.closed) throw new Error('bus: closed');
+    let t = this.topics.get(topic);
+    if (!t) {
+      t = { handlers: new Set(), active: this.sub.subscribe(this.prefix + topic) };
+      this.topics.set(topic, t);
+    }
+    t.handlers.add(handler);
+    try {
+      await t.active;
+    } catch (err) {
+      this.removeHandler(topic, t, handler);
+      throw err;
+    }
+    const topicState = t;
+    return () => this.removeHandler(topic, topicState, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.topics.clear();
+    await Promise.all([quit(this.pub), quit(this.sub)]);
+  }
+
+  private removeHandler(topic: string, t: Topic, handler: BusHandler): void {
+    if (!t.handlers.delete(handler) || t.handlers.size > 0 || this.topics.get(topic) !== t) return;
+    this.topics.delete(topic);
+    // A later subscribe() to the same topic queues its SUBSCRIBE behind this UNSUBSCRIBE on
+    // the same connection, so the channel ends up subscribed.
+    if (!this.closed) this.sub.unsubscribe(this.prefix + topic).catch((err: Error) => this.onError(err));
+  }
+
+  private readonly onMessage = (channel: string, text: string): void => {
+    if (!channel.startsWith(this.prefix)) return;
+    const t = this.topics.get(channel.slice(this.prefix.length));
+    if (!t) return;
+    let msg: BusMessage;
+    try {
+      msg = JSON.parse(text) as BusMessage;
+    } catch (err) {
+      this.onError(new Error(`bus: malformed message on ${channel}: ${(err as Error).message}`));
+      return;
+    }
+    for (const handler of t.handlers) {
+      try {
+        handler(msg);
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    }
+  };
+
+  private readonly onConnectionError = (err: Error): void => {
+    if (!this.closed) this.onError(err);
+  };
+}
+
+/** QUIT when connected (pending replies arrive first), otherwise just drop the socket. */
+async function quit(conn: Redis): Promise<void> {
+  if (conn.status !== 'ready') {
+    conn.disconnect();
+    return;
+  }
+  try {
+    await conn.quit();
+  } catch {
+    conn.disconnect();
+  }
+}

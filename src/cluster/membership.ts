@@ -1,0 +1,112 @@
+/**
+ * Shard membership in Redis: each shard keeps a key with its address alive by heartbeat
+ * (it expires `ttlMs` after the last one, so a crashed shard leaves within that time) and
+ * its id in a set. Every shard polls the same keys and builds the same Ring from the
+ * shards alive, so all converge on one ring version within a heartbeat or two.
+ */
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { Ring } from './ring';
+
+export interface ShardInfo {
+  id: string;
+  /** Base URL peers use for the shard link (http://host:port). */
+  url: string;
+  since: number;
+}
+
+export interface MembershipOptions {
+  redis: Redis;
+  prefix: string;
+  self: ShardInfo;
+  heartbeatMs: number;
+  /** A shard silent this long is gone; a few heartbeats. */
+  ttlMs: number;
+}
+
+/** Emits 'change' (ring, previous ring) whenever the set of live shards changes. */
+export class Membership extends EventEmitter {
+  private current: Ring = new Ring([]);
+  private infos = new Map<string, ShardInfo>();
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly opts: MembershipOptions) {
+    super();
+  }
+
+  /** This shard's record; its url may be set until start(). */
+  get self(): ShardInfo {
+    return this.opts.self;
+  }
+
+  get ring(): Ring {
+    return this.current;
+  }
+
+  info(shardId: string): ShardInfo | undefined {
+    return this.infos.get(shardId);
+  }
+
+  private get setKey(): string {
+    return `${this.opts.prefix}shards`;
+  }
+
+  private shardKey(id: string): string {
+    return `${this.opts.prefix}shard:${id}`;
+  }
+
+  /** Announces this shard, reads the others, and keeps both up to date. */
+  async start(): Promise<void> {
+    await this.beat();
+    await this.poll();
+    this.timer = setInterval(() => {
+      this.polling = this.polling.then(() => this.beat().then(() => this.poll())).catch(() => undefined);
+    }, this.opts.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Polls now (after a peer said our ring is stale) and resolves when done. */
+  refresh(): Promise<void> {
+    this.polling = this.polling.then(() => this.poll()).catch(() => undefined);
+    return this.polling;
+  }
+
+  /** Leaves the ring at once (graceful stop) instead of waiting for the key to expire. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.polling;
+    const r = this.opts.redis;
+    await r.multi().del(this.shardKey(this.opts.self.id)).srem(this.setKey, this.opts.self.id).exec();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    const { redis, self, ttlMs } = this.opts;
+    await redis.multi().set(this.shardKey(self.id), JSON.stringify(self), 'PX', ttlMs).sadd(this.setKey, self.id).exec();
+  }
+
+  private async poll(): Promise<void> {
+    const { redis } = this.opts;
+    const ids = await redis.smembers(this.setKey);
+    const values = ids.length === 0 ? [] : await redis.mget(ids.map((id) => this.shardKey(id)));
+    const infos = new Map<string, ShardInfo>();
+    const gone: string[] = [];
+    ids.forEach((id, i) => {
+      const raw = values[i];
+      if (raw === null || raw === undefined) gone.push(id);
+      else infos.set(id, JSON.parse(raw) as ShardInfo);
+    });
+    // Expired members leave the set too, so it does not grow with every crashed shard.
+    if (gone.length > 0) await redis.srem(this.setKey, ...gone);
+    if (this.stopped) return;
+    const ring = new Ring(infos.keys());
+    this.infos = infos;
+    if (ring.version === this.current.version) return;
+    const previous = this.current;
+    this.current = ring;
+    this.emit('change', ring, previous);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The distributed router: finds each conversation's owner on the ring, runs the command
+ * locally or sends it over the shard link, and retries while the ring settles (a shard
+ * joined, left or died). Also the shard's side of links: commands and handovers from peers.
+ */
+import { ConversationMovedError, type Command, type ConversationService, type ResultOf } from '../conversations';
+import { ProtocolError } from '../protocol';
+import type { Logger } from '../observability';
+import type { Router } from './index';
+import { LinkDownError, NotOwnerError, type LinkHandler, type LinkPool } from './links';
+import type { Membership } from './membership';
+import type { Ring } from './ring';
+
+export interface ClusterRouterOptions {
+  selfId: string;
+  membership: Membership;
+  links: LinkPool;
+  conversations: ConversationService;
+  logger: Logger;
+  /** How long a command keeps being retried while its owner is unknown or unreachable. */
+  retryMs: number;
+}
+
+export class ClusterRouter implements Router, LinkHandler {
+  /** The ring before the last change: who may still hold an actor this shard now owns. */
+  private previous: Ring | null = null;
+  private readonly takeovers = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: ClusterRouterOptions) {
+    opts.membership.on('change', (ring: Ring, previous: Ring) => this.onRingChange(ring, previous));
+    opts.conversations.useRoute((cmd) => this.dispatch(cmd));
+  }
+
+  async dispatch<C extends Command>(cmd: C): Promise<ResultOf<C>> {
+    const { selfId, membership, links } = this.opts;
+    const deadline = Date.now() + this.opts.retryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ring = membership.ring;
+        if (ring.empty) throw new LinkDownError('no shard in the ring yet');
+        const owner = ring.owner(cmd.conv_id);
+        if (owner === selfId) return await this.local(cmd);
+        const info = membership.info(owner);
+        if (!info) throw new LinkDownError(`no address for shard ${owner}`);
+        return (await links.get(owner, info.url).command(cmd)) as ResultOf<C>;
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        if (Date.now() > deadline) {
+          this.opts.logger.warn('command not routed in time', { conv_id: cmd.conv_id, op: cmd.op, err });
+          throw new ProtocolError('unavailable', 'the conversation is moving between shards; retry');
+        }
+        // Someone's ring is stale, or a shard died: look again, then retry.
+        await membership.refresh();
+        await sleep(Math.min(20 * 2 ** attempt, 500));
+      }
+    }
+  }
+
+  /** A command from a peer: run it only if this shard owns the conversation by its own ring. */
+  async command(cmd: Command): Promise<unknown> {
+    if (this.opts.membership.ring.owner(cmd.conv_id) !== this.opts.selfId) {
+      throw new NotOwnerError(`shard ${this.opts.selfId} does not own ${cmd.conv_id}`);
+    }
+    try {
+      return await this.local(cmd);
+    } catch (err) {
+      if (err instanceof ConversationMovedError) throw new NotOwnerError(err.message);
+      throw err;
+    }
+  }
+
+  /** A peer took the conversation over by its ring: hand the actor over if this ring agrees. */
+  async release(convId: string): Promise<void> {
+    const { membership, selfId, conversations } = this.opts;
+    if (membership.ring.owner(convId) === selfId) await membership.refresh();
+    if (membership.ring.owner(convId) === selfId) throw new NotOwnerError(`shard ${selfId} still owns ${convId}`);
+    await conversations.release(convId);
+  }
+
+  private async local<C extends Command>(cmd: C): Promise<ResultOf<C>> {
+    const { conversations } = this.opts;
+    if (!conversations.hasActor(cmd.conv_id)) await this.takeOver(cmd.conv_id);
+    return conversations.dispatch(cmd);
+  }
+
+  /**
+   * Before the first command of a conversation this shard gained, the previous owner
+   * drains and drops its actor, so events are sequenced by one actor at a time and the
+   * new one loads every committed event. A dead previous owner has nothing to drain.
+   */
+  private takeOver(convId: string): Promise<void> {
+    const { selfId, membership, links, logger } = this.opts;
+    const before = this.previous?.empty === false ? this.previous.owner(convId) : selfId;
+    const info = before === selfId ? undefined : membership.info(before);
+    if (!info) return Promise.resolve();
+    let pending = this.takeovers.get(convId);
+    if (!pending) {
+      pending = links
+        .get(before, info.url)
+        .release(convId)
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof NotOwnerError) throw err; // its ring says it still owns it: route again
+            logger.warn('previous owner did not hand over; taking over anyway', { conv_id: convId, shard: before, err });
+          },
+        )
+        .finally(() => this.takeovers.delete(convId));
+      this.takeovers.set(convId, pending);
+    }
+    return pending;
+  }
+
+  private onRingChange(ring: Ring, previous: Ring): void {
+    const { selfId, links, conversations, logger } = this.opts;
+    this.previous = previous;
+    links.retain(new Set(ring.shards.filter((s) => s !== selfId)));
+    logger.info('ring changed', { version: ring.version, shards: ring.shards });
+    conversations.rebalance((convId) => ring.owner(convId) === selfId).catch((err: unknown) => {
+      logger.error('rebalance failed', { err });
+    });
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof NotOwnerError || err instanceof LinkDownError || err instanceof ConversationMovedError;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

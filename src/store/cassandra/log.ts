@@ -1,0 +1,163 @@
+/**
+ * Reads of the event log across its (conv_id, bucket) partitions. A range read walks the
+ * buckets in order and stops at the bucket of the conversation's last_seq (always reading
+ * at least the first one), so it touches exactly the partitions that can hold its rows.
+ */
+import type { ConvEvent } from '../../protocol';
+import type { MessageView, UnreadCounts } from '../types';
+import { num, type Cql, type Row } from './db';
+import { bucketOf, clampLimit, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow } from './rows';
+
+/** Rows fetched per step of a backward scan that filters (messages among other kinds). */
+const scanPage = 64;
+
+const unreadColumns = 'seq, kind, sender_id, deleted, mentions';
+
+export class EventLog {
+  constructor(private readonly db: Cql) {}
+
+  /** The conversation's last_seq, 0 when it is empty or unknown. */
+  async lastSeq(convId: string): Promise<number> {
+    const row = await this.db.first('SELECT last_seq FROM conversations WHERE conv_id = ?', [convId]);
+    return row === null ? 0 : (num(row, 'last_seq') ?? 0);
+  }
+
+  /**
+   * Rows with seq > afterSeq, ascending, at most `limit` (Infinity: all), selecting
+   * `columns`. `lastSeq` bounds the buckets; passed as a promise it is read alongside the
+   * first bucket.
+   */
+  async forward(convId: string, afterSeq: number, limit: number, lastSeq: number | Promise<number>, columns = eventColumns): Promise<Row[]> {
+    if (limit <= 0) return [];
+    const after = Math.max(0, afterSeq);
+    let bucket = bucketOf(after + 1);
+    const out: Row[] = [];
+    const read = (b: number) =>
+      Number.isFinite(limit)
+        ? this.db.rows(`SELECT ${columns} FROM events WHERE conv_id = ? AND bucket = ? AND seq > ? LIMIT ?`, [convId, b, after, limit - out.length])
+        : this.db.rows(`SELECT ${columns} FROM events WHERE conv_id = ? AND bucket = ? AND seq > ?`, [convId, b, after]);
+    const [last, first] = await Promise.all([lastSeq, read(bucket)]);
+    out.push(...first);
+    const end = Math.max(bucket, bucketOf(last));
+    while (out.length < limit && ++bucket <= end) out.push(...(await read(bucket)));
+    return out;
+  }
+
+  /**
+   * Up to `limit` rows with seq < beforeSeq that pass `keep`, newest first. Walks down the
+   * buckets from the one holding min(beforeSeq - 1, lastSeq), a page at a time.
+   */
+  async backward(convId: string, beforeSeq: number, limit: number, lastSeq: number, keep: (r: EventRow) => boolean): Promise<EventRow[]> {
+    const out: EventRow[] = [];
+    if (limit <= 0 || beforeSeq <= 1) return out;
+    let bucket = bucketOf(Math.max(0, Math.min(beforeSeq - 1, lastSeq)));
+    let below = beforeSeq;
+    while (out.length < limit && bucket >= 0) {
+      const page = Math.max(scanPage, limit - out.length);
+      const rows = await this.db.rows(
+        `SELECT ${eventColumns} FROM events WHERE conv_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+        [convId, bucket, below, page],
+      );
+      for (const r of rows) {
+        const row = rowFromCql(r);
+        if (keep(row)) out.push(row);
+        if (out.length === limit) break;
+      }
+      if (rows.length < page) bucket--;
+      else below = num(rows[rows.length - 1], 'seq') ?? 0;
+    }
+    return out;
+  }
+
+  /** The rows at `seqs` that exist, by seq (one IN query per bucket, in parallel). */
+  async rowsAt(convId: string, seqs: Iterable<number>): Promise<Map<number, EventRow>> {
+    const byBucket = new Map<number, number[]>();
+    for (const seq of new Set(seqs)) {
+      const b = bucketOf(seq);
+      const list = byBucket.get(b);
+      if (list === undefined) byBucket.set(b, [seq]);
+      else list.push(seq);
+    }
+    const found = new Map<number, EventRow>();
+    await Promise.all(
+      [...byBucket].map(async ([b, list]) => {
+        const rows = await this.db.rows(`SELECT ${eventColumns} FROM events WHERE conv_id = ? AND bucket = ? AND seq IN ?`, [convId, b, list]);
+        for (const r of rows) {
+          const row = rowFromCql(r);
+          found.set(row.seq, row);
+        }
+      }),
+    );
+    return found;
+  }
+
+  async exists(convId: string, seq: number): Promise<boolean> {
+    return (await this.db.first('SELECT seq FROM events WHERE conv_id = ? AND bucket = ? AND seq = ?', [convId, bucketOf(seq), seq])) !== null;
+  }
+
+  async readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
+    const n = clampLimit(limit);
+    if (n === 0) return [];
+    return (await this.forward(convId, afterSeq, n, this.lastSeq(convId))).map((r) => toEvent(rowFromCql(r)));
+  }
+
+  async readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]> {
+    const n = clampLimit(limit);
+    if (n === 0) return [];
+    const rows = await this.backward(convId, beforeSeq, n, await this.lastSeq(convId), (r) => r.kind === 'message');
+    return this.views(convId, rows.reverse());
+  }
+
+  async readMessage(convId: string, seq: number): Promise<MessageView | null> {
+    const row = (await this.rowsAt(convId, [seq])).get(seq);
+    if (row === undefined || row.kind !== 'message') return null;
+    return (await this.views(convId, [row]))[0];
+  }
+
+  async readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    const n = clampLimit(limit);
+    if (n === 0) return [];
+    const index = await this.db.rows('SELECT seq FROM thread_replies WHERE conv_id = ? AND thread_root = ? AND seq > ? LIMIT ?', [convId, rootSeq, afterSeq, n]);
+    if (index.length === 0) return [];
+    const seqs = index.map((r) => num(r, 'seq') ?? 0);
+    const rows = await this.rowsAt(convId, [...seqs, rootSeq]);
+    const replies = seqs.map((s) => rows.get(s)).filter((r): r is EventRow => r !== undefined && r.kind === 'message');
+    const count = rows.get(rootSeq)?.reply_count ?? 0;
+    return replies.map((r) => toMessageView(r, count));
+  }
+
+  /**
+   * The committed send of an idempotency key. A claim whose event never landed (its writer
+   * died between the two writes) is not a committed send: it answers null here, and the
+   * retry's appendEvents finds the claim and writes the event at the claimed seq.
+   */
+  async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+    const claim = await this.db.first('SELECT seq, ts FROM event_keys WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ?', [convId, senderId, clientMsgId]);
+    if (claim === null) return null;
+    const seq = num(claim, 'seq') ?? 0;
+    return (await this.exists(convId, seq)) ? { seq, ts: num(claim, 'ts') ?? 0 } : null;
+  }
+
+  /** Messages from others after `afterSeq`, not deleted, and those mentioning `userId`: O(events after it). */
+  async countUnread(convId: string, userId: string, afterSeq: number, lastSeq?: number): Promise<UnreadCounts> {
+    const counts: UnreadCounts = { unread: 0, mentions: 0 };
+    if (lastSeq !== undefined && lastSeq <= afterSeq) return counts;
+    const rows = await this.forward(convId, afterSeq, Infinity, lastSeq ?? this.lastSeq(convId), unreadColumns);
+    for (const r of rows) {
+      if (r.get('kind') !== 'message' || r.get('sender_id') === userId || r.get('deleted') === true) continue;
+      counts.unread++;
+      const mentions: unknown = r.get('mentions');
+      if (Array.isArray(mentions) && mentions.includes(userId)) counts.mentions++;
+    }
+    return counts;
+  }
+
+  /** History views of `rows`, each with the reply count of its thread (roots fetched once). */
+  private async views(convId: string, rows: EventRow[]): Promise<MessageView[]> {
+    const bySeq = new Map(rows.map((r) => [r.seq, r]));
+    const missing = rows.map((r) => r.thread_root).filter((s): s is number => s !== null && !bySeq.has(s));
+    const roots = missing.length === 0 ? new Map<number, EventRow>() : await this.rowsAt(convId, missing);
+    const countOf = (seq: number) => (bySeq.get(seq) ?? roots.get(seq))?.reply_count ?? 0;
+    return rows.map((r) => toMessageView(r, r.thread_root === null ? r.reply_count : countOf(r.thread_root)));
+  }
+}

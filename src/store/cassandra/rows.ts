@@ -1,0 +1,264 @@
+/** The events row in memory, its columns, and its mapping to wire events and history views. */
+import { ProtocolError, type ConvEvent, type EventKind, type LinkPreview } from '../../protocol';
+import type { MessageView } from '../types';
+import { bool, list, num, numList, str, textMap, type Param, type Row } from './db';
+
+/** Events per log partition: bucket = floor(seq / B). Fixed forever: changing it moves every row. */
+export const bucketSize = 4096;
+
+export function bucketOf(seq: number): number {
+  return Math.floor(seq / bucketSize);
+}
+
+/** One events row with its folded state; empty collections stand for null columns. */
+export interface EventRow {
+  conv_id: string;
+  seq: number;
+  kind: EventKind;
+  sender_id: string;
+  body: string | null;
+  reply_to: number | null;
+  target_seq: number | null;
+  emoji: string | null;
+  client_msg_id: string | null;
+  attachments: string[];
+  mentions: string[];
+  user_ids: string[];
+  title: string | null;
+  created_at: number;
+  thread_root: number | null;
+  link_preview: LinkPreview | null;
+  reactions: Record<string, string>;
+  edited_at: number | null;
+  deleted: boolean;
+  reply_count: number;
+  /** Seqs of the edit and link_preview events that copied this message's content. */
+  derived: number[];
+}
+
+/** The columns a fold may change on an existing row (see EventLog's update statement). */
+export type FoldColumn = 'body' | 'edited_at' | 'deleted' | 'attachments' | 'mentions' | 'reactions' | 'link_preview' | 'reply_count' | 'derived';
+
+export const eventColumns =
+  'conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id, attachments, mentions, user_ids, ' +
+  'title, created_at, thread_root, link_preview, reactions, edited_at, deleted, reply_count, derived';
+
+export const insertEventCql = `INSERT INTO events (bucket, ${eventColumns}) VALUES (${Array(22).fill('?').join(', ')})`;
+
+export const foldColumns: readonly FoldColumn[] = ['body', 'edited_at', 'deleted', 'attachments', 'mentions', 'reactions', 'link_preview', 'reply_count', 'derived'];
+
+/** Sets the fold columns; an unchanged column is bound as undefined ("unset": not written). */
+export const updateFoldCql = `UPDATE events SET ${foldColumns.map((c) => `${c} = ?`).join(', ')} WHERE conv_id = ? AND bucket = ? AND seq = ?`;
+
+export function rowFromCql(r: Row): EventRow {
+  const preview = str(r, 'link_preview');
+  return {
+    conv_id: str(r, 'conv_id') ?? '',
+    seq: num(r, 'seq') ?? 0,
+    kind: (str(r, 'kind') ?? 'message') as EventKind,
+    sender_id: str(r, 'sender_id') ?? '',
+    body: str(r, 'body'),
+    reply_to: num(r, 'reply_to'),
+    target_seq: num(r, 'target_seq'),
+    emoji: str(r, 'emoji'),
+    client_msg_id: str(r, 'client_msg_id'),
+    attachments: list(r, 'attachments'),
+    mentions: list(r, 'mentions'),
+    user_ids: list(r, 'user_ids'),
+    title: str(r, 'title'),
+    created_at: num(r, 'created_at') ?? 0,
+    thread_root: num(r, 'thread_root'),
+    link_preview: preview === null ? null : (JSON.parse(preview) as LinkPreview),
+    reactions: textMap(r, 'reactions'),
+    edited_at: num(r, 'edited_at'),
+    deleted: bool(r, 'deleted'),
+    reply_count: num(r, 'reply_count') ?? 0,
+    derived: numList(r, 'derived'),
+  };
+}
+
+/** A new row from an appended event (the fields its kind carries, as SQLite stores them). */
+export function rowFromEvent(ev: ConvEvent): EventRow {
+  const isPreview = ev.kind === 'link_preview';
+  return {
+    conv_id: ev.conv_id,
+    seq: ev.seq,
+    kind: ev.kind,
+    sender_id: ev.sender_id,
+    body: ev.body ?? null,
+    reply_to: ev.reply_to ?? null,
+    target_seq: ev.target_seq ?? null,
+    emoji: ev.emoji ?? null,
+    client_msg_id: ev.client_msg_id ?? null,
+    attachments: ev.attachments ?? [],
+    mentions: ev.mentions ?? [],
+    user_ids: ev.user_ids ?? [],
+    title: isPreview ? null : (ev.title ?? null),
+    created_at: ev.ts,
+    thread_root: ev.thread_root ?? null,
+    link_preview: isPreview ? previewOfEvent(ev) : null,
+    reactions: {},
+    edited_at: null,
+    deleted: false,
+    reply_count: 0,
+    derived: [],
+  };
+}
+
+/** Insert parameters in insertEventCql order; nulls and empties are unset, not tombstones. */
+export function insertParams(r: EventRow): Param[] {
+  return [
+    bucketOf(r.seq),
+    r.conv_id,
+    r.seq,
+    r.kind,
+    r.sender_id,
+    r.body ?? undefined,
+    r.reply_to ?? undefined,
+    r.target_seq ?? undefined,
+    r.emoji ?? undefined,
+    r.client_msg_id ?? undefined,
+    nonEmpty(r.attachments),
+    nonEmpty(r.mentions),
+    nonEmpty(r.user_ids),
+    r.title ?? undefined,
+    r.created_at,
+    r.thread_root ?? undefined,
+    r.link_preview === null ? undefined : JSON.stringify(r.link_preview),
+    Object.keys(r.reactions).length === 0 ? undefined : r.reactions,
+    r.edited_at ?? undefined,
+    r.deleted ? true : undefined,
+    r.reply_count === 0 ? undefined : r.reply_count,
+    nonEmpty(r.derived),
+  ];
+}
+
+/** Update parameters in updateFoldCql order: changed columns get their value (null clears). */
+export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param[] {
+  const value = (c: FoldColumn): Param => {
+    switch (c) {
+      case 'body':
+        return r.body;
+      case 'edited_at':
+        return r.edited_at;
+      case 'deleted':
+        return r.deleted;
+      case 'attachments':
+        return r.attachments.length === 0 ? null : r.attachments;
+      case 'mentions':
+        return r.mentions.length === 0 ? null : r.mentions;
+      case 'reactions':
+        return Object.keys(r.reactions).length === 0 ? null : r.reactions;
+      case 'link_preview':
+        return r.link_preview === null ? null : JSON.stringify(r.link_preview);
+      case 'reply_count':
+        return r.reply_count;
+      case 'derived':
+        return r.derived.length === 0 ? null : r.derived;
+    }
+  };
+  return [...foldColumns.map((c) => (changed.has(c) ? value(c) : undefined)), r.conv_id, bucketOf(r.seq), r.seq];
+}
+
+function nonEmpty<T extends string | number>(xs: readonly T[]): readonly T[] | undefined {
+  return xs.length === 0 ? undefined : xs;
+}
+
+/** The stored payload of a link_preview event (and of the message it folds into). */
+export function previewOfEvent(ev: ConvEvent): LinkPreview {
+  return {
+    url: ev.url ?? '',
+    title: ev.title ?? null,
+    description: ev.description ?? null,
+    image_url: ev.image_url ?? null,
+    site_name: ev.site_name ?? null,
+  };
+}
+
+/**
+ * The wire shape of a row: only the fields its kind carries. A deleted message, and an
+ * edit of it, carry body '' (the text is gone from storage, the field stays present).
+ */
+export function toEvent(r: EventRow): ConvEvent {
+  const ev: ConvEvent = { conv_id: r.conv_id, seq: r.seq, ts: r.created_at, sender_id: r.sender_id, kind: r.kind };
+  switch (r.kind) {
+    case 'message':
+      ev.body = r.body ?? '';
+      ev.reply_to = r.reply_to;
+      ev.thread_root = r.thread_root;
+      ev.attachments = r.attachments;
+      ev.mentions = r.mentions;
+      break;
+    case 'reaction':
+      ev.target_seq = r.target_seq ?? 0;
+      ev.emoji = r.emoji;
+      break;
+    case 'edit':
+      ev.target_seq = r.target_seq ?? 0;
+      ev.body = r.body ?? '';
+      break;
+    case 'delete':
+      ev.target_seq = r.target_seq ?? 0;
+      break;
+    case 'member_added':
+    case 'member_removed':
+      ev.user_ids = r.user_ids;
+      break;
+    case 'conversation_updated':
+      ev.title = r.title;
+      break;
+    case 'link_preview': {
+      const p = r.link_preview;
+      ev.target_seq = r.target_seq ?? 0;
+      ev.url = p?.url ?? '';
+      ev.title = p?.title ?? null;
+      ev.description = p?.description ?? null;
+      ev.image_url = p?.image_url ?? null;
+      ev.site_name = p?.site_name ?? null;
+      break;
+    }
+  }
+  if (r.client_msg_id !== null) ev.client_msg_id = r.client_msg_id;
+  return ev;
+}
+
+/** A history view; `threadCount` is the reply count of the thread the row belongs to. */
+export function toMessageView(r: EventRow, threadCount: number): MessageView {
+  return {
+    ...toEvent(r),
+    reply_to: r.reply_to,
+    thread_root: r.thread_root,
+    reactions: r.reactions,
+    edited_at: r.edited_at,
+    deleted: r.deleted,
+    reply_count: threadCount,
+    link_preview: r.link_preview,
+  };
+}
+
+/** Preview length in UTF-16 units (a split surrogate pair is dropped), as in SQLite. */
+const previewChars = 100;
+
+export function previewOf(body: string): string {
+  if (body.length <= previewChars) return body;
+  const code = body.charCodeAt(previewChars - 1);
+  return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);
+}
+
+/** Limits below 1 (or not numbers) read nothing, as in SQLite. */
+export function clampLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+}
+
+/** Opaque inbox cursor: base64url of "updated_at:conv_id" (conv ids may contain ':'). */
+export function encodeCursor(updatedAt: number, convId: string): string {
+  return Buffer.from(`${updatedAt}:${convId}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [number, string] {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const sep = text.indexOf(':');
+  const updatedAt = Number(text.slice(0, sep));
+  if (sep <= 0 || !Number.isSafeInteger(updatedAt)) throw new ProtocolError('bad_request', 'invalid inbox cursor');
+  return [updatedAt, text.slice(sep + 1)];
+}

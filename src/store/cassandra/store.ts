@@ -1,0 +1,156 @@
+/** CassandraStore: the distributed Store engine, composed of one class per table group. */
+import type { Cassandra } from '../../cassandra';
+import type { ConvEvent, InboxRow } from '../../protocol';
+import type {
+  AppendItem,
+  AppendResult,
+  ConversationRecord,
+  InboxPage,
+  MarkerUpdate,
+  MemberRecord,
+  MessageView,
+  NewConversation,
+  NewUser,
+  Store,
+  UnreadCounts,
+  UserRecord,
+  UserSettings,
+} from '../types';
+import { EventAppender } from './append';
+import { ConversationTable, memberRecord, record } from './conversations';
+import { Cql } from './db';
+import { Inbox } from './inbox';
+import { EventLog } from './log';
+import { UserTable } from './users';
+
+export interface CassandraStoreOptions {
+  /** Clock for marker and mute times (updated_at); tests may pin it. */
+  now?: () => number;
+  /** Whether close() also closes the connection (false when the sequencer shares it). */
+  ownsConnection?: boolean;
+}
+
+/**
+ * Store on Cassandra 5 / ScyllaDB; keeps every point of the Store contract
+ * (src/store/index.ts). Every statement is prepared and runs at the connection's
+ * consistency (LWTs at its serial consistency). Group commit, dedup and repair:
+ * append.ts; markers and inbox: inbox.ts; the schema: schema.cql and README.md.
+ */
+export class CassandraStore implements Store {
+  private readonly users: UserTable;
+  private readonly conversations: ConversationTable;
+  private readonly log: EventLog;
+  private readonly appender: EventAppender;
+  private readonly inbox: Inbox;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly cassandra: Cassandra,
+    private readonly options: CassandraStoreOptions,
+  ) {
+    const db = new Cql(cassandra);
+    this.now = options.now ?? Date.now;
+    this.users = new UserTable(db);
+    this.conversations = new ConversationTable(db);
+    this.log = new EventLog(db);
+    this.appender = new EventAppender(db, this.log, this.conversations);
+    this.inbox = new Inbox(db, this.conversations, this.log);
+  }
+
+  /** Applies schema.cql (idempotent) to the connection's keyspace and returns the store. */
+  static async open(cassandra: Cassandra, options: CassandraStoreOptions = {}): Promise<CassandraStore> {
+    // Loaded here, not at the top: src/store/index.ts exports this engine, and loading
+    // cassandra-driver costs ~0.4 s, which the SQLite-only processes (and the SQLite writer
+    // thread) should not pay. Every other import of this engine is type-only.
+    const { applyCqlFile, cqlFile } = await import('../../cassandra');
+    await applyCqlFile(cassandra.client, cqlFile(__dirname, 'schema.cql'));
+    return new CassandraStore(cassandra, options);
+  }
+
+  createUser(user: NewUser): Promise<UserRecord> {
+    return this.users.create(user);
+  }
+
+  getUser(userId: string): Promise<UserRecord | null> {
+    return this.users.get(userId);
+  }
+
+  getUserByUsername(username: string): Promise<UserRecord | null> {
+    return this.users.getByUsername(username);
+  }
+
+  getUsers(userIds: readonly string[]): Promise<UserRecord[]> {
+    return this.users.getMany(userIds);
+  }
+
+  updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
+    return this.users.updateSettings(userId, settings);
+  }
+
+  createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {
+    return this.conversations.create(conv);
+  }
+
+  async getConversation(convId: string): Promise<ConversationRecord | null> {
+    const row = await this.conversations.get(convId);
+    return row === null ? null : record(row);
+  }
+
+  async getMembers(convId: string): Promise<MemberRecord[]> {
+    return (await this.conversations.getMembers(convId)).map(memberRecord);
+  }
+
+  async getMember(convId: string, userId: string): Promise<MemberRecord | null> {
+    const m = await this.conversations.getMember(convId, userId);
+    return m === null ? null : memberRecord(m);
+  }
+
+  appendEvents(items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.appender.append(items);
+  }
+
+  readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
+    return this.log.readEvents(convId, afterSeq, limit);
+  }
+
+  readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]> {
+    return this.log.readMessages(convId, beforeSeq, limit);
+  }
+
+  readMessage(convId: string, seq: number): Promise<MessageView | null> {
+    return this.log.readMessage(convId, seq);
+  }
+
+  readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    return this.log.readThreadReplies(convId, rootSeq, afterSeq, limit);
+  }
+
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+    return this.log.findByClientMsgId(convId, senderId, clientMsgId);
+  }
+
+  saveMarkers(updates: readonly MarkerUpdate[]): Promise<void> {
+    return this.inbox.saveMarkers(updates, this.now());
+  }
+
+  countUnread(convId: string, userId: string, afterSeq: number): Promise<UnreadCounts> {
+    return this.log.countUnread(convId, userId, afterSeq);
+  }
+
+  setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
+    return this.inbox.setMute(convId, userId, mutedUntil, this.now());
+  }
+
+  listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
+    return this.inbox.listInbox(userId, cursor, limit, this.now());
+  }
+
+  inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
+    return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
+  }
+
+  /** Every call awaits its writes, so there is nothing to flush; closes the connection if owned. */
+  async close(): Promise<void> {
+    if (this.options.ownsConnection === true) await this.cassandra.close();
+  }
+}
