@@ -18,6 +18,8 @@ export interface Params {
   s4: { members: number; senders: number; window: number; warmupMs: number; measureMs: number; sampleEvery: number; loadgens: number };
   s5: { clients: number; missed: number; concurrency: number; loadgens: number };
   s6: { events: number; eventsFull: number; eventsTmpfs: number; batch: number; convs: number };
+  /** Cross-shard: `shards` shards (2 or 3) against one, on Cassandra and Redis, open loop at `rate`. */
+  s7: { pairs: number; shards: number; rate: number; warmupMs: number; measureMs: number; drainMs: number };
 }
 
 const full: Params = {
@@ -32,6 +34,7 @@ const full: Params = {
   s4: { members: 250, senders: 10, window: 8, warmupMs: 2000, measureMs: 10_000, sampleEvery: 16, loadgens: 2 },
   s5: { clients: 5000, missed: 20, concurrency: 250, loadgens: 2 },
   s6: { events: 300_000, eventsFull: 100_000, eventsTmpfs: 300_000, batch: 256, convs: 1000 },
+  s7: { pairs: 100, shards: 3, rate: 100, warmupMs: 3000, measureMs: 15_000, drainMs: 2000 },
 };
 
 const quick: Params = {
@@ -44,6 +47,7 @@ const quick: Params = {
   s4: { ...full.s4, warmupMs: 1000, measureMs: 3000 },
   s5: { ...full.s5, clients: 1500 },
   s6: { ...full.s6, events: 50_000, eventsFull: 20_000, eventsTmpfs: 50_000 },
+  s7: { ...full.s7, warmupMs: 2000, measureMs: 6000 },
 };
 
 export function paramsFor(isQuick: boolean): Params {

@@ -20,7 +20,21 @@ export interface PhaseTiming {
 /** A plan without its times; runPhase fills them in for every load generator alike. */
 export type PlanShape = Omit<TrafficPlan, 'startAt' | 'measureFrom' | 'measureTo' | 'stopAt' | 'drainMs'>;
 
-export async function runPhase(ctx: Ctx, target: Target, title: string, shapes: PlanShape[], t: PhaseTiming): Promise<PhaseRun> {
+/**
+ * `target` may be several processes (S7's shards): their CPU and disk writes are summed.
+ * `enginePids` (S7: Redis, Cassandra) are measured apart, so their CPU is neither the
+ * server's nor "other processes".
+ */
+export async function runPhase(
+  ctx: Ctx,
+  target: Target | readonly Target[],
+  title: string,
+  shapes: PlanShape[],
+  t: PhaseTiming,
+  enginePids: readonly number[] = [],
+): Promise<PhaseRun> {
+  const pids = (Array.isArray(target) ? target : [target as Target]).map((x) => x.pid);
+  const sum = (f: (pid: number) => number, of: readonly number[]): number => of.reduce((n, pid) => n + f(pid), 0);
   // Half a second for the plans to reach every load generator before the common start.
   const startAt = nowMs() + 500;
   const measureFrom = startAt + t.warmupMs;
@@ -30,17 +44,25 @@ export async function runPhase(ctx: Ctx, target: Target, title: string, shapes: 
   console.log(`  ${title}: ${(t.warmupMs / 1000).toFixed(1)} s warm-up + ${(t.measureMs / 1000).toFixed(1)} s measured (~${total.toFixed(0)} s)`);
   const pending = ctx.pool.traffic(plans);
   await sleepUntil(measureFrom);
-  const cpu0 = cpuMicros(target.pid);
+  const cpu0 = sum(cpuMicros, pids);
+  const engines0 = sum(cpuMicros, enginePids);
   const machine0 = machineBusyMicros();
-  const disk0 = diskWriteBytes(target.pid);
+  const disk0 = sum(diskWriteBytes, pids);
   await sleepUntil(measureTo);
-  const cpu1 = cpuMicros(target.pid);
+  const cpu1 = sum(cpuMicros, pids);
+  const engines1 = sum(cpuMicros, enginePids);
   const machine1 = machineBusyMicros();
-  const disk1 = diskWriteBytes(target.pid);
+  const disk1 = sum(diskWriteBytes, pids);
   const results = await pending;
-  const run = summarise(results, (measureTo - measureFrom) / 1000, cpu1 - cpu0, machine1 - machine0);
+  const engineUs = engines1 - engines0;
+  const run = summarise(results, (measureTo - measureFrom) / 1000, cpu1 - cpu0, machine1 - machine0 - engineUs);
   const acked = run.ackedPerSec * run.windowSec;
-  return { ...run, diskBytesPerAck: acked > 0 ? (disk1 - disk0) / acked : 0 };
+  const delivered = run.deliveredPerSec * run.windowSec;
+  return {
+    ...run,
+    diskBytesPerAck: acked > 0 ? (disk1 - disk0) / acked : 0,
+    ...(enginePids.length > 0 ? { engineCpuUsPerDelivery: delivered > 0 ? engineUs / delivered : 0 } : {}),
+  };
 }
 
 function summarise(results: TrafficResult[], windowSec: number, serverCpuUs: number, machineUs: number): PhaseRun {

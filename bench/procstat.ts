@@ -4,7 +4,7 @@
  * threads, which is what process.cpuUsage() reports inside it.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 let ticksPerSecond = 0;
 
@@ -57,4 +57,21 @@ export function diskWriteBytes(pid: number): number {
   } catch {
     return 0; // no I/O accounting in this kernel
   }
+}
+
+/**
+ * Pids of processes whose command line contains `needle` (e.g. the Redis and Cassandra
+ * servers S7 runs against), read from /proc; processes that vanish while scanning are skipped.
+ */
+export function pidsMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(needle)) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }

@@ -62,6 +62,8 @@ export interface PhaseRun {
   undelivered: number;
   /** Bytes the server wrote to storage in the window per ACKed message (WAL and checkpoints). */
   diskBytesPerAck: number;
+  /** S7: CPU of the shared engines (Redis and Cassandra) per delivered message, µs. */
+  engineCpuUsPerDelivery?: number;
 }
 
 export interface ThroughputRun extends PhaseRun {
@@ -102,6 +104,15 @@ export interface StoreRun {
   eventsPerSec: number;
 }
 
+/** S7: one configuration of shards at the same open-loop rate. */
+export interface CrossShardRun {
+  /** "single" (one shard, the baseline), or the transport of the multi-shard run. */
+  setup: 'single' | 'links' | 'redis';
+  shards: number;
+  rate: number;
+  run: PhaseRun;
+}
+
 export interface Meta {
   timestamp: string;
   quick: boolean;
@@ -127,6 +138,7 @@ export interface BenchResults {
   s4?: Pair<PhaseRun>;
   s5?: Pair<StormRun>;
   s6?: StoreRun[];
+  s7?: { skipped: string | null; runs: CrossShardRun[] };
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }

@@ -27,6 +27,7 @@ import { runS3 } from './scenarios/s3-latency';
 import { runS4 } from './scenarios/s4-fanout';
 import { runS5 } from './scenarios/s5-reconnect';
 import { runS6 } from './scenarios/s6-store';
+import { runS7 } from './scenarios/s7-cross-shard';
 import { seed } from './seed';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -38,6 +39,7 @@ const scenarios: { id: string; title: string; run: (ctx: Ctx) => Promise<Row[]> 
   { id: 'S4', title: 'group fan-out', run: runS4 },
   { id: 'S5', title: 'reconnect storm with replay', run: runS5 },
   { id: 'S6', title: 'store throughput', run: runS6 },
+  { id: 'S7', title: 'cross-shard 1:1 on Cassandra and Redis, both shard transports', run: runS7 },
 ];
 
 interface Args {
@@ -64,12 +66,12 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** tsc does not copy the .sql files the store and sequencer load next to their JS. */
+/** tsc does not copy the .sql, .cql and .lua files the engines load next to their JS. */
 function copySqlFiles(from: string, to: string): void {
   for (const entry of readdirSync(from, { withFileTypes: true })) {
     const src = path.join(from, entry.name);
     if (entry.isDirectory()) copySqlFiles(src, path.join(to, entry.name));
-    else if (entry.name.endsWith('.sql')) {
+    else if (/\.(sql|cql|lua)$/.test(entry.name)) {
       mkdirSync(to, { recursive: true });
       copyFileSync(src, path.join(to, entry.name));
     }

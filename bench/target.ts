@@ -18,6 +18,8 @@ export interface Target {
   kind: TargetKind;
   pid: number;
   wsUrl: string;
+  /** http://host:port of ours (for /healthz); null for the baseline. */
+  http: string | null;
   /** Full GC, then heap used in bytes (ours: /metrics nodejs_heap_size_used_bytes). */
   gcAndHeap(): Promise<number>;
   /** A value from ours' /metrics (sum over label sets), or null for the baseline. */
@@ -37,6 +39,8 @@ export interface OursOptions {
   logFile: string;
   /** main.js to run instead of this build's dist-bench/src/main.js. */
   main: string | null;
+  /** More settings, over the defaults above (S7: STORE=cassandra BUS=redis, shard id, ...). */
+  env?: Record<string, string>;
 }
 
 /** A TCP port free right now on loopback. */
@@ -107,6 +111,7 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
       // The bench measures the server's cost, not its per-user send limits.
       RATE_LIMIT_PER_SECOND: '1000000',
       RATE_LIMIT_BURST: '1000000',
+      ...opts.env,
     },
   });
   closeSync(log);
@@ -137,6 +142,7 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
   return {
     kind: 'ours',
     pid: child.pid as number,
+    http,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     async gcAndHeap() {
       if (opts.inspect) await collectGarbage(inspectPort);
@@ -171,6 +177,7 @@ export async function startBaseline(): Promise<Target> {
   return {
     kind: 'baseline',
     pid: child.pid as number,
+    http: null,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     async gcAndHeap() {
       const done = next('gc-done');

@@ -20,7 +20,7 @@ import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
 import { Redis } from 'ioredis';
 import { ConversationReads, ConversationService } from './conversations';
-import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, linkPath, type Router } from './cluster';
+import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type Router, type ShardTransport } from './cluster';
 import { Gateway } from './gateway';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
@@ -78,7 +78,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   let router: Router = new LocalRouter(conversations);
   let clusterRouter: ClusterRouter | null = null;
   let membership: Membership | null = null;
-  const links = shared.redis === null ? null : new LinkPool(shardId, secret, config.cluster.retryMs);
+  const links = shared.redis === null ? null : await openShardTransport(config, shardId, secret);
   if (shared.redis !== null && links !== null) {
     membership = new Membership({
       redis: shared.redis,
@@ -98,7 +98,9 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     });
     router = clusterRouter;
   }
-  const linkServer = clusterRouter ? new LinkServer(secret, clusterRouter) : null;
+  // Links are served on this HTTP server's upgrade path; Redis requests on the shard's channel.
+  const linkServer = clusterRouter && links instanceof LinkPool ? new LinkServer(secret, clusterRouter) : null;
+  if (clusterRouter && links instanceof RedisTransport) await links.serve(clusterRouter);
   let ready = false;
 
   const app = createApi({
@@ -170,7 +172,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       await gateway.closeAll();
       http.closeAllConnections();
       linkServer?.close();
-      links?.close();
+      await links?.close();
       await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop()]);
       await store.close();
       await closeEngines();
@@ -206,6 +208,13 @@ async function openEngines(config: Config): Promise<Engines> {
     writerThread: config.sqliteWriter === 'thread',
   });
   return { ...embedded, closeEngines: async () => undefined };
+}
+
+/** CLUSTER_TRANSPORT: direct links to peers (default), or request/reply over Redis. */
+async function openShardTransport(config: Config, shardId: string, secret: string): Promise<ShardTransport> {
+  // A peer that does not answer within the retry budget is treated as gone.
+  if (config.clusterTransport === 'links') return new LinkPool(shardId, secret, config.cluster.retryMs);
+  return RedisTransport.connect({ url: config.redis.url, prefix: config.redis.prefix, selfId: shardId, requestTimeoutMs: config.cluster.retryMs });
 }
 
 interface SharedState {

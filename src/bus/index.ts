@@ -57,6 +57,12 @@ export interface Bus {
    * server confirmed SUBSCRIBE), so a message published after that reaches `handler`.
    */
   subscribe(topic: string, handler: BusHandler): Promise<() => void>;
+  /**
+   * `listener` runs after an outage of this instance's connection, once it is back: what
+   * was published meanwhile is lost, so holders of live state (gateways) resynchronise.
+   * Never called by the in-process engine.
+   */
+  onGap(listener: () => void): void;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,9 @@ export class MemoryBus implements Bus {
     };
   }
 
+  /** One process cannot lose a message between publish and handler: nothing to report. */
+  onGap(_listener: () => void): void {}
+
   async close(): Promise<void> {
     this.topics.clear();
   }

@@ -42,6 +42,9 @@ export class RedisBus implements Bus {
   private readonly onError: (err: Error) => void;
   private publishFailing = false;
   private closed = false;
+  private readonly gapListeners: (() => void)[] = [];
+  /** The subscriber lost its connection since it was last ready. */
+  private subscriberWasDown = false;
 
   private constructor(
     private readonly pub: Redis,
@@ -55,6 +58,19 @@ export class RedisBus implements Bus {
     sub.on('error', this.onConnectionError);
     pub.on('error', this.onConnectionError);
     pub.on('ready', () => (this.publishFailing = false));
+    sub.on('close', () => {
+      if (!this.closed) this.subscriberWasDown = true;
+    });
+    // ioredis has resubscribed by the time 'ready' fires after a reconnect.
+    sub.on('ready', () => {
+      if (!this.subscriberWasDown || this.closed) return;
+      this.subscriberWasDown = false;
+      for (const listener of this.gapListeners) listener();
+    });
+  }
+
+  onGap(listener: () => void): void {
+    this.gapListeners.push(listener);
   }
 
   /** Opens both connections; resolves once they are ready. */

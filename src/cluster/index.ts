@@ -1,7 +1,8 @@
 /**
  * Cluster module: which shard owns a conversation, and getting commands to it. With one
  * shard (the embedded default) every conversation is local; the distributed router
- * (consistent-hash ring, shard links) implements the same interface.
+ * (consistent-hash ring, a ShardTransport to peers: shard links or Redis request/reply)
+ * implements the same interface.
  */
 import type { Command, ConversationService, ResultOf } from '../conversations';
 
@@ -21,5 +22,7 @@ export class LocalRouter implements Router {
 
 export { Ring } from './ring';
 export { Membership, type ShardInfo } from './membership';
-export { LinkPool, LinkServer, LinkDownError, NotOwnerError, linkPath } from './links';
+export { LinkDownError, NotOwnerError, type ShardHandler, type ShardTransport } from './transport';
+export { LinkPool, LinkServer, linkPath } from './links';
+export { RedisTransport, type RedisTransportOptions } from './redis-transport';
 export { ClusterRouter } from './router';

@@ -1,39 +1,24 @@
 /**
- * Shard links: one WebSocket from each shard to each peer it routes to, carrying
- * conversation commands and their answers (multiplexed by id) and handover requests.
- * Direct links take one network hop each way; a Redis request/reply would take two.
+ * Shard links, the default ShardTransport (contract in transport.ts): one WebSocket from
+ * each shard to each peer it routes to, carrying conversation commands and their answers
+ * (multiplexed by id) and handover requests. Direct links take one network hop each way;
+ * the Redis transport takes two and costs Redis CPU (README, Performance, S7).
  * Peers authenticate with an HMAC of their shard id under the cluster secret.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ProtocolError, type ErrorCode } from '../protocol';
 import type { Command } from '../conversations';
+import type { ShardInfo } from './membership';
+import { LinkDownError, answer, replyError, type ShardHandler, type ShardReply, type ShardRequest, type ShardTransport } from './transport';
+
+export { LinkDownError, NotOwnerError } from './transport';
 
 export const linkPath = '/cluster/link';
 
-/** A peer refused a command because, by its ring, it does not own the conversation. */
-export class NotOwnerError extends Error {
-  override name = 'NotOwnerError';
-}
-
-/** The link to a peer failed (closed, unreachable): the command may or may not have run. */
-export class LinkDownError extends Error {
-  override name = 'LinkDownError';
-}
-
-type LinkRequest = { t: 'cmd'; id: number; cmd: Command } | { t: 'release'; id: number; conv_id: string };
-type LinkReply =
-  | { t: 'ok'; id: number; result: unknown }
-  | { t: 'err'; id: number; code: ErrorCode | 'not_owner' | 'internal'; message: string };
-
-/** What a shard does with requests from peers. */
-export interface LinkHandler {
-  command(cmd: Command): Promise<unknown>;
-  /** Drains and drops the conversation's actor so its new owner may load it. */
-  release(convId: string): Promise<void>;
-}
+/** What a shard does with requests from peers (kept under its first name). */
+export type LinkHandler = ShardHandler;
 
 export function linkToken(secret: string, shardId: string): string {
   return createHmac('sha256', secret).update(`link:${shardId}`).digest('base64url');
@@ -67,17 +52,13 @@ export class LinkServer {
   }
 
   private onRequest(ws: WebSocket, text: string): void {
-    let req: LinkRequest;
+    let req: ShardRequest;
     try {
-      req = JSON.parse(text) as LinkRequest;
+      req = JSON.parse(text) as ShardRequest;
     } catch {
       return;
     }
-    const work = req.t === 'cmd' ? this.handler.command(req.cmd) : this.handler.release(req.conv_id).then(() => null);
-    work.then(
-      (result) => send(ws, { t: 'ok', id: req.id, result }),
-      (err: unknown) => send(ws, toReply(req.id, err)),
-    );
+    void answer(this.handler, req).then((reply) => send(ws, reply));
   }
 
   close(): void {
@@ -87,7 +68,7 @@ export class LinkServer {
 }
 
 /** Links to peers, opened on first use and reopened after a failure. */
-export class LinkPool {
+export class LinkPool implements ShardTransport {
   private readonly links = new Map<string, PeerLink>();
 
   constructor(
@@ -107,6 +88,14 @@ export class LinkPool {
     return link;
   }
 
+  command(peer: ShardInfo, cmd: Command): Promise<unknown> {
+    return this.get(peer.id, peer.url).command(cmd);
+  }
+
+  async release(peer: ShardInfo, convId: string): Promise<void> {
+    await this.get(peer.id, peer.url).release(convId);
+  }
+
   /** Drops links to shards that left the ring. */
   retain(peerIds: ReadonlySet<string>): void {
     for (const [id, link] of this.links) {
@@ -117,7 +106,7 @@ export class LinkPool {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     for (const link of this.links.values()) link.close();
     this.links.clear();
   }
@@ -160,7 +149,7 @@ class PeerLink {
     return this.request({ t: 'release', id: 0, conv_id: convId });
   }
 
-  private async request(req: LinkRequest): Promise<unknown> {
+  private async request(req: ShardRequest): Promise<unknown> {
     await this.open;
     if (this.dead) throw new LinkDownError(`link to ${this.url} is down`);
     const id = this.nextId++;
@@ -176,14 +165,13 @@ class PeerLink {
   }
 
   private onReply(text: string): void {
-    const reply = JSON.parse(text) as LinkReply;
+    const reply = JSON.parse(text) as ShardReply;
     const call = this.pending.get(reply.id);
     if (!call) return;
     this.pending.delete(reply.id);
     clearTimeout(call.timer);
     if (reply.t === 'ok') call.resolve(reply.result);
-    else if (reply.code === 'not_owner') call.reject(new NotOwnerError(reply.message));
-    else call.reject(new ProtocolError(reply.code, reply.message));
+    else call.reject(replyError(reply));
   }
 
   private fail(err: Error): void {
@@ -201,12 +189,6 @@ class PeerLink {
   }
 }
 
-function send(ws: WebSocket, reply: LinkReply): void {
+function send(ws: WebSocket, reply: ShardReply): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
-}
-
-function toReply(id: number, err: unknown): LinkReply {
-  if (err instanceof NotOwnerError) return { t: 'err', id, code: 'not_owner', message: err.message };
-  if (err instanceof ProtocolError) return { t: 'err', id, code: err.code, message: err.message };
-  return { t: 'err', id, code: 'internal', message: 'internal error' };
 }

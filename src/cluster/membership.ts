@@ -28,6 +28,8 @@ export interface MembershipOptions {
 export class Membership extends EventEmitter {
   private current: Ring = new Ring([]);
   private infos = new Map<string, ShardInfo>();
+  /** Peers of the ring missing from Redis, and since when (this shard's clock). */
+  private readonly absentSince = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -57,6 +59,11 @@ export class Membership extends EventEmitter {
     return `${this.opts.prefix}shard:${id}`;
   }
 
+  /** Set by a shard that stops gracefully, so peers drop it at once instead of after the grace. */
+  private leftKey(id: string): string {
+    return `${this.opts.prefix}left:${id}`;
+  }
+
   /** Announces this shard, reads the others, and keeps both up to date. */
   async start(): Promise<void> {
     await this.beat();
@@ -78,8 +85,8 @@ export class Membership extends EventEmitter {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.polling;
-    const r = this.opts.redis;
-    await r.multi().del(this.shardKey(this.opts.self.id)).srem(this.setKey, this.opts.self.id).exec();
+    const { redis: r, self, ttlMs } = this.opts;
+    await r.multi().del(this.shardKey(self.id)).srem(this.setKey, self.id).set(this.leftKey(self.id), '1', 'PX', 2 * ttlMs).exec();
   }
 
   private async beat(): Promise<void> {
@@ -102,6 +109,23 @@ export class Membership extends EventEmitter {
     // Expired members leave the set too, so it does not grow with every crashed shard.
     if (gone.length > 0) await redis.srem(this.setKey, ...gone);
     if (this.stopped) return;
+    // A peer of the ring that is missing from Redis stays in the ring for another ttlMs
+    // unless it said it left. Its key expiring already means ttlMs of silence, so a crash
+    // is noticed within 2 x ttlMs; but a Redis restart empties every key at once, and
+    // without this grace each shard would see a ring of itself until the others beat
+    // again: two owners per conversation, and events out of order.
+    const now = Date.now();
+    const missing = this.current.shards.filter((id) => !infos.has(id) && id !== this.opts.self.id);
+    const left = missing.length === 0 ? [] : await redis.mget(missing.map((id) => this.leftKey(id)));
+    missing.forEach((id, i) => {
+      const since = this.absentSince.get(id) ?? now;
+      this.absentSince.set(id, since);
+      const previous = this.infos.get(id);
+      if (left[i] === null && now - since < this.opts.ttlMs && previous) infos.set(id, previous);
+    });
+    for (const id of [...this.absentSince.keys()]) if (!missing.includes(id)) this.absentSince.delete(id);
+    // This shard is always in its own ring while it runs (its key may be lost with Redis).
+    if (!infos.has(this.opts.self.id)) infos.set(this.opts.self.id, this.opts.self);
     const ring = new Ring(infos.keys());
     this.infos = infos;
     if (ring.version === this.current.version) return;

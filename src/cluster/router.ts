@@ -7,14 +7,16 @@ import { ConversationMovedError, type Command, type ConversationService, type Re
 import { ProtocolError } from '../protocol';
 import type { Logger } from '../observability';
 import type { Router } from './index';
-import { LinkDownError, NotOwnerError, type LinkHandler, type LinkPool } from './links';
+import { LinkDownError, NotOwnerError, type LinkHandler } from './links';
+import type { ShardTransport } from './transport';
 import type { Membership } from './membership';
 import type { Ring } from './ring';
 
 export interface ClusterRouterOptions {
   selfId: string;
   membership: Membership;
-  links: LinkPool;
+  /** Shard links or Redis request/reply (CLUSTER_TRANSPORT). */
+  links: ShardTransport;
   conversations: ConversationService;
   logger: Logger;
   /** How long a command keeps being retried while its owner is unknown or unreachable. */
@@ -42,7 +44,7 @@ export class ClusterRouter implements Router, LinkHandler {
         if (owner === selfId) return await this.local(cmd);
         const info = membership.info(owner);
         if (!info) throw new LinkDownError(`no address for shard ${owner}`);
-        return (await links.get(owner, info.url).command(cmd)) as ResultOf<C>;
+        return (await links.command(info, cmd)) as ResultOf<C>;
       } catch (err) {
         if (!isRetryable(err)) throw err;
         if (Date.now() > deadline) {
@@ -91,18 +93,23 @@ export class ClusterRouter implements Router, LinkHandler {
   private takeOver(convId: string): Promise<void> {
     const { selfId, membership, links, logger } = this.opts;
     const before = this.previous?.empty === false ? this.previous.owner(convId) : selfId;
-    const info = before === selfId ? undefined : membership.info(before);
-    if (!info) return Promise.resolve();
+    if (before === selfId) return Promise.resolve();
+    const info = membership.info(before);
+    if (!info) {
+      // The previous owner left the ring without handing over: it died.
+      this.opts.conversations.markRecovering(convId);
+      return Promise.resolve();
+    }
     let pending = this.takeovers.get(convId);
     if (!pending) {
       pending = links
-        .get(before, info.url)
-        .release(convId)
+        .release(info, convId)
         .then(
           () => undefined,
           (err: unknown) => {
             if (err instanceof NotOwnerError) throw err; // its ring says it still owns it: route again
             logger.warn('previous owner did not hand over; taking over anyway', { conv_id: convId, shard: before, err });
+            this.opts.conversations.markRecovering(convId);
           },
         )
         .finally(() => this.takeovers.delete(convId));
@@ -114,6 +121,12 @@ export class ClusterRouter implements Router, LinkHandler {
   private onRingChange(ring: Ring, previous: Ring): void {
     const { selfId, links, conversations, logger } = this.opts;
     this.previous = previous;
+    // Once every old owner has drained (they give up after the drain timeout, well inside
+    // this), new actors load straight from the store without asking anyone.
+    const forget = setTimeout(() => {
+      if (this.previous === previous) this.previous = null;
+    }, 2 * this.opts.retryMs);
+    forget.unref();
     links.retain(new Set(ring.shards.filter((s) => s !== selfId)));
     logger.info('ring changed', { version: ring.version, shards: ring.shards });
     conversations.rebalance((convId) => ring.owner(convId) === selfId).catch((err: unknown) => {

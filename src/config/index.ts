@@ -21,6 +21,8 @@ export interface Config {
   redis: { url: string; prefix: string };
   /** Shard ring (BUS=redis): membership heartbeats, shard links, retries while the ring changes. */
   cluster: { advertiseUrl: string | null; heartbeatMs: number; shardTtlMs: number; retryMs: number };
+  /** How commands reach their owner shard (BUS=redis): direct WebSocket links, or Redis request/reply. */
+  clusterTransport: 'links' | 'redis';
   shardId: string | null;
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
@@ -128,6 +130,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
       shardTtlMs: r.CLUSTER_SHARD_TTL_MS,
       retryMs: r.CLUSTER_RETRY_MS,
     },
+    clusterTransport: r.CLUSTER_TRANSPORT,
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,

@@ -22,6 +22,7 @@ export interface RawConfig {
   CLUSTER_HEARTBEAT_MS: number;
   CLUSTER_SHARD_TTL_MS: number;
   CLUSTER_RETRY_MS: number;
+  CLUSTER_TRANSPORT: 'links' | 'redis';
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
@@ -95,6 +96,12 @@ export const schema = {
     CLUSTER_HEARTBEAT_MS: int(1000, 100, 60_000, 'how often a shard renews its membership and reads the ring'),
     CLUSTER_SHARD_TTL_MS: int(3000, 300, 600_000, 'a shard silent this long leaves the ring'),
     CLUSTER_RETRY_MS: int(10_000, 100, 120_000, 'how long a command is retried while its owner changes'),
+    CLUSTER_TRANSPORT: {
+      type: 'string',
+      enum: ['links', 'redis'],
+      default: 'links',
+      description: 'how commands reach their owner shard: direct WebSocket links, or request/reply over Redis pub/sub',
+    },
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),

@@ -32,6 +32,9 @@ import { isReactionEmoji } from './emoji';
 const seqBatch = 64;
 /** How many recent message authors the actor remembers for delivered receipts. */
 const tailSize = 256;
+/** How far back a recovering actor republishes: covers a dead owner's fan-out lag. */
+const recoveryWindowMs = 10_000;
+const recoveryMaxEvents = 1000;
 /** Messages whose state the actor keeps for replies, reactions, edits and deletes. */
 const messageCacheSize = 2048;
 
@@ -147,6 +150,28 @@ export class ConversationActor {
         markedUnread: m.marked_unread,
       });
     }
+    await this.loadTail(conv);
+  }
+
+  /**
+   * The log may run past the conversation row: an owner that crashed between writing
+   * events and updating the row (Cassandra has no transaction across them). Those events,
+   * and when the previous owner died the recent ones it may not have fanned out, are
+   * published again before this actor sequences anything new; devices drop what they have.
+   */
+  private async loadTail(conv: ConversationRecord): Promise<void> {
+    const recovering = this.deps.takeRecovery(this.convId);
+    const recorded = conv.last_seq;
+    const from = recovering ? Math.max(0, recorded - recoveryMaxEvents) : recorded;
+    const tail = await this.deps.store.readEvents(this.convId, from, recoveryMaxEvents + 1000);
+    if (tail.length === 0) return;
+    const cutoff = Date.now() - recoveryWindowMs;
+    for (const ev of tail) {
+      conv.last_seq = Math.max(conv.last_seq, ev.seq);
+      if (ev.kind === 'message') this.tail.set(ev.seq, ev.sender_id);
+      if (ev.seq > recorded || ev.ts >= cutoff) this.fanoutEvent(ev, null, { event: ev });
+    }
+    if (this.tail.size > tailSize) for (const s of [...this.tail.keys()].slice(0, this.tail.size - tailSize)) this.tail.delete(s);
   }
 
   /**

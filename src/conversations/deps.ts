@@ -19,4 +19,9 @@ export interface ActorDeps {
   editWindowMs: number;
   /** Called once per message event after it is durable (link previews start here). */
   onMessage: (event: ConvEvent) => void;
+  /**
+   * True once for a conversation taken over from a shard that died: its recent events may
+   * not have been fanned out, so the new actor publishes them again when it loads.
+   */
+  takeRecovery: (convId: string) => boolean;
 }

@@ -69,6 +69,8 @@ export class ConversationService {
   private readonly commits: CommitQueue;
   private sweeper: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Conversations taken over from a dead shard, not loaded yet (see ActorDeps.takeRecovery). */
+  private readonly recovering = new Set<string>();
   /** Conversations handed (or being handed) to another shard: commands here are refused. */
   private readonly moved = new Set<string>();
   /** Commands this service starts itself (announce, link previews) go through the router. */
@@ -87,6 +89,7 @@ export class ConversationService {
       logger: opts.logger,
       editWindowMs: opts.editWindowMs,
       onMessage: (event) => this.previewLink(event),
+      takeRecovery: (convId) => this.recovering.delete(convId),
     };
   }
 
@@ -156,6 +159,11 @@ export class ConversationService {
       this.opts.store.getMembers(conversation.conv_id),
     ]);
     return { conversation: conv ?? conversation, members, created };
+  }
+
+  /** The conversation's previous owner died: its actor here republishes recent events on load. */
+  markRecovering(convId: string): void {
+    if (!this.actors.has(convId)) this.recovering.add(convId);
   }
 
   hasActor(convId: string): boolean {

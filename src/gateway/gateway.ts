@@ -79,6 +79,9 @@ export class Gateway {
    * starts the timer: a session is never registered before its gateway hears its topic.
    */
   async attach(server: Server): Promise<void> {
+    // Frames for these sessions may have been lost while the bus was down: close them with
+    // 1012 so their clients reconnect at once and catch up through CONNECT replay.
+    this.opts.bus.onGap(() => this.resync());
     const { bus, gatewayId } = this.opts;
     for (const topic of [gatewayTopic(gatewayId), presenceTopic, usersTopic]) {
       this.unsubscribe.push(await bus.subscribe(topic, this.onBus));
@@ -114,6 +117,13 @@ export class Gateway {
     this.sockets.add(ws);
     this.pending.add(session);
   };
+
+  /** Closes every session with 1012 (reconnect and sync); the gateway keeps serving. */
+  private resync(): void {
+    if (this.draining) return;
+    this.opts.obs.logger.warn('bus outage: closing sessions so clients resync', { sessions: this.sockets.size });
+    for (const ws of this.sockets) ws.close(CloseCode.restarting, 'bus outage: reconnect to sync');
+  }
 
   /** Entry point for every frame of every socket. */
   frame(session: Session, data: RawData, isBinary: boolean): void {

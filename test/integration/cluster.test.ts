@@ -4,63 +4,34 @@
  * Conversations are placed on the ring, so each test checks who owns what and connects
  * senders to shards that do not own the conversation.
  */
-import { randomBytes } from 'node:crypto';
 import { Ring } from '../../src/cluster/ring';
 import { TokenService } from '../../src/auth';
-import { TestSocket, createConversation, http, registerUser, sleep, spawnServer, type ChildServer, type Frame, type TestUser } from '../e2e/harness';
+import { TestSocket, createConversation, registerUser, sleep, type ChildServer, type Frame, type TestUser } from '../e2e/harness';
 import { cassandraConfig, dropKeyspace } from './cassandra-env';
+import { newClusterEnv, spawnShards, stopShards, waitForRing } from './cluster-env';
 import { connectCassandra } from '../../src/cassandra';
 import { CassandraStore } from '../../src/store';
 
 jest.setTimeout(120_000);
 
-const run = randomBytes(4).toString('hex');
-const keyspace = `it_cluster_${run}`;
-const secret = randomBytes(32).toString('base64url');
+const env = newClusterEnv('it_cluster');
+const { run, keyspace, secret } = env;
 const shardIds = ['s1', 's2', 's3'];
 const ring = new Ring(shardIds);
-const shards = new Map<string, ChildServer>();
-
-function shardEnv(id: string): Record<string, string> {
-  return {
-    STORE: 'cassandra',
-    BUS: 'redis',
-    JWT_SECRET: secret,
-    SHARD_ID: id,
-    CASSANDRA_KEYSPACE: keyspace,
-    CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042',
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: `it${run}:`,
-    CLUSTER_HEARTBEAT_MS: '200',
-    CLUSTER_SHARD_TTL_MS: '1000',
-    RATE_LIMIT_PER_SECOND: '1000',
-    RATE_LIMIT_BURST: '1000',
-    MARKER_FLUSH_MS: '50',
-    LINK_PREVIEWS: 'off',
-    LOG_LEVEL: 'info',
-  };
-}
+let shards = new Map<string, ChildServer>();
 
 const shard = (id: string): ChildServer => shards.get(id) as ChildServer;
 /** A shard other than the conversation's owner (so every command crosses a link). */
 const notOwner = (convId: string, n = 0): ChildServer => shard(shardIds.filter((s) => s !== ring.owner(convId))[n % 2]);
 
 beforeAll(async () => {
-  // The first shard creates the keyspace; the others start once it exists.
-  shards.set('s1', await spawnServer(shardEnv('s1')));
-  for (const id of shardIds.slice(1)) shards.set(id, await spawnServer(shardEnv(id)));
+  shards = await spawnShards(env, shardIds);
   // Every shard sees the same three-shard ring before the tests start.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const views = await Promise.all(shardIds.map((id) => http(shard(id).url, 'GET', '/healthz')));
-    if (views.every((v) => v.body.ring?.version === ring.version)) break;
-    if (Date.now() > deadline) throw new Error(`ring did not settle: ${JSON.stringify(views.map((v) => v.body))}`);
-    await sleep(100);
-  }
+  await waitForRing([...shards.values()], ring.version);
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([...shards.values()].map((s) => (s.proc.kill('SIGTERM'), s.exited)));
+  await stopShards(shards.values());
   await dropKeyspace(keyspace);
 }, 60_000);
 

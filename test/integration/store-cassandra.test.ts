@@ -1,6 +1,6 @@
 /**
  * CassandraStore against a real Cassandra: the Store contract suite unchanged, then what
- * only this engine has (log buckets, claim repair after failover, parallel group commit).
+ * only this engine has (log buckets, claims moved after failover, parallel group commit).
  * One store (one keyspace) per file: the contract uses fresh random ids everywhere.
  */
 import { connectCassandra, type Cassandra } from '../../src/cassandra';
@@ -72,7 +72,7 @@ describe('CassandraStore engine specifics', () => {
     expect((await store().getConversation(convId))?.last_seq).toBe(4100);
   });
 
-  it('repairs a claim whose event never landed: the retry is written at the claimed seq and ts', async () => {
+  it('moves a claim whose event never landed to the retry, written at its own new seq', async () => {
     const a = newId('u');
     const convId = await group(store(), [a]);
     await store().appendEvents([message(convId, 1, a, 'before')]);
@@ -85,22 +85,23 @@ describe('CassandraStore engine specifics', () => {
     );
     // Not a committed send yet: the lookup does not answer with a seq that has no event.
     expect(await store().findByClientMsgId(convId, a, 'lost')).toBeNull();
-    // The client retries on another shard, which sequences it as 65.
+    // The client retries on another shard, which sequences it as 65: it is new there, so
+    // devices already past seq 2 still get it; seq 2 stays a gap.
     const retry = message(convId, 65, a, 'retried', { client_msg_id: 'lost' });
-    expect(await store().appendEvents([retry])).toEqual([{ status: 'duplicate', seq: 2, ts: claimedTs }]);
+    expect(await store().appendEvents([retry])).toEqual([{ status: 'ok' }]);
     const events = await store().readEvents(convId, 0, 10);
     expect(events.map((e) => [e.seq, e.ts, e.body])).toEqual([
       [1, t0 + 1000, 'before'],
-      [2, claimedTs, 'retried'],
+      [65, t0 + 65_000, 'retried'],
     ]);
-    expect(await store().findByClientMsgId(convId, a, 'lost')).toEqual({ seq: 2, ts: claimedTs });
-    expect((await store().getConversation(convId))?.last_seq).toBe(2);
+    expect(await store().findByClientMsgId(convId, a, 'lost')).toEqual({ seq: 65, ts: t0 + 65_000 });
+    expect((await store().getConversation(convId))?.last_seq).toBe(65);
     expect((await store().listInbox(a, null, 10)).rows[0]).toMatchObject({ conv_id: convId, preview: 'retried' });
-    // A further retry is a plain duplicate and writes nothing.
+    // A further retry is a plain duplicate of the moved claim and writes nothing.
     expect(await store().appendEvents([message(convId, 66, a, 'again', { client_msg_id: 'lost' })])).toEqual([
-      { status: 'duplicate', seq: 2, ts: claimedTs },
+      { status: 'duplicate', seq: 65, ts: t0 + 65_000 },
     ]);
-    expect(await store().readEvents(convId, 0, 10)).toHaveLength(2);
+    expect(await store().readEvents(convId, 0, 100)).toHaveLength(2);
   });
 
   it('answers a batch retried after it was written with duplicates, not a seq collision', async () => {

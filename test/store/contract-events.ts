@@ -11,6 +11,17 @@ export function eventsContract(ctx: ContractContext): void {
   });
 
   describe('appendEvents and readEvents', () => {
+    it('finds nothing past the largest seq a client may claim to hold', async () => {
+      const a = newId('u');
+      const convId = await group(store, [a]);
+      await store.appendEvents([message(convId, 1, a)]);
+      // Clients send MAX_SAFE_INTEGER for "I have everything"; engines must not fail on it.
+      expect(await store.readEvents(convId, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+      expect(await store.readMessage(convId, Number.MAX_SAFE_INTEGER)).toBeNull();
+      expect(await store.countUnread(convId, newId('u'), Number.MAX_SAFE_INTEGER)).toEqual({ unread: 0, mentions: 0 });
+      expect((await store.readMessages(convId, Number.MAX_SAFE_INTEGER, 10)).map((m) => m.seq)).toEqual([1]);
+    });
+
     it('round-trips every kind with exactly the fields it carries', async () => {
       const [a, b, c] = [newId('u'), newId('u'), newId('u')];
       const convId = await group(store, [a, b]);

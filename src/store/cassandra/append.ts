@@ -12,15 +12,15 @@
  *    is written. The claim is what survives failover: a SEND retried on another shard
  *    after the first shard died loses the claim and answers `duplicate` with the claimed
  *    seq and ts. If the first shard died between its claim and its event write, the
- *    claimed seq has no event: the retry then writes its own content at the claimed seq
- *    and ts (a repair, same key so same content), so the seq that is ACKed is real.
+ *    claimed seq has no event: the retry then moves the claim to its own new seq (an
+ *    LWT conditional on the old one) and is written as new, so the seq ACKed is real.
  * 3. Fold in memory (fold.ts), then write per conversation, conversations in parallel:
  *    the new event rows as unlogged batches per (conv_id, bucket) partition, folded
  *    columns of existing rows, thread index rows, members and user_convs; the
  *    conversation row (last_seq, updated_at, member_count, title, preview) goes last, so
  *    a reader bounded by last_seq never sees a seq whose event is not yet written.
  * A failing write rejects the call; what it already wrote stays (no rollback on
- * Cassandra), and a retry of the same items repairs through its claims as above.
+ * Cassandra), and a retry of the same items is answered through its claims as above.
  */
 import type { ConvEvent } from '../../protocol';
 import type { AppendItem, AppendResult } from '../types';
@@ -34,11 +34,10 @@ import { bucketOf, foldParams, insertEventCql, insertParams, previewOf, updateFo
 interface Entry {
   index: number;
   item: AppendItem;
-  /** The event as written: the item's own, or moved to its claim's seq and ts by a repair. */
+  /** The event as written. */
   event: ConvEvent;
   outcome: AppendResult | null;
   /** Duplicate whose claimed event was missing: written at the claimed seq. */
-  repair: boolean;
 }
 
 /** One conversation's part of the batch and what phase 1 read for it. */
@@ -53,6 +52,7 @@ interface ConvBatch {
 }
 
 const claimCql = 'INSERT INTO event_keys (conv_id, sender_id, client_msg_id, seq, ts) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS';
+const reclaimCql = 'UPDATE event_keys SET seq = ?, ts = ? WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? IF seq = ?';
 const threadCql = 'INSERT INTO thread_replies (conv_id, thread_root, seq) VALUES (?, ?, ?)';
 const clearTextCql = 'UPDATE events SET body = null, link_preview = null WHERE conv_id = ? AND bucket = ? AND seq = ?';
 const convUpdateCql =
@@ -73,7 +73,7 @@ export class EventAppender {
     const batches = new Map<string, ConvBatch>();
     items.forEach((item, index) => {
       const ev = item.event;
-      const entry: Entry = { index, item, event: ev, outcome: null, repair: false };
+      const entry: Entry = { index, item, event: ev, outcome: null };
       if (ev.client_msg_id != null) {
         const key = JSON.stringify([ev.conv_id, ev.sender_id, ev.client_msg_id]);
         const first = firstOfKey.get(key);
@@ -154,25 +154,19 @@ export class EventAppender {
     const ts = num(row, 'ts') ?? 0;
     e.outcome = { status: 'duplicate', seq, ts };
     const present = b.asked.has(seq) ? b.rows.has(seq) : await this.log.exists(b.convId, seq);
-    // A claim without its event: its writer died in between. Write this retry at the
-    // claimed seq (unless another item of the batch took that seq: then the sequencer
-    // handed it out twice, and the claim is left as it is).
-    const taken = b.entries.some((o) => o !== e && o.event.seq === seq);
-    if (!present && !taken) {
-      e.event = { ...ev, seq, ts };
-      e.repair = true;
-    }
+    if (present) return;
+    // A claim without its event: its writer died in between. The key moves to this
+    // retry's own seq (a conditional update, so two retries cannot both take it) and the
+    // event is written there as new. Not at the old seq: devices already past it would
+    // drop it as a duplicate. The old seq stays a gap, as after any crash.
+    const moved = await this.db.lwt(reclaimCql, [ev.seq, ev.ts, ev.conv_id, ev.sender_id, ev.client_msg_id, seq]);
+    if (moved.applied) e.outcome = { status: 'ok' };
+    else e.outcome = { status: 'duplicate', seq: num(moved.row, 'seq') ?? seq, ts: num(moved.row, 'ts') ?? ts };
   }
 
   private async commit(b: ConvBatch): Promise<void> {
-    const writes = b.entries.filter((e) => e.outcome?.status === 'ok' || e.repair);
+    const writes = b.entries.filter((e) => e.outcome?.status === 'ok');
     if (writes.length === 0) return;
-    // A repaired event moved to another seq may refer to rows phase 1 did not read.
-    const repairs = writes.filter((e) => e.repair);
-    if (repairs.length > 0) {
-      await this.fetch(b, repairs.flatMap((e) => [e.event.seq, e.event.target_seq, e.event.thread_root]));
-      await this.fetchThreadRoots(b, repairs);
-    }
     const fold = new ConvFold(b.rows, b.members);
     for (const e of writes) fold.apply(e.item, e.event);
 

@@ -6,7 +6,7 @@
 import type { ConvEvent } from '../../protocol';
 import type { MessageView, UnreadCounts } from '../types';
 import { num, type Cql, type Row } from './db';
-import { bucketOf, clampLimit, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow } from './rows';
+import { bucketOf, clampLimit, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow, storableSeq } from './rows';
 
 /** Rows fetched per step of a backward scan that filters (messages among other kinds). */
 const scanPage = 64;
@@ -28,7 +28,7 @@ export class EventLog {
    * first bucket.
    */
   async forward(convId: string, afterSeq: number, limit: number, lastSeq: number | Promise<number>, columns = eventColumns): Promise<Row[]> {
-    if (limit <= 0) return [];
+    if (limit <= 0 || !storableSeq(afterSeq + 1)) return [];
     const after = Math.max(0, afterSeq);
     let bucket = bucketOf(after + 1);
     const out: Row[] = [];
@@ -73,6 +73,7 @@ export class EventLog {
   async rowsAt(convId: string, seqs: Iterable<number>): Promise<Map<number, EventRow>> {
     const byBucket = new Map<number, number[]>();
     for (const seq of new Set(seqs)) {
+      if (!storableSeq(seq)) continue;
       const b = bucketOf(seq);
       const list = byBucket.get(b);
       if (list === undefined) byBucket.set(b, [seq]);
@@ -92,6 +93,7 @@ export class EventLog {
   }
 
   async exists(convId: string, seq: number): Promise<boolean> {
+    if (!storableSeq(seq)) return false;
     return (await this.db.first('SELECT seq FROM events WHERE conv_id = ? AND bucket = ? AND seq = ?', [convId, bucketOf(seq), seq])) !== null;
   }
 

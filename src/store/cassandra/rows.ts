@@ -10,6 +10,15 @@ export function bucketOf(seq: number): number {
   return Math.floor(seq / bucketSize);
 }
 
+/**
+ * Whether `seq` can be in the log at all: the bucket is a CQL int, so a seq from 2^43 on
+ * has no partition (a sequencer would take millennia to get there). Reads asked for such
+ * a seq (a client claiming to hold "everything", say) find nothing instead of failing.
+ */
+export function storableSeq(seq: number): boolean {
+  return bucketOf(seq) <= 2 ** 31 - 1;
+}
+
 /** One events row with its folded state; empty collections stand for null columns. */
 export interface EventRow {
   conv_id: string;
