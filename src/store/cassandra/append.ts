@@ -28,7 +28,8 @@ import { ConversationTable, deleteMemberCql, deleteUserConvCql, insertMemberCql,
 import { num, type Cql, type Param, type Statement } from './db';
 import { ConvFold } from './fold';
 import type { EventLog } from './log';
-import { bucketOf, foldParams, insertEventCql, insertParams, previewOf, updateFoldCql, type EventRow } from './rows';
+import { bucketOf, foldParams, insertEventCql, insertParams, updateFoldCql, type EventRow } from './rows';
+import { previewOf } from '../common';
 
 /** One item as the commit tracks it. */
 interface Entry {

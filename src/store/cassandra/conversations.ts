@@ -2,6 +2,7 @@
 import { ProtocolError, type ConversationType, type MemberRole } from '../../protocol';
 import type { ConversationRecord, MemberRecord, NewConversation } from '../types';
 import { bool, num, str, type Cql, type Param, type Row, type Statement } from './db';
+import { directKeyOf, uniqueMembers } from '../common';
 
 /** A conversations row with the columns only the store uses. */
 export interface ConvRow extends ConversationRecord {
@@ -141,31 +142,8 @@ export function memberRecord(m: MemberRow): MemberRecord {
   return rest;
 }
 
-/**
- * The unique key of a direct conversation: both ids sorted and joined by '|'. Throws
- * bad_request unless there are exactly two distinct members without '|' in their ids.
- */
-export function directKeyOf(userIds: readonly string[]): string {
-  if (userIds.length !== 2 || userIds[0] === userIds[1] || userIds.some((id) => id.includes('|'))) {
-    throw new ProtocolError('bad_request', 'a direct conversation has exactly two distinct members');
-  }
-  const [a, b] = userIds[0] < userIds[1] ? userIds : [userIds[1], userIds[0]];
-  return `${a}|${b}`;
-}
 
-/** The other side of a direct conversation, read from its key. */
-export function peerFromDirectKey(directKey: string | null, userId: string): string | null {
-  if (directKey === null) return null;
-  const sep = directKey.indexOf('|');
-  const a = directKey.slice(0, sep);
-  return a === userId ? directKey.slice(sep + 1) : a;
-}
 
-// A repeated user id would collide on (conv_id, user_id); the first role given wins.
-function uniqueMembers(members: NewConversation['members']): NewConversation['members'] {
-  const seen = new Set<string>();
-  return members.filter((m) => (seen.has(m.user_id) ? false : (seen.add(m.user_id), true)));
-}
 
 export function record(row: ConvRow): ConversationRecord {
   return { conv_id: row.conv_id, type: row.type, title: row.title, created_at: row.created_at, last_seq: row.last_seq, member_count: row.member_count };

@@ -11,7 +11,8 @@
  */
 import type { AppendItem } from '../types';
 import type { ConvEvent, MemberRole } from '../../protocol';
-import { previewOf, previewOfEvent, rowFromEvent, type EventRow, type FoldColumn } from './rows';
+import { rowFromEvent, type EventRow, type FoldColumn } from './rows';
+import { previewOf, previewOfEvent } from '../common';
 
 /** A row the batch holds: read from the log (changed columns tracked) or new (inserted whole). */
 export interface Slot {

@@ -7,10 +7,10 @@
  */
 import { MUTED_FOREVER, type InboxRow } from '../../protocol';
 import type { InboxPage, MarkerUpdate } from '../types';
-import { peerFromDirectKey, type ConversationTable, type ConvRow, type MemberRow } from './conversations';
+import { type ConversationTable, type ConvRow, type MemberRow } from './conversations';
 import type { Cql } from './db';
 import type { EventLog } from './log';
-import { clampLimit, decodeCursor, encodeCursor } from './rows';
+import { clampLimit, decodeCursor, encodeCursor, peerFromDirectKey } from '../common';
 
 interface Entry {
   conv: ConvRow;

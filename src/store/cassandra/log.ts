@@ -6,7 +6,8 @@
 import type { ConvEvent } from '../../protocol';
 import type { MessageView, UnreadCounts } from '../types';
 import { num, type Cql, type Row } from './db';
-import { bucketOf, clampLimit, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow, storableSeq } from './rows';
+import { bucketOf, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow, storableSeq } from './rows';
+import { clampLimit } from '../common';
 
 /** Rows fetched per step of a backward scan that filters (messages among other kinds). */
 const scanPage = 64;

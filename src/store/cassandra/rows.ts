@@ -2,6 +2,7 @@
 import { ProtocolError, type ConvEvent, type EventKind, type LinkPreview } from '../../protocol';
 import type { MessageView } from '../types';
 import { bool, list, num, numList, str, textMap, type Param, type Row } from './db';
+import { previewOfEvent } from '../common';
 
 /** Events per log partition: bucket = floor(seq / B). Fixed forever: changing it moves every row. */
 export const bucketSize = 4096;
@@ -173,16 +174,6 @@ function nonEmpty<T extends string | number>(xs: readonly T[]): readonly T[] | u
   return xs.length === 0 ? undefined : xs;
 }
 
-/** The stored payload of a link_preview event (and of the message it folds into). */
-export function previewOfEvent(ev: ConvEvent): LinkPreview {
-  return {
-    url: ev.url ?? '',
-    title: ev.title ?? null,
-    description: ev.description ?? null,
-    image_url: ev.image_url ?? null,
-    site_name: ev.site_name ?? null,
-  };
-}
 
 /**
  * The wire shape of a row: only the fields its kind carries. A deleted message, and an
@@ -245,29 +236,6 @@ export function toMessageView(r: EventRow, threadCount: number): MessageView {
   };
 }
 
-/** Preview length in UTF-16 units (a split surrogate pair is dropped), as in SQLite. */
-const previewChars = 100;
 
-export function previewOf(body: string): string {
-  if (body.length <= previewChars) return body;
-  const code = body.charCodeAt(previewChars - 1);
-  return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);
-}
 
-/** Limits below 1 (or not numbers) read nothing, as in SQLite. */
-export function clampLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
-}
 
-/** Opaque inbox cursor: base64url of "updated_at:conv_id" (conv ids may contain ':'). */
-export function encodeCursor(updatedAt: number, convId: string): string {
-  return Buffer.from(`${updatedAt}:${convId}`, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string): [number, string] {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const sep = text.indexOf(':');
-  const updatedAt = Number(text.slice(0, sep));
-  if (sep <= 0 || !Number.isSafeInteger(updatedAt)) throw new ProtocolError('bad_request', 'invalid inbox cursor');
-  return [updatedAt, text.slice(sep + 1)];
-}

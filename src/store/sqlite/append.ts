@@ -6,9 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { ConvEvent, LinkPreview } from '../../protocol';
 import type { AppendItem, AppendResult } from '../index';
-
-/** Preview length in UTF-16 units (a split surrogate pair is dropped). */
-const previewChars = 100;
+import { previewOf, previewOfEvent } from '../common';
 
 /** What one batch did to one conversation; written once at the end of the batch. */
 interface ConvTouch {
@@ -290,25 +288,9 @@ function newTouch(): ConvTouch {
   };
 }
 
-/** The stored payload of a link_preview event (and of the message it folds into). */
-function previewOfEvent(ev: ConvEvent): LinkPreview {
-  return {
-    url: ev.url ?? '',
-    title: ev.title ?? null,
-    description: ev.description ?? null,
-    image_url: ev.image_url ?? null,
-    site_name: ev.site_name ?? null,
-  };
-}
 
 /** Empty lists are stored as NULL: most messages have none, and NULL costs no bytes. */
 function jsonList(list: readonly string[] | undefined): string | null {
   return list === undefined || list.length === 0 ? null : JSON.stringify(list);
 }
 
-/** The first 100 UTF-16 units of a body, never ending in half a surrogate pair. */
-function previewOf(body: string): string {
-  if (body.length <= previewChars) return body;
-  const code = body.charCodeAt(previewChars - 1);
-  return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);
-}

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { ProtocolError, type ConversationType, type MemberRole } from '../../protocol';
 import type { ConversationRecord, MemberRecord, NewConversation } from '../index';
+import { directKeyOf, uniqueMembers } from '../common';
 
 interface ConversationRow {
   conv_id: string;
@@ -100,31 +101,8 @@ export class ConversationTable {
   }
 }
 
-/**
- * The unique key of a direct conversation: both ids sorted and joined by '|'. Throws
- * bad_request unless there are exactly two distinct members without '|' in their ids.
- */
-export function directKeyOf(userIds: readonly string[]): string {
-  if (userIds.length !== 2 || userIds[0] === userIds[1] || userIds.some((id) => id.includes('|'))) {
-    throw new ProtocolError('bad_request', 'a direct conversation has exactly two distinct members');
-  }
-  const [a, b] = userIds[0] < userIds[1] ? userIds : [userIds[1], userIds[0]];
-  return `${a}|${b}`;
-}
 
-/** The other side of a direct conversation, read from its key. */
-export function peerFromDirectKey(directKey: string | null, userId: string): string | null {
-  if (directKey === null) return null;
-  const sep = directKey.indexOf('|');
-  const a = directKey.slice(0, sep);
-  return a === userId ? directKey.slice(sep + 1) : a;
-}
 
-// A repeated user id would break the (conv_id, user_id) key; the first role given wins.
-function uniqueMembers(members: NewConversation['members']): NewConversation['members'] {
-  const seen = new Set<string>();
-  return members.filter((m) => (seen.has(m.user_id) ? false : (seen.add(m.user_id), true)));
-}
 
 function toConversation(row: ConversationRow): ConversationRecord {
   return {

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import type { MessageView } from '../index';
+import { clampLimit } from '../common';
 
 /**
  * An events row as the read statements return it: one JSON array per row, every row of a
@@ -95,10 +96,6 @@ export class EventReader {
   }
 }
 
-/** SQLite reads a negative LIMIT as "no limit"; callers asking for <= 0 rows get none. */
-export function clampLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
-}
 
 /**
  * The wire shape of a row: only the fields its kind carries. A deleted message, and an

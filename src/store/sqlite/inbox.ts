@@ -2,8 +2,7 @@
 import type Database from 'better-sqlite3';
 import { MUTED_FOREVER, ProtocolError, type ConversationType, type InboxRow } from '../../protocol';
 import type { InboxPage, MarkerUpdate, UnreadCounts } from '../index';
-import { peerFromDirectKey } from './conversations';
-import { clampLimit } from './events';
+import { clampLimit, decodeCursor, encodeCursor, peerFromDirectKey } from '../common';
 
 /**
  * Unread messages of one member. Exported so the engine test can EXPLAIN it: it must stay
@@ -140,15 +139,4 @@ function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
   };
 }
 
-// Opaque to clients; base64url of "updated_at:conv_id" (conv ids may contain ':').
-function encodeCursor(updatedAt: number, convId: string): string {
-  return Buffer.from(`${updatedAt}:${convId}`, 'utf8').toString('base64url');
-}
 
-function decodeCursor(cursor: string): [number, string] {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const sep = text.indexOf(':');
-  const updatedAt = Number(text.slice(0, sep));
-  if (sep <= 0 || !Number.isSafeInteger(updatedAt)) throw new ProtocolError('bad_request', 'invalid inbox cursor');
-  return [updatedAt, text.slice(sep + 1)];
-}
