@@ -129,7 +129,8 @@ export class Gateway {
   frame(session: Session, data: RawData, isBinary: boolean): void {
     session.alive = true;
     if (this.draining) {
-      this.sendError(session, new ProtocolError('unavailable', 'shard restarting'), null);
+      // The ref lets a client retry exactly the send that was refused, on its next shard.
+      this.sendError(session, new ProtocolError('unavailable', 'shard restarting'), refOf(data, isBinary, this.opts.limits.maxIdChars));
       return;
     }
     const size = frameSize(data);
@@ -341,4 +342,16 @@ function onClose(this: WebSocketWithGateway): void {
 
 function onError(this: WebSocketWithGateway): void {
   // ws emits 'close' after 'error' (for example 1009 on an oversized frame); cleanup happens there.
+}
+
+/** The client_msg_id of a raw frame, or null: for refusals of frames that are not decoded. */
+function refOf(data: RawData, isBinary: boolean, maxChars: number): string | null {
+  if (isBinary) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8'));
+    const id = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).client_msg_id : undefined;
+    return typeof id === 'string' ? id.slice(0, maxChars) : null;
+  } catch {
+    return null;
+  }
 }
