@@ -165,10 +165,13 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
       http.close();
-      // Peers stop routing here first; actors then drain and hand over on their own rings.
-      await membership?.stop();
+      // Peers' commands are refused (they retry) while what was accepted commits and fans
+      // out; only then does this shard leave the ring, so a new owner never sequences
+      // ahead of events this one has yet to deliver.
+      clusterRouter?.drain();
       await previewer?.close(); // fetches in flight would only append after the drain
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
+      await membership?.stop();
       await gateway.closeAll();
       http.closeAllConnections();
       linkServer?.close();

@@ -27,6 +27,8 @@ export class ClusterRouter implements Router, LinkHandler {
   /** The ring before the last change: who may still hold an actor this shard now owns. */
   private previous: Ring | null = null;
   private readonly takeovers = new Map<string, Promise<void>>();
+  /** Stopping: commands from peers are refused so they retry on the next owner. */
+  private draining = false;
 
   constructor(private readonly opts: ClusterRouterOptions) {
     opts.membership.on('change', (ring: Ring, previous: Ring) => this.onRingChange(ring, previous));
@@ -58,8 +60,14 @@ export class ClusterRouter implements Router, LinkHandler {
     }
   }
 
+  /** Refuses peers' commands from now on (graceful stop; see server.ts). */
+  drain(): void {
+    this.draining = true;
+  }
+
   /** A command from a peer: run it only if this shard owns the conversation by its own ring. */
   async command(cmd: Command): Promise<unknown> {
+    if (this.draining) throw new NotOwnerError(`shard ${this.opts.selfId} is leaving`);
     if (this.opts.membership.ring.owner(cmd.conv_id) !== this.opts.selfId) {
       throw new NotOwnerError(`shard ${this.opts.selfId} does not own ${cmd.conv_id}`);
     }

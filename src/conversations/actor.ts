@@ -93,6 +93,11 @@ export class ConversationActor {
     private readonly deps: ActorDeps,
   ) {}
 
+  /** Resolves when every fan-out queued so far has been published. */
+  settled(): Promise<void> {
+    return this.fanoutChain;
+  }
+
   /** True when evicting the actor loses nothing. */
   get idle(): boolean {
     return this.mailbox.length === 0 && !this.running && this.inFlight === 0;

@@ -215,5 +215,7 @@ export class ConversationService {
     this.stopped = true;
     await this.commits.drain();
     await this.markers.stop();
+    // Fan-out runs after commit, chained per actor: wait until every DELIVER left.
+    await Promise.all([...this.actors.values()].map((a) => a.settled()));
   }
 }
