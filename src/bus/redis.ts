@@ -125,7 +125,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     this.topics.clear();
-    await Promise.all([quit(this.pub), quit(this.sub)]);
+    await Promise.all([quitRedis(this.pub), quitRedis(this.sub)]);
   }
 
   private removeHandler(topic: string, t: Topic, handler: BusHandler): void {
@@ -162,7 +162,7 @@ export class RedisBus implements Bus {
 }
 
 /** QUIT when connected (pending replies arrive first), otherwise just drop the socket. */
-async function quit(conn: Redis): Promise<void> {
+export async function quitRedis(conn: Redis): Promise<void> {
   if (conn.status !== 'ready') {
     conn.disconnect();
     return;

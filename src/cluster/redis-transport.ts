@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { quitRedis } from '../bus';
 import type { Command } from '../conversations';
 import type { ShardInfo } from './membership';
 import { LinkDownError, answer, replyError, type ShardHandler, type ShardReply, type ShardRequest, type ShardTransport } from './transport';
@@ -96,7 +97,7 @@ export class RedisTransport implements ShardTransport {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new LinkDownError('shard transport closed'));
-    await Promise.all([quit(this.pub), quit(this.sub)]);
+    await Promise.all([quitRedis(this.pub), quitRedis(this.sub)]);
   }
 
   private request(peerId: string, req: RedisRequest): Promise<unknown> {
@@ -169,15 +170,3 @@ export class RedisTransport implements ShardTransport {
   }
 }
 
-/** QUIT when connected (pending replies arrive first), otherwise just drop the socket. */
-async function quit(conn: Redis): Promise<void> {
-  if (conn.status !== 'ready') {
-    conn.disconnect();
-    return;
-  }
-  try {
-    await conn.quit();
-  } catch {
-    conn.disconnect();
-  }
-}

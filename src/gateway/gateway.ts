@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, FrameDecoder, ProtocolError, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
-import { visiblePresence, type Presence } from '../presence';
-import type { Store, UserSettings } from '../store';
+import type { Presence } from '../presence';
+import type { Store } from '../store';
 import type { Router } from '../cluster';
 import type { ConversationReads } from '../conversations';
 import type { TokenService } from '../auth';
@@ -262,7 +262,7 @@ export class Gateway {
         for (const [userId, sessions] of this.users) {
           for (const s of sessions) {
             const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
-            if (becameOnline && s.settings) this.announcePresence(userId, s.settings, 'online', Date.now());
+            if (becameOnline && s.settings) this.handlers.announcePresence(userId, s.settings, 'online', Date.now());
           }
         }
       }
@@ -271,7 +271,7 @@ export class Gateway {
         const settings = new Map(users.map((u) => [u.user_id, u.settings]));
         for (const { user_id, last_seen } of wentOffline) {
           const s = settings.get(user_id);
-          if (s) this.announcePresence(user_id, s, 'offline', last_seen);
+          if (s) this.handlers.announcePresence(user_id, s, 'offline', last_seen);
         }
       }
     } catch (err) {
@@ -280,13 +280,6 @@ export class Gateway {
     } finally {
       this.presenceBusy = false;
     }
-  }
-
-  /** Same announcement as FrameHandlers makes when a session of this gateway changes presence. */
-  private announcePresence(userId: string, settings: UserSettings, state: 'online' | 'offline', at: number): void {
-    if (!settings.show_presence) return;
-    const frame = JSON.stringify({ type: 'PRESENCE', ...visiblePresence(userId, state === 'online', at, settings, at) });
-    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame });
   }
 
   /** Stops taking frames and connections; sessions stay open until closeAll(). */

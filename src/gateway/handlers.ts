@@ -261,7 +261,8 @@ export class FrameHandlers {
     }
   }
 
-  private announcePresence(userId: string, settings: UserSettings, state: 'online' | 'offline', at: number): void {
+  /** Publishes a user's presence change to every gateway's subscribers (also used by the heartbeat). */
+  announcePresence(userId: string, settings: UserSettings, state: 'online' | 'offline', at: number): void {
     // A user who hides presence always appears offline: announce nothing.
     if (!settings.show_presence) return;
     const frame = presenceFrame(visiblePresence(userId, state === 'online', at, settings, at));
