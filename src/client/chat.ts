@@ -16,7 +16,7 @@ import { RestClient, type ClientMsgOptions, type SendOptions, type SendResult } 
 import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
 import { SyncTracker } from './sync';
 import { TypingExpiry } from './typing';
-import type { ChatClientOptions, ChatEvents, ChatStatus } from './types';
+import type { ChatClientOptions, ChatEvents, ChatStatus, ChatTransport } from './types';
 
 /** Client-chosen close code for connections the SDK drops itself (ping timeout, failed catch-up). */
 const dropCode = 4000;
@@ -54,6 +54,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly pendingDelivered = new Map<string, number>();
   private presenceSub: string[] = [];
   private sessionUser: string | null = null;
+  private currentTransport: ChatTransport | null = null;
 
   constructor(opts: ChatClientOptions) {
     super();
@@ -87,6 +88,11 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** The user of the current or last session, known after the first CONNACK. */
   get userId(): string | null {
     return this.sessionUser;
+  }
+
+  /** The carrier of the current connection, or of the last one while disconnected; null before the first attempt. */
+  get transport(): ChatTransport | null {
+    return this.currentTransport;
   }
 
   /** Sends, reactions, edits and deletes not yet acknowledged. */

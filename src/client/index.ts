@@ -3,7 +3,18 @@
  * protocol files (frames, errors, ids), never the server's decoder or any Node module.
  */
 export { ChatClient } from './chat';
-export type { ChatClientOptions, ChatEvents, ChatStatus, ConnectedInfo, MuteSync, Receipt, ReadSync, TypingInfo } from './types';
+export type {
+  ChatClientOptions,
+  ChatEvents,
+  ChatStatus,
+  ChatTransport,
+  ChatTransportOption,
+  ConnectedInfo,
+  MuteSync,
+  Receipt,
+  ReadSync,
+  TypingInfo,
+} from './types';
 export {
   RestClient,
   type RestClientOptions,

@@ -14,8 +14,15 @@ export interface ChatClientOptions {
   deviceId: string;
   /** The sync state persisted from a previous run (`client.state`). */
   state?: SyncState;
-  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. */
+  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. Not needed with `transport: 'longpoll'`. */
   WebSocketImpl?: WebSocketConstructor;
+  /**
+   * How frames travel. `'websocket'`: only the socket at `wsUrl`. `'longpoll'`: only HTTP
+   * long-poll under `/lp` (docs/client-sdk.md). `'auto'` (default): WebSocket first; when a
+   * socket fails before it opens, that attempt continues over long-poll at once and later
+   * reconnects stay on long-poll for a while before WebSocket is tried again.
+   */
+  transport?: ChatTransportOption;
   /** Defaults to `globalThis.fetch`. */
   fetch?: FetchLike;
   /** Reconnect delays (jittered exponential). */
@@ -29,6 +36,12 @@ export interface ChatClientOptions {
   /** Client-side checks that keep an oversized SEND from being resent forever. */
   limits?: Partial<Pick<Limits, 'maxFrameBytes' | 'maxBodyChars'>>;
 }
+
+/** The `transport` option: which carriers a ChatClient may use. */
+export type ChatTransportOption = 'auto' | 'websocket' | 'longpoll';
+
+/** The carrier of one connection. */
+export type ChatTransport = 'websocket' | 'longpoll';
 
 /** What CONNACK told about the session. */
 export interface ConnectedInfo {
