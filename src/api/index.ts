@@ -15,6 +15,7 @@ import type { Observability } from '../observability';
 import { errorHandler } from './http';
 import { userRoutes } from './users';
 import { conversationRoutes } from './conversations';
+import { webRoutes } from './web';
 
 export interface ApiOptions {
   store: Store;
@@ -34,6 +35,8 @@ export interface ApiOptions {
   ready: () => boolean;
   /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
   clusterInfo: (() => { shard: string; version: string; shards: string[] }) | null;
+  /** The built web client to serve at `/`; defaults to `<repo>/dist/web`. */
+  webDir?: string;
 }
 
 export function createApi(opts: ApiOptions): Express {
@@ -57,6 +60,8 @@ export function createApi(opts: ApiOptions): Express {
   app.use('/api/v1', (_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });
+  // Last, so it shadows nothing: the web client at `/` (static files from dist/web).
+  app.use(webRoutes(opts.webDir));
   app.use(errorHandler(opts.obs.logger));
   return app;
 }

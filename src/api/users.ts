@@ -79,6 +79,14 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.get('/users', auth, async (req, res) => {
+    // `user_ids=a,b`: the names of users a client met by id (senders, members, peers).
+    const rawIds = req.query.user_ids;
+    if (typeof rawIds === 'string' && rawIds !== '') {
+      const ids = [...new Set(rawIds.split(','))];
+      if (ids.length > opts.limits.maxPresenceSub) throw new ProtocolError('bad_request', `at most ${opts.limits.maxPresenceSub} user_ids`);
+      res.json({ users: (await store.getUsers(ids)).map(publicUser) });
+      return;
+    }
     const username = req.query.username;
     if (typeof username !== 'string' || username === '') throw new ProtocolError('bad_request', 'username is required');
     const user = await store.getUserByUsername(username.toLowerCase());

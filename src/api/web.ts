@@ -1,0 +1,47 @@
+/**
+ * The web client (src/web, bundled by `npm run build:web` into dist/web) served at `/`.
+ * Mounted after every other route, GET and HEAD only, and it never answers under the
+ * server's own paths, so it cannot shadow /api/v1, /healthz, /readyz, /metrics, /ws or /lp.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import express, { Router as ExpressRouter } from 'express';
+
+/** Where the build puts the bundle: `<repo>/dist/web`, from both `dist/api` and `src/api` (tests run the sources). */
+export const defaultWebDir = resolve(__dirname, '../../dist/web');
+
+/** Paths owned by the server itself: the web client never answers under them. */
+const reserved = /^\/(?:api|healthz|readyz|metrics|ws|lp)(?:\/|$)/;
+
+export function webRoutes(dir: string = defaultWebDir): ExpressRouter {
+  const r = ExpressRouter();
+  const built = existsSync(join(dir, 'index.html'));
+  r.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || reserved.test(req.path)) {
+      next();
+      return;
+    }
+    if (!built && req.path === '/') {
+      res.status(503).type('text/plain').send('The web client is not built: run `npm run build`.\n');
+      return;
+    }
+    next();
+  });
+  if (!built) return r;
+  // The bundle's file names are fixed (app.js, app.css), so nothing may be cached
+  // without asking: `no-cache` revalidates with the ETag / Last-Modified on each load,
+  // a cheap 304 when nothing changed and never a stale script after a deploy.
+  r.use(
+    express.static(dir, {
+      index: 'index.html',
+      etag: true,
+      lastModified: true,
+      redirect: false,
+      setHeaders: (res) => {
+        res.setHeader('Cache-Control', 'no-cache');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+      },
+    }),
+  );
+  return r;
+}

@@ -1,0 +1,131 @@
+/** The conversation list with its header, settings menu and connection status line. */
+import { useState } from 'preact/hooks';
+import type { ChatTransportOption, InboxRow } from '../../client';
+import { shortTime } from '../format';
+import { goTo } from '../hooks';
+import type { AppStore } from '../store';
+import { Avatar, MutedIcon } from './ui';
+
+export function Sidebar(props: {
+  store: AppStore;
+  onNewChat: () => void;
+  onSignOut: () => void;
+  onTransport: (t: ChatTransportOption) => void;
+}) {
+  const { store } = props;
+  const [menu, setMenu] = useState(false);
+  const rows = store.conversations();
+  return (
+    <aside class="sidebar" data-testid="sidebar">
+      <header class="sidebar-head">
+        <Avatar id={store.me.user_id} name={store.me.display_name} size={36} />
+        <h1>Chats</h1>
+        <button class="icon-btn" title="New chat" aria-label="New chat" data-testid="new-chat" onClick={props.onNewChat}>
+          ✎
+        </button>
+        <button class="icon-btn" title="Settings" aria-label="Settings" aria-expanded={menu} data-testid="settings-button" onClick={() => setMenu(!menu)}>
+          ⋯
+        </button>
+      </header>
+      {menu && (
+        <div class="settings" data-testid="settings-menu">
+          <div class="settings-row">
+            <span>
+              Signed in as <b data-testid="me-name">{store.me.display_name}</b> <span class="hint">@{store.me.username}</span>
+            </span>
+          </div>
+          <label class="settings-row">
+            Connection
+            <select data-testid="transport-select" value={store.transportPref} onChange={(e) => props.onTransport(e.currentTarget.value as ChatTransportOption)}>
+              <option value="auto">Automatic</option>
+              <option value="websocket">WebSocket only</option>
+              <option value="longpoll">Long-poll only</option>
+            </select>
+          </label>
+          <button class="danger" data-testid="sign-out" onClick={props.onSignOut}>
+            Sign out
+          </button>
+        </div>
+      )}
+      <ul class="conv-list" data-testid="conv-list">
+        {rows.length === 0 && (
+          <li class="empty" data-testid="conv-empty">
+            No conversations yet. Start one with ✎.
+          </li>
+        )}
+        {rows.map((row) => (
+          <ConvItem key={row.conv_id} store={store} row={row} active={store.openConversation === row.conv_id} />
+        ))}
+      </ul>
+      <StatusLine store={store} />
+    </aside>
+  );
+}
+
+function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
+  const { store, row } = props;
+  const title = store.titleOf(row);
+  const muted = store.isMuted(row);
+  const unread = row.unread > 0 || row.marked_unread;
+  const typing = store.typing(row.conv_id);
+  const presence = row.type === 'direct' && row.peer_id ? store.presence(row.peer_id) : null;
+  const preview = typing.length ? `${row.type === 'direct' ? '' : store.nameOf(typing[0]) + ' '}typing…` : previewText(row);
+  return (
+    <li>
+      <button
+        class={'conv-item' + (props.active ? ' active' : '') + (unread ? ' unread' : '')}
+        data-testid="conv-item"
+        data-conv-id={row.conv_id}
+        data-title={title}
+        onClick={() => goTo(row.conv_id)}
+      >
+        <Avatar id={row.conv_id} name={title} presence={presence} group={row.type === 'group'} />
+        <span class="conv-main">
+          <span class="conv-top">
+            <span class="conv-title" data-testid="conv-title">
+              {title}
+            </span>
+            {muted && <MutedIcon />}
+            <span class="conv-time">{row.last_seq > 0 || row.preview ? shortTime(row.updated_at) : ''}</span>
+          </span>
+          <span class="conv-bottom">
+            <span class={'conv-preview' + (typing.length ? ' typing' : '')} data-testid="conv-preview">
+              {preview}
+            </span>
+            {unread && (
+              <span class={'badge' + (muted ? ' muted' : '')} data-testid="unread-badge" data-count={row.unread} aria-label={row.unread ? `${row.unread} unread` : 'Marked unread'}>
+                {row.unread > 0 ? (row.unread > 99 ? '99+' : row.unread) : ''}
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
+
+function previewText(row: InboxRow): string {
+  if (row.preview) return row.preview;
+  return row.last_seq > 1 ? 'Message deleted' : row.type === 'group' ? 'Group created' : 'Say hello 👋';
+}
+
+function StatusLine(props: { store: AppStore }) {
+  const { store } = props;
+  const online = store.status === 'ready';
+  const label = online ? 'Connected' : store.status === 'idle' || store.status === 'connecting' || store.status === 'handshake' ? 'Connecting…' : 'Offline, reconnecting…';
+  return (
+    <footer class="status-line" data-testid="status-line" data-status={store.status}>
+      <span class={'status-dot' + (online ? ' on' : '')} />
+      <span data-testid="connection-status">{label}</span>
+      <span class="sep">·</span>
+      <span data-testid="transport" data-transport={store.transport ?? ''} title={`setting: ${store.transportPref}`}>
+        {store.transport ?? store.transportPref}
+      </span>
+      {store.notice && (
+        <span class="notice" data-testid="notice" title={store.notice}>
+          {store.notice}
+        </span>
+      )}
+    </footer>
+  );
+}
