@@ -365,18 +365,38 @@ export class AppStore {
     if (!m) return;
     const mine = m.reactions[this.me.user_id];
     const next = mine === emoji ? null : emoji;
-    this.client.react(convId, seq, next).catch((err) => this.fail(err));
+    // This session gets the ACK, not a DELIVER of its own event: fold it in on the ACK.
+    this.client.react(convId, seq, next).then(
+      (ack) => this.foldOwn({ conv_id: convId, seq: ack.seq, ts: ack.ts, sender_id: this.me.user_id, kind: 'reaction', target_seq: seq, emoji: next }),
+      (err) => this.fail(err),
+    );
   }
 
   edit(convId: string, seq: number, body: string): void {
     const text = body.trim();
     if (!text) return;
     this.stopTyping(convId);
-    this.client.edit(convId, seq, text).catch((err) => this.fail(err));
+    this.client.edit(convId, seq, text).then(
+      (ack) => this.foldOwn({ conv_id: convId, seq: ack.seq, ts: ack.ts, sender_id: this.me.user_id, kind: 'edit', target_seq: seq, body: text }),
+      (err) => this.fail(err),
+    );
   }
 
   unsend(convId: string, seq: number): void {
-    this.client.deleteMessage(convId, seq).catch((err) => this.fail(err));
+    this.client.deleteMessage(convId, seq).then(
+      (ack) => this.foldOwn({ conv_id: convId, seq: ack.seq, ts: ack.ts, sender_id: this.me.user_id, kind: 'delete', target_seq: seq }),
+      (err) => this.fail(err),
+    );
+  }
+
+  /**
+   * Applies this session's own acknowledged reaction, edit or delete to the model (the
+   * SDK's sync state is not touched: the event may come back later, and folding is
+   * idempotent).
+   */
+  private foldOwn(ev: ConvEvent): void {
+    this.fold(ev);
+    this.changed();
   }
 
   /** Called on every keystroke in the composer: "started", refreshed every 3 s while typing. */
@@ -504,8 +524,14 @@ export class AppStore {
   }
 
   private onEvent(ev: ConvEvent): void {
-    const c = this.conv(ev.conv_id);
     if (!this.rows.has(ev.conv_id)) this.scheduleListRefresh();
+    this.fold(ev);
+    this.changed();
+  }
+
+  /** Folds one event into the model: idempotent, so an event seen twice changes nothing. */
+  private fold(ev: ConvEvent): void {
+    const c = this.conv(ev.conv_id);
     switch (ev.kind) {
       case 'message': {
         const prev = c.bySeq.get(ev.seq);
@@ -597,7 +623,6 @@ export class AppStore {
         this.touchRow(ev.conv_id, { last_seq: ev.seq });
       }
     }
-    this.changed();
   }
 
   private isNewest(convId: string, seq: number | undefined): boolean {

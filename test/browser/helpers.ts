@@ -166,3 +166,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path });
   return path;
 }
+
+/** Leaves the open chat (the list stays on screen on wide windows). */
+export async function closeChat(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    location.hash = '#/';
+  });
+  await page.getByTestId('no-chat').or(page.getByTestId('conv-list')).first().waitFor({ state: 'visible' });
+}
+
+/** Clicks a message bubble to bring up its actions (react, reply, edit, unsend). */
+export async function messageActions(page: Page, text: string): Promise<Locator> {
+  const msg = message(page, text);
+  await msg.getByTestId('message-bubble').click();
+  const actions = msg.getByTestId('message-actions');
+  await visible(actions);
+  return actions;
+}
+
+export async function statusOf(page: Page, text: string): Promise<string | null> {
+  return message(page, text).getByTestId('msg-status').getAttribute('data-status', { timeout: 2000 });
+}
+
+export { sleep };
