@@ -65,9 +65,10 @@ export class BrowserEnv {
     return ctx;
   }
 
-  async page(opts: { viewport?: { width: number; height: number }; query?: string } = {}): Promise<Page> {
+  async page(opts: { viewport?: { width: number; height: number }; query?: string; before?: (page: Page) => void } = {}): Promise<Page> {
     const ctx = await this.context(opts.viewport);
     const page = await ctx.newPage();
+    opts.before?.(page);
     page.on('pageerror', (err) => this.errors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => {
       if (msg.type() === 'error') this.errors.push(`console: ${msg.text()}`);
