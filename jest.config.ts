@@ -2,15 +2,35 @@ import type { Config } from 'jest';
 
 // Type checking happens once in `npm run typecheck`; ts-jest only transpiles, which
 // keeps the suite fast on a two-core machine.
+const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+
+/** The protocol suites that run a second time with every raw client on long-poll. */
+const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'rich-*', 'sdk'];
+
 const config: Config = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  testPathIgnorePatterns: ['/node_modules/', '/test/integration/'],
   testTimeout: 20000,
   // Client sockets closed by the server linger in ws's 30 s close timer; don't wait on them.
   forceExit: true,
+  projects: [
+    {
+      // Everything, over WebSocket (test/browser included once it exists).
+      displayName: 'default',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+      testPathIgnorePatterns: ['/node_modules/', '/test/integration/'],
+    },
+    {
+      // The same wire protocol over long-poll: test/e2e/harness.ts reads E2E_TRANSPORT.
+      displayName: 'e2e-longpoll',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: longPollSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
+      setupFiles: ['<rootDir>/test/e2e/transport-longpoll.ts'],
+      transform,
+    },
+  ],
 };
 
 export default config;

@@ -118,7 +118,6 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     ready: () => ready,
     clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });
-  const http: Server = createServer(app);
   const gateway = new Gateway({
     gatewayId: shardId,
     upgrades: linkServer ? { [linkPath]: (req, socket, head) => linkServer.upgrade(req, socket, head) } : undefined,
@@ -135,6 +134,11 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     tokens,
     limiter,
     obs,
+  });
+  // Long-poll (/lp) is served in front of express: its answers are built from the frames'
+  // bytes and must not pass through express's body parser or JSON serializer.
+  const http: Server = createServer((req, res) => {
+    if (!gateway.longPoll.handle(req, res)) app(req, res);
   });
   await gateway.attach(http);
   conversations.start();
@@ -153,6 +157,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   obs.logger.info('listening', {
     url: `http://${host}:${port}`,
     ws: `ws://${host}:${port}/ws`,
+    longpoll: `http://${host}:${port}/lp`,
     data_dir: config.dataDir,
     background_checkpoints: checkpointer !== null,
     writer_thread: writerThread,

@@ -6,16 +6,19 @@
  * ~288k). One shared list and one callback: no per-connection closures or timers.
  */
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
+import type { Carrier } from './session';
 
-/** The TCP socket under a ws WebSocket. ws keeps it in `_socket`; this is the one place that relies on it. */
-function rawSocket(ws: WebSocket): Socket | null {
-  return (ws as unknown as { _socket?: Socket | null })._socket ?? null;
+/**
+ * The TCP socket under a ws WebSocket. ws keeps it in `_socket`; this is the one place that
+ * relies on it. Long-poll queues have none: they coalesce a turn's frames themselves.
+ */
+function rawSocket(carrier: Carrier): Socket | null {
+  return (carrier as unknown as { _socket?: Socket | null })._socket ?? null;
 }
 
-/** What the batch needs of a session: its socket and a flag it owns while corked. */
+/** What the batch needs of a session: its carrier and a flag it owns while corked. */
 export interface Batchable {
-  readonly ws: WebSocket;
+  readonly carrier: Carrier;
   corked: boolean;
 }
 
@@ -26,7 +29,7 @@ export class WriteBatch {
   /** Corks the session's socket until the end of this turn (once per turn). */
   hold(session: Batchable): void {
     if (session.corked) return;
-    const socket = rawSocket(session.ws);
+    const socket = rawSocket(session.carrier);
     if (!socket || socket.destroyed) return;
     socket.cork();
     session.corked = true;
@@ -43,7 +46,7 @@ export class WriteBatch {
     this.held = [];
     for (const session of held) {
       session.corked = false;
-      rawSocket(session.ws)?.uncork();
+      rawSocket(session.carrier)?.uncork();
     }
   };
 }

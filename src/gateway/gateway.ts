@@ -1,7 +1,7 @@
 /**
- * The WebSocket gateway: accepts sockets on /ws, authenticates at CONNECT, holds the
- * sessions of this shard, writes frames the bus brings for them, and drives heartbeats
- * from one timer for all connections.
+ * The gateway: accepts sockets on /ws and long-poll sessions on /lp (longpoll.ts),
+ * authenticates at CONNECT, holds the sessions of this shard whatever carries them, writes
+ * frames the bus brings for them, and drives heartbeats from one timer for all connections.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,9 +15,10 @@ import type { ConversationReads } from '../conversations';
 import type { TokenService } from '../auth';
 import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
-import { Session, kSession } from './session';
+import { Session, kSession, type Carrier } from './session';
 import { FrameHandlers } from './handlers';
 import { WriteBatch } from './batch';
+import { LongPoll } from './longpoll';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -52,8 +53,10 @@ export class Gateway {
   readonly users = new Map<string, Session[]>();
   /** user id -> sessions subscribed to that user's presence. */
   readonly presenceSubs = new Map<string, Set<Session>>();
-  /** Every socket not yet fully closed, whatever its state (for shutdown). */
-  private readonly sockets = new Set<WebSocket>();
+  /** Every session not yet fully closed, whatever its state and carrier (for shutdown). */
+  private readonly live = new Set<Session>();
+  /** The long-poll transport's HTTP handlers (mounted by the server in front of the API). */
+  readonly longPoll: LongPoll;
   readonly decoder: FrameDecoder;
   private readonly batch = new WriteBatch();
   private readonly handlers: FrameHandlers;
@@ -66,6 +69,7 @@ export class Gateway {
   constructor(readonly opts: GatewayOptions) {
     this.decoder = new FrameDecoder(opts.limits);
     this.handlers = new FrameHandlers(this);
+    this.longPoll = new LongPoll(this, { maxBodyBytes: opts.limits.maxFrameBytes * hardCapFactor, sessions: opts.obs.metrics.longPollSessions });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.limits.maxFrameBytes * hardCapFactor,
@@ -107,25 +111,38 @@ export class Gateway {
   };
 
   private readonly onConnection = (ws: WebSocket): void => {
-    const session = new Session(newId('s'), ws, Date.now(), null, this.opts.maxSocketBufferBytes, this.batch);
-    ws[kSession] = session;
+    ws[kSession] = this.accept(ws);
     (ws as WebSocketWithGateway)[kGateway] = this;
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
-    this.sockets.add(ws);
-    this.pending.add(session);
   };
+
+  /**
+   * Starts a session on a carrier (a ws socket, or a long-poll queue): it must CONNECT
+   * within the connect timeout; the carrier calls closed() when it ends.
+   */
+  accept(carrier: Carrier): Session {
+    const session = new Session(newId('s'), carrier, Date.now(), null, this.opts.maxSocketBufferBytes, this.batch);
+    this.live.add(session);
+    this.pending.add(session);
+    return session;
+  }
+
+  /** True once drain() ran: no new sessions, frames are refused with `unavailable`. */
+  isDraining(): boolean {
+    return this.draining;
+  }
 
   /** Closes every session with 1012 (reconnect and sync); the gateway keeps serving. */
   private resync(): void {
     if (this.draining) return;
-    this.opts.obs.logger.warn('bus outage: closing sessions so clients resync', { sessions: this.sockets.size });
-    for (const ws of this.sockets) ws.close(CloseCode.restarting, 'bus outage: reconnect to sync');
+    this.opts.obs.logger.warn('bus outage: closing sessions so clients resync', { sessions: this.live.size });
+    for (const s of this.live) s.carrier.close(CloseCode.restarting, 'bus outage: reconnect to sync');
   }
 
-  /** Entry point for every frame of every socket. */
+  /** Entry point for every frame of every session, whatever carried it. */
   frame(session: Session, data: RawData, isBinary: boolean): void {
     session.alive = true;
     if (this.draining) {
@@ -175,9 +192,9 @@ export class Gateway {
     this.opts.obs.metrics.connections.inc();
   }
 
-  /** Called once per socket when it closes, whatever the cause. */
+  /** Called once per session when its carrier closes, whatever the cause. */
   closed(session: Session): void {
-    this.sockets.delete(session.ws);
+    this.live.delete(session);
     const wasRegistered = session.userId !== '' && this.users.get(session.userId)?.includes(session);
     session.state = 'closed';
     this.pending.delete(session);
@@ -237,14 +254,15 @@ export class Gateway {
     for (const list of this.users.values()) {
       for (const s of list) {
         if (!s.alive) {
-          s.ws.terminate();
+          s.carrier.terminate();
           continue;
         }
         s.alive = false;
-        s.ws.ping();
+        s.carrier.ping();
       }
     }
     this.opts.limiter.sweep(now);
+    this.longPoll.sweep(now);
   };
 
   /**
@@ -288,20 +306,17 @@ export class Gateway {
   }
 
   /**
-   * Closes every socket with 1012 (reconnect at once) and stops the timer. Sockets whose
-   * close handshake has not finished after `graceMs` (a peer that stopped reading) are
-   * terminated.
+   * Closes every session with 1012 (reconnect at once) and stops the timer; a waiting
+   * long-poll answers at once with the close. Sockets whose close handshake has not
+   * finished after `graceMs` (a peer that stopped reading) are terminated.
    */
   async closeAll(graceMs = 1000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe) u();
-    for (const ws of this.sockets) {
-      const session = ws[kSession];
-      if (session && !session.isClosed()) session.close(CloseCode.restarting, 'shard restarting');
-    }
+    for (const s of this.live) if (!s.isClosed()) s.close(CloseCode.restarting, 'shard restarting');
     const deadline = Date.now() + graceMs;
-    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const ws of this.sockets) ws.terminate();
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.live) s.carrier.terminate();
     this.wss.close();
   }
 }

@@ -1,2 +1,2 @@
-/** Gateway module: WebSocket sessions, CONNECT auth, heartbeats, backpressure, frame handling. */
+/** Gateway module: WebSocket and long-poll sessions, CONNECT auth, heartbeats, backpressure, frame handling. */
 export { Gateway, type GatewayOptions } from './gateway';

@@ -1,12 +1,29 @@
 /**
- * One client session over a WebSocket. Kept small: per-connection memory is a budget
- * (the density target is ~10 KB per idle connection, ws itself included), so a session
- * holds plain fields, no closures and no timers of its own.
+ * One client session over a carrier (a WebSocket or a long-poll queue). Kept small:
+ * per-connection memory is a budget (the density target is ~10 KB per idle connection,
+ * ws itself included), so a session holds plain fields, no closures and no timers of its own.
  */
-import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol';
 import type { UserSettings } from '../store';
 import type { WriteBatch } from './batch';
+
+/**
+ * What a session needs of the thing that carries its frames. ws's WebSocket implements it
+ * as is (no wrapper, so the WebSocket path costs no extra object per connection); the
+ * long-poll queue (pollqueue.ts) implements it over HTTP.
+ */
+export interface Carrier {
+  /** Bytes written but not yet taken by the peer; over the limit the session closes 4003. */
+  readonly bufferedAmount: number;
+  /** Writes one text frame (`binary: false` even when given a Buffer). */
+  send(data: string | Buffer, options: { binary: boolean }): void;
+  /** Closes with a code the peer sees; the gateway's closed() follows asynchronously. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once (a dead peer); closed() follows asynchronously. */
+  terminate(): void;
+  /** Asks the peer to prove it is alive; the proof sets the session's `alive`. */
+  ping(): void;
+}
 
 export type SessionState = 'connecting' | 'syncing' | 'open' | 'closed';
 
@@ -38,7 +55,7 @@ export class Session {
 
   constructor(
     readonly id: string,
-    readonly ws: WebSocket,
+    readonly carrier: Carrier,
     readonly openedAt: number,
     /** Shared per-user cache entry; replaced at CONNECT. */
     public settings: UserSettings | null,
@@ -74,18 +91,18 @@ export class Session {
       this.held.push(frame);
       return;
     }
-    if (this.ws.bufferedAmount > this.maxBuffered) {
+    if (this.carrier.bufferedAmount > this.maxBuffered) {
       this.close(CloseCode.slowConsumer, 'slow consumer');
       return;
     }
     this.batch.hold(this);
-    this.ws.send(frame, { binary: false });
+    this.carrier.send(frame, { binary: false });
   }
 
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.ws.close(code, reason);
+    this.carrier.close(code, reason);
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * End-to-end harness: a real server (in-process or as a child process) on a temp data
- * directory, and a raw WebSocket client that speaks the wire protocol byte for byte.
+ * directory, and a raw protocol client that speaks the wire protocol byte for byte over
+ * WebSocket or over long-poll (E2E_TRANSPORT=longpoll), written here apart from the SDK.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startServer, type RunningServer } from '../../src/server';
+import { LongPollCarrier, WsCarrier, baseOf, transport, type ClientCarrier, type Transport } from './carriers';
+
+export { transport, type Transport } from './carriers';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -95,35 +99,52 @@ export async function createConversation(base: string, owner: TestUser, type: 'd
   return res.body.conv_id;
 }
 
-// ---- raw WebSocket client ----
+// ---- raw protocol clients: WebSocket, or long-poll over HTTP ----
 
 export type Frame = Record<string, any> & { type: string };
 
-/** A raw protocol client: queues every frame it receives and lets tests wait on them. */
+/**
+ * A raw protocol client over the transport this run tests (E2E_TRANSPORT), or one chosen
+ * explicitly: queues every frame it receives and lets tests wait on them.
+ */
 export class TestSocket {
   readonly frames: Frame[] = [];
   closeCode: number | null = null;
   closeReason = '';
   private waiters: (() => void)[] = [];
   readonly closed: Promise<number>;
+  private readonly carrier: ClientCarrier;
 
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()));
+  constructor(carrier: WebSocket | ClientCarrier) {
+    this.carrier = carrier instanceof WebSocket ? new WsCarrier(carrier) : carrier;
+    this.carrier.onFrame = (text) => {
+      this.frames.push(JSON.parse(text));
       this.wake();
-    });
-    this.closed = new Promise((resolve) =>
-      ws.on('close', (code, reason) => {
+    };
+    this.closed = new Promise((resolve) => {
+      this.carrier.onClose = (code, reason) => {
         this.closeCode = code;
-        this.closeReason = reason.toString();
+        this.closeReason = reason;
         this.wake();
         resolve(code);
-      }),
-    );
-    ws.on('error', () => undefined);
+      };
+    });
   }
 
-  static async open(url: string, opts: WebSocket.ClientOptions = {}): Promise<TestSocket> {
+  /** The WebSocket under this client; WebSocket runs only (tests using it skip long-poll). */
+  get ws(): WebSocket {
+    if (!(this.carrier instanceof WsCarrier)) throw new Error('TestSocket.ws: this client is on long-poll');
+    return this.carrier.ws;
+  }
+
+  /** Opens a connection to `url` (a server's wsUrl) over `via` (default: this run's transport). */
+  static async open(url: string, opts: WebSocket.ClientOptions = {}, via: Transport = transport): Promise<TestSocket> {
+    if (via === 'longpoll') {
+      const carrier = await LongPollCarrier.open(baseOf(url));
+      const sock = new TestSocket(carrier);
+      carrier.start();
+      return sock;
+    }
     const ws = new WebSocket(url, opts);
     const sock = new TestSocket(ws);
     await new Promise<void>((resolve, reject) => {
@@ -133,18 +154,17 @@ export class TestSocket {
     return sock;
   }
 
-  /** Opens a socket and completes CONNECT; returns the socket and its CONNACK. */
-  static async connect(url: string, token: string, deviceId: string, sync?: unknown): Promise<{ sock: TestSocket; connack: Frame }> {
-    const sock = await TestSocket.open(url);
+  /** Opens a connection and completes CONNECT; returns the client and its CONNACK. */
+  static async connect(url: string, token: string, deviceId: string, sync?: unknown, via: Transport = transport): Promise<{ sock: TestSocket; connack: Frame }> {
+    const sock = await TestSocket.open(url, {}, via);
     sock.send({ type: 'CONNECT', token, device_id: deviceId, ...(sync ? { sync } : {}) });
     const connack = await sock.next((f) => f.type === 'CONNACK');
     return { sock, connack };
   }
 
   send(frame: unknown): void {
-    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+    this.carrier.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
-
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -184,7 +204,21 @@ export class TestSocket {
   }
 
   close(): void {
-    this.ws.close();
+    this.carrier.close();
+  }
+
+  /** Drops the connection without a close handshake (WS) or stops polling without DELETE (long-poll). */
+  terminate(): void {
+    this.carrier.terminate();
+  }
+
+  /** Stops reading what the server writes (TCP paused, or no poll), until resume(). */
+  pause(): void {
+    this.carrier.pause();
+  }
+
+  resume(): void {
+    this.carrier.resume();
   }
 }
 

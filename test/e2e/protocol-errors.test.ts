@@ -1,8 +1,15 @@
-/** Bad input over the socket: each gets the right ERROR or close code, and nothing is stored. */
+/**
+ * Bad input over the socket: each gets the right ERROR or close code, and nothing is stored.
+ * Runs over WebSocket and over long-poll (jest project e2e-longpoll).
+ */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
+import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, transport, type TestServer, type TestUser } from './harness';
+
+// WebSocket-only mechanics (binary frames, close 1009, ws-level pings); their long-poll
+// counterparts are in longpoll.test.ts.
+const testWs = transport === 'longpoll' ? test.skip : test;
 
 let server: TestServer;
 let alice: TestUser;
@@ -83,13 +90,20 @@ test('each bad frame gets an ERROR with the right code and the connection lives 
   // Oversized (above MAX_FRAME_BYTES, below the hard cap): ERROR too_large, still usable.
   sock.send({ type: 'SEND', client_msg_id: 'big', conv_id: conv, body: 'b'.repeat(5000) });
   expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'too_large' });
-  // Binary frames are refused.
-  sock.ws.send(Buffer.from('{"type":"PING"}'), { binary: true });
-  expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'bad_request' });
   // Still usable.
   sock.send({ type: 'PING' });
   await sock.next((f) => f.type === 'PONG');
   expect(eventCount()).toBe(before);
+  sock.close();
+});
+
+// Long-poll bodies are text: there is no binary frame to send.
+testWs('binary frames are refused with bad_request and the connection lives on', async () => {
+  const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'binary');
+  sock.ws.send(Buffer.from('{"type":"PING"}'), { binary: true });
+  expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'bad_request' });
+  sock.send({ type: 'PING' });
+  await sock.next((f) => f.type === 'PONG');
   sock.close();
 });
 
@@ -114,7 +128,8 @@ test('non-member commands are forbidden', async () => {
   other.sock.close();
 });
 
-test('a frame above the hard cap closes with 1009', async () => {
+// Long-poll answers such a body with 413 and the session lives on (longpoll.test.ts).
+testWs('a frame above the hard cap closes with 1009', async () => {
   const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'huge');
   sock.send('x'.repeat(4096 * 16 + 10));
   expect(await sock.closed).toBe(1009);
@@ -135,7 +150,8 @@ test('sends over the rate limit get rate_limited; repeated abuse closes with 400
   expect(await sock.closed).toBe(4008);
 });
 
-test('heartbeats drop a connection that stops answering pings', async () => {
+// ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts.
+testWs('heartbeats drop a connection that stops answering pings', async () => {
   const ws = new WebSocket(server.wsUrl, { autoPong: false });
   const s = new TestSocket(ws);
   await new Promise((r) => ws.once('open', r));
@@ -154,13 +170,14 @@ test('a slow consumer is closed with 4003', async () => {
     const u2 = await registerUser(slow.url);
     const c = await createConversation(slow.url, u1, 'direct', [u2]);
     const reader = await TestSocket.connect(slow.wsUrl, u2.token, 'slow');
-    // Stop reading: the kernel buffers fill, then the server's send buffer grows.
-    (reader.sock.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // Stop reading: the kernel buffers fill, then the server's send buffer grows (long-poll:
+    // no poll takes the frames, so the session's queue grows).
+    reader.sock.pause();
     const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast');
     const body = 'z'.repeat(9000);
     for (let i = 0; i < 2000; i++) writer.sock.send({ type: 'SEND', client_msg_id: `s${i}`, conv_id: c, body });
     await writer.sock.next((f) => f.type === 'ACK' && f.client_msg_id === 's1999', 15000);
-    (reader.sock.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    reader.sock.resume();
     const code = await Promise.race([reader.sock.closed, sleep(10000).then(() => -1)]);
     expect(code).toBe(4003);
     writer.sock.close();

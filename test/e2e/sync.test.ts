@@ -25,7 +25,7 @@ test('a client that drops mid-stream gets exactly the events it missed on reconn
     seen.set(f.seq, f.body);
   }
   const lastSeen = Math.max(...seen.keys());
-  b.sock.ws.terminate(); // dropped without a close handshake
+  b.sock.terminate(); // dropped without a goodbye (no close handshake, no DELETE)
   await sleep(50);
   const missedAcks = [];
   for (let i = 5; i < 12; i++) missedAcks.push((await a.sock.sendMessage(conv, `during-${i}`, `mid-${i}`)).seq);
