@@ -1,7 +1,8 @@
 /**
- * ChatClient: one device's real-time session over the WebSocket protocol (DESIGN.md
+ * ChatClient: one device's real-time session over the wire protocol (DESIGN.md
  * section 4), with the sync state, outbox, unread counts and reconnects an app needs.
- * All state lives in the instance; nothing is global.
+ * The frames ride a WebSocket or the long-poll carrier (`transport`, see transport.ts);
+ * everything above the carrier is shared. All state lives in the instance; nothing is global.
  */
 import type { ClientFrame, ConnackFrame, InboxRow, SendFrame, ServerFrame, SyncState, TypingState } from '../protocol/frames';
 import { defaultLimits, MUTED_FOREVER } from '../protocol/frames';
@@ -10,11 +11,13 @@ import { backoffDelay } from './backoff';
 import { catchUp } from './catchup';
 import { Emitter } from './emitter';
 import { ApiError, ChatError, ClientClosedError } from './errors';
+import { LongPollSocket } from './longpoll';
 import { newMsgId, Outbox, type OutboxFrame } from './outbox';
 import { Pinger } from './pinger';
 import { RestClient, type ClientMsgOptions, type SendOptions, type SendResult } from './rest';
 import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
 import { SyncTracker } from './sync';
+import { TransportPolicy } from './transport';
 import { TypingExpiry } from './typing';
 import type { ChatClientOptions, ChatEvents, ChatStatus, ChatTransport } from './types';
 
@@ -32,7 +35,9 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** REST calls with the same base URL and token. */
   readonly rest: RestClient;
   private readonly opts: ChatClientOptions;
-  private readonly WS: WebSocketConstructor;
+  /** Resolved at the first WebSocket attempt, so 'longpoll' (and 'auto' without one) needs no WebSocket. */
+  private WS: WebSocketConstructor | undefined;
+  private readonly policy: TransportPolicy;
   private readonly wsUrl: string;
   private readonly sync: SyncTracker;
   private readonly outbox: Outbox;
@@ -60,7 +65,9 @@ export class ChatClient extends Emitter<ChatEvents> {
     super();
     this.opts = opts;
     this.token = opts.token;
-    this.WS = opts.WebSocketImpl ?? defaultWebSocket();
+    this.policy = new TransportPolicy(opts.transport ?? 'auto');
+    // Only 'websocket' cannot do without one, so only it fails here, as it always did.
+    this.WS = opts.WebSocketImpl ?? (this.policy.mode === 'websocket' ? defaultWebSocket() : undefined);
     this.wsUrl = opts.wsUrl ?? wsUrlFor(opts.baseUrl);
     this.rest = new RestClient({ baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch });
     this.sync = new SyncTracker(opts.state, {
@@ -254,13 +261,19 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // ---- connection lifecycle ----
 
-  private open(): void {
+  /** Starts a connection attempt over `via` (by default what the transport policy picks). */
+  private open(via: ChatTransport = this.policy.choose()): void {
     const gen = ++this.generation;
     this.currentStatus = 'connecting';
+    this.currentTransport = via;
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(this.wsUrl);
+      ws = this.carrier(via);
     } catch (err) {
+      if (via === 'websocket' && this.policy.webSocketFailed()) {
+        this.open('longpoll');
+        return;
+      }
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
       this.onClosed(1006, 'cannot open socket');
       return;
@@ -269,8 +282,17 @@ export class ChatClient extends Emitter<ChatEvents> {
     // Connect-time state is what the server answers in CONNACK, so remember which
     // conversations it covered: those are the ones to page when `more` is set.
     let sent: SyncState = {};
+    let opened = false;
+    /** Under 'auto', a WebSocket that fails before 'open' hands this attempt to long-poll at once. */
+    const fellBack = (): boolean => {
+      if (opened || via !== 'websocket' || !this.policy.webSocketFailed()) return false;
+      this.detach(1000, 'falling back to long-poll');
+      this.open('longpoll');
+      return true;
+    };
     ws.addEventListener('open', () => {
       if (this.ws !== ws) return;
+      opened = true;
       this.currentStatus = 'handshake';
       sent = this.sync.snapshot();
       this.write({ type: 'CONNECT', token: this.token, device_id: this.opts.deviceId, sync: sent });
@@ -280,12 +302,21 @@ export class ChatClient extends Emitter<ChatEvents> {
       this.onFrame(event.data, gen, sent);
     });
     ws.addEventListener('close', (event) => {
-      if (this.ws !== ws) return;
+      if (this.ws !== ws || fellBack()) return;
       this.ws = null;
       this.onClosed(event.code, event.reason);
     });
-    // 'error' is always followed by 'close', which does the work.
-    ws.addEventListener('error', () => undefined);
+    // Otherwise 'error' is always followed by 'close', which does the work.
+    ws.addEventListener('error', () => {
+      if (this.ws === ws) fellBack();
+    });
+  }
+
+  /** Builds the carrier of one connection; throws when it cannot even start. */
+  private carrier(via: ChatTransport): WebSocketLike {
+    if (via === 'longpoll') return new LongPollSocket(this.opts.baseUrl, { fetch: this.opts.fetch });
+    this.WS ??= defaultWebSocket();
+    return new this.WS(this.wsUrl);
   }
 
   /** Forgets the current socket (its late events are ignored) and closes it. */
@@ -416,6 +447,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   private onConnack(f: ConnackFrame, gen: number, sent: SyncState): void {
     this.currentStatus = 'ready';
     this.attempt = 0;
+    if (this.currentTransport) this.policy.connected(this.currentTransport);
     this.sessionUser = f.user_id;
     this.sync.userId = f.user_id;
     this.emit('connected', {

@@ -42,6 +42,7 @@ export { ApiError, ChatError, ClientClosedError } from './errors';
 export { Emitter, type EventMap, type Listener } from './emitter';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
+export { LongPollSocket, type LongPollOptions } from './longpoll';
 export type { ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
 export { MUTED_FOREVER } from '../protocol/frames';
 export type { ErrorCode } from '../protocol/errors';

@@ -12,10 +12,14 @@ import type {
 } from '../protocol/frames';
 import { ApiError, codeForStatus, isErrorCode } from './errors';
 
-/** The subset of `fetch` the SDK uses; inject one for platforms without a global fetch. */
+/**
+ * The subset of `fetch` the SDK uses; inject one for platforms without a global fetch.
+ * `signal` (set by the long-poll carrier) aborts the request; an implementation that
+ * ignores it still works, its abandoned requests just run to their end.
+ */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ) => Promise<ResponseLike>;
 
 /** The subset of a fetch Response the SDK reads. */

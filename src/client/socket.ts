@@ -26,8 +26,11 @@ export interface WebSocketLike {
 /** A WebSocket constructor: `globalThis.WebSocket` in browsers, `ws`'s `WebSocket` in Node. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-/** WebSocket.OPEN, the same number in every implementation. */
+/** WebSocket readyState numbers, the same in every implementation. */
+export const CONNECTING = 0;
 export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;
 
 /** `http(s)://host/base` -> `ws(s)://host/base/ws`. */
 export function wsUrlFor(baseUrl: string): string {

@@ -1,8 +1,15 @@
-/** The client SDK against the real server: saved sync state, resend after reconnect, dedup, unread. */
+/**
+ * The client SDK against the real server: saved sync state, resend after reconnect, dedup,
+ * unread. Runs over WebSocket, or over long-poll with E2E_TRANSPORT=longpoll (jest project
+ * e2e-longpoll); test/e2e/sdk-transport.test.ts mixes the two and covers the fallback.
+ */
 import WebSocket from 'ws';
 import { ChatClient, RestClient } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
+import { breakableNet, type Net } from './sdk-net';
+
+const longPoll = process.env.E2E_TRANSPORT === 'longpoll';
 
 let server: TestServer;
 let alice: TestUser;
@@ -15,8 +22,34 @@ beforeAll(async () => {
 });
 afterAll(() => stopTestServer(server));
 
+/** Each client's network, so a test can break it (long-poll runs). */
+const nets = new WeakMap<ChatClient, Net>();
+
 function client(user: TestUser, deviceId: string, state?: ChatClient['state']): ChatClient {
-  return new ChatClient({ baseUrl: server.url, token: user.token, deviceId, state, WebSocketImpl: WebSocket as never, reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+  const net = breakableNet();
+  const c = new ChatClient({
+    baseUrl: server.url,
+    token: user.token,
+    deviceId,
+    state,
+    WebSocketImpl: WebSocket as never,
+    reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+    fetch: net.fetch,
+    ...(longPoll ? { transport: 'longpoll' as const } : {}),
+  });
+  nets.set(c, net);
+  return c;
+}
+
+/** Drops the client's connection as a network failure would: the socket is terminated, or long-poll's requests fail until the client notices. */
+function dropConnection(c: ChatClient): void {
+  if (!longPoll) {
+    (c as unknown as { ws: WebSocket | null }).ws?.terminate();
+    return;
+  }
+  const net = nets.get(c)!;
+  void c.once('disconnected').then(() => net.restore());
+  net.cut();
 }
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
@@ -48,14 +81,11 @@ test('sends resend after a dropped connection and land exactly once; the peer dr
   a.connect();
   b.connect();
   await Promise.all([a.once('connected'), b.once('connected')]);
+  expect([a.transport, b.transport]).toEqual(longPoll ? ['longpoll', 'longpoll'] : ['websocket', 'websocket']);
   const sends = [];
   for (let i = 0; i < 20; i++) {
     sends.push(a.send(conv, `sdk-${i}`));
-    if (i === 10) {
-      // Drop Alice's socket under the client (as a network failure would).
-      const ws = (a as unknown as { ws: WebSocket | null }).ws;
-      ws?.terminate();
-    }
+    if (i === 10) dropConnection(a); // under the client, as a network failure would
   }
   const acks = await Promise.all(sends);
   const seqs = acks.map((x) => x.seq);
