@@ -286,6 +286,7 @@ export class AppStore {
     const c = this.conv(convId);
     if (!c.fresh) void this.loadLatest(convId);
     if (!this.members.has(convId)) void this.loadMembers(convId);
+    this.updatePresenceSub();
     this.markReadIfVisible(convId);
     this.changed(false);
   }
