@@ -119,8 +119,25 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.get('/conversations/:id', async (req, res) => {
-    const { conversation, members } = await reads.details(userOf(res), req.params.id);
-    res.json(view(conversation, members));
+    const me = userOf(res);
+    const { conversation, members } = await reads.details(me, req.params.id);
+    // Members' markers let a new device draw "Seen by" and delivery ticks for history it
+    // never saw RECEIPTs for. A member who hides read receipts shows null, as RECEIPT
+    // kind=read would never have been sent for them.
+    const hidden = new Set(
+      (await opts.store.getUsers(members.filter((m) => m.user_id !== me).map((m) => m.user_id)))
+        .filter((u) => !u.settings.send_read_receipts)
+        .map((u) => u.user_id),
+    );
+    const body = view(conversation, members);
+    res.json({
+      ...body,
+      members: body.members.map((m, i) => ({
+        ...m,
+        read_seq: hidden.has(m.user_id) ? null : members[i].last_read_seq,
+        delivered_seq: members[i].last_delivered_seq,
+      })),
+    });
   });
 
   r.post('/conversations/:id/members', async (req, res) => {

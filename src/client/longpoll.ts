@@ -3,7 +3,7 @@
  * WebSocket, over `fetch`. It satisfies `WebSocketLike`, so ChatClient drives it exactly
  * like a socket; only the carrier differs. Browser-safe: fetch and AbortController only.
  */
-import type { FetchLike } from './rest';
+import { globalFetch, type FetchLike } from './rest';
 import type { CloseEventLike, MessageEventLike, WebSocketLike } from './socket';
 import { CLOSED, CLOSING, CONNECTING, OPEN } from './socket';
 
@@ -97,9 +97,7 @@ export class LongPollSocket implements WebSocketLike {
 
   /** `baseUrl` is the server origin (as ChatClient's `baseUrl`); the carrier uses `<baseUrl>/lp`. */
   constructor(baseUrl: string, opts: LongPollOptions = {}) {
-    const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    if (!f) throw new Error('no global fetch: pass the `fetch` option');
-    this.fetchImpl = f;
+    this.fetchImpl = opts.fetch ?? globalFetch();
     this.lpUrl = baseUrl.replace(/\/+$/, '') + '/lp';
     this.pollRetries = opts.pollRetries ?? 2;
     this.retryDelayMs = opts.retryDelayMs ?? 250;

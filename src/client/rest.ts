@@ -22,6 +22,16 @@ export type FetchLike = (
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
 ) => Promise<ResponseLike>;
 
+/**
+ * The platform's fetch, bound to globalThis: browsers refuse a fetch called as a method of
+ * another object ("Illegal invocation"), which is what storing it in a field does.
+ */
+export function globalFetch(): FetchLike {
+  const f = (globalThis as { fetch?: FetchLike }).fetch;
+  if (!f) throw new Error('no global fetch: pass the `fetch` option');
+  return (url, init) => f.call(globalThis, url, init);
+}
+
 /** The subset of a fetch Response the SDK reads. */
 export interface ResponseLike {
   readonly status: number;
@@ -55,6 +65,10 @@ export interface Member {
   user_id: string;
   role: MemberRole;
   joined_at?: number;
+  /** Details only: the member's read marker; null when that member hides read receipts. */
+  read_seq?: number | null;
+  /** Details only: the member's delivered marker. */
+  delivered_seq?: number;
 }
 
 /** A conversation with its members, as returned by create and details. */
@@ -178,9 +192,7 @@ export class RestClient {
   constructor(opts: RestClientOptions) {
     this.apiUrl = opts.baseUrl.replace(/\/+$/, '') + '/api/v1';
     this.token = opts.token;
-    const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    if (!f) throw new Error('no global fetch: pass the `fetch` option');
-    this.fetchImpl = f;
+    this.fetchImpl = opts.fetch ?? globalFetch();
   }
 
   /** Replaces the bearer token used by later calls. */
@@ -199,6 +211,13 @@ export class RestClient {
   /** Users whose username matches. */
   async findUsers(username: string): Promise<User[]> {
     const res = await this.request<{ users: User[] }>('GET', '/users', { username });
+    return res.users;
+  }
+
+  /** Profiles of these users (up to 200 ids); unknown ids are left out. */
+  async getUsers(userIds: string[]): Promise<User[]> {
+    if (userIds.length === 0) return [];
+    const res = await this.request<{ users: User[] }>('GET', '/users', { user_ids: userIds.join(',') });
     return res.users;
   }
 

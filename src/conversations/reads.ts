@@ -44,6 +44,7 @@ export class ConversationReads {
 
   async details(userId: string, convId: string): Promise<{ conversation: ConversationRecord; members: MemberRecord[] }> {
     await this.requireMember(userId, convId);
+    await this.beforeRead(); // members' markers are part of the answer
     const [conversation, members] = await Promise.all([this.store.getConversation(convId), this.store.getMembers(convId)]);
     if (!conversation) throw new ProtocolError('not_found', 'conversation not found');
     return { conversation, members };

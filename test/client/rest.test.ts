@@ -34,6 +34,10 @@ test('each call hits its endpoint with method, query, body and bearer token', as
   expect(last().query.get('username')).toBe('bob');
   expect(last().headers.authorization).toBe('Bearer t_2');
 
+  await expect(rest.getUsers(['u_2', 'u_3'])).resolves.toEqual([{ user_id: 'u_2', username: 'bob', display_name: null }]);
+  expect(last().query.get('user_ids')).toBe('u_2,u_3');
+  await expect(rest.getUsers([])).resolves.toEqual([]);
+
   const conv = { conv_id: 'c/1', type: 'group', title: 't', members: [{ user_id: 'u_1', role: 'admin' }], created_at: 1 };
   server.route('POST', '/api/v1/conversations', () => ({ status: 201, body: conv }));
   await expect(rest.createConversation({ type: 'group', member_ids: ['u_2'], title: 't' })).resolves.toEqual(conv);
@@ -178,4 +182,20 @@ test('rich-message endpoints: reactions, edit, delete, threads, mute and mark-un
   expect(await failure(rest.edit('c1', 3, 'm_x', 'late'))).toMatchObject({ status: 403, code: 'forbidden', message: 'edit window over' });
   server.route('POST', '/api/v1/conversations/c1/messages/99/reactions', () => ({ status: 404, body: { error: { code: 'not_found', message: 'no such message' } } }));
   expect(await failure(rest.react('c1', 99, 'm_y', '👍'))).toMatchObject({ status: 404, code: 'not_found' });
+});
+
+test('the default fetch is called on globalThis, as browsers require ("Illegal invocation" otherwise)', async () => {
+  const real = globalThis.fetch;
+  // Browsers' fetch throws unless `this` is the global object (or undefined).
+  const strict = function (this: unknown, url: string, init: RequestInit) {
+    if (this !== undefined && this !== globalThis) throw new TypeError('Illegal invocation');
+    return real(url, init);
+  };
+  globalThis.fetch = strict as typeof fetch;
+  try {
+    server.route('GET', '/api/v1/users', () => ({ status: 200, body: { users: [] } }));
+    await expect(new RestClient({ baseUrl: server.baseUrl, token: 't' }).findUsers('x')).resolves.toEqual([]);
+  } finally {
+    globalThis.fetch = real;
+  }
 });

@@ -196,6 +196,25 @@ describe('access to a conversation', () => {
     expect((res.body.members as { user_id: string }[]).map((m) => m.user_id).sort()).toEqual([alice.user_id, bob.user_id].sort());
   });
 
+  test("details carry each member's read_seq and delivered_seq; a member who hides read receipts shows read_seq null", async () => {
+    const [ann, ben, cat] = await users(3);
+    const group = await createConversation(url, ann, 'group', [ben, cat], 'markers');
+    const seq = await send(ann, group, 'seen?');
+    expect((await post(ben, `/conversations/${group}/read`, { seq })).status).toBe(200);
+    expect((await post(cat, `/conversations/${group}/read`, { seq })).status).toBe(200);
+    expect((await http(url, 'PATCH', '/api/v1/me/settings', { send_read_receipts: false }, cat.token)).status).toBe(200);
+    const res = await get(ann, `/conversations/${group}`);
+    expect(res.status).toBe(200);
+    const byUser = new Map((res.body.members as { user_id: string; read_seq: number | null; delivered_seq: number }[]).map((m) => [m.user_id, m]));
+    expect(byUser.get(ben.user_id)?.read_seq).toBe(seq);
+    expect(byUser.get(cat.user_id)?.read_seq).toBeNull();
+    expect(byUser.get(ann.user_id)?.read_seq).toBe(seq); // sending moves the sender's own marker
+    expect(typeof byUser.get(ben.user_id)?.delivered_seq).toBe('number');
+    // Cat still sees her own marker.
+    const own = await get(cat, `/conversations/${group}`);
+    expect((own.body.members as { user_id: string; read_seq: number | null }[]).find((m) => m.user_id === cat.user_id)?.read_seq).toBe(seq);
+  });
+
   const requests = (id: string, victim: () => TestUser): [string, string, string, unknown?][] => [
     ['details', 'GET', `/conversations/${id}`],
     ['messages', 'GET', `/conversations/${id}/messages`],
