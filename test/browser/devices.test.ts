@@ -1,7 +1,7 @@
 /**
  * State that outlives a page and spans devices: reload (history and unread badge from
  * localStorage, then catch-up), a second device of the same user, mark as unread and
- * mute (READ_SYNC / MUTE_SYNC), and a phone-sized window.
+ * mute (READ_SYNC / MUTE_SYNC), a phone-sized window, and read receipts on a new device.
  */
 import type { Page } from 'playwright-core';
 import {
@@ -18,6 +18,7 @@ import {
   screenshot,
   send,
   signIn,
+  statusOf,
   signUp,
   startDirect,
   uniqueName,
@@ -159,5 +160,26 @@ browserDescribe('web client: reloads, devices, unread and mute, phone size', () 
 
     await phone.getByTestId('back').click();
     await visible(phone.getByTestId('sidebar'));
+  });
+
+  test('a new device shows "Seen by" and the read tick it got no RECEIPT for (from conversation details)', async () => {
+    await openConversation(ann, 'Bob Stone');
+    await send(ann, 'Did you read this one?');
+    await openConversation(bob, 'Ann Lee');
+    await visible(message(bob, 'Did you read this one?'));
+    // Read on the server: Ann's first device saw the RECEIPT live.
+    await eventually(async () => expect(await statusOf(ann, 'Did you read this one?')).toBe('read'));
+
+    // A fresh profile (empty localStorage) was not connected when Bob read: only the
+    // members' read_seq in GET /conversations/:id can tell it.
+    const ann2 = await env.page();
+    await signIn(ann2, annName);
+    await openConversation(ann2, 'Bob Stone');
+    await visible(message(ann2, 'Did you read this one?'));
+    await hasText(message(ann2, 'Did you read this one?').getByTestId('seen-by'), 'Seen by Bob Stone');
+    await eventually(async () => expect(await statusOf(ann2, 'Did you read this one?')).toBe('read'));
+    expect(await ann2.getByTestId('seen-by').count()).toBe(1);
+    await screenshot(ann2, 'new-device-seen-by');
+    await ann2.close();
   });
 });

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError } from '../../client';
 import type { Session } from '../storage';
-import { authenticate } from '../store';
+import { authenticate } from '../auth';
 
 export function AuthScreen(props: { onSignedIn: (s: Session) => void; notice: string | null }) {
   const [mode, setMode] = useState<'signin' | 'signup'>('signin');

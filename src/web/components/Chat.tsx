@@ -2,8 +2,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { joinNames, linkify, shortTime } from '../format';
 import { goTo } from '../hooks';
-import { reactionChoices, type AppStore, type Msg } from '../store';
+import type { Msg } from '../messages';
+import type { AppStore } from '../store';
 import { Avatar, MutedIcon, Ticks } from './ui';
+
+/** The reactions offered on a message (any emoji received from elsewhere still shows). */
+const reactionChoices = ['👍', '❤️', '😂', '😮', '😢'] as const;
 
 export function ChatView(props: { store: AppStore; convId: string }) {
   const { store, convId } = props;

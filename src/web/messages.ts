@@ -1,0 +1,201 @@
+/**
+ * Message state: folds conversation events (messages, reactions, edits, deletes, link
+ * previews) and REST history pages into the messages the UI shows, beside this tab's local
+ * echoes awaiting their ACK. Folding is idempotent, so an event seen twice (live, then in
+ * catch-up or a history page) changes nothing. Knows nothing of rows, users or the network.
+ */
+import type { ConvEvent, LinkPreview, Message } from '../client';
+
+/** A message as the UI shows it: a confirmed one (seq) or a local echo awaiting its ACK. */
+export interface Msg {
+  seq: number | null;
+  client_msg_id: string | null;
+  sender_id: string;
+  body: string;
+  ts: number;
+  reply_to: number | null;
+  reactions: Record<string, string>;
+  edited_at: number | null;
+  deleted: boolean;
+  link_preview: LinkPreview | null;
+  /** Local echo whose send was refused. */
+  failed?: string;
+}
+
+/** One conversation's messages and paging state. */
+export interface ConvMessages {
+  bySeq: Map<number, Msg>;
+  /** Local echoes by client_msg_id, in send order. */
+  pending: Map<string, Msg>;
+  /** Older history exists on the server (or is not known not to). */
+  hasOlder: boolean;
+  /** The newest page was fetched over REST in this run. */
+  fresh: boolean;
+  loadingOlder: boolean;
+}
+
+/** A message from a history page, as the UI shows it (its reactions copied, not shared). */
+export function fromHistory(m: Message): Msg {
+  return {
+    seq: m.seq,
+    client_msg_id: m.client_msg_id ?? null,
+    sender_id: m.sender_id,
+    body: m.body,
+    ts: m.ts,
+    reply_to: m.reply_to,
+    reactions: { ...m.reactions },
+    edited_at: m.edited_at,
+    deleted: m.deleted,
+    link_preview: m.link_preview,
+  };
+}
+
+/** The local echo of a message this tab is sending, shown until its ACK gives it a seq. */
+export function localEcho(clientMsgId: string, senderId: string, body: string, replyTo: number | null): Msg {
+  return {
+    seq: null,
+    client_msg_id: clientMsgId,
+    sender_id: senderId,
+    body,
+    ts: Date.now(),
+    reply_to: replyTo,
+    reactions: {},
+    edited_at: null,
+    deleted: false,
+    link_preview: null,
+  };
+}
+
+/** Every conversation's messages, by conversation id. */
+export class MessageStore {
+  private readonly convs = new Map<string, ConvMessages>();
+
+  /** The conversation's state, created empty (more history assumed) on first use. */
+  conv(convId: string): ConvMessages {
+    let c = this.convs.get(convId);
+    if (!c) {
+      c = { bySeq: new Map(), pending: new Map(), hasOlder: true, fresh: false, loadingOlder: false };
+      this.convs.set(convId, c);
+    }
+    return c;
+  }
+
+  /** The conversation's state if it has any, without creating it. */
+  peek(convId: string): ConvMessages | undefined {
+    return this.convs.get(convId);
+  }
+
+  entries(): IterableIterator<[string, ConvMessages]> {
+    return this.convs.entries();
+  }
+
+  /** Confirmed messages ascending, then local echoes in send order. */
+  list(convId: string): Msg[] {
+    const c = this.convs.get(convId);
+    if (!c) return [];
+    return [...confirmed(c), ...c.pending.values()];
+  }
+
+  get(convId: string, seq: number): Msg | undefined {
+    return this.convs.get(convId)?.bySeq.get(seq);
+  }
+
+  /** Whether `seq` is the newest confirmed message held (an edit or delete of it changes the row's preview). */
+  isNewest(convId: string, seq: number | undefined): boolean {
+    const c = this.convs.get(convId);
+    if (!c || seq === undefined) return false;
+    return Math.max(...c.bySeq.keys()) === seq;
+  }
+
+  /** Adds a history page; a message already held is replaced by the server's current view of it. */
+  mergeHistory(convId: string, page: Message[]): void {
+    const c = this.conv(convId);
+    for (const m of page) c.bySeq.set(m.seq, fromHistory(m));
+  }
+
+  /**
+   * The ACK of a local echo: it becomes the confirmed message `seq`, unless the DELIVER of
+   * it came first (another device, a reconnect) and is kept.
+   */
+  confirm(convId: string, echo: Msg, seq: number, ts: number): void {
+    const c = this.conv(convId);
+    if (echo.client_msg_id) c.pending.delete(echo.client_msg_id);
+    const existing = c.bySeq.get(seq);
+    c.bySeq.set(seq, existing ?? { ...echo, seq, ts });
+  }
+
+  /**
+   * Folds one event into the messages; kinds that carry no message content (membership,
+   * conversation updates) only make sure the conversation exists. `me` tells this user's
+   * own messages, whose local echo a DELIVER of them replaces.
+   */
+  fold(ev: ConvEvent, me: string): void {
+    const c = this.conv(ev.conv_id);
+    switch (ev.kind) {
+      case 'message': {
+        const prev = c.bySeq.get(ev.seq);
+        c.bySeq.set(ev.seq, {
+          seq: ev.seq,
+          client_msg_id: ev.client_msg_id ?? null,
+          sender_id: ev.sender_id,
+          body: ev.body ?? '',
+          ts: ev.ts,
+          reply_to: ev.reply_to ?? null,
+          // The message seen again (catch-up after a history page): what later events did to it stays.
+          reactions: prev?.reactions ?? {},
+          edited_at: prev?.edited_at ?? null,
+          deleted: prev?.deleted ?? false,
+          link_preview: prev?.link_preview ?? null,
+        });
+        // Our own message sent from this tab, seen again as an event: drop its echo.
+        if (ev.client_msg_id && ev.sender_id === me) c.pending.delete(ev.client_msg_id);
+        return;
+      }
+      case 'reaction': {
+        const m = c.bySeq.get(ev.target_seq ?? -1);
+        if (!m) return;
+        const reactions = { ...m.reactions };
+        if (ev.emoji) reactions[ev.sender_id] = ev.emoji;
+        else delete reactions[ev.sender_id];
+        m.reactions = reactions;
+        return;
+      }
+      case 'edit': {
+        const m = c.bySeq.get(ev.target_seq ?? -1);
+        if (!m) return;
+        m.body = ev.body ?? '';
+        m.edited_at = ev.ts;
+        m.link_preview = null;
+        return;
+      }
+      case 'delete': {
+        const m = c.bySeq.get(ev.target_seq ?? -1);
+        if (!m) return;
+        m.deleted = true;
+        m.body = '';
+        m.reactions = {};
+        m.link_preview = null;
+        return;
+      }
+      case 'link_preview': {
+        const m = c.bySeq.get(ev.target_seq ?? -1);
+        if (!m || m.deleted) return;
+        m.link_preview = {
+          url: ev.url ?? '',
+          title: ev.title ?? null,
+          description: ev.description ?? null,
+          image_url: ev.image_url ?? null,
+          site_name: ev.site_name ?? null,
+        };
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+/** A conversation's confirmed messages, ascending by seq. */
+export function confirmed(c: ConvMessages): Msg[] {
+  return [...c.bySeq.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+}
