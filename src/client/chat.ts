@@ -12,6 +12,7 @@ import { catchUp } from './catchup';
 import { Emitter } from './emitter';
 import { ApiError, ChatError, ClientClosedError } from './errors';
 import { LongPollSocket } from './longpoll';
+import { OpenTimeoutSocket } from './open-timeout';
 import { newMsgId, Outbox, type OutboxFrame } from './outbox';
 import { Pinger } from './pinger';
 import { RestClient, type ClientMsgOptions, type SendOptions, type SendResult } from './rest';
@@ -23,6 +24,9 @@ import type { ChatClientOptions, ChatEvents, ChatStatus, ChatTransport } from '.
 
 /** Client-chosen close code for connections the SDK drops itself (ping timeout, failed catch-up). */
 const dropCode = 4000;
+
+/** `wsOpenTimeoutMs` when not given. */
+const defaultWsOpenTimeoutMs = 5000;
 
 /** Largest `until` the server accepts: the last valid Date (ms). */
 const maxMuteUntil = 8.64e15;
@@ -77,9 +81,14 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.typingExpiry = new TypingExpiry(opts.typingTimeoutMs ?? 4000, (conv_id, user_id) =>
       this.emit('typing', { conv_id, user_id, state: 'stopped' }),
     );
-    this.outbox = new Outbox({
-      maxBodyChars: opts.limits?.maxBodyChars ?? defaultLimits.maxBodyChars,
-      maxFrameBytes: opts.limits?.maxFrameBytes ?? defaultLimits.maxFrameBytes,
+    const limits = opts.limits ?? {};
+    this.outbox = new Outbox(
+      { maxBodyChars: limits.maxBodyChars ?? defaultLimits.maxBodyChars, maxFrameBytes: limits.maxFrameBytes ?? defaultLimits.maxFrameBytes },
+      () => this.emit('outbox', this.outbox.frames()),
+    );
+    this.outbox.restore(opts.outbox ?? [], {
+      ack: (result, frame) => this.emit('restoredAck', result, frame),
+      error: (err, frame) => this.emit('restoredError', err, frame),
     });
   }
 
@@ -105,6 +114,14 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Sends, reactions, edits and deletes not yet acknowledged. */
   get pendingSends(): number {
     return this.outbox.size;
+  }
+
+  /**
+   * The unacknowledged frames to persist (copies, oldest first), for the `outbox` option
+   * of the next run. After `close()`, the frames it left unsent.
+   */
+  pendingFrames(): OutboxFrame[] {
+    return this.outbox.frames();
   }
 
   unreadCount(convId: string): number {
@@ -134,7 +151,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.open();
   }
 
-  /** Stops for good: closes the socket, cancels reconnects, rejects pending sends and pings. */
+  /** Stops for good: closes the socket, cancels reconnects, rejects pending sends (`pendingFrames()` keeps them) and pings. */
   close(): void {
     if (this.currentStatus === 'closed') return;
     const hadSocket = this.ws !== null;
@@ -144,7 +161,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.clearReconnect();
     this.typingExpiry.clear();
     const err = new ClientClosedError();
-    this.outbox.failAll(err);
+    this.outbox.abandon(err);
     this.pinger.failAll(err);
     if (hadSocket) this.emit('disconnected', CloseCode.normal, 'client closed');
   }
@@ -316,7 +333,9 @@ export class ChatClient extends Emitter<ChatEvents> {
   private carrier(via: ChatTransport): WebSocketLike {
     if (via === 'longpoll') return new LongPollSocket(this.opts.baseUrl, { fetch: this.opts.fetch });
     this.WS ??= defaultWebSocket();
-    return new this.WS(this.wsUrl);
+    const ws = new this.WS(this.wsUrl);
+    const timeoutMs = this.opts.wsOpenTimeoutMs ?? defaultWsOpenTimeoutMs;
+    return timeoutMs > 0 ? new OpenTimeoutSocket(ws, timeoutMs) : ws;
   }
 
   /** Forgets the current socket (its late events are ignored) and closes it. */

@@ -39,6 +39,7 @@ export {
   type ResponseLike,
 } from './rest';
 export { ApiError, ChatError, ClientClosedError } from './errors';
+export type { OutboxFrame } from './outbox';
 export { Emitter, type EventMap, type Listener } from './emitter';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';

@@ -1,7 +1,9 @@
 /** Options, emitted events and status of a ChatClient. Types only. */
 import type { ConvEvent, InboxRow, Limits, ReceiptKind, SyncState, TypingState } from '../protocol/frames';
 import type { BackoffOptions } from './backoff';
-import type { FetchLike, PresenceInfo } from './rest';
+import type { ChatError } from './errors';
+import type { OutboxFrame } from './outbox';
+import type { FetchLike, PresenceInfo, SendResult } from './rest';
 import type { WebSocketConstructor } from './socket';
 
 export interface ChatClientOptions {
@@ -23,6 +25,20 @@ export interface ChatClientOptions {
    * reconnects stay on long-poll for a while before WebSocket is tried again.
    */
   transport?: ChatTransportOption;
+  /**
+   * A WebSocket not open this long after it was created is abandoned (an upgrade a proxy
+   * swallows never fails by itself): under `'auto'` the attempt continues over long-poll
+   * at once, under `'websocket'` it is a failed attempt (close 1006, backoff). Default
+   * 5000; 0 waits forever.
+   */
+  wsOpenTimeoutMs?: number;
+  /**
+   * Unacknowledged frames persisted from a previous run (`client.pendingFrames()`, oldest
+   * first). Queued at once and sent after the first CONNACK like any pending frame; the
+   * server's dedup by `client_msg_id` makes resending one it already stored harmless. Their
+   * outcomes arrive as `restoredAck` and `restoredError` events.
+   */
+  outbox?: OutboxFrame[];
   /** Defaults to `globalThis.fetch`. */
   fetch?: FetchLike;
   /** Reconnect delays (jittered exponential). */
@@ -110,6 +126,12 @@ export type ChatEvents = {
   reconnecting: [attempt: number, delayMs: number];
   /** Closed with 4001: no more reconnects until `setToken` and `connect`. */
   unauthorized: [reason: string];
+  /** The set of unacknowledged frames changed (queued, ACKed, failed): persist `frames` (what `pendingFrames()` returns). Not emitted by `close()`. */
+  outbox: [frames: OutboxFrame[]];
+  /** A frame restored from the `outbox` option was ACKed (`duplicate` when an earlier run's copy had landed). */
+  restoredAck: [ack: SendResult, frame: OutboxFrame];
+  /** A restored frame failed for good: the server's ERROR for it, or refused locally (malformed, too large, id repeated). Not emitted by `close()`. */
+  restoredError: [error: ChatError, frame: OutboxFrame];
 };
 
 /** idle: never connected; waiting: a reconnect is scheduled; stopped: after 4001; closed: for good. */

@@ -215,6 +215,7 @@ export function clientFor(server: FakeServer, opts: Partial<ChatClientOptions> =
   const names: (keyof ChatEvents)[] = [
     'connected', 'synced', 'event', 'inbox', 'unread', 'receipt', 'typing', 'presence',
     'readSync', 'muteSync', 'error', 'disconnected', 'reconnecting', 'unauthorized',
+    'outbox', 'restoredAck', 'restoredError',
   ];
   for (const name of names) client.on(name, (...args: unknown[]) => log.push({ name, args }));
   return { client, log };

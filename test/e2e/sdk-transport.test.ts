@@ -1,8 +1,10 @@
 /**
  * The SDK's carriers against the real server: long-poll and WebSocket clients talk to each
- * other, 'auto' falls back when the WebSocket is refused, long-poll reconnects after a
- * restart (1012) and catches up, and the outbox resends over long-poll exactly once.
+ * other, 'auto' falls back when the WebSocket is refused or its upgrade is never answered,
+ * long-poll reconnects after a restart (1012) and catches up, the outbox resends over
+ * long-poll exactly once, and a restored outbox delivers exactly once after a restart.
  */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
@@ -97,6 +99,84 @@ test("'auto' falls back to long-poll at once when the WebSocket upgrade is refus
   await a.send(conv, 'and back');
   a.close();
   b.close();
+});
+
+/** A TCP server that accepts connections and never answers (an upgrade a proxy swallows). */
+async function blackHole(): Promise<{ url: string; accepted: () => number; stop: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const srv: Server = createServer((sock) => {
+    accepted++;
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/ws`,
+    accepted: () => accepted,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
+test("'auto' falls back to long-poll once wsOpenTimeoutMs passes when the upgrade is never answered", async () => {
+  const hole = await blackHole();
+  try {
+    const conv = await createConversation(server.url, alice, 'direct', [bob]);
+    const a = client(server, alice, 'tr-a5', { wsUrl: hole.url, wsOpenTimeoutMs: 500, reconnect: { minDelayMs: 5000, maxDelayMs: 5000 } });
+    const b = client(server, bob, 'tr-b5');
+    const log: string[] = [];
+    a.on('disconnected', (code) => log.push(`disconnected ${code}`));
+    a.on('reconnecting', () => log.push('reconnecting'));
+    a.on('error', (err) => log.push(`error ${err.message}`));
+    const toA = messages(a, conv);
+    const toB = messages(b, conv);
+    b.connect();
+    await b.once('connected');
+    const started = Date.now();
+    a.connect();
+    await a.once('connected');
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(2500);
+    expect(hole.accepted()).toBe(1);
+    expect(a.transport).toBe('longpoll');
+    expect(log).toEqual([]);
+
+    const sent = await b.send(conv, 'through the fallback');
+    await until(() => toA.length === 1);
+    expect(toA[0]).toMatchObject({ seq: sent.seq, body: 'through the fallback' });
+    const back = await a.send(conv, 'and back over long-poll');
+    await until(() => toB.length === 1);
+    expect(toB[0].seq).toBe(back.seq);
+    expect(log).toEqual([]); // the abandoned socket's end changed nothing
+    a.close();
+    b.close();
+  } finally {
+    await hole.stop();
+  }
+});
+
+test("'websocket' counts an unanswered upgrade as a failed attempt and retries after backoff", async () => {
+  const hole = await blackHole();
+  try {
+    const a = client(server, alice, 'tr-a6', { transport: 'websocket', wsUrl: hole.url, wsOpenTimeoutMs: 200, reconnect: { minDelayMs: 50, maxDelayMs: 50 } });
+    const closes: string[] = [];
+    a.on('disconnected', (code, reason) => closes.push(`${code} ${reason}`));
+    a.connect();
+    await a.once('reconnecting');
+    await a.once('reconnecting');
+    expect(closes).toEqual(['1006 open timeout', '1006 open timeout']);
+    expect(hole.accepted()).toBe(2);
+    expect(a.transport).toBe('websocket');
+    a.close();
+  } finally {
+    await hole.stop();
+  }
 });
 
 test("'auto' falls back when the WebSocket implementation errors before open", async () => {

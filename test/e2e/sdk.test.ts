@@ -4,7 +4,7 @@
  * e2e-longpoll); test/e2e/sdk-transport.test.ts mixes the two and covers the fallback.
  */
 import WebSocket from 'ws';
-import { ChatClient, RestClient } from '../../src/client';
+import { ChatClient, RestClient, type ChatClientOptions, type OutboxFrame, type SendResult } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
 import { breakableNet, type Net } from './sdk-net';
@@ -25,7 +25,7 @@ afterAll(() => stopTestServer(server));
 /** Each client's network, so a test can break it (long-poll runs). */
 const nets = new WeakMap<ChatClient, Net>();
 
-function client(user: TestUser, deviceId: string, state?: ChatClient['state']): ChatClient {
+function client(user: TestUser, deviceId: string, state?: ChatClient['state'], opts: Partial<ChatClientOptions> = {}): ChatClient {
   const net = breakableNet();
   const c = new ChatClient({
     baseUrl: server.url,
@@ -36,6 +36,7 @@ function client(user: TestUser, deviceId: string, state?: ChatClient['state']): 
     reconnect: { minDelayMs: 20, maxDelayMs: 100 },
     fetch: net.fetch,
     ...(longPoll ? { transport: 'longpoll' as const } : {}),
+    ...opts,
   });
   nets.set(c, net);
   return c;
@@ -44,7 +45,9 @@ function client(user: TestUser, deviceId: string, state?: ChatClient['state']): 
 /** Drops the client's connection as a network failure would: the socket is terminated, or long-poll's requests fail until the client notices. */
 function dropConnection(c: ChatClient): void {
   if (!longPoll) {
-    (c as unknown as { ws: WebSocket | null }).ws?.terminate();
+    // ChatClient holds the socket inside its open-deadline wrapper (src/client/open-timeout.ts).
+    const held = (c as unknown as { ws: { inner?: WebSocket } | null }).ws;
+    (held?.inner ?? (held as WebSocket | null))?.terminate();
     return;
   }
   const net = nets.get(c)!;
@@ -132,4 +135,56 @@ test('saved sync state: a device that was away catches up exactly, paging past t
   expect(b2.unreadCount(conv)).toBe(13);
   a.close();
   b2.close();
+});
+
+test('a restored outbox delivers a message sent before a restart exactly once, and a second restore only gets duplicate:true', async () => {
+  const conv = await createConversation(server.url, alice, 'direct', [bob]);
+  const b = client(bob, 'sdk-b4');
+  const toB: ConvEvent[] = [];
+  b.on('event', (e) => {
+    if (e.conv_id === conv && e.kind === 'message') toB.push(e);
+  });
+  b.connect();
+  await b.once('connected');
+
+  // Run 1: offline, the app sends and persists what the `outbox` event hands it; then the app goes away.
+  const a1 = client(alice, 'sdk-a4');
+  let persisted: OutboxFrame[] = [];
+  a1.on('outbox', (frames) => (persisted = JSON.parse(JSON.stringify(frames)) as OutboxFrame[]));
+  void a1.send(conv, 'written before the reload', { client_msg_id: 'm_restored_1' }).catch(() => undefined);
+  expect(persisted).toEqual(a1.pendingFrames());
+  const state = a1.state;
+  a1.close();
+  expect(a1.pendingFrames()).toEqual(persisted);
+
+  // Run 2: restored with the saved state; the message goes out after CONNACK.
+  const a2 = client(alice, 'sdk-a4', state, { outbox: persisted });
+  const acks: SendResult[] = [];
+  const outboxes: OutboxFrame[][] = [];
+  a2.on('restoredAck', (ack) => acks.push(ack));
+  a2.on('restoredError', (err) => {
+    throw err;
+  });
+  a2.on('outbox', (frames) => outboxes.push(frames));
+  expect(a2.pendingSends).toBe(1);
+  a2.connect();
+  await until(() => acks.length === 1);
+  expect(acks[0]).toMatchObject({ client_msg_id: 'm_restored_1', conv_id: conv });
+  expect(acks[0].duplicate).toBeUndefined();
+  expect(outboxes).toEqual([[]]);
+  await until(() => toB.length === 1);
+  expect(toB[0]).toMatchObject({ seq: acks[0].seq, body: 'written before the reload', sender_id: alice.user_id });
+  a2.close();
+
+  // Run 3: the app died before saving the empty outbox, so the same frame is restored again.
+  const a3 = client(alice, 'sdk-a4', a2.state, { outbox: persisted });
+  a3.connect();
+  const [again] = await a3.once('restoredAck');
+  expect(again).toEqual({ ...acks[0], duplicate: true });
+  await sleep(200);
+  expect(toB).toHaveLength(1);
+  const history = await a3.rest.getMessages(conv, { limit: 50 });
+  expect(history.filter((m) => m.body === 'written before the reload')).toHaveLength(1);
+  a3.close();
+  b.close();
 });
