@@ -18,8 +18,10 @@ export interface ClientSpec {
 
 export interface ConnectCommand {
   op: 'connect';
-  /** ws://host:port/ws of the server under test. */
+  /** ws://host:port/ws of the server under test; http://host:port for long-poll. */
   url: string;
+  /** The carrier (S8 drives both); default WebSocket. */
+  transport?: 'ws' | 'longpoll';
   /** HS256 secret the server was started with; the load generator mints its own tokens. */
   secret: string;
   clients: ClientSpec[];
@@ -83,6 +85,9 @@ export interface TrafficResult {
   ackLatency: HistogramData;
   /** This load generator's own CPU during the window, µs (to see whether it was the bottleneck). */
   cpuUs: number;
+  /** Long-poll (S8): GET poll and POST send requests issued during the window. */
+  lpPolls?: number;
+  lpSends?: number;
 }
 
 export type ToLoadgen = ConnectCommand | { op: 'traffic'; plan: TrafficPlan } | { op: 'close' } | { op: 'exit' };

@@ -1,7 +1,7 @@
 /**
  * The load generator's connections: opening them (CONNECT → CONNACK, bounded
- * concurrency), routing their frames to whatever traffic phase is running, and closing
- * them. Frames are told apart by one byte instead of being parsed: both servers put
+ * concurrency), over WebSocket or long-poll (lg-longpoll.ts, S8), routing their frames to
+ * whatever traffic phase is running, and closing them. Frames are told apart by one byte instead of being parsed: both servers put
  * `"type"` first, and at 100k frames/s a JSON.parse per frame would make the load
  * generator, not the server, the thing being measured.
  */
@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { nowMs, sleepUntil } from './clock';
 import { Histogram } from './histogram';
 import type { ClientSpec, ConnectCommand, ConnectResult } from './ipc';
+import { LongPollWire } from './lg-longpoll';
 
 /** What a traffic phase wants to hear about; the default ignores everything. */
 export interface FrameSink {
@@ -54,6 +55,8 @@ export class NumberQueue {
 
 export class Client {
   ws: WebSocket | null = null;
+  /** The long-poll carrier instead of `ws` (S8). */
+  lp: LongPollWire | null = null;
   open = false;
   /** Send times of SENDs still waiting for their ACK, oldest first (ACKs come in order). */
   readonly pending = new NumberQueue();
@@ -64,6 +67,12 @@ export class Client {
     readonly spec: ClientSpec,
     readonly token: string,
   ) {}
+
+  /** Writes one frame on whichever carrier the client has. */
+  send(text: string): void {
+    if (this.lp) this.lp.send(text);
+    else this.ws?.send(text);
+  }
 }
 
 interface Outcome {
@@ -107,7 +116,8 @@ export class ClientSet {
       const launch = (): void => {
         const c = fresh[next++];
         const t0 = nowMs();
-        void this.open(c, cmd.url).then((o) => {
+        const opening = cmd.transport === 'longpoll' ? this.openLongPoll(c, cmd.url) : this.open(c, cmd.url);
+        void opening.then((o) => {
           done++;
           if (o.error === null) {
             result.connected++;
@@ -174,10 +184,48 @@ export class ClientSet {
     });
   }
 
-  private dispatch(c: Client, data: Buffer): void {
+  /** The same handshake over long-poll: POST /lp, CONNECT through a send, CONNACK from a poll. */
+  private openLongPoll(c: Client, url: string): Promise<Outcome> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (o: Outcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      const wire = new LongPollWire(new URL(url), c.spec.localAddress, {
+        frame: (data, at) => {
+          if (c.open) return this.dispatch(c, data, at);
+          const frame = JSON.parse(data.toString()) as { type: string; missed?: unknown[]; more?: boolean; code?: string };
+          if (frame.type === 'CONNACK') {
+            c.open = true;
+            settle({ error: null, missed: frame.missed?.length ?? 0, more: frame.more === true, at });
+          } else if (frame.type === 'ERROR') {
+            settle({ error: `ERROR ${frame.code ?? '?'}`, missed: 0, more: false, at });
+          }
+        },
+        closed: (code, reason) => {
+          const wasOpen = c.open;
+          c.open = false;
+          if (wasOpen) this.sink.closed(c, code);
+          settle({ error: `close ${code} ${reason}`, missed: 0, more: false, at: nowMs() });
+        },
+      });
+      c.lp = wire;
+      wire.open().then(
+        () => wire.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } })),
+        (err: Error & { code?: string }) => {
+          wire.stop();
+          settle({ error: err.code ?? err.message, missed: 0, more: false, at: nowMs() });
+        },
+      );
+    });
+  }
+
+  private dispatch(c: Client, data: Buffer, at = nowMs()): void {
     const t = data[typeAt];
-    if (t === D) this.sink.deliver(c, data, nowMs());
-    else if (t === A) this.sink.ack(c, nowMs());
+    if (t === D) this.sink.deliver(c, data, at);
+    else if (t === A) this.sink.ack(c, at);
     else if (t === E) this.sink.error(c, data);
     // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
   }
@@ -186,6 +234,12 @@ export class ClientSet {
   async closeAll(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const c of this.clients) {
+      if (c.lp) {
+        // DELETE /lp/:sid, as a client closing its socket; the sessions do not time out on their own.
+        c.open = false;
+        waits.push(c.lp.close());
+        continue;
+      }
       const ws = c.ws;
       if (!ws || ws.readyState === WebSocket.CLOSED) continue;
       waits.push(new Promise<void>((resolve) => ws.once('close', () => resolve())));

@@ -12,6 +12,7 @@ import { nowMs, sleepUntil } from './clock';
 import { Histogram } from './histogram';
 import type { TrafficPlan, TrafficResult } from './ipc';
 import type { Client, ClientSet, FrameSink } from './lg-clients';
+import { lpCounters } from './lg-longpoll';
 
 const bodyMarker = Buffer.from('"body":"@');
 const at = '@'.charCodeAt(0);
@@ -62,10 +63,17 @@ export class TrafficRun implements FrameSink {
     for (const s of p.senders) this.set.clients[s.client].sendConv = s.conv;
     this.set.sink = this;
     let cpuStart = process.cpuUsage();
-    const cpuFrom = setTimeout(() => (cpuStart = process.cpuUsage()), p.measureFrom - nowMs());
+    let lpStart = { ...lpCounters };
+    const cpuFrom = setTimeout(() => {
+      cpuStart = process.cpuUsage();
+      lpStart = { ...lpCounters };
+    }, p.measureFrom - nowMs());
     const cpuTo = setTimeout(() => {
       const d = process.cpuUsage(cpuStart);
       this.r.cpuUs = d.user + d.system;
+      // Long-poll requests issued in the window (zero over WebSocket).
+      this.r.lpPolls = lpCounters.polls - lpStart.polls;
+      this.r.lpSends = lpCounters.sends - lpStart.sends;
     }, p.measureTo - nowMs());
     await sleepUntil(p.startAt);
     let timer: NodeJS.Timeout | null = null;
@@ -110,7 +118,7 @@ export class TrafficRun implements FrameSink {
 
   private send(index: number, conv: string, stamp: number): void {
     const c = this.set.clients[index];
-    if (!c.open || !c.ws) {
+    if (!c.open || (!c.ws && !c.lp)) {
       this.count('not_open');
       return;
     }
@@ -119,7 +127,7 @@ export class TrafficRun implements FrameSink {
     const text = stamp.toFixed(3);
     const printed = Number(text);
     c.pending.push(printed);
-    c.ws.send(`{"type":"SEND","client_msg_id":"${newSortableId('m')}","conv_id":"${conv}","body":"@${text}@${this.filler}"}`);
+    c.send(`{"type":"SEND","client_msg_id":"${newSortableId('m')}","conv_id":"${conv}","body":"@${text}@${this.filler}"}`);
     this.r.sent++;
     if (this.inWindow(printed)) this.r.sentInWindow++;
   }

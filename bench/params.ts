@@ -20,6 +20,15 @@ export interface Params {
   s6: { events: number; eventsFull: number; eventsTmpfs: number; batch: number; convs: number };
   /** Cross-shard: `shards` shards (2 or 3) against one, on Cassandra and Redis, open loop at `rate`. */
   s7: { pairs: number; shards: number; rate: number; warmupMs: number; measureMs: number; drainMs: number };
+  /**
+   * Long-poll against WebSocket on our server: `pairs` direct pairs, open loop at `rate`
+   * over each transport; then `idle` idle sessions of each (after `idleWarm` warm ones).
+   * The warm-up is long because a fresh server JIT-compiles its hot paths in the first
+   * thousands of messages (compiler threads count in utime+stime). `settleMs` exceeds
+   * Node's 5 s HTTP keep-alive timeout, so an idle long-poll session is measured in its
+   * steady state (the poll's socket only; the server has closed the send socket).
+   */
+  s8: { pairs: number; rate: number; warmupMs: number; measureMs: number; drainMs: number; loadgens: number; idle: number; idleWarm: number; settleMs: number };
 }
 
 const full: Params = {
@@ -35,6 +44,7 @@ const full: Params = {
   s5: { clients: 5000, missed: 20, concurrency: 250, loadgens: 2 },
   s6: { events: 300_000, eventsFull: 100_000, eventsTmpfs: 300_000, batch: 256, convs: 1000 },
   s7: { pairs: 100, shards: 3, rate: 100, warmupMs: 3000, measureMs: 15_000, drainMs: 2000 },
+  s8: { pairs: 100, rate: 1000, warmupMs: 5000, measureMs: 10_000, drainMs: 2000, loadgens: 2, idle: 1000, idleWarm: 200, settleMs: 6000 },
 };
 
 const quick: Params = {
@@ -48,6 +58,7 @@ const quick: Params = {
   s5: { ...full.s5, clients: 1500 },
   s6: { ...full.s6, events: 50_000, eventsFull: 20_000, eventsTmpfs: 50_000 },
   s7: { ...full.s7, warmupMs: 2000, measureMs: 6000 },
+  s8: { ...full.s8, rate: 500, warmupMs: 2000, measureMs: 3000, drainMs: 1000 },
 };
 
 export function paramsFor(isQuick: boolean): Params {

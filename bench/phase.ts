@@ -73,7 +73,9 @@ function summarise(results: TrafficResult[], windowSec: number, serverCpuUs: num
   for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
   const delivered = sum((r) => r.deliveredInWindow);
   const loadgenUs = sum((r) => r.cpuUs);
+  const lp = results.some((r) => r.lpPolls !== undefined && r.lpPolls + (r.lpSends ?? 0) > 0);
   return {
+    ...(lp ? { lpPolls: sum((r) => r.lpPolls ?? 0), lpSends: sum((r) => r.lpSends ?? 0) } : {}),
     windowSec,
     sentInWindow: sum((r) => r.sentInWindow),
     ackedPerSec: sum((r) => r.ackedInWindow) / windowSec,

@@ -17,7 +17,7 @@ function pairBars<T>(pair: Pair<T> | undefined, value: (t: T) => number): Bar[] 
 function table(rows: Row[]): string {
   const tr = rows.map((r) => {
     const cls = r.pass === null ? '' : r.pass ? 'pass' : 'fail';
-    const verdict = r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL';
+    const verdict = r.info ? 'INFO' : r.pass === null ? '' : r.pass ? 'PASS' : 'FAIL';
     return `<tr><td>${r.scenario}</td><td>${esc(r.metric)}${r.note ? `<div class="note">${esc(r.note)}</div>` : ''}</td><td class="n">${esc(fmt(r.ours, r.unit))}</td><td class="n">${esc(fmt(r.baseline, r.unit))}</td><td class="n">${r.ratio === null ? '' : r.ratio.toFixed(2) + 'x'}</td><td>${esc(r.target ?? '')}</td><td class="${cls}">${verdict}</td></tr>`;
   });
   return `<table><tr><th></th><th>metric</th><th>ours</th><th>baseline</th><th>ours/base</th><th>target</th><th>result</th></tr>${tr.join('')}</table>`;
@@ -72,6 +72,25 @@ function sections(r: BenchResults): string[] {
   if (r.s6) {
     const bars = r.s6.map((s) => ({ label: `${s.sync}, ${s.medium}`, value: s.eventsPerSec, color: s.medium === 'disk' ? colors.ours : colors.alt }));
     out.push('<h2>S6 store</h2>', barChart(`events/s appended with group commit (batch ${r.s6[0]?.batch ?? '?'})`, 'events/s', bars, { value: 100_000, label: 'target 100,000/s' }));
+  }
+  if (r.s8) {
+    const s8 = r.s8;
+    const both = <T>(ws: T | null, lp: T | null, value: (t: T) => number): Bar[] => [
+      ...(ws ? [{ label: 'WebSocket', value: value(ws), color: colors.baseline }] : []),
+      ...(lp ? [{ label: 'long-poll', value: value(lp), color: colors.ours }] : []),
+    ];
+    const series = [
+      ...(s8.ws ? [{ name: 'WebSocket', color: colors.baseline, hist: s8.ws.latencyHist }] : []),
+      ...(s8.longpoll ? [{ name: 'long-poll', color: colors.ours, hist: s8.longpoll.latencyHist }] : []),
+    ];
+    const at = `${s8.rate.toLocaleString('en-US')}/s`;
+    out.push(
+      `<h2>S8 long-poll against WebSocket (our server, open loop @ ${at})</h2>`,
+      barChart('server CPU per delivered message', 'µs', both(s8.ws, s8.longpoll, (d) => d.cpuUsPerDelivery)),
+      percentilePlot(`send→deliver latency by percentile @ ${at}`, series),
+      histogramPlot(`latency histogram @ ${at}`, series),
+      barChart('RSS per idle session', 'KB', both(s8.idleWs, s8.idleLongpoll, (d) => d.rssPerSession / 1024)),
+    );
   }
   if (r.profiles.length) {
     out.push('<h2>Server CPU profiles</h2>');

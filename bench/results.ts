@@ -18,6 +18,8 @@ export interface Row {
   target: string | null;
   pass: boolean | null;
   note?: string;
+  /** Printed as INFO in the result column: a comparison with no target (S8). */
+  info?: boolean;
 }
 
 export interface Pair<T> {
@@ -64,6 +66,37 @@ export interface PhaseRun {
   diskBytesPerAck: number;
   /** S7: CPU of the shared engines (Redis and Cassandra) per delivered message, µs. */
   engineCpuUsPerDelivery?: number;
+  /** S8 over long-poll: GET poll and POST send requests the load generators issued in the window. */
+  lpPolls?: number;
+  lpSends?: number;
+}
+
+/** S8: idle sessions of one transport on a fresh server, measured as S1 measures connections. */
+export interface IdleRun {
+  transport: 'ws' | 'longpoll';
+  sessions: number;
+  failed: number;
+  /** Sessions opened between the two measurements (all but the warm-up). */
+  measured: number;
+  rssBefore: number;
+  rssAfter: number;
+  heapBefore: number;
+  heapAfter: number;
+  rssPerSession: number;
+  heapPerSession: number;
+  /** Growth of the server's open file descriptors (sockets) per measured session. */
+  fdsPerSession: number;
+  /** chat_connections on the server once all were open. */
+  serverSessions: number | null;
+}
+
+/** S8: the same open-loop 1:1 traffic over WebSocket and over long-poll, on our server. */
+export interface TransportRuns {
+  rate: number;
+  ws: PhaseRun | null;
+  longpoll: PhaseRun | null;
+  idleWs: IdleRun | null;
+  idleLongpoll: IdleRun | null;
 }
 
 export interface ThroughputRun extends PhaseRun {
@@ -139,6 +172,7 @@ export interface BenchResults {
   s5?: Pair<StormRun>;
   s6?: StoreRun[];
   s7?: { skipped: string | null; runs: CrossShardRun[] };
+  s8?: TransportRuns;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }
