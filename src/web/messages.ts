@@ -107,10 +107,17 @@ export class MessageStore {
     return Math.max(...c.bySeq.keys()) === seq;
   }
 
-  /** Adds a history page; a message already held is replaced by the server's current view of it. */
-  mergeHistory(convId: string, page: Message[]): void {
+  /**
+   * Adds a history page; a message already held is replaced by the server's current view
+   * of it. One of `me`'s messages whose local echo is still shown (its ACK lost, e.g. an
+   * echo restored after a reload) replaces the echo, as its DELIVER would.
+   */
+  mergeHistory(convId: string, page: Message[], me: string): void {
     const c = this.conv(convId);
-    for (const m of page) c.bySeq.set(m.seq, fromHistory(m));
+    for (const m of page) {
+      c.bySeq.set(m.seq, fromHistory(m));
+      if (m.client_msg_id && m.sender_id === me) c.pending.delete(m.client_msg_id);
+    }
   }
 
   /**

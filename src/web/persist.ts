@@ -1,12 +1,14 @@
 /**
  * What survives a reload: one localStorage record per user holding the SDK's sync state
  * with the model it describes (inbox rows, members, names, receipts, the newest messages
- * of each conversation). Written as one record so history and unread state always match
- * the seqs the next CONNECT resumes from; a record of another version is ignored.
+ * of each conversation), and the SDK's unacknowledged frames (its outbox), so a message
+ * still waiting for its ACK is sent by the next run instead of lost. Written as one record
+ * so history and unread state always match the seqs the next CONNECT resumes from; a
+ * record of another version is ignored.
  */
-import type { InboxRow, SyncState, User } from '../client';
+import type { InboxRow, OutboxFrame, SyncState, User } from '../client';
 import type { Inbox } from './inbox';
-import { confirmed, type MessageStore, type Msg } from './messages';
+import { confirmed, localEcho, type MessageStore, type Msg } from './messages';
 import type { Progress, Receipts } from './receipts';
 import { readJson, remove, writeJson } from './storage';
 
@@ -22,6 +24,15 @@ interface Persisted {
   users: User[];
   receipts: Record<string, Record<string, Progress>>;
   msgs: Record<string, { hasOlder: boolean; list: Msg[] }>;
+  /** `ChatClient.pendingFrames()`: SEND/REACT/EDIT/DELETE frames without an ACK yet (absent in older records). */
+  outbox?: OutboxFrame[];
+}
+
+/** What `restore` hands back for the next `ChatClient`. */
+export interface Restored {
+  sync: SyncState;
+  /** For the `outbox` option: resent after the first CONNACK, outcomes as `restoredAck` / `restoredError`. */
+  outbox: OutboxFrame[];
 }
 
 /** The parts of the model the record holds. */
@@ -36,8 +47,13 @@ function key(userId: string): string {
   return `data.${userId}`;
 }
 
-/** Fills `into` from the user's saved record; returns its sync state, or undefined when there is none. */
-export function restore(userId: string, into: Persistable): SyncState | undefined {
+/**
+ * Fills `into` from the user's saved record; returns its sync state and unsent frames, or
+ * undefined when there is none. Each unsent SEND becomes a local echo again (pending, as
+ * before the reload) in its conversation, keyed by its `client_msg_id` like any echo, so
+ * its ACK or DELIVER replaces it the usual way.
+ */
+export function restore(userId: string, into: Persistable): Restored | undefined {
   const p = readJson<Persisted>(key(userId));
   if (!p || p.v !== 1) return undefined;
   for (const row of p.rows ?? []) into.inbox.restore(row);
@@ -49,11 +65,20 @@ export function restore(userId: string, into: Persistable): SyncState | undefine
     for (const m of saved.list) if (m.seq !== null) c.bySeq.set(m.seq, m);
     c.hasOlder = saved.hasOlder;
   }
-  return p.sync;
+  const outbox = Array.isArray(p.outbox) ? p.outbox : [];
+  for (const f of outbox) {
+    // Anything malformed is left to the SDK, which refuses it with `restoredError`.
+    if (!f || f.type !== 'SEND' || typeof f.conv_id !== 'string' || typeof f.client_msg_id !== 'string' || typeof f.body !== 'string') continue;
+    into.msgs.conv(f.conv_id).pending.set(f.client_msg_id, localEcho(f.client_msg_id, userId, f.body, f.reply_to ?? null));
+  }
+  return { sync: p.sync, outbox };
 }
 
-/** Writes the model with the SDK's sync state it matches. Local echoes are not kept. */
-export function save(userId: string, from: Persistable, sync: SyncState): void {
+/**
+ * Writes the model with the SDK's sync state it matches and its unsent frames. Local
+ * echoes are not kept: the SEND frames in `outbox` are, and become echoes again on restore.
+ */
+export function save(userId: string, from: Persistable, sync: SyncState, outbox: OutboxFrame[]): void {
   const msgs: Persisted['msgs'] = {};
   for (const [conv, c] of from.msgs.entries()) {
     const list = confirmed(c);
@@ -69,6 +94,7 @@ export function save(userId: string, from: Persistable, sync: SyncState): void {
     users: from.users.all(),
     receipts: from.receipts.toRecord(),
     msgs,
+    outbox,
   };
   writeJson(key(userId), data);
 }

@@ -17,7 +17,9 @@ import {
   type ConvEvent,
   type InboxRow,
   type Message,
+  type OutboxFrame,
   type RestClient,
+  type SendResult,
   type User,
 } from '../client';
 import { newSortableId } from '../protocol/ids';
@@ -65,12 +67,14 @@ export class AppStore {
     // `this.rest` does not exist yet: the loader looks it up when a batch goes out.
     this.users = new UserDirectory((ids) => this.rest.getUsers(ids), () => this.changed(), (err) => this.fail(err));
     this.users.set({ user_id: me.user_id, username: me.username, display_name: me.display_name });
-    const sync = persist.restore(me.user_id, this.parts());
+    // Unsent frames of the last run come back as pending echoes (SEND) and go out again after the first CONNACK.
+    const saved = persist.restore(me.user_id, this.parts());
     this.client = new ChatClient({
       baseUrl: location.origin,
       token: me.token,
       deviceId,
-      state: sync,
+      state: saved?.sync,
+      outbox: saved?.outbox ?? [],
       transport: transportPref,
       reconnect: { minDelayMs: 500, maxDelayMs: 15_000 },
     });
@@ -250,18 +254,23 @@ export class AppStore {
     this.inbox.touch(convId, { preview: text, updated_at: echo.ts });
     this.changed();
     promise.then(
-      (ack) => {
-        this.msgs.confirm(convId, echo, ack.seq, ack.ts);
-        this.inbox.touch(convId, { last_seq: ack.seq, updated_at: ack.ts });
-        const row = this.inbox.get(convId);
-        if (row) row.last_read_seq = Math.max(row.last_read_seq, ack.seq);
-        this.changed();
-      },
-      (err: unknown) => {
-        echo.failed = err instanceof ChatError ? err.code : 'not sent';
-        this.changed();
-      },
+      (ack) => this.echoAcked(convId, echo, ack),
+      (err: unknown) => this.echoFailed(echo, err),
     );
+  }
+
+  /** A local echo's ACK: it becomes the confirmed message (unless its DELIVER came first). */
+  private echoAcked(convId: string, echo: Msg, ack: SendResult): void {
+    this.msgs.confirm(convId, echo, ack.seq, ack.ts);
+    this.inbox.touch(convId, { last_seq: ack.seq, updated_at: ack.ts });
+    const row = this.inbox.get(convId);
+    if (row) row.last_read_seq = Math.max(row.last_read_seq, ack.seq);
+    this.changed();
+  }
+
+  private echoFailed(echo: Msg, err: unknown): void {
+    echo.failed = err instanceof ChatError ? err.code : 'not sent';
+    this.changed();
   }
 
   /** Drops a failed local echo. */
@@ -282,6 +291,7 @@ export class AppStore {
     );
   }
 
+
   edit(convId: string, seq: number, body: string): void {
     const text = body.trim();
     if (!text) return;
@@ -297,6 +307,35 @@ export class AppStore {
       (ack) => this.foldOwn({ conv_id: convId, seq: ack.seq, ts: ack.ts, sender_id: this.me.user_id, kind: 'delete', target_seq: seq }),
       (err) => this.fail(err),
     );
+  }
+
+  /**
+   * The outcome of a frame the last run left unsent (restored from the saved outbox): a
+   * SEND confirms or fails its restored echo exactly like a send of this run; a REACT,
+   * EDIT or DELETE is folded in on its ACK, as when sent now.
+   */
+  private restoredAck(ack: SendResult, frame: OutboxFrame): void {
+    const base = { conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts, sender_id: this.me.user_id };
+    switch (frame.type) {
+      case 'SEND': {
+        // The echo may be gone already: its DELIVER (catch-up) or a history page replaced it.
+        const echo = this.msgs.conv(frame.conv_id).pending.get(frame.client_msg_id) ?? localEcho(frame.client_msg_id, this.me.user_id, frame.body, frame.reply_to ?? null);
+        this.echoAcked(frame.conv_id, echo, ack);
+        return;
+      }
+      case 'REACT':
+        return this.foldOwn({ ...base, kind: 'reaction', target_seq: frame.target_seq, emoji: frame.emoji });
+      case 'EDIT':
+        return this.foldOwn({ ...base, kind: 'edit', target_seq: frame.target_seq, body: frame.body });
+      case 'DELETE':
+        return this.foldOwn({ ...base, kind: 'delete', target_seq: frame.target_seq });
+    }
+  }
+
+  private restoredError(err: ChatError, frame: OutboxFrame): void {
+    const echo = frame.type === 'SEND' ? this.msgs.peek(frame.conv_id)?.pending.get(frame.client_msg_id) : undefined;
+    if (echo) this.echoFailed(echo, err);
+    else this.fail(err);
   }
 
   /**
@@ -387,6 +426,12 @@ export class AppStore {
       saveSession(null);
       this.onSignedOut?.(reason || 'Your session expired: sign in again.');
     });
+    // The unsent frames are written at once, not on the save timer: a reload right after a send keeps it.
+    c.on('outbox', () => {
+      if (!this.closed) this.saver.flush();
+    });
+    c.on('restoredAck', (ack, frame) => this.restoredAck(ack, frame));
+    c.on('restoredError', (err, frame) => this.restoredError(err, frame));
     c.on('inbox', (row) => this.mergeRow(row));
     c.on('event', (ev) => this.onEvent(ev));
     c.on('unread', (convId, count) => {
@@ -548,7 +593,7 @@ export class AppStore {
   }
 
   private mergeHistory(convId: string, page: Message[]): void {
-    this.msgs.mergeHistory(convId, page);
+    this.msgs.mergeHistory(convId, page, this.me.user_id);
     this.users.request(page.map((m) => m.sender_id));
   }
 
@@ -591,9 +636,12 @@ export class AppStore {
     return { inbox: this.inbox, users: this.users, receipts: this.receipts, msgs: this.msgs };
   }
 
-  /** Writes the model and the SDK's sync state together: history and unread state match the seqs the next CONNECT resumes from. */
+  /**
+   * Writes the model and the SDK's sync state together (history and unread state match the
+   * seqs the next CONNECT resumes from), with the SDK's unsent frames.
+   */
   private save(): void {
-    persist.save(this.me.user_id, this.parts(), this.client.state);
+    persist.save(this.me.user_id, this.parts(), this.client.state, this.client.pendingFrames());
   }
 
   private fail(err: unknown): void {
