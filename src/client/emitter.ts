@@ -58,3 +58,6 @@ export class Emitter<E extends EventMap> {
     }
   }
 }
+
+/** An `Emitter`'s protected `emit`, handed to the parts of an owner that report on its behalf. */
+export type Emit<E extends EventMap> = <K extends keyof E>(name: K, ...args: E[K]) => void;

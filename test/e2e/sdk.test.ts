@@ -45,8 +45,8 @@ function client(user: TestUser, deviceId: string, state?: ChatClient['state'], o
 /** Drops the client's connection as a network failure would: the socket is terminated, or long-poll's requests fail until the client notices. */
 function dropConnection(c: ChatClient): void {
   if (!longPoll) {
-    // ChatClient holds the socket inside its open-deadline wrapper (src/client/open-timeout.ts).
-    const held = (c as unknown as { ws: { inner?: WebSocket } | null }).ws;
+    // ChatClient's Connection (src/client/connection.ts) holds the socket inside its open-deadline wrapper (src/client/open-timeout.ts).
+    const held = (c as unknown as { conn: { ws: { inner?: WebSocket } | null } }).conn.ws;
     (held?.inner ?? (held as WebSocket | null))?.terminate();
     return;
   }
