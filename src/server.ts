@@ -137,8 +137,18 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
   // bytes and must not pass through express's body parser or JSON serializer.
+  let draining = false;
   const http: Server = createServer((req, res) => {
-    if (!gateway.longPoll.handle(req, res)) app(req, res);
+    if (gateway.longPoll.handle(req, res)) return;
+    // While draining, the listener stays open so long-poll clients can still fetch their
+    // 1012, but nothing new may reach the stopping actors: REST answers 503 (health,
+    // readiness and metrics stay readable).
+    if (draining && !isHealthPath(req.url)) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ error: { code: 'unavailable', message: 'shard restarting' } }));
+      return;
+    }
+    app(req, res);
   });
   await gateway.attach(http);
   conversations.start();
@@ -169,7 +179,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       ready = false;
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
-      http.close();
+      draining = true;
       // Peers' commands are refused (they retry) while what was accepted commits and fans
       // out; only then does this shard leave the ring, so a new owner never sequences
       // ahead of events this one has yet to deliver.
@@ -178,6 +188,9 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       await membership?.stop();
       await gateway.closeAll();
+      // Not before: in Node 20 close() also drops idle keep-alive connections, and a
+      // long-poll client between two polls would miss its 1012.
+      http.close();
       http.closeAllConnections();
       linkServer?.close();
       await links?.close();
@@ -243,4 +256,10 @@ async function openSharedState(config: Config, shardId: string): Promise<SharedS
   await redis.connect();
   const presence = new RedisPresence(redis, { prefix: config.redis.prefix });
   return { bus, presence, redis, close: async () => void (await redis.quit()) };
+}
+
+/** Paths a draining shard still answers normally (probes and scrapes). */
+function isHealthPath(url: string | undefined): boolean {
+  const path = (url ?? '').split('?')[0];
+  return path === '/healthz' || path === '/readyz' || path === '/metrics';
 }

@@ -315,7 +315,9 @@ export class Gateway {
     for (const u of this.unsubscribe) u();
     for (const s of this.live) if (!s.isClosed()) s.close(CloseCode.restarting, 'shard restarting');
     const deadline = Date.now() + graceMs;
-    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Long-poll sessions count until a poll has carried their 1012 (a client between two
+    // polls asks again within milliseconds), like sockets until their close handshake.
+    while ((this.live.size > 0 || this.longPoll.unreportedCloses() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.live) s.carrier.terminate();
     this.wss.close();
   }

@@ -62,6 +62,13 @@ export class LongPoll {
     return true;
   }
 
+  /** Sessions the server closed whose close no poll has carried yet (see PollQueue.closeUnreported). */
+  unreportedCloses(): number {
+    let n = 0;
+    for (const queue of this.queues.values()) if (queue.closeUnreported) n++;
+    return n;
+  }
+
   /** Forgets the records of sessions closed long enough ago (from the gateway's tick). */
   sweep(now: number): void {
     for (const [sid, queue] of this.queues) {
@@ -168,6 +175,7 @@ export class LongPoll {
     if (!queue) return;
     // The client closing its socket: 1000, and the gateway's usual cleanup follows.
     queue.close(CloseCode.normal, 'closed by client');
+    queue.closeUnreported = false; // the client closed it: nothing to tell
     this.queues.delete(sid);
     res.writeHead(204, { 'cache-control': 'no-store' });
     res.end();

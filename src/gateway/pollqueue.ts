@@ -42,6 +42,12 @@ export class PollQueue implements Carrier {
   /** Set once; later frames are dropped, polls report it after the remaining frames. */
   closedWith: CloseInfo | null = null;
   closedAt = 0;
+  /**
+   * True from a server-side close until a poll answer carried it: shutdown waits for this
+   * (as it waits for WebSocket close handshakes) so clients learn 1012 rather than seeing
+   * the connection reset.
+   */
+  closeUnreported = false;
   /** The session this queue carries; set right after the gateway accepts it. */
   session: Session | null = null;
   private waiter: Waiter | null = null;
@@ -80,6 +86,7 @@ export class PollQueue implements Carrier {
     if (this.closedWith) return;
     this.closedWith = { code, reason };
     this.closedAt = Date.now();
+    this.closeUnreported = code !== terminatedCode; // a dropped peer is not waited for
     // The waiting poll learns at once (drain answers every poll with 1012 before stopping).
     this.answer();
     setImmediate(notifyClosed, this);
@@ -132,6 +139,7 @@ export class PollQueue implements Carrier {
     const w = this.waiter;
     if (!w) return;
     this.clearWaiter(w);
+    if (this.closedWith) this.closeUnreported = false;
     w.respond(answerBody(this.frames, this.written, this.closedWith));
   }
 

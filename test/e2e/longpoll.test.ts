@@ -386,4 +386,27 @@ describe('closing and liveness', () => {
       await stopTestServer(s); // stop() is idempotent
     }
   });
+
+  test('stop while the client is between two polls: REST answers 503, and the next poll still gets closed 1012 before the server goes', async () => {
+    const s = await startTestServer();
+    try {
+      const eve = await registerUser(s.url);
+      const raw = await Raw.open(s.url);
+      await raw.connect(eve, 'between');
+      // No poll is waiting when the shard stops; the client asks a moment later.
+      const stopping = s.stop();
+      await sleep(30);
+      // The shard waits for this session's poll; meanwhile REST is refused with a JSON 503
+      // and the health probe still answers.
+      const rest = await fetch(`${s.url}/api/v1/conversations`, { headers: { authorization: `Bearer ${eve.token}` } });
+      expect(rest.status).toBe(503);
+      expect(await rest.json()).toEqual({ error: { code: 'unavailable', message: 'shard restarting' } });
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      const answer = await raw.poll();
+      expect(answer.closed).toEqual({ code: 1012, reason: 'shard restarting' });
+      await stopping;
+    } finally {
+      await stopTestServer(s);
+    }
+  });
 });

@@ -222,6 +222,9 @@ test('long-poll reconnects after the server restarts (1012) and catches up what 
   await until(() => got.length === 1);
 
   await stopTestServer(first, true);
+  // The poll answer carrying the close was sent before stop() resolved; the client may
+  // still be reading it.
+  await until(() => closes.length > 0);
   expect(closes[0]).toBe(1012);
   const second = await startTestServer({ DATA_DIR: first.dataDir, PORT: String(first.port) });
   try {

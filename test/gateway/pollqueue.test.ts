@@ -145,6 +145,17 @@ test('close is reported after the remaining frames, answers a waiting poll at on
   expect(closedCalls).toHaveLength(1);
 });
 
+test('a server-side close stays unreported until a poll carries it; terminate is never waited for', () => {
+  const q = queue();
+  q.close(1012, 'shard restarting');
+  expect(q.closeUnreported).toBe(true); // no poll was waiting: shutdown waits for the next one
+  expect(pollNow(q, 0).closed).toEqual({ code: 1012, reason: 'shard restarting' });
+  expect(q.closeUnreported).toBe(false);
+  const dead = queue();
+  dead.terminate();
+  expect(dead.closeUnreported).toBe(false);
+});
+
 test('terminate reports 1006 (dropped, like a dead socket)', () => {
   const q = queue();
   q.terminate();
