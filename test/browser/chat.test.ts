@@ -4,7 +4,6 @@
  */
 import type { Page } from 'playwright-core';
 import {
-  BrowserEnv,
   browserDescribe,
   closeChat,
   convItem,
@@ -22,25 +21,18 @@ import {
   signUp,
   startDirect,
   uniqueName,
+  useBrowserEnv,
   visible,
 } from './helpers';
 
 jest.setTimeout(90_000);
 
 browserDescribe('web client: sign up and chat', () => {
-  const env = new BrowserEnv();
+  const env = useBrowserEnv();
   let ann: Page;
   let bob: Page;
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
-
-  beforeAll(async () => {
-    await env.start();
-  });
-  afterAll(async () => {
-    if (env.errors.length) console.log(env.errors.join('\n'));
-    await env.stop();
-  });
 
   test('two users sign up in two browsers and chat both ways', async () => {
     ann = await env.page();

@@ -5,7 +5,6 @@
  */
 import type { Page } from 'playwright-core';
 import {
-  BrowserEnv,
   browserDescribe,
   closeChat,
   convItem,
@@ -22,6 +21,7 @@ import {
   signUp,
   startDirect,
   uniqueName,
+  useBrowserEnv,
   visible,
   waitConnected,
 } from './helpers';
@@ -29,14 +29,13 @@ import {
 jest.setTimeout(90_000);
 
 browserDescribe('web client: reloads, devices, unread and mute, phone size', () => {
-  const env = new BrowserEnv();
+  const env = useBrowserEnv();
   let ann: Page;
   let bob: Page;
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
 
   beforeAll(async () => {
-    await env.start();
     ann = await env.page();
     await signUp(ann, annName, 'Ann Lee');
     bob = await env.page();
@@ -44,10 +43,6 @@ browserDescribe('web client: reloads, devices, unread and mute, phone size', () 
     await startDirect(ann, bobName);
     await send(ann, 'First message');
     await visible(convItem(bob, 'Ann Lee'));
-  });
-  afterAll(async () => {
-    if (env.errors.length) console.log(env.errors.join('\n'));
-    await env.stop();
   });
 
   test('a reload keeps history and the unread badge, and catches up on what came meanwhile', async () => {

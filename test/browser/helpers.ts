@@ -78,6 +78,20 @@ export class BrowserEnv {
   }
 }
 
+/**
+ * The file's BrowserEnv, started before its tests (with these server settings) and
+ * stopped after them; page errors seen on the way are printed, to explain failures.
+ */
+export function useBrowserEnv(serverEnv: Record<string, string> = {}): BrowserEnv {
+  const env = new BrowserEnv();
+  beforeAll(() => env.start(serverEnv));
+  afterAll(async () => {
+    if (env.errors.length) console.log(env.errors.join('\n'));
+    await env.stop();
+  });
+  return env;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Retries `fn` (jest expectations inside) until it passes or `timeoutMs` runs out; rethrows the last failure. */

@@ -5,7 +5,6 @@
  */
 import type { Page, Route } from 'playwright-core';
 import {
-  BrowserEnv,
   browserDescribe,
   convItem,
   eventually,
@@ -17,25 +16,18 @@ import {
   startDirect,
   statusOf,
   uniqueName,
+  useBrowserEnv,
   visible,
 } from './helpers';
 
 jest.setTimeout(90_000);
 
 browserDescribe('web client: unsent messages survive a reload', () => {
-  const env = new BrowserEnv();
+  const env = useBrowserEnv();
   let ann: Page;
   let bob: Page;
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
-
-  beforeAll(async () => {
-    await env.start();
-  });
-  afterAll(async () => {
-    if (env.errors.length) console.log(env.errors.join('\n'));
-    await env.stop();
-  });
 
   /** Ann's copies of the open conversation's messages with `body`, from the server (REST history). */
   async function historyCount(page: Page, body: string): Promise<number> {

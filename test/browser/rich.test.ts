@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { createConversation, http, registerUser, type TestUser } from '../e2e/harness';
 import {
-  BrowserEnv,
   browserDescribe,
   convItem,
   eventually,
@@ -18,13 +17,14 @@ import {
   signIn,
   startDirect,
   uniqueName,
+  useBrowserEnv,
   visible,
 } from './helpers';
 
 jest.setTimeout(90_000);
 
 browserDescribe('web client: groups, history paging, link previews', () => {
-  const env = new BrowserEnv();
+  const env = useBrowserEnv({ LINK_PREVIEWS: 'on', LINK_PREVIEW_ALLOW: '127.0.0.2/32' });
   let pages: Server;
   let pageUrl: string;
   let ann: TestUser;
@@ -50,7 +50,6 @@ browserDescribe('web client: groups, history paging, link previews', () => {
     });
     await new Promise<void>((resolve) => pages.listen(0, '127.0.0.2', resolve));
     pageUrl = `http://127.0.0.2:${(pages.address() as AddressInfo).port}/article`;
-    await env.start({ LINK_PREVIEWS: 'on', LINK_PREVIEW_ALLOW: '127.0.0.2/32' });
     ann = await registerUser(env.server.url, uniqueName('ann'));
     bob = await registerUser(env.server.url, uniqueName('bob'));
     cat = await registerUser(env.server.url, uniqueName('cat'));
@@ -59,11 +58,7 @@ browserDescribe('web client: groups, history paging, link previews', () => {
     bobPage = await env.page();
     await signIn(bobPage, bob.username);
   });
-  afterAll(async () => {
-    if (env.errors.length) console.log(env.errors.join('\n'));
-    await env.stop();
-    await new Promise<void>((resolve) => pages.close(() => resolve()));
-  });
+  afterAll(() => new Promise<void>((resolve) => pages.close(() => resolve())));
 
   test('a group created with a title and members chats with sender names and receipts', async () => {
     await annPage.getByTestId('new-chat').click();

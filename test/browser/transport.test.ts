@@ -4,7 +4,6 @@
  */
 import type { Page } from 'playwright-core';
 import {
-  BrowserEnv,
   browserDescribe,
   convItem,
   hasAttr,
@@ -17,6 +16,7 @@ import {
   signUp,
   startDirect,
   uniqueName,
+  useBrowserEnv,
   visible,
   waitConnected,
 } from './helpers';
@@ -24,19 +24,11 @@ import {
 jest.setTimeout(90_000);
 
 browserDescribe('web client: long-poll transport', () => {
-  const env = new BrowserEnv();
+  const env = useBrowserEnv();
   let ann: Page;
   let bob: Page;
   const annName = uniqueName('ann');
   const bobName = uniqueName('bob');
-
-  beforeAll(async () => {
-    await env.start();
-  });
-  afterAll(async () => {
-    if (env.errors.length) console.log(env.errors.join('\n'));
-    await env.stop();
-  });
 
   test('a page forced onto long-poll chats with a WebSocket page, both ways', async () => {
     // Nothing of Ann's page goes over a WebSocket, from the first connection on.
