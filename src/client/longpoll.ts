@@ -5,7 +5,7 @@
  */
 import { globalFetch, type FetchLike } from './rest';
 import type { CloseEventLike, MessageEventLike, WebSocketLike } from './socket';
-import { CLOSED, CLOSING, CONNECTING, OPEN } from './socket';
+import { CLOSED, CLOSING, CONNECTING, OPEN, SocketListeners, type SocketEvents } from './socket';
 
 export interface LongPollOptions {
   /** Defaults to `globalThis.fetch`. */
@@ -27,12 +27,6 @@ const abnormal = 1006;
 /** The WebSocket close code for a frame over the limit; what a 413 on send amounts to. */
 const tooLarge = 1009;
 
-type Listeners = {
-  open: ((event: unknown) => void)[];
-  message: ((event: MessageEventLike) => void)[];
-  close: ((event: CloseEventLike) => void)[];
-  error: ((event: unknown) => void)[];
-};
 
 /** An HTTP answer, body read. */
 interface Answer {
@@ -78,7 +72,7 @@ export class LongPollSocket implements WebSocketLike {
   private readonly pollRetries: number;
   private readonly retryDelayMs: number;
   private readonly pollGraceMs: number;
-  private readonly listeners: Listeners = { open: [], message: [], close: [], error: [] };
+  private readonly listeners = new SocketListeners();
   private sid: string | null = null;
   private pollMs = defaultPollMs;
   private cursor = 0;
@@ -124,8 +118,8 @@ export class LongPollSocket implements WebSocketLike {
   addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
   addEventListener(type: 'close', listener: (event: CloseEventLike) => void): void;
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
-  addEventListener(type: keyof Listeners, listener: (event: never) => void): void {
-    (this.listeners[type] as ((event: never) => void)[]).push(listener);
+  addEventListener(type: keyof SocketEvents, listener: (event: never) => void): void {
+    this.listeners.add(type, listener);
   }
 
   /** Queues a frame; the frames sent in one turn go out in one request, in order. Throws while connecting, like a WebSocket. */
@@ -170,7 +164,7 @@ export class LongPollSocket implements WebSocketLike {
     this.sid = opened.sid;
     this.pollMs = opened.pollMs;
     this.state = OPEN;
-    this.dispatch('open', {});
+    this.listeners.emit('open', {});
     try {
       await this.pollLoop();
     } catch (err) {
@@ -211,7 +205,7 @@ export class LongPollSocket implements WebSocketLike {
       const frames = body!.frames as unknown[];
       if (typeof body!.cursor === 'number') this.cursor = body!.cursor;
       for (const frame of frames) {
-        this.dispatch('message', { data: JSON.stringify(frame) });
+        this.listeners.emit('message', { data: JSON.stringify(frame) });
         if (this.state !== OPEN) return; // a listener closed the carrier
       }
       const closed = asClosed(body!.closed);
@@ -260,7 +254,7 @@ export class LongPollSocket implements WebSocketLike {
     if (this.state === CLOSING || this.state === CLOSED) return;
     const code = err instanceof CarrierError ? err.code : abnormal;
     // A 410 or poll `closed` is the server's orderly close, not an error.
-    if (code === abnormal || code === tooLarge) this.dispatch('error', { error: err, message: messageOf(err) });
+    if (code === abnormal || code === tooLarge) this.listeners.emit('error', { error: err, message: messageOf(err) });
     this.end(code, messageOf(err));
   }
 
@@ -275,7 +269,7 @@ export class LongPollSocket implements WebSocketLike {
   private finish(code: number, reason: string): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    this.dispatch('close', { code, reason });
+    this.listeners.emit('close', { code, reason });
   }
 
   /** Aborts requests in flight, clears timers, drops queued frames. */
@@ -344,18 +338,6 @@ export class LongPollSocket implements WebSocketLike {
     });
   }
 
-  private dispatch<K extends keyof Listeners>(type: K, event: Parameters<Listeners[K][number]>[0]): void {
-    for (const listener of [...this.listeners[type]]) {
-      try {
-        (listener as (e: typeof event) => void)(event);
-      } catch (err) {
-        // As a WebSocket's listeners: one that throws stops neither the others nor the carrier.
-        setTimeout(() => {
-          throw err;
-        }, 0);
-      }
-    }
-  }
 }
 
 /** Takes the frames of one send body off the front of `queue`: newline-separated, at most maxBatchBytes unless one frame alone is bigger. */

@@ -5,17 +5,11 @@
  * (under 'auto') or backoff (under 'websocket') applies unchanged.
  */
 import type { CloseEventLike, MessageEventLike, WebSocketLike } from './socket';
-import { CLOSED, OPEN } from './socket';
+import { CLOSED, OPEN, SocketListeners, type SocketEvents } from './socket';
 
 /** Close code reported when the deadline passes: abnormal, no close frame, as for a refused upgrade. */
 const abnormal = 1006;
 
-type Listeners = {
-  open: ((event: unknown) => void)[];
-  message: ((event: MessageEventLike) => void)[];
-  close: ((event: CloseEventLike) => void)[];
-  error: ((event: unknown) => void)[];
-};
 
 /**
  * Wraps `inner`, which must still be CONNECTING. Behaves exactly like it, except that
@@ -25,7 +19,7 @@ type Listeners = {
  * 'open', 'close' or `close()`, whichever comes first.
  */
 export class OpenTimeoutSocket implements WebSocketLike {
-  private readonly listeners: Listeners = { open: [], message: [], close: [], error: [] };
+  private readonly listeners = new SocketListeners();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timedOut = false;
 
@@ -36,17 +30,17 @@ export class OpenTimeoutSocket implements WebSocketLike {
   ) {
     inner.addEventListener('open', (e) => {
       this.clearTimer();
-      if (!this.timedOut) for (const l of [...this.listeners.open]) l(e);
+      if (!this.timedOut) this.listeners.emit('open', e);
     });
     inner.addEventListener('message', (e) => {
-      if (!this.timedOut) for (const l of [...this.listeners.message]) l(e);
+      if (!this.timedOut) this.listeners.emit('message', e);
     });
     inner.addEventListener('close', (e) => {
       this.clearTimer();
-      if (!this.timedOut) for (const l of [...this.listeners.close]) l(e);
+      if (!this.timedOut) this.listeners.emit('close', e);
     });
     inner.addEventListener('error', (e) => {
-      if (!this.timedOut) for (const l of [...this.listeners.error]) l(e);
+      if (!this.timedOut) this.listeners.emit('error', e);
     });
     this.timer = setTimeout(() => this.expire(), timeoutMs);
   }
@@ -69,8 +63,8 @@ export class OpenTimeoutSocket implements WebSocketLike {
   addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
   addEventListener(type: 'close', listener: (event: CloseEventLike) => void): void;
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
-  addEventListener(type: keyof Listeners, listener: (event: never) => void): void {
-    (this.listeners[type] as ((event: never) => void)[]).push(listener);
+  addEventListener(type: keyof SocketEvents, listener: (event: never) => void): void {
+    this.listeners.add(type, listener);
   }
 
   private expire(): void {
@@ -82,8 +76,8 @@ export class OpenTimeoutSocket implements WebSocketLike {
     } catch {
       // Some implementations throw when closing a CONNECTING socket; it is abandoned either way.
     }
-    for (const l of [...this.listeners.error]) l({ type: 'error', message: 'open timeout' });
-    for (const l of [...this.listeners.close]) l({ code: abnormal, reason: 'open timeout' });
+    this.listeners.emit('error', { type: 'error', message: 'open timeout' });
+    this.listeners.emit('close', { code: abnormal, reason: 'open timeout' });
   }
 
   private clearTimer(): void {

@@ -12,6 +12,39 @@ export interface CloseEventLike {
   readonly reason: string;
 }
 
+/** The events of a WebSocketLike, by name. */
+export interface SocketEvents {
+  open: unknown;
+  message: MessageEventLike;
+  close: CloseEventLike;
+  error: unknown;
+}
+
+/**
+ * The listeners of a WebSocketLike the SDK implements itself (the long-poll carrier, the
+ * open deadline's wrapper), with a WebSocket's dispatch rules.
+ */
+export class SocketListeners {
+  private readonly byType: { [K in keyof SocketEvents]: ((event: SocketEvents[K]) => void)[] } = { open: [], message: [], close: [], error: [] };
+
+  add(type: keyof SocketEvents, listener: (event: never) => void): void {
+    (this.byType[type] as ((event: never) => void)[]).push(listener);
+  }
+
+  /** Calls every listener of `type`; as on a WebSocket, one that throws stops neither the others nor the carrier. */
+  emit<K extends keyof SocketEvents>(type: K, event: SocketEvents[K]): void {
+    for (const listener of [...this.byType[type]]) {
+      try {
+        listener(event);
+      } catch (err) {
+        setTimeout(() => {
+          throw err;
+        }, 0);
+      }
+    }
+  }
+}
+
 /** An open or opening WebSocket. */
 export interface WebSocketLike {
   readonly readyState: number;
