@@ -137,13 +137,12 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
   // bytes and must not pass through express's body parser or JSON serializer.
-  let draining = false;
   const http: Server = createServer((req, res) => {
     if (gateway.longPoll.handle(req, res)) return;
     // While draining, the listener stays open so long-poll clients can still fetch their
     // 1012, but nothing new may reach the stopping actors: REST answers 503 (health,
     // readiness and metrics stay readable).
-    if (draining && !isHealthPath(req.url)) {
+    if (gateway.isDraining() && !isHealthPath(req.url)) {
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ error: { code: 'unavailable', message: 'shard restarting' } }));
       return;
@@ -179,7 +178,6 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       ready = false;
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
-      draining = true;
       // Peers' commands are refused (they retry) while what was accepted commits and fans
       // out; only then does this shard leave the ring, so a new owner never sequences
       // ahead of events this one has yet to deliver.

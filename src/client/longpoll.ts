@@ -337,7 +337,6 @@ export class LongPollSocket implements WebSocketLike {
       }, ms);
     });
   }
-
 }
 
 /** Takes the frames of one send body off the front of `queue`: newline-separated, at most maxBatchBytes unless one frame alone is bigger. */

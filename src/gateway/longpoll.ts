@@ -72,7 +72,7 @@ export class LongPoll {
   /** Forgets the records of sessions closed long enough ago (from the gateway's tick). */
   sweep(now: number): void {
     for (const [sid, queue] of this.queues) {
-      if (queue.closedWith && now - queue.closedAt > keepClosedMs) this.queues.delete(sid);
+      if (queue.expired(now, keepClosedMs)) this.queues.delete(sid);
     }
   }
 
@@ -97,7 +97,7 @@ export class LongPoll {
   /** The queue of `sid`, or null (answered 404) when unknown or expired. */
   private find(sid: string, res: ServerResponse): PollQueue | null {
     const queue = this.queues.get(sid);
-    if (queue && !(queue.closedWith && Date.now() - queue.closedAt > keepClosedMs)) return queue;
+    if (queue && !queue.expired(Date.now(), keepClosedMs)) return queue;
     if (queue) this.queues.delete(sid);
     sendError(res, 404, 'not_found', 'unknown or expired session');
     return null;

@@ -69,6 +69,11 @@ export class PollQueue implements Carrier {
     return this.waiter !== null;
   }
 
+  /** True once the record of a close has been kept `keepMs` (a poll had time to learn the code). */
+  expired(now: number, keepMs: number): boolean {
+    return this.closedWith !== null && now - this.closedAt > keepMs;
+  }
+
   send(data: string | Buffer): void {
     if (this.closedWith) return;
     // Fan-out hands every session the same Buffer; keep it rather than copy.
