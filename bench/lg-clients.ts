@@ -230,12 +230,12 @@ export class ClientSet {
     // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
   }
 
-  /** Closes every socket (without the close handshake) and forgets the clients. */
+  /** Closes every socket (without the close handshake; long-poll sessions are DELETEd) and forgets the clients. */
   async closeAll(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const c of this.clients) {
       if (c.lp) {
-        // DELETE /lp/:sid, as a client closing its socket; the sessions do not time out on their own.
+        // DELETE /lp/:sid, as a client closing its socket: otherwise the sessions would live on until the heartbeat drops them.
         c.open = false;
         waits.push(c.lp.close());
         continue;

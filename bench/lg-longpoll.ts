@@ -23,7 +23,7 @@ export interface LongPollEvents {
 }
 
 /** Requests made by every carrier of this process (read by traffic phases at the window's edges). */
-export const lpCounters = { polls: 0, sends: 0, framesPolled: 0 };
+export const lpCounters = { polls: 0, sends: 0 };
 
 /** Longest wait the server allows (its poll_ms); a quiet session re-polls this often. */
 const waitMs = 25_000;
@@ -159,7 +159,6 @@ export class LongPollWire {
         if (!answer) return this.fail(1006, 'unreadable poll answer');
         this.cursor = answer.cursor;
         if (answer.closed === null) this.poll(this.cursor);
-        lpCounters.framesPolled += answer.frames.length;
         for (const f of answer.frames) this.events.frame(f, r.at);
         if (answer.closed !== null) {
           let code = 1006;

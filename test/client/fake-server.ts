@@ -197,6 +197,16 @@ export async function waitFor(cond: () => boolean, timeoutMs = 2000, what = 'con
   }
 }
 
+/** Connects `c` to `server` and answers its CONNECT with CONNACK; resolves once the client is ready. */
+export async function connectReady(server: FakeServer, c: ChatClient): Promise<FakeConn> {
+  c.connect();
+  const conn = await server.nextConn();
+  expect((await conn.next()).type).toBe('CONNECT');
+  conn.send(connack());
+  await waitFor(() => c.status === 'ready');
+  return conn;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

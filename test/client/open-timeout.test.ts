@@ -168,6 +168,11 @@ describe('ChatClient with a WebSocket that never opens', () => {
     expect(HangingSocket.made).toHaveLength(2);
     expect(HangingSocket.made.map((s) => s.closeCalls)).toEqual([1, 1]);
     client.close();
+    // Past the deadline and the reconnect delay: no third socket, no further event.
+    const seen = events.length;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(HangingSocket.made).toHaveLength(2);
+    expect(events).toHaveLength(seen);
   });
 
   test('close() during CONNECTING cancels the deadline: no late fallback or reconnect', async () => {

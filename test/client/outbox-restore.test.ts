@@ -1,5 +1,5 @@
 /** Persisting the outbox: `pendingFrames()` and the `outbox` event, and frames restored through the `outbox` option. */
-import { clientFor, connack, FakeServer, sleep, waitFor, type FakeConn, type LogEntry } from './fake-server';
+import { clientFor, connack, connectReady, FakeServer, sleep, waitFor, type FakeConn, type LogEntry } from './fake-server';
 import { ChatError, ClientClosedError, type ChatClient, type OutboxFrame } from '../../src/client';
 
 let server: FakeServer;
@@ -23,14 +23,8 @@ afterEach(async () => {
   expect(unhandled).toEqual([]);
 });
 
-async function ready(c: ChatClient): Promise<FakeConn> {
-  c.connect();
-  const conn = await server.nextConn();
-  expect((await conn.next()).type).toBe('CONNECT');
-  conn.send(connack());
-  await waitFor(() => c.status === 'ready');
-  return conn;
-}
+/** Connects `c` to this file's server, CONNACK answered. */
+const ready = (c: ChatClient): Promise<FakeConn> => connectReady(server, c);
 
 /** The payloads of every `outbox` event so far, as lists of client_msg_ids. */
 function outboxEvents(log: LogEntry[]): string[][] {

@@ -1,4 +1,4 @@
-import { clientFor, connack, FakeServer, sleep, waitFor, type FakeConn } from './fake-server';
+import { clientFor, connack, connectReady, FakeServer, sleep, waitFor, type FakeConn } from './fake-server';
 import { ChatError, ClientClosedError, MUTED_FOREVER, type ChatClient } from '../../src/client';
 import type { ClientFrame } from '../../src/protocol/frames';
 
@@ -14,15 +14,8 @@ afterEach(async () => {
   await server.stop();
 });
 
-/** Connects `client` and answers CONNECT with CONNACK. */
-async function ready(c: ChatClient): Promise<FakeConn> {
-  c.connect();
-  const conn = await server.nextConn();
-  expect((await conn.next()).type).toBe('CONNECT');
-  conn.send(connack());
-  await waitFor(() => c.status === 'ready');
-  return conn;
-}
+/** Connects `c` to this file's server, CONNACK answered. */
+const ready = (c: ChatClient): Promise<FakeConn> => connectReady(server, c);
 
 type AckedFrame = Extract<ClientFrame, { type: 'REACT' | 'EDIT' | 'DELETE' }>;
 

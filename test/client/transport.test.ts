@@ -11,6 +11,7 @@ describe('TransportPolicy', () => {
     expect(ws.webSocketFailed()).toBe(false);
     expect(ws.choose()).toBe('websocket');
     const lp = new TransportPolicy('longpoll');
+    expect(lp.webSocketFailed()).toBe(false);
     lp.connected('longpoll');
     expect(lp.choose()).toBe('longpoll');
   });

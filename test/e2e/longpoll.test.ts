@@ -4,7 +4,7 @@
  * liveness, shutdown, and a long-poll user chatting with a WebSocket user. The protocol
  * suites also run whole over long-poll (jest project e2e-longpoll).
  */
-import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, type Frame, type TestServer, type TestUser } from './harness';
+import { TestSocket, createConversation, pollUntil, registerUser, sleep, startTestServer, stopTestServer, type Frame, type TestServer, type TestUser } from './harness';
 
 let server: TestServer;
 let alice: TestUser;
@@ -129,8 +129,7 @@ describe('open, send, poll', () => {
     const raw = await Raw.open();
     await raw.connect(alice, 'lp-bytes');
     await raw.send({ type: 'PING' });
-    await sleep(100);
-    const res = await raw.pollAt(raw.cursor);
+    const res = await raw.pollAt(raw.cursor); // waits for the PONG
     expect(res.status).toBe(200);
     expect(res.type).toBe('application/json; charset=utf-8');
     expect(res.text).toMatch(/^\{"frames":\[\{"type":"PONG","ts":\d+\}\],"cursor":2,"closed":null\}$/);
@@ -173,7 +172,8 @@ describe('open, send, poll', () => {
     const raw = await Raw.open();
     await raw.connect(alice, 'lp-lost');
     await raw.send({ type: 'PING' }, { type: 'PING' }, { type: 'PING' });
-    await sleep(100);
+    // Until the three PONGs are queued (a wait_ms=0 poll does not wait for them).
+    await pollUntil(() => raw.pollAt(1, 0), (r) => r.body.frames.length >= 3);
     const first = await raw.pollAt(1, 0); // pretend this answer never arrived
     expect(first.body.frames).toHaveLength(3);
     expect(first.body.cursor).toBe(4);

@@ -12,7 +12,6 @@ export interface Net {
   restore(): void;
   /** Cuts the network when a response body matches, failing that response (the client never sees it). */
   cutOnAnswer(match: ((url: string, text: string) => boolean) | null): void;
-  readonly down: boolean;
 }
 
 export function breakableNet(): Net {
@@ -60,8 +59,14 @@ export function breakableNet(): Net {
     cutOnAnswer: (match) => {
       matcher = match;
     },
-    get down() {
-      return down;
-    },
   };
+}
+
+/** Waits until `cond` holds, polling every 10 ms; throws after `ms`. */
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, http, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
-import { breakableNet } from './sdk-net';
+import { breakableNet, until } from './sdk-net';
 
 let server: TestServer;
 let alice: TestUser;
@@ -26,13 +26,6 @@ function client(srv: { url: string }, user: TestUser, deviceId: string, opts: Pa
   return new ChatClient({ baseUrl: srv.url, token: user.token, deviceId, WebSocketImpl: WebSocket as never, reconnect: { minDelayMs: 20, maxDelayMs: 100 }, ...opts });
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 function messages(c: ChatClient, convId: string): ConvEvent[] {
   const got: ConvEvent[] = [];
@@ -235,6 +228,8 @@ test('long-poll reconnects after the server restarts (1012) and catches up what 
       expect(res.status).toBe(201);
       missed.push(res.body.seq);
     }
+    // Still disconnected: these three can only arrive through the reconnect's catch-up.
+    expect(c.status).not.toBe('ready');
     await c.once('connected');
     expect(c.transport).toBe('longpoll');
     await until(() => got.length === 4);

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ChatClient, RestClient, type ChatClientOptions, type OutboxFrame, type SendResult } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
-import { breakableNet, type Net } from './sdk-net';
+import { breakableNet, until, type Net } from './sdk-net';
 
 const longPoll = process.env.E2E_TRANSPORT === 'longpoll';
 
@@ -55,13 +55,6 @@ function dropConnection(c: ChatClient): void {
   net.cut();
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 test('REST client registers, logs in and creates conversations', async () => {
   const rest = new RestClient({ baseUrl: server.url });

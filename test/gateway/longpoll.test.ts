@@ -78,7 +78,7 @@ test('a send body is split on newlines (CRLF tolerated, empty lines skipped) and
   expect(host.frames).toHaveLength(3);
 });
 
-test('DELETE closes the carrier with 1000; the host hears closed() once, on a later turn', async () => {
+test('DELETE closes the carrier with 1000; the host hears closed() once', async () => {
   const { sid } = (await (await fetch(base + '/lp', { method: 'POST' })).json()) as { sid: string };
   expect((await fetch(`${base}/lp/${sid}`, { method: 'DELETE' })).status).toBe(204);
   await new Promise((r) => setImmediate(r));
