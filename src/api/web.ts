@@ -10,6 +10,21 @@ import express, { Router as ExpressRouter } from 'express';
 /** Where the build puts the bundle: `<repo>/dist/web`, from both `dist/api` and `src/api` (tests run the sources). */
 export const defaultWebDir = resolve(__dirname, '../../dist/web');
 
+/**
+ * The bundle is one script and one stylesheet from this origin, talking only to this
+ * origin (REST, /ws, /lp): nothing inline and nothing foreign runs. Link-preview images
+ * come from any web host, the favicon is a data: URL. Avatars set `style` through the
+ * CSSOM (Preact assigns `el.style.*`), which CSP does not govern, so no 'unsafe-inline'.
+ */
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  "img-src 'self' https: http: data:",
+  "connect-src 'self'",
+  "style-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
 /** Paths owned by the server itself: the web client never answers under them. */
 const reserved = /^\/(?:api|healthz|readyz|metrics|ws|lp)(?:\/|$)/;
 
@@ -40,6 +55,7 @@ export function webRoutes(dir: string = defaultWebDir): ExpressRouter {
       setHeaders: (res) => {
         res.setHeader('Cache-Control', 'no-cache');
         res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Content-Security-Policy', contentSecurityPolicy);
       },
     }),
   );

@@ -88,6 +88,9 @@ export class Actions {
   async markUnread(convId: string): Promise<void> {
     const { d } = this;
     d.reads.forget(convId);
+    // The chat is left at once, not on the hashchange that follows: an event landing before
+    // it would read the open chat and clear the mark just set.
+    if (d.reads.openConvId === convId) d.reads.setOpen(null);
     try {
       await d.client.markUnread(convId);
     } catch {
@@ -139,9 +142,10 @@ export class Actions {
   private echoAcked(convId: string, echo: Msg, ack: SendResult): void {
     const { d } = this;
     d.msgs.confirm(convId, echo, ack.seq, ack.ts);
-    d.inbox.touch(convId, { last_seq: ack.seq, updated_at: ack.ts });
-    const row = d.inbox.get(convId);
-    if (row) row.last_read_seq = Math.max(row.last_read_seq, ack.seq);
+    // The echo's text is the preview again unless a newer message's came meanwhile.
+    d.inbox.touch(convId, { preview: echo.body, msg_seq: ack.seq, last_seq: ack.seq, updated_at: ack.ts });
+    // Sending is reading: nothing up to one's own message is unread.
+    d.inbox.applyRead(convId, { last_read_seq: ack.seq });
     d.notify.changed();
   }
 

@@ -47,13 +47,23 @@ export class Applier {
     }
   }
 
-  /** A row pushed by the server or listed over REST; ignored unless newer than ours. */
-  mergeRow(row: InboxRow): void {
+  /**
+   * Rows pushed by the server or listed over REST (`since`: see `Inbox.merge`), each
+   * ignored unless newer than ours; returns the rows taken, as now held. Presence is
+   * re-subscribed once per batch (and once per burst of pushed rows), not per row.
+   */
+  mergeRows(rows: InboxRow[], since?: number): InboxRow[] {
     const { d } = this;
-    if (!d.inbox.merge(row)) return;
-    if (row.peer_id) d.users.request([row.peer_id]);
-    d.presence.update();
+    const taken: InboxRow[] = [];
+    for (const row of rows) {
+      const held = d.inbox.merge(row, since);
+      if (held) taken.push(held);
+    }
+    if (!taken.length) return taken;
+    d.users.request(taken.map((r) => r.peer_id).filter((id): id is string => id !== null));
+    d.presence.updateSoon();
     d.notify.changed();
+    return taken;
   }
 
   /** This user's read state of a conversation, set on any of their devices. */

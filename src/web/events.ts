@@ -3,7 +3,7 @@
  * line, conversation events and rows, read/mute sync, receipts, typing, presence, and the
  * outcome of frames restored from the last run. Listeners live as long as the client.
  */
-import type { ChatClient, ChatStatus, ChatTransport } from '../client';
+import type { ChatClient, ChatStatus, ChatTransport, OutboxFrame } from '../client';
 import type { Actions } from './actions';
 import type { Applier } from './apply';
 import type { Inbox } from './inbox';
@@ -37,7 +37,7 @@ export interface EventDeps {
   actions: Actions;
   notify: Notify;
   /** The SDK's unsent frames changed: they must be saved at once, not on the save timer. */
-  outboxChanged: () => void;
+  outboxChanged: (frames: OutboxFrame[]) => void;
   /** The server refused the token. */
   signedOut: (reason: string) => void;
 }
@@ -70,10 +70,10 @@ export function wireEvents(c: ChatClient, d: EventDeps): void {
   });
   c.on('unauthorized', (reason) => d.signedOut(reason || 'Your session expired: sign in again.'));
   // The unsent frames are written at once, not on the save timer: a reload right after a send keeps it.
-  c.on('outbox', () => d.outboxChanged());
+  c.on('outbox', (frames) => d.outboxChanged(frames));
   c.on('restoredAck', (ack, frame) => d.actions.restoredAck(ack, frame));
   c.on('restoredError', (err, frame) => d.actions.restoredError(err, frame));
-  c.on('inbox', (row) => d.apply.mergeRow(row));
+  c.on('inbox', (row) => d.apply.mergeRows([row]));
   c.on('event', (ev) => {
     if (!d.inbox.has(ev.conv_id)) d.loader.scheduleListRefresh();
     d.apply.fold(ev);

@@ -1,11 +1,28 @@
 /**
  * The conversation list: one inbox row per conversation (title, preview, time, unread
  * state, mute) and, once known, its members. Rows only move forward by `last_seq`, so a
- * row fetched before a live event already applied never undoes it.
+ * row fetched before a live event already applied never undoes it; nor does it undo a
+ * read or mute change applied while it was being fetched (see `merge`).
  */
 import { MUTED_FOREVER, type ConvEvent, type InboxRow } from '../client';
 
-type RowPatch = Partial<Pick<InboxRow, 'preview' | 'updated_at' | 'last_seq'>>;
+/**
+ * A change to a row: `last_seq` and `updated_at` only move forward; `preview` is the text
+ * of message `msg_seq` and is dropped when a newer message's preview is held (without
+ * `msg_seq` it is taken as is: a local echo, an edit or delete of the newest message).
+ */
+interface RowPatch {
+  preview?: string | null;
+  updated_at?: number;
+  last_seq?: number;
+  msg_seq?: number;
+}
+
+/** When this user's read state and mute of a row last changed here, on `Inbox.stamp()`'s clock. */
+interface LocalChange {
+  read: number;
+  mute: number;
+}
 
 /** Whether the row is muted now (forever, or until a time still ahead). */
 export function isMuted(row: InboxRow): boolean {
@@ -14,6 +31,11 @@ export function isMuted(row: InboxRow): boolean {
 
 export class Inbox {
   private readonly rows = new Map<string, InboxRow>();
+  /** conv id -> the seq of the message the preview shows (a server row's: its `last_seq`, an upper bound). */
+  private readonly previewSeq = new Map<string, number>();
+  /** conv id -> when its read state or mute last changed here (READ_SYNC, MUTE_SYNC, own sends). */
+  private readonly local = new Map<string, LocalChange>();
+  private clock = 0;
   /** Member ids by conversation: from details, creation or membership events. */
   readonly members = new Map<string, string[]>();
 
@@ -44,20 +66,43 @@ export class Inbox {
   /** Puts a saved row back as it was (at start). */
   restore(row: InboxRow): void {
     this.rows.set(row.conv_id, row);
+    this.previewSeq.set(row.conv_id, row.last_seq);
   }
 
-  /** A row from the server (INBOX frame or list); false when the one held is newer and stays. */
-  merge(row: InboxRow): boolean {
+  /** The clock read and mute changes are stamped with: taken before a fetch, it is that fetch's `since` for `merge`. */
+  stamp(): number {
+    return this.clock;
+  }
+
+  /**
+   * A row from the server (INBOX frame or list); returns the row now held, or undefined
+   * when the one held is newer and stays. The read marker only moves forward, and a row
+   * with our `last_seq` but an older marker (listed before this device's READ was applied)
+   * keeps the unread state that goes with ours. `since` (a `stamp()` taken before the row
+   * was fetched) also keeps the read state (at the same `last_seq`) and the mute changed
+   * here after it: the row may not know them. Pushed rows come in order with READ_SYNC and
+   * MUTE_SYNC and need no `since`.
+   */
+  merge(row: InboxRow, since?: number): InboxRow | undefined {
     const have = this.rows.get(row.conv_id);
     // A row fetched before a live event we already applied is older than what we hold.
-    if (have && have.last_seq > row.last_seq) return false;
-    this.rows.set(row.conv_id, { ...row });
-    return true;
-  }
-
-  /** Whether a fetched row is at least as new as the one held (or none is held). */
-  isFresh(row: InboxRow): boolean {
-    return (this.rows.get(row.conv_id)?.last_seq ?? -1) <= row.last_seq;
+    if (have && have.last_seq > row.last_seq) return undefined;
+    const next = { ...row };
+    if (have) {
+      const changed = this.local.get(row.conv_id);
+      const readHere = since !== undefined && changed !== undefined && changed.read > since;
+      next.last_read_seq = Math.max(have.last_read_seq, row.last_read_seq);
+      // With a newer message in the row, its unread count is the better one (the marker still stays).
+      if (have.last_seq === row.last_seq && (readHere || have.last_read_seq > row.last_read_seq)) {
+        next.unread = have.unread;
+        next.unread_mentions = have.unread_mentions;
+        next.marked_unread = have.marked_unread;
+      }
+      if (since !== undefined && changed !== undefined && changed.mute > since) next.muted_until = have.muted_until;
+    }
+    this.rows.set(row.conv_id, next);
+    this.previewSeq.set(row.conv_id, Math.max(this.previewSeq.get(row.conv_id) ?? 0, row.last_seq));
+    return next;
   }
 
   /** A blank row for a conversation this user just created; false if one exists already. */
@@ -81,16 +126,22 @@ export class Inbox {
     return true;
   }
 
-  /** Moves the row: a `last_seq` behind the row's drops the whole patch (it is stale). */
+  /**
+   * Moves the row forward (see `RowPatch`). Each part is judged alone: an own reaction's
+   * ACK may have moved `last_seq` past a message whose DELIVER comes later, and that
+   * message's preview and time still count.
+   */
   touch(convId: string, patch: RowPatch): void {
     const row = this.rows.get(convId);
     if (!row) return;
-    if (patch.last_seq !== undefined) {
-      if (patch.last_seq < row.last_seq) return;
-      row.last_seq = patch.last_seq;
-    }
-    if (patch.preview !== undefined) row.preview = patch.preview === null ? null : patch.preview.slice(0, 100);
+    if (patch.last_seq !== undefined) row.last_seq = Math.max(row.last_seq, patch.last_seq);
     if (patch.updated_at !== undefined) row.updated_at = Math.max(row.updated_at, patch.updated_at);
+    if (patch.preview === undefined) return;
+    if (patch.msg_seq !== undefined) {
+      if (patch.msg_seq < (this.previewSeq.get(convId) ?? 0)) return;
+      this.previewSeq.set(convId, patch.msg_seq);
+    }
+    row.preview = patch.preview === null ? null : patch.preview.slice(0, 100);
   }
 
   /**
@@ -101,7 +152,7 @@ export class Inbox {
   applyEvent(ev: ConvEvent, targetIsNewest: boolean): void {
     switch (ev.kind) {
       case 'message':
-        this.touch(ev.conv_id, { preview: ev.body ?? '', updated_at: ev.ts, last_seq: ev.seq });
+        this.touch(ev.conv_id, { preview: ev.body ?? '', updated_at: ev.ts, last_seq: ev.seq, msg_seq: ev.seq });
         return;
       case 'edit':
         if (targetIsNewest) this.touch(ev.conv_id, { preview: ev.body ?? '' });
@@ -130,13 +181,14 @@ export class Inbox {
     this.touch(ev.conv_id, { last_seq: ev.seq });
   }
 
-  /** This user's read state changed (READ_SYNC, or a REST fallback); returns the row if held. */
+  /** This user's read state changed (READ_SYNC, an own message's ACK, or a REST fallback); returns the row if held. */
   applyRead(convId: string, s: { last_read_seq?: number; unread?: number; marked_unread?: boolean }): InboxRow | undefined {
     const row = this.rows.get(convId);
     if (!row) return undefined;
     if (s.last_read_seq !== undefined) row.last_read_seq = Math.max(row.last_read_seq, s.last_read_seq);
     if (s.unread !== undefined) row.unread = s.unread;
     if (s.marked_unread !== undefined) row.marked_unread = s.marked_unread;
+    this.changedHere(convId).read = ++this.clock;
     return row;
   }
 
@@ -145,7 +197,13 @@ export class Inbox {
     const row = this.rows.get(convId);
     if (!row) return false;
     row.muted_until = until;
-    row.muted = isMuted(row);
+    this.changedHere(convId).mute = ++this.clock;
     return true;
+  }
+
+  private changedHere(convId: string): LocalChange {
+    let c = this.local.get(convId);
+    if (!c) this.local.set(convId, (c = { read: 0, mute: 0 }));
+    return c;
   }
 }

@@ -46,6 +46,8 @@ export class Loader {
   async refreshList(): Promise<void> {
     const { d } = this;
     try {
+      // Read and mute changes applied from here on are newer than anything the list says.
+      const since = d.inbox.stamp();
       const rows: InboxRow[] = [];
       let cursor: string | undefined;
       for (let page = 0; page < 10; page++) {
@@ -54,9 +56,9 @@ export class Loader {
         if (!res.next_cursor) break;
         cursor = res.next_cursor;
       }
-      const fresh = rows.filter((r) => d.inbox.isFresh(r));
-      d.client.applyInbox(fresh);
-      for (const r of fresh) d.apply.mergeRow(r);
+      // The SDK's unread counts and read markers are seeded from the rows as merged, never
+      // from a listed row older than what the inbox holds (its marker would go back).
+      d.client.applyInbox(d.apply.mergeRows(rows, since));
       d.reads.markOpenRead();
     } catch (err) {
       d.notify.fail(err);
@@ -103,8 +105,8 @@ export class Loader {
     const { d } = this;
     const c = d.msgs.conv(convId);
     if (c.loadingOlder || !c.hasOlder) return;
-    const oldest = Math.min(...[...c.bySeq.keys()]);
-    if (!Number.isFinite(oldest)) return this.loadLatest(convId);
+    const oldest = d.msgs.oldestSeq(convId);
+    if (oldest === undefined) return this.loadLatest(convId);
     c.loadingOlder = true;
     d.notify.changed(false);
     try {

@@ -24,7 +24,8 @@ export interface Msg {
 
 /** One conversation's messages and paging state. */
 export interface ConvMessages {
-  bySeq: Map<number, Msg>;
+  /** Confirmed messages by seq: read here, written only through `MessageStore` (it keeps `sorted` and `newest`). */
+  readonly bySeq: ReadonlyMap<number, Msg>;
   /** Local echoes by client_msg_id, in send order. */
   pending: Map<string, Msg>;
   /** Older history exists on the server (or is not known not to). */
@@ -34,8 +35,17 @@ export interface ConvMessages {
   loadingOlder: boolean;
 }
 
+/** The state behind `ConvMessages`, with what is derived from `bySeq` on a change. */
+interface ConvState extends ConvMessages {
+  readonly bySeq: Map<number, Msg>;
+  /** `bySeq`'s messages ascending, built on first use after a change. */
+  sorted: Msg[] | null;
+  /** The highest seq in `bySeq`; 0 when empty. */
+  newest: number;
+}
+
 /** A message from a history page, as the UI shows it (its reactions copied, not shared). */
-export function fromHistory(m: Message): Msg {
+function fromHistory(m: Message): Msg {
   return {
     seq: m.seq,
     client_msg_id: m.client_msg_id ?? null,
@@ -68,16 +78,18 @@ export function localEcho(clientMsgId: string, senderId: string, body: string, r
 
 /** Every conversation's messages, by conversation id. */
 export class MessageStore {
-  private readonly convs = new Map<string, ConvMessages>();
+  private readonly convs = new Map<string, ConvState>();
 
   /** The conversation's state, created empty (more history assumed) on first use. */
   conv(convId: string): ConvMessages {
-    let c = this.convs.get(convId);
-    if (!c) {
-      c = { bySeq: new Map(), pending: new Map(), hasOlder: true, fresh: false, loadingOlder: false };
-      this.convs.set(convId, c);
-    }
-    return c;
+    return this.state(convId);
+  }
+
+  /** Puts saved messages back (at start). */
+  restore(convId: string, list: Msg[], hasOlder: boolean): void {
+    const c = this.state(convId);
+    for (const m of list) if (m.seq !== null) this.put(c, m.seq, m);
+    c.hasOlder = hasOlder;
   }
 
   /** The conversation's state if it has any, without creating it. */
@@ -93,7 +105,24 @@ export class MessageStore {
   list(convId: string): Msg[] {
     const c = this.convs.get(convId);
     if (!c) return [];
-    return [...confirmed(c), ...c.pending.values()];
+    return c.pending.size ? [...this.sortedOf(c), ...c.pending.values()] : this.sortedOf(c).slice();
+  }
+
+  /** The conversation's confirmed messages, ascending by seq (do not modify the array). */
+  confirmed(convId: string): readonly Msg[] {
+    const c = this.convs.get(convId);
+    return c ? this.sortedOf(c) : [];
+  }
+
+  /** The highest confirmed seq held; 0 when none. */
+  newestSeq(convId: string): number {
+    return this.convs.get(convId)?.newest ?? 0;
+  }
+
+  /** The lowest confirmed seq held, if any. */
+  oldestSeq(convId: string): number | undefined {
+    const c = this.convs.get(convId);
+    return c ? this.sortedOf(c)[0]?.seq ?? undefined : undefined;
   }
 
   get(convId: string, seq: number): Msg | undefined {
@@ -104,7 +133,7 @@ export class MessageStore {
   isNewest(convId: string, seq: number | undefined): boolean {
     const c = this.convs.get(convId);
     if (!c || seq === undefined) return false;
-    return Math.max(...c.bySeq.keys()) === seq;
+    return c.bySeq.size > 0 && c.newest === seq;
   }
 
   /**
@@ -113,9 +142,9 @@ export class MessageStore {
    * echo restored after a reload) replaces the echo, as its DELIVER would.
    */
   mergeHistory(convId: string, page: Message[], me: string): void {
-    const c = this.conv(convId);
+    const c = this.state(convId);
     for (const m of page) {
-      c.bySeq.set(m.seq, fromHistory(m));
+      this.put(c, m.seq, fromHistory(m));
       if (m.client_msg_id && m.sender_id === me) c.pending.delete(m.client_msg_id);
     }
   }
@@ -125,10 +154,9 @@ export class MessageStore {
    * it came first (another device, a reconnect) and is kept.
    */
   confirm(convId: string, echo: Msg, seq: number, ts: number): void {
-    const c = this.conv(convId);
+    const c = this.state(convId);
     if (echo.client_msg_id) c.pending.delete(echo.client_msg_id);
-    const existing = c.bySeq.get(seq);
-    c.bySeq.set(seq, existing ?? { ...echo, seq, ts });
+    if (!c.bySeq.has(seq)) this.put(c, seq, { ...echo, seq, ts });
   }
 
   /**
@@ -137,11 +165,11 @@ export class MessageStore {
    * own messages, whose local echo a DELIVER of them replaces.
    */
   fold(ev: ConvEvent, me: string): void {
-    const c = this.conv(ev.conv_id);
+    const c = this.state(ev.conv_id);
     switch (ev.kind) {
       case 'message': {
         const prev = c.bySeq.get(ev.seq);
-        c.bySeq.set(ev.seq, {
+        this.put(c, ev.seq, {
           seq: ev.seq,
           client_msg_id: ev.client_msg_id ?? null,
           sender_id: ev.sender_id,
@@ -200,9 +228,25 @@ export class MessageStore {
         return;
     }
   }
-}
 
-/** A conversation's confirmed messages, ascending by seq. */
-export function confirmed(c: ConvMessages): Msg[] {
-  return [...c.bySeq.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  private state(convId: string): ConvState {
+    let c = this.convs.get(convId);
+    if (!c) {
+      c = { bySeq: new Map(), pending: new Map(), hasOlder: true, fresh: false, loadingOlder: false, sorted: null, newest: 0 };
+      this.convs.set(convId, c);
+    }
+    return c;
+  }
+
+  /** Every write to `bySeq` comes here. Messages changed in place (reactions, edits) keep their seq, so the order holds. */
+  private put(c: ConvState, seq: number, m: Msg): void {
+    c.bySeq.set(seq, m);
+    c.sorted = null;
+    c.newest = Math.max(c.newest, seq);
+  }
+
+  private sortedOf(c: ConvState): Msg[] {
+    c.sorted ??= [...c.bySeq.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    return c.sorted;
+  }
 }

@@ -12,6 +12,7 @@ export class PresenceWatch {
   private readonly states = new Map<string, 'online' | 'offline'>();
   /** The list last subscribed to, joined: a subscription goes out only when it changes. */
   private key = '';
+  private queued = false;
 
   /** @param view gives the conversation on screen, whose members are watched too. */
   constructor(
@@ -29,6 +30,19 @@ export class PresenceWatch {
   /** A PRESENCE frame. */
   seen(userId: string, state: 'online' | 'offline'): void {
     this.states.set(userId, state);
+  }
+
+  /**
+   * `update` once the current task's work is done: a burst of rows (CONNACK's inbox, one
+   * frame each, emitted in one loop) costs one pass over the inbox, not one per row.
+   */
+  updateSoon(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.update();
+    });
   }
 
   /** Re-subscribes if the set of watched users changed (rows, members or the open chat did). */

@@ -34,8 +34,7 @@ export class ReadMarker {
   markReadIfVisible(convId: string): void {
     if (document.visibilityState !== 'visible' || convId !== this.open) return;
     const row = this.inbox.get(convId);
-    const c = this.msgs.peek(convId);
-    const newest = Math.max(row?.last_seq ?? 0, ...(c ? [...c.bySeq.keys()] : []));
+    const newest = Math.max(row?.last_seq ?? 0, this.msgs.newestSeq(convId));
     if (newest <= 0) return;
     const unreadHere = (row?.unread ?? 0) > 0 || row?.marked_unread === true || (row?.last_read_seq ?? 0) < newest;
     if (!unreadHere || (this.sent.get(convId) ?? 0) >= newest) return;

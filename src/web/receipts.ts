@@ -75,7 +75,7 @@ export class Receipts {
    * the newest message in `list` (confirmed ones, ascending) at or below their marker that
    * they did not send themselves.
    */
-  seenBy(convId: string, me: string, list: Msg[]): Map<number, string[]> {
+  seenBy(convId: string, me: string, list: readonly Msg[]): Map<number, string[]> {
     const out = new Map<number, string[]>();
     const progress = this.byConv.get(convId);
     if (!progress) return out;

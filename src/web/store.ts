@@ -8,7 +8,7 @@
  * renders on change and saves through `persist.ts`. No UI here: components read `AppStore`
  * and call its methods; `subscribe` tells them when to render again.
  */
-import { ApiError, ChatClient, type ChatStatus, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient, type User } from '../client';
+import { ApiError, ChatClient, type ChatStatus, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient } from '../client';
 import { Actions } from './actions';
 import { Applier } from './apply';
 import { ChatCreator } from './create';
@@ -21,7 +21,7 @@ import * as persist from './persist';
 import { PresenceWatch } from './presence';
 import { ReadMarker } from './reading';
 import { Receipts, type Tick } from './receipts';
-import { saveSession, type Session } from './storage';
+import type { Session } from './storage';
 import { Typing } from './typing';
 import { UserDirectory } from './users';
 
@@ -49,7 +49,7 @@ export class AppStore {
   private readonly saver = new persist.SaveTimer(() => this.save(), saveDelayMs);
   private notifyQueued = false;
   private closed = false;
-  /** Set when the server refused the token: the app signs out. */
+  /** Set when the server refused the token: the app signs out and forgets the saved session. */
   onSignedOut: ((reason: string) => void) | null = null;
 
   constructor(me: Session, deviceId: string, transportPref: ChatTransportOption) {
@@ -93,8 +93,8 @@ export class AppStore {
       apply,
       actions,
       notify,
-      outboxChanged: () => {
-        if (!this.closed) this.saver.flush();
+      outboxChanged: (frames) => {
+        if (!this.closed) persist.saveOutbox(meId, frames);
       },
       signedOut: (reason) => this.signOut(reason),
     });
@@ -166,10 +166,6 @@ export class AppStore {
     return this.inbox.get(convId);
   }
 
-  user(userId: string): User | undefined {
-    return this.users.get(userId);
-  }
-
   nameOf(userId: string): string {
     if (userId === this.me.user_id) return 'You';
     const u = this.users.get(userId);
@@ -221,13 +217,14 @@ export class AppStore {
     return this.inbox.others(convId, this.me.user_id);
   }
 
-  tick(convId: string, m: Msg): Tick {
-    return this.receipts.tick(convId, this.others(convId), m);
+  /** The tick of this user's message `m`; `others` is `others(convId)`, taken once for the whole list. */
+  tick(convId: string, m: Msg, others: string[]): Tick {
+    return this.receipts.tick(convId, others, m);
   }
 
   /** seq -> the other members whose read marker's last visible message is that one ("Seen by"). */
   seenBy(convId: string): Map<number, string[]> {
-    return this.receipts.seenBy(convId, this.me.user_id, this.messages(convId).filter((m) => m.seq !== null));
+    return this.receipts.seenBy(convId, this.me.user_id, this.msgs.confirmed(convId));
   }
 
   // ---- actions (the work is done in `actions.ts`, `loading.ts` and `create.ts`) ----
@@ -318,16 +315,16 @@ export class AppStore {
 
   /**
    * Writes the model and the SDK's sync state together (history and unread state match the
-   * seqs the next CONNECT resumes from), with the SDK's unsent frames.
+   * seqs the next CONNECT resumes from). The unsent frames are written apart, as they change.
    */
   private save(): void {
-    persist.save(this.me.user_id, this.parts(), this.client.state, this.client.pendingFrames());
+    persist.save(this.me.user_id, this.parts(), this.client.state);
   }
 
   // ---- failures ----
 
+  /** The app forgets the saved session (`onSignedOut`), as on a sign-out by hand. */
   private signOut(reason: string): void {
-    saveSession(null);
     this.onSignedOut?.(reason);
   }
 

@@ -21,9 +21,13 @@ export class Typing {
   /** Another member's TYPING frame. */
   seen(convId: string, userId: string, state: TypingState): void {
     let set = this.incoming.get(convId);
-    if (!set) this.incoming.set(convId, (set = new Set()));
-    if (state === 'started') set.add(userId);
-    else set.delete(userId);
+    if (state === 'started') {
+      if (!set) this.incoming.set(convId, (set = new Set()));
+      set.add(userId);
+    } else if (set) {
+      set.delete(userId);
+      if (!set.size) this.incoming.delete(convId);
+    }
   }
 
   /** Disconnected: no "stopped" will come for what was shown, so nobody is shown typing. */

@@ -28,10 +28,6 @@ export class UserDirectory {
     return this.users.get(userId);
   }
 
-  has(userId: string): boolean {
-    return this.users.has(userId);
-  }
-
   /** Records a profile learned elsewhere (sign-in, a username search, the saved record). */
   set(user: User): void {
     this.users.set(user.user_id, user);

@@ -1,6 +1,6 @@
 /**
  * Unsent messages across a reload: a message still waiting for its ACK is kept in the
- * page's localStorage record (the SDK's outbox), shown pending again after the reload,
+ * page's localStorage (the SDK's outbox, under its own key), shown pending again after the reload,
  * and sent by the reloaded page, delivered exactly once.
  */
 import type { Page, Route } from 'playwright-core';
@@ -87,10 +87,10 @@ browserDescribe('web client: unsent messages survive a reload', () => {
     expect(await historyCount(ann, 'survives reload')).toBe(1);
     expect(await historyCount(bob, 'survives reload')).toBe(1);
 
-    // Once ACKed it leaves the saved outbox: another reload sends nothing again.
+    // Once ACKed it leaves the saved outbox (its own key, written on every change): another reload sends nothing again.
     const saved = await ann.evaluate(() => {
-      const key = Object.keys(localStorage).find((k) => k.startsWith('relay.data.'));
-      return key ? ((JSON.parse(localStorage.getItem(key) ?? '{}') as { outbox?: unknown[] }).outbox ?? null) : null;
+      const key = Object.keys(localStorage).find((k) => k.startsWith('relay.outbox.'));
+      return key ? (JSON.parse(localStorage.getItem(key) ?? 'null') as unknown[] | null) : null;
     });
     expect(saved).toEqual([]);
   });

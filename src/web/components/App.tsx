@@ -75,8 +75,6 @@ function Shell(props: { session: Session; transport: ChatTransportOption; onSign
 
   useEffect(() => {
     store.open(convId);
-    const row = convId ? store.row(convId) : undefined;
-    document.title = row ? `${store.titleOf(row)} · Relay` : 'Relay';
   }, [store, convId]);
 
   const unreadTotal = store.conversations().filter((r) => (r.unread > 0 || r.marked_unread) && !store.isMuted(r)).length;

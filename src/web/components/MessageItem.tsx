@@ -4,6 +4,9 @@ import type { Msg } from '../messages';
 import type { AppStore } from '../store';
 import { Ticks } from './ui';
 
+/** Only web links are followed or loaded from a link preview (the server fetched them from a page it does not vouch for). */
+const webUrl = /^https?:\/\//i;
+
 /** The reactions offered on a message (any emoji received from elsewhere still shows). */
 const reactionChoices = ['👍', '❤️', '😂', '😮', '😢'] as const;
 
@@ -13,6 +16,8 @@ export function MessageItem(props: {
   m: Msg;
   showName: boolean;
   readers: string[] | undefined;
+  /** The conversation's other members (`store.others`), for the ticks. */
+  others: string[];
   selected: boolean;
   onSelect: (seq: number | null) => void;
   onReply: (seq: number) => void;
@@ -26,6 +31,8 @@ export function MessageItem(props: {
   for (const [user, emoji] of reactions) counts.set(emoji, [...(counts.get(emoji) ?? []), user]);
   const myReaction = m.reactions[store.me.user_id];
   const seq = m.seq;
+  const preview = m.link_preview && !m.deleted && webUrl.test(m.link_preview.url) ? m.link_preview : null;
+  const previewImage = preview?.image_url && webUrl.test(preview.image_url) ? preview.image_url : null;
 
   return (
     <div
@@ -71,15 +78,15 @@ export function MessageItem(props: {
               )}
             </span>
           )}
-          {m.link_preview && !m.deleted && (
-            <a class="link-preview" data-testid="link-preview" href={m.link_preview.url} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
-              {m.link_preview.image_url && <img src={m.link_preview.image_url} alt="" loading="lazy" referrerpolicy="no-referrer" />}
+          {preview && (
+            <a class="link-preview" data-testid="link-preview" href={preview.url} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
+              {previewImage && <img src={previewImage} alt="" loading="lazy" referrerpolicy="no-referrer" />}
               <span class="lp-text">
-                {m.link_preview.site_name && <span class="lp-site">{m.link_preview.site_name}</span>}
+                {preview.site_name && <span class="lp-site">{preview.site_name}</span>}
                 <span class="lp-title" data-testid="link-preview-title">
-                  {m.link_preview.title ?? m.link_preview.url}
+                  {preview.title ?? preview.url}
                 </span>
-                {m.link_preview.description && <span class="lp-desc">{m.link_preview.description}</span>}
+                {preview.description && <span class="lp-desc">{preview.description}</span>}
               </span>
             </a>
           )}
@@ -90,7 +97,7 @@ export function MessageItem(props: {
               </span>
             )}
             <span class="time">{shortTime(m.ts)}</span>
-            {mine && <Ticks status={store.tick(convId, m)} />}
+            {mine && <Ticks status={store.tick(convId, m, props.others)} />}
           </span>
         </div>
       </div>

@@ -20,6 +20,7 @@ export function MessageList(props: {
   const stick = useRef(true);
   const anchor = useRef<{ height: number; top: number } | null>(null);
   const group = store.row(convId)?.type === 'group';
+  const others = store.others(convId);
 
   const loadOlder = () => {
     const el = ref.current;
@@ -72,6 +73,7 @@ export function MessageList(props: {
             m={m}
             showName={showName}
             readers={readers}
+            others={others}
             selected={m.seq !== null && props.selected === m.seq}
             onSelect={props.onSelect}
             onReply={props.onReply}

@@ -1,5 +1,6 @@
 /** Small shared pieces: avatars with a presence dot, icons. */
 import { hue, initials } from '../format';
+import type { Tick } from '../receipts';
 
 export function Avatar(props: { id: string; name: string; size?: number; presence?: 'online' | 'offline' | null; group?: boolean }) {
   const size = props.size ?? 44;
@@ -26,7 +27,7 @@ export function MutedIcon() {
   );
 }
 
-export function Ticks(props: { status: 'pending' | 'sent' | 'delivered' | 'read' | 'failed' }) {
+export function Ticks(props: { status: Tick }) {
   const label = { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' }[props.status];
   const glyph = { pending: '◷', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[props.status];
   return (
