@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { ConversationReads, ConversationService } from './conversations';
 import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type Router, type ShardTransport } from './cluster';
 import { Gateway } from './gateway';
+import { Intake } from './intake';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
 import { RateLimiter } from './ratelimit';
@@ -102,16 +103,18 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const linkServer = clusterRouter && links instanceof LinkPool ? new LinkServer(secret, clusterRouter) : null;
   if (clusterRouter && links instanceof RedisTransport) await links.serve(clusterRouter);
   let ready = false;
+  // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
+  const intake = new Intake({ router, limiter, limits: config.limits, ackLatency: obs.metrics.ackLatency });
 
   const app = createApi({
     store,
     router,
+    intake,
     reads,
     conversations,
     presence,
     bus,
     tokens,
-    limiter,
     authLimiter,
     limits: config.limits,
     obs,
@@ -126,7 +129,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     connectTimeoutMs: config.connectTimeoutMs,
     maxSocketBufferBytes: config.maxSocketBufferBytes,
     replayLimit: config.replayLimit,
-    router,
+    intake,
     reads,
     store,
     presence,

@@ -1,8 +1,11 @@
-/** REST: conversations, members, history, sync, send and read over HTTP. */
+/**
+ * REST: conversations, members, history and sync; sends, reactions, edits, deletes, mute,
+ * mark unread and read go through the intake, as the same frames over WebSocket do.
+ */
 import { Router as ExpressRouter, type Response } from 'express';
-import { ProtocolError, type ConversationType } from '../protocol';
+import { ProtocolError, type AckFrame, type ConversationType } from '../protocol';
 import type { ConversationRecord, MemberRecord } from '../store';
-import type { AckResult } from '../conversations';
+import type { Caller } from '../intake';
 import { intParam, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 
@@ -11,14 +14,6 @@ interface CreateBody {
   member_ids: string[];
   title?: string;
 }
-interface SendBody {
-  client_msg_id: string;
-  body: string;
-  reply_to?: number;
-  attachments?: string[];
-  mentions?: string[];
-}
-
 /** The conversation as REST returns it. */
 function view(conversation: ConversationRecord, members: MemberRecord[]) {
   return {
@@ -32,7 +27,7 @@ function view(conversation: ConversationRecord, members: MemberRecord[]) {
 }
 
 export function conversationRoutes(opts: ApiOptions): ExpressRouter {
-  const { router, reads, conversations, limits, limiter, tokens } = opts;
+  const { router, intake, reads, conversations, limits, tokens } = opts;
   const id = { type: 'string', minLength: 1, maxLength: limits.maxIdChars };
   const ids = (max: number) => ({ type: 'array', items: id, maxItems: max });
   const parseCreate = validator<CreateBody>({
@@ -51,52 +46,20 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
     required: ['user_ids'],
     additionalProperties: false,
   });
-  const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
-  const parseSend = validator<SendBody>({
-    type: 'object',
-    properties: {
-      client_msg_id: id,
-      body: { type: 'string', maxLength: limits.maxBodyChars },
-      reply_to: seq,
-      attachments: ids(limits.maxAttachments),
-      mentions: ids(limits.maxMentions),
-    },
-    required: ['client_msg_id', 'body'],
-    additionalProperties: false,
-  });
-  const parseReact = validator<{ client_msg_id: string; emoji: string | null }>({
-    type: 'object',
-    properties: {
-      client_msg_id: id,
-      emoji: { anyOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: limits.maxEmojiChars }] },
-    },
-    required: ['client_msg_id', 'emoji'],
-    additionalProperties: false,
-  });
-  const parseEdit = validator<{ client_msg_id: string; body: string }>({
-    type: 'object',
-    properties: { client_msg_id: id, body: { type: 'string', maxLength: limits.maxBodyChars } },
-    required: ['client_msg_id', 'body'],
-    additionalProperties: false,
-  });
-  const parseDelete = validator<{ client_msg_id: string }>({
-    type: 'object',
-    properties: { client_msg_id: id },
-    required: ['client_msg_id'],
-    additionalProperties: false,
-  });
-  const parseMute = validator<{ until: number | null }>({
-    type: 'object',
-    properties: { until: { anyOf: [{ type: 'null' }, { const: -1 }, { type: 'integer', minimum: 0, maximum: 8.64e15 }] } },
-    required: ['until'],
-    additionalProperties: false,
-  });
-  const parseRead = validator<{ seq: number }>({
-    type: 'object',
-    properties: { seq },
-    required: ['seq'],
-    additionalProperties: false,
-  });
+  /** The REST caller of a command: no session; read receipts per the user's stored setting. */
+  const caller = (res: Response): Caller => {
+    const userId = userOf(res);
+    return {
+      user_id: userId,
+      session_id: null,
+      sendsReadReceipts: async () => (await opts.store.getUser(userId))?.settings.send_read_receipts ?? true,
+    };
+  };
+  /** An ACK as REST answers it: 201 for a new event, 200 with `duplicate: true` for a retry. */
+  const sendAck = (res: Response, { type: _type, ...ack }: AckFrame) => {
+    res.status(ack.duplicate ? 200 : 201).json(ack);
+  };
+  const seqParam = (value: string) => intParam(value, 'seq', 0, 1);
 
   const r = ExpressRouter();
   r.use('/conversations', requireAuth(tokens));
@@ -171,65 +134,17 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.post('/conversations/:id/messages', async (req, res) => {
-    const body = parseSend(req.body);
-    const userId = userOf(res);
-    if (!limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
-    const ack = await router.dispatch({
-      op: 'send',
-      conv_id: req.params.id,
-      user_id: userId,
-      session_id: null,
-      client_msg_id: body.client_msg_id,
-      body: body.body,
-      reply_to: body.reply_to,
-      attachments: body.attachments,
-      mentions: body.mentions,
-    });
-    const out = { client_msg_id: body.client_msg_id, conv_id: req.params.id, seq: ack.seq, ts: ack.ts };
-    res.status(ack.duplicate ? 200 : 201).json(ack.duplicate ? { ...out, duplicate: true } : out);
+    sendAck(res, await intake.run(caller(res), intake.fromRest('SEND', { conv_id: req.params.id }, req.body)));
   });
 
-  /** REACT, EDIT and DELETE over REST: rate-limited like sends, answered like them. */
-  const acked = async (res: Response, convId: string, clientMsgId: string, cmd: Promise<AckResult>) => {
-    const ack = await cmd;
-    const out = { client_msg_id: clientMsgId, conv_id: convId, seq: ack.seq, ts: ack.ts };
-    res.status(ack.duplicate ? 200 : 201).json(ack.duplicate ? { ...out, duplicate: true } : out);
-  };
-  const takeSend = (userId: string) => {
-    if (!limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
-  };
-  const seqParam = (value: string) => intParam(value, 'seq', 0, 1);
-
   r.post('/conversations/:id/messages/:seq/reactions', async (req, res) => {
-    const body = parseReact(req.body);
-    const userId = userOf(res);
-    const target = seqParam(req.params.seq);
-    takeSend(userId);
-    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
-      op: 'react',
-      conv_id: req.params.id,
-      user_id: userId,
-      session_id: null,
-      client_msg_id: body.client_msg_id,
-      target_seq: target,
-      emoji: body.emoji,
-    }));
+    const frame = intake.fromRest('REACT', { conv_id: req.params.id, target_seq: seqParam(req.params.seq) }, req.body);
+    sendAck(res, await intake.run(caller(res), frame));
   });
 
   r.patch('/conversations/:id/messages/:seq', async (req, res) => {
-    const body = parseEdit(req.body);
-    const userId = userOf(res);
-    const target = seqParam(req.params.seq);
-    takeSend(userId);
-    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
-      op: 'edit',
-      conv_id: req.params.id,
-      user_id: userId,
-      session_id: null,
-      client_msg_id: body.client_msg_id,
-      target_seq: target,
-      body: body.body,
-    }));
+    const frame = intake.fromRest('EDIT', { conv_id: req.params.id, target_seq: seqParam(req.params.seq) }, req.body);
+    sendAck(res, await intake.run(caller(res), frame));
   });
 
   r.delete('/conversations/:id/messages/:seq', async (req, res) => {
@@ -237,18 +152,8 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
     const fromQuery = typeof req.query.client_msg_id === 'string' ? { client_msg_id: req.query.client_msg_id } : undefined;
     const sent: unknown = req.body;
     const hasBody = typeof sent === 'object' && sent !== null && Object.keys(sent).length > 0;
-    const body = parseDelete(hasBody ? sent : (fromQuery ?? {}));
-    const userId = userOf(res);
-    const target = seqParam(req.params.seq);
-    takeSend(userId);
-    await acked(res, req.params.id, body.client_msg_id, router.dispatch({
-      op: 'delete',
-      conv_id: req.params.id,
-      user_id: userId,
-      session_id: null,
-      client_msg_id: body.client_msg_id,
-      target_seq: target,
-    }));
+    const frame = intake.fromRest('DELETE', { conv_id: req.params.id, target_seq: seqParam(req.params.seq) }, hasBody ? sent : (fromQuery ?? {}));
+    sendAck(res, await intake.run(caller(res), frame));
   });
 
   r.get('/conversations/:id/threads/:seq', async (req, res) => {
@@ -259,30 +164,17 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.put('/conversations/:id/mute', async (req, res) => {
-    const body = parseMute(req.body);
-    const userId = userOf(res);
-    takeSend(userId);
-    const result = await router.dispatch({ op: 'mute', conv_id: req.params.id, user_id: userId, until: body.until });
+    const result = await intake.run(caller(res), intake.fromRest('MUTE', { conv_id: req.params.id }, req.body));
     res.json({ conv_id: req.params.id, ...result });
   });
 
   r.post('/conversations/:id/unread', async (req, res) => {
-    const result = await router.dispatch({ op: 'mark_unread', conv_id: req.params.id, user_id: userOf(res) });
+    const result = await intake.run(caller(res), intake.fromRest('MARK_UNREAD', { conv_id: req.params.id }, req.body));
     res.json({ conv_id: req.params.id, ...result });
   });
 
   r.post('/conversations/:id/read', async (req, res) => {
-    const body = parseRead(req.body);
-    const userId = userOf(res);
-    const user = await opts.store.getUser(userId);
-    const result = await router.dispatch({
-      op: 'read',
-      conv_id: req.params.id,
-      user_id: userId,
-      seq: body.seq,
-      receipts: user?.settings.send_read_receipts ?? true,
-    });
-    res.json(result);
+    res.json(await intake.run(caller(res), intake.fromRest('READ', { conv_id: req.params.id }, req.body)));
   });
 
   return r;

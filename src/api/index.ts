@@ -7,6 +7,7 @@ import type { Limits } from '../protocol';
 import type { Store } from '../store';
 import type { Router } from '../cluster';
 import type { ConversationReads, ConversationService } from '../conversations';
+import type { Intake } from '../intake';
 import type { Presence } from '../presence';
 import type { Bus } from '../bus';
 import type { TokenService } from '../auth';
@@ -20,13 +21,13 @@ import { webRoutes } from './web';
 export interface ApiOptions {
   store: Store;
   router: Router;
+  /** Conversation commands, validated and answered as over WebSocket. */
+  intake: Intake;
   reads: ConversationReads;
   conversations: ConversationService;
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
-  /** Per-user send limiter, shared with the gateway so both paths count together. */
-  limiter: RateLimiter;
   /** Per-address limiter for register and login. */
   authLimiter: RateLimiter;
   limits: Limits;

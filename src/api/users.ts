@@ -103,7 +103,10 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
     const patch = parseSettings(req.body);
     const user = await store.updateUserSettings(userOf(res), patch);
     if (!user) throw new ProtocolError('unauthorized', 'unknown user');
-    bus.publish(usersTopic, { t: 'settings', user_id: user.user_id, settings: user.settings });
+    // Every gateway refreshes its sessions' copy, and tells the user's presence subscribers
+    // at once when what they may see changed (hiding presence while online, showing it again).
+    const presenceChanged = patch.show_presence !== undefined || patch.show_last_seen !== undefined;
+    bus.publish(usersTopic, { t: 'settings', user_id: user.user_id, settings: user.settings, presence_changed: presenceChanged });
     res.json({ settings: user.settings });
   });
 

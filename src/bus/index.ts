@@ -10,7 +10,7 @@
  * (while its topic had no other handler in this instance), and nothing after its
  * unsubscribe function returned. Durable state never travels only on the bus.
  */
-import type { PresenceState } from '../protocol';
+import type { PresenceState, ServerFrame } from '../protocol';
 import type { UserSettings } from '../store';
 
 /** Topic of one gateway: frames for the sessions it holds. */
@@ -28,6 +28,8 @@ export interface FramesMessage {
   t: 'frames';
   users: string[];
   frame: string;
+  /** The frame's type, so receivers count deliveries without parsing the frame. */
+  frame_type: ServerFrame['type'];
   exclude_session: string | null;
 }
 
@@ -39,11 +41,16 @@ export interface PresenceMessage {
   frame: string;
 }
 
-/** A user's settings changed; gateways refresh what they cached at CONNECT. */
+/**
+ * A user's settings changed; gateways refresh what they cached at CONNECT, and when
+ * `presence_changed` tell that user's presence subscribers what they may see now.
+ */
 export interface SettingsMessage {
   t: 'settings';
   user_id: string;
   settings: UserSettings;
+  /** show_presence or show_last_seen was set: what others see of the user may differ. */
+  presence_changed: boolean;
 }
 
 export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage;

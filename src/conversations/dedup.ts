@@ -1,59 +1,121 @@
 /**
- * The actor's in-memory dedup window for (sender, client_msg_id). It answers retries
- * that arrive while the original is still committing (they wait for its ACK) and fast
- * retries of recent sends without touching the store. Older duplicates are caught by the
- * store's unique key at commit, so the window can stay small.
+ * Idempotency of ACKed commands (SEND, REACT, EDIT, DELETE): a command retried with the
+ * same (sender, client_msg_id) gets the original ACK with `duplicate: true`, whatever
+ * happened since (its target deleted, a mention left, the edit window passed, the sender
+ * removed, a restart). A client_msg_id already used by a command of another kind is
+ * refused with `conflict`, never answered with the other command's ACK.
+ *
+ * The decision is taken before any rule's refusal is answered, in three places that
+ * together cost no store read on the happy path:
+ * 1. the in-memory window (recent and in-flight keys): answered before the rules run;
+ * 2. a command the rules accept is sequenced, and the store's unique key decides at
+ *    commit (`duplicate` carries the original's seq, ts and kind);
+ * 3. a command the rules refuse is looked up in the store before the refusal is sent.
  */
-import type { AckResult } from './commands';
+import { ProtocolError, type EventKind } from '../protocol';
+import type { Store } from '../store';
+import type { AckResult, DeleteCommand, EditCommand, ReactCommand, SendCommand } from './commands';
 
+/** Commands answered by an ACK, each keyed by (user_id, client_msg_id). */
+export type AckedCommand = SendCommand | ReactCommand | EditCommand | DeleteCommand;
+
+/** The event kind each ACKed command appends: a key reused across kinds is a conflict. */
+const kindOf: Readonly<Record<AckedCommand['op'], EventKind>> = { send: 'message', react: 'reaction', edit: 'edit', delete: 'delete' };
+
+export function isAcked(cmd: { op: string }): cmd is AckedCommand {
+  return cmd.op in kindOf;
+}
+
+export function eventKindOf(cmd: AckedCommand): EventKind {
+  return kindOf[cmd.op];
+}
+
+export function dedupKey(cmd: AckedCommand): string {
+  return cmd.user_id + '\u0000' + cmd.client_msg_id;
+}
+
+/** The original event of a key: where it landed and what it was. */
+export interface Original {
+  seq: number;
+  ts: number;
+  kind: EventKind;
+}
+
+export interface Answer {
+  resolve: (ack: AckResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The answer to a retry of `kind` whose key belongs to `original`. */
+export function answerRetry(original: Original, kind: EventKind, answer: Answer): void {
+  if (original.kind === kind) answer.resolve({ seq: original.seq, ts: original.ts, duplicate: true });
+  else answer.reject(conflict(original.kind));
+}
+
+function conflict(kind: EventKind): ProtocolError {
+  return new ProtocolError('conflict', `client_msg_id already used by a ${kind} event`);
+}
+
+/** Window size: retries older than this many keyed commands are decided by the store. */
 const capacity = 1024;
 
 interface Pending {
-  waiters: ((ack: AckResult) => void)[];
-  failers: ((err: unknown) => void)[];
+  kind: EventKind;
+  waiters: Answer[];
 }
 
+/**
+ * The actor's in-memory window of keys: retries that arrive while the original is still
+ * committing wait for its ACK; recent retries are answered without touching the store.
+ */
 export class DedupWindow {
-  private readonly done_ = new Map<string, AckResult>();
+  private readonly done = new Map<string, Original>();
   private readonly pending = new Map<string, Pending>();
 
-  /**
-   * If `key` is known, arranges for `resolve` to get the original ACK marked duplicate
-   * and returns true; returns false for a key never seen here.
-   */
-  answer(key: string, resolve: (ack: AckResult) => void, reject?: (err: unknown) => void): boolean {
-    const ack = this.done_.get(key);
-    if (ack) {
-      resolve({ ...ack, duplicate: true });
+  /** If `key` is known, arranges the answer of a retry of `kind` and returns true. */
+  answer(key: string, kind: EventKind, answer: Answer): boolean {
+    const original = this.done.get(key);
+    if (original) {
+      answerRetry(original, kind, answer);
       return true;
     }
     const p = this.pending.get(key);
     if (!p) return false;
-    p.waiters.push((a) => resolve({ ...a, duplicate: true }));
-    if (reject) p.failers.push(reject);
+    if (p.kind !== kind) answer.reject(conflict(p.kind));
+    else p.waiters.push(answer);
     return true;
   }
 
-  /** Whether `key` is committing or was committed recently. */
-  knows(key: string): boolean {
-    return this.done_.has(key) || this.pending.has(key);
+  /** The command under `key` was sequenced and is committing. */
+  begin(key: string, kind: EventKind): void {
+    this.pending.set(key, { kind, waiters: [] });
   }
 
-  begin(key: string): void {
-    this.pending.set(key, { waiters: [], failers: [] });
-  }
-
-  done(key: string, ack: AckResult): void {
+  /** The key's original is durable (this command's event, or an older one the store found). */
+  settle(key: string, original: Original): void {
     const p = this.pending.get(key);
     this.pending.delete(key);
-    this.done_.set(key, { seq: ack.seq, ts: ack.ts, duplicate: false });
-    if (this.done_.size > capacity) this.done_.delete(this.done_.keys().next().value as string);
-    for (const w of p?.waiters ?? []) w(ack);
+    this.done.set(key, original);
+    if (this.done.size > capacity) this.done.delete(this.done.keys().next().value as string);
+    for (const w of p?.waiters ?? []) answerRetry(original, p?.kind ?? original.kind, w);
   }
 
+  /** The commit failed: waiting retries fail with it (the client retries again). */
   fail(key: string, err: unknown): void {
     const p = this.pending.get(key);
     this.pending.delete(key);
-    for (const f of p?.failers ?? []) f(err);
+    for (const w of p?.waiters ?? []) w.reject(err);
   }
+}
+
+/**
+ * Step 3 above: after the rules refused `cmd`, whether the store holds its key. True when
+ * the answer (the original ACK, or conflict) was given; false when the refusal stands.
+ */
+export async function answeredByStore(store: Store, window: DedupWindow, cmd: AckedCommand, answer: Answer): Promise<boolean> {
+  const original = await store.findByClientMsgId(cmd.conv_id, cmd.user_id, cmd.client_msg_id);
+  if (original === null) return false;
+  window.settle(dedupKey(cmd), original);
+  answerRetry(original, eventKindOf(cmd), answer);
+  return true;
 }

@@ -6,19 +6,21 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, FrameDecoder, ProtocolError, newId, type Limits } from '../protocol';
+import { CloseCode, ProtocolError, encodeFrame, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
 import type { Presence } from '../presence';
 import type { Store } from '../store';
-import type { Router } from '../cluster';
 import type { ConversationReads } from '../conversations';
+import type { Intake } from '../intake';
 import type { TokenService } from '../auth';
 import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { Session, kSession, type Carrier } from './session';
 import { FrameHandlers } from './handlers';
+import { Connector, type SessionHost } from './connect';
+import { PresenceWatch } from './presence-watch';
 import { WriteBatch } from './batch';
-import { LongPoll } from './longpoll';
+import { LongPoll, type LongPollHost } from './longpoll';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -32,12 +34,14 @@ export interface GatewayOptions {
   connectTimeoutMs: number;
   maxSocketBufferBytes: number;
   replayLimit: number;
-  router: Router;
+  /** Turns conversation frames into commands (shared with REST). */
+  intake: Intake;
   reads: ConversationReads;
   store: Store;
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
+  /** The per-user send limiter (taken by the intake); swept by the gateway's timer. */
   limiter: RateLimiter;
   obs: Observability;
 }
@@ -45,20 +49,18 @@ export interface GatewayOptions {
 /** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
 const hardCapFactor = 16;
 
-export class Gateway {
+export class Gateway implements SessionHost, LongPollHost {
   readonly wss: WebSocketServer;
   /** Sessions that have not sent CONNECT yet (checked for the connect timeout). */
-  readonly pending = new Set<Session>();
+  private readonly pending = new Set<Session>();
   /** user id -> that user's connected sessions on this gateway (the local socket map). */
-  readonly users = new Map<string, Session[]>();
-  /** user id -> sessions subscribed to that user's presence. */
-  readonly presenceSubs = new Map<string, Set<Session>>();
+  private readonly users = new Map<string, Session[]>();
   /** Every session not yet fully closed, whatever its state and carrier (for shutdown). */
   private readonly live = new Set<Session>();
   /** The long-poll transport's HTTP handlers (mounted by the server in front of the API). */
   readonly longPoll: LongPoll;
-  readonly decoder: FrameDecoder;
   private readonly batch = new WriteBatch();
+  private readonly watch: PresenceWatch;
   private readonly handlers: FrameHandlers;
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -67,8 +69,17 @@ export class Gateway {
   private presenceBusy = false;
 
   constructor(readonly opts: GatewayOptions) {
-    this.decoder = new FrameDecoder(opts.limits);
-    this.handlers = new FrameHandlers(this);
+    this.watch = new PresenceWatch({ gatewayId: opts.gatewayId, presence: opts.presence, store: opts.store, bus: opts.bus, logger: opts.obs.logger });
+    const connector = new Connector(this, {
+      tokens: opts.tokens,
+      store: opts.store,
+      reads: opts.reads,
+      watch: this.watch,
+      replayLimit: opts.replayLimit,
+      heartbeatMs: opts.heartbeatMs,
+      logger: opts.obs.logger,
+    });
+    this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector);
     this.longPoll = new LongPoll(this, { maxBodyBytes: opts.limits.maxFrameBytes * hardCapFactor, sessions: opts.obs.metrics.longPollSessions });
     this.wss = new WebSocketServer({
       noServer: true,
@@ -159,7 +170,7 @@ export class Gateway {
       this.refuse(session, new ProtocolError('bad_request', 'frames must be text'), null);
       return;
     }
-    const decoded = this.decoder.decode(data.toString());
+    const decoded = this.opts.intake.decode(data.toString());
     if (!decoded.ok) {
       if (session.state === 'connecting') {
         session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
@@ -180,7 +191,11 @@ export class Gateway {
 
   sendError(session: Session, err: ProtocolError, ref: string | null): void {
     this.opts.obs.metrics.frameErrors.inc({ code: err.code });
-    session.write(JSON.stringify({ type: 'ERROR', code: err.code, message: err.message, ref }));
+    session.write(encodeFrame({ type: 'ERROR', code: err.code, message: err.message, ref }).text);
+  }
+
+  connecting(session: Session): void {
+    this.pending.delete(session);
   }
 
   /** Registers a session that finished CONNECT in the local socket map. */
@@ -198,13 +213,13 @@ export class Gateway {
     const wasRegistered = session.userId !== '' && this.users.get(session.userId)?.includes(session);
     session.state = 'closed';
     this.pending.delete(session);
-    this.handlers.unsubscribePresence(session);
+    this.watch.unsubscribe(session);
     if (!wasRegistered) return;
     const list = this.users.get(session.userId) as Session[];
     list.splice(list.indexOf(session), 1);
     if (list.length === 0) this.users.delete(session.userId);
     this.opts.obs.metrics.connections.dec();
-    void this.handlers.sessionEnded(session);
+    void this.watch.sessionEnded(session);
   }
 
   private readonly onBus = (msg: BusMessage): void => {
@@ -222,18 +237,15 @@ export class Gateway {
             written++;
           }
         }
-        if (written > 0 && msg.frame.startsWith('{"type":"DELIVER"')) this.opts.obs.metrics.deliveries.inc(written);
+        if (written > 0 && msg.frame_type === 'DELIVER') this.opts.obs.metrics.deliveries.inc(written);
         return;
       }
-      case 'presence': {
-        const subs = this.presenceSubs.get(msg.user_id);
-        if (!subs) return;
-        const bytes = Buffer.from(msg.frame);
-        for (const s of subs) s.write(bytes);
+      case 'presence':
+        this.watch.delivered(msg.user_id, msg.frame);
         return;
-      }
       case 'settings': {
         for (const s of this.users.get(msg.user_id) ?? []) s.settings = msg.settings;
+        if (msg.presence_changed) void this.watch.settingsChanged(msg.user_id, msg.settings);
         return;
       }
     }
@@ -265,36 +277,14 @@ export class Gateway {
     this.longPoll.sweep(now);
   };
 
-  /**
-   * Keeps this gateway's presence registration fresh (each tick; engines with expiry drop
-   * the sessions of a gateway that stops), adds its sessions again if the registration had
-   * lapsed, and announces users that crashed gateways left offline. Errors are logged,
-   * except at attach (`strict`), where they stop the start.
-   */
+  /** Presence heartbeat on each tick (see PresenceWatch.heartbeat); at attach (`strict`) errors stop the start. */
   private async presenceHeartbeat(strict: boolean): Promise<void> {
-    const { presence, gatewayId, store, obs } = this.opts;
     this.presenceBusy = true;
     try {
-      const { lapsed, wentOffline } = await presence.heartbeat(gatewayId);
-      if (lapsed) {
-        for (const [userId, sessions] of this.users) {
-          for (const s of sessions) {
-            const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
-            if (becameOnline && s.settings) this.handlers.announcePresence(userId, s.settings, 'online', Date.now());
-          }
-        }
-      }
-      if (wentOffline.length > 0) {
-        const users = await store.getUsers(wentOffline.map((u) => u.user_id));
-        const settings = new Map(users.map((u) => [u.user_id, u.settings]));
-        for (const { user_id, last_seen } of wentOffline) {
-          const s = settings.get(user_id);
-          if (s) this.handlers.announcePresence(user_id, s, 'offline', last_seen);
-        }
-      }
+      await this.watch.heartbeat(this.users);
     } catch (err) {
       if (strict) throw err;
-      obs.logger.error('presence heartbeat failed', { err });
+      this.opts.obs.logger.error('presence heartbeat failed', { err });
     } finally {
       this.presenceBusy = false;
     }

@@ -28,6 +28,15 @@ export class FrameDecoder {
     } catch {
       return { ok: false, error: new ProtocolError('bad_request', 'frame is not valid JSON'), ref: null };
     }
+    return this.check(value);
+  }
+
+  /**
+   * Validates a value already parsed (a REST body merged with its path parameters): one
+   * schema per frame type, whatever carried it, so every transport gives the same error
+   * for the same cause (an over-long body is `too_large` everywhere). Never throws.
+   */
+  check(value: unknown): DecodeResult {
     if (this.validate(value)) return { ok: true, frame: value };
     const ref = refOf(value);
     const err = this.validate.errors?.[0];

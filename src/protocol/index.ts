@@ -1,5 +1,6 @@
-/** Protocol module: frame types, limits, error codes and the frame decoder. No I/O. */
+/** Protocol module: frame types, limits, error codes, the frame decoder and the server frame encoder. No I/O. */
 export * from './frames';
 export * from './errors';
 export { newId, newSortableId } from './ids';
 export { FrameDecoder, type DecodeResult } from './codec';
+export { encodeFrame, type EncodedFrame } from './encode';

@@ -14,7 +14,7 @@ export interface BusHarness {
 
 export type BusFactory = () => Promise<BusHarness>;
 
-export const frame = (text: string): BusMessage => ({ t: 'frames', users: ['u'], frame: text, exclude_session: null });
+export const frame = (text: string): BusMessage => ({ t: 'frames', users: ['u'], frame: text, frame_type: 'DELIVER', exclude_session: null });
 const text = (m: BusMessage): string => (m.t === 'frames' ? m.frame : `<${m.t}>`);
 
 /** Resolves once `cond` holds; fails after `ms`, naming what was awaited. */
@@ -167,7 +167,7 @@ export function runBusContract(name: string, factory: BusFactory): void {
       const got: BusMessage[] = [];
       await two.subscribe(t, (m) => got.push(m));
       const msgs: BusMessage[] = [
-        { t: 'frames', users: ['u1', 'u2'], frame: '{"type":"DELIVER","body":"é ✓"}', exclude_session: 's1' },
+        { t: 'frames', users: ['u1', 'u2'], frame: '{"type":"DELIVER","body":"é ✓"}', frame_type: 'DELIVER', exclude_session: 's1' },
         { t: 'presence', user_id: 'u1', state: 'online', frame: '{"type":"PRESENCE"}' },
       ];
       for (const m of msgs) one.publish(t, m);

@@ -114,13 +114,45 @@ test('PRESENCE_SUB answers current state, then pushes online and offline with la
   expect(offline.state).toBe('offline');
   expect(offline.last_seen).toBeGreaterThanOrEqual(t0 - 5);
 
-  // Hiding presence: the user appears offline with no last_seen, and nothing is pushed.
+  // Hiding presence: subscribers are told at once (no last_seen any more), then the user
+  // appears offline with no last_seen, and coming online pushes nothing.
   await http(server.url, 'PATCH', '/api/v1/me/settings', { show_presence: false }, erin.token);
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: erin.user_id, state: 'offline', last_seen: null });
   watcher.sock.send({ type: 'PRESENCE_SUB', user_ids: [erin.user_id] });
   expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: erin.user_id, state: 'offline', last_seen: null });
   const e3 = await TestSocket.connect(server.wsUrl, erin.token, 'e3');
   await watcher.sock.none((f) => f.type === 'PRESENCE');
   e3.sock.close();
+  watcher.sock.close();
+});
+
+test('hiding presence while online is pushed to subscribers at once; showing it again too', async () => {
+  const gus = await registerUser(server.url);
+  const watcher = await TestSocket.connect(server.wsUrl, alice.token, 'watch-hide');
+  const g = await TestSocket.connect(server.wsUrl, gus.token, 'g1');
+  watcher.sock.send({ type: 'PRESENCE_SUB', user_ids: [gus.user_id] });
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toMatchObject({ user_id: gus.user_id, state: 'online' });
+
+  // Hidden while online: offline with no last_seen, pushed without any reconnect.
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { show_presence: false }, gus.token);
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: gus.user_id, state: 'offline', last_seen: null });
+  // Still hidden: the disconnect and a new connection push nothing.
+  g.sock.close();
+  await watcher.sock.none((f) => f.type === 'PRESENCE');
+  const g2 = await TestSocket.connect(server.wsUrl, gus.token, 'g2');
+  await watcher.sock.none((f) => f.type === 'PRESENCE');
+
+  // Shown again while online: online at once.
+  const t0 = Date.now();
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { show_presence: true }, gus.token);
+  const shown = await watcher.sock.next((f) => f.type === 'PRESENCE');
+  expect(shown).toMatchObject({ user_id: gus.user_id, state: 'online' });
+  expect(shown.last_seen).toBeGreaterThanOrEqual(t0 - 5);
+  // A change that does not touch presence (read receipts) pushes nothing.
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { send_read_receipts: false }, gus.token);
+  await watcher.sock.none((f) => f.type === 'PRESENCE');
+  g2.sock.close();
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toMatchObject({ user_id: gus.user_id, state: 'offline' });
   watcher.sock.close();
 });
 

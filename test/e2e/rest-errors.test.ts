@@ -155,7 +155,7 @@ describe('schema violations answer 400 naming the field', () => {
 });
 
 describe('oversized input', () => {
-  test(`a body of MAX_BODY_CHARS (${maxBodyChars}) is accepted; one more character answers 400 and stores nothing`, async () => {
+  test(`a body of MAX_BODY_CHARS (${maxBodyChars}) is accepted; one more character answers 413 too_large (as over WebSocket) and stores nothing`, async () => {
     const ok = await sendRest(url, alice, conv, 'a'.repeat(maxBodyChars), 'size-ok');
     expect(ok.status).toBe(201);
 
@@ -164,9 +164,14 @@ describe('oversized input', () => {
       body: JSON.stringify({ client_msg_id: 'size-over', body: 'a'.repeat(maxBodyChars + 1) }),
       token: alice.token,
     });
-    expect([400, 413]).toContain(res.status);
-    expect(['bad_request', 'too_large']).toContain(res.body.error.code);
+    expectError(res, 413, 'too_large');
     expect(res.body.error.message).toContain('body');
+    // The same cause is the same error on every path: an edit's body, and the WebSocket frame.
+    const edit = await raw('PATCH', `/api/v1/conversations/${conv}/messages/${ok.body.seq}`, {
+      body: JSON.stringify({ client_msg_id: 'size-over-edit', body: 'a'.repeat(maxBodyChars + 1) }),
+      token: alice.token,
+    });
+    expectError(edit, 413, 'too_large');
     expect(await eventCount()).toBe(before);
     // The key was not consumed: a valid retry with the same client_msg_id is a new message.
     expect((await sendRest(url, alice, conv, 'shorter now', 'size-over')).status).toBe(201);

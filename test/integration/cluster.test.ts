@@ -6,7 +6,7 @@
  */
 import { Ring } from '../../src/cluster/ring';
 import { TokenService } from '../../src/auth';
-import { TestSocket, createConversation, registerUser, sleep, type ChildServer, type Frame, type TestUser } from '../e2e/harness';
+import { TestSocket, createConversation, http, registerUser, sleep, type ChildServer, type Frame, type TestUser } from '../e2e/harness';
 import { cassandraConfig, dropKeyspace } from './cassandra-env';
 import { newClusterEnv, spawnShards, stopShards, waitForRing } from './cluster-env';
 import { connectCassandra } from '../../src/cassandra';
@@ -80,6 +80,28 @@ test('presence crosses shards: online and offline reach a subscriber on another 
   t.sock.close();
   expect(await w.sock.next((f) => f.type === 'PRESENCE', 10_000)).toMatchObject({ user_id: target.user_id, state: 'offline' });
   w.sock.close();
+});
+
+test('hiding and showing presence reach subscribers on every shard at once', async () => {
+  const target = await registerUser(shard('s1').url);
+  const watchers = await Promise.all(['s1', 's2', 's3'].map(async (id) => {
+    const u = await registerUser(shard(id).url);
+    const w = await TestSocket.connect(shard(id).wsUrl, u.token, `hw-${id}`);
+    w.sock.send({ type: 'PRESENCE_SUB', user_ids: [target.user_id] });
+    expect(await w.sock.next((f) => f.type === 'PRESENCE')).toMatchObject({ state: 'offline' });
+    return w;
+  }));
+  const t = await TestSocket.connect(shard('s2').wsUrl, target.token, 'ht');
+  for (const w of watchers) expect(await w.sock.next((f) => f.type === 'PRESENCE')).toMatchObject({ state: 'online' });
+  // The settings change is made through a third shard's REST API.
+  await http(shard('s3').url, 'PATCH', '/api/v1/me/settings', { show_presence: false }, target.token);
+  for (const w of watchers) {
+    expect(await w.sock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: target.user_id, state: 'offline', last_seen: null });
+  }
+  await http(shard('s1').url, 'PATCH', '/api/v1/me/settings', { show_presence: true }, target.token);
+  for (const w of watchers) expect(await w.sock.next((f) => f.type === 'PRESENCE')).toMatchObject({ user_id: target.user_id, state: 'online' });
+  t.sock.close();
+  for (const w of watchers) w.sock.close();
 });
 
 test('a 250-member group spread over three shards: one message reaches every other member once', async () => {

@@ -1,0 +1,103 @@
+/**
+ * CONNECT: authenticates the session, registers it (socket map, presence), and answers
+ * with CONNACK carrying what the device missed and the inbox rows changed since its
+ * cursor. Live frames published meanwhile are held and written right after the CONNACK.
+ */
+import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ConnectFrame } from '../protocol';
+import type { Store } from '../store';
+import type { ConversationReads } from '../conversations';
+import type { TokenService } from '../auth';
+import type { Logger } from '../observability';
+import type { Session } from './session';
+import type { PresenceWatch } from './presence-watch';
+
+/** Most inbox rows sent in a CONNACK; the rest are paged over REST. */
+const connackInboxLimit = 500;
+
+/** What frame handling needs of the gateway that holds the sessions. */
+export interface SessionHost {
+  /** The session sent CONNECT: the connect timeout no longer applies to it. */
+  connecting(session: Session): void;
+  /** The session is authenticated: frames for its user reach it from now on. */
+  register(session: Session): void;
+  /** Answers with ERROR and counts it toward the abuse limit that closes the session. */
+  refuse(session: Session, err: ProtocolError, ref: string | null): void;
+  /** Answers with ERROR without counting it. */
+  sendError(session: Session, err: ProtocolError, ref: string | null): void;
+}
+
+export interface ConnectorOptions {
+  tokens: TokenService;
+  store: Store;
+  reads: ConversationReads;
+  watch: PresenceWatch;
+  replayLimit: number;
+  heartbeatMs: number;
+  logger: Logger;
+}
+
+export class Connector {
+  constructor(
+    private readonly host: SessionHost,
+    private readonly opts: ConnectorOptions,
+  ) {}
+
+  async connect(session: Session, frame: ConnectFrame): Promise<void> {
+    const { tokens, store, reads, watch, replayLimit, heartbeatMs, logger } = this.opts;
+    this.host.connecting(session);
+    let userId: string;
+    try {
+      userId = tokens.verify(frame.token).user_id;
+    } catch (err) {
+      this.host.sendError(session, toProtocolError(err), null);
+      session.close(CloseCode.unauthorized, 'unauthorized');
+      return;
+    }
+    session.state = 'syncing';
+    session.hold();
+    try {
+      const user = await store.getUser(userId);
+      if (!user) {
+        this.host.sendError(session, new ProtocolError('unauthorized', 'unknown user'), null);
+        session.close(CloseCode.unauthorized, 'unauthorized');
+        return;
+      }
+      if (session.isClosed()) return;
+      session.userId = userId;
+      session.deviceId = frame.device_id;
+      session.settings = user.settings;
+      // Register before reading the replay: anything committed from here on is either in
+      // the replay or held and written after the CONNACK (the client drops duplicates).
+      this.host.register(session);
+      await watch.sessionStarted(session, user.settings);
+      const [replay, inbox] = await Promise.all([
+        reads.replay(userId, frame.sync?.convs ?? {}, replayLimit),
+        reads.inboxSince(userId, frame.sync?.inbox_cursor, connackInboxLimit),
+      ]);
+      if (session.isClosed()) return;
+      session.state = 'open';
+      const connack = encodeFrame({
+        type: 'CONNACK',
+        session_id: session.id,
+        user_id: userId,
+        device_id: frame.device_id,
+        server_ts: Date.now(),
+        heartbeat_ms: heartbeatMs,
+        missed: replay.events,
+        more: replay.more,
+        inbox: inbox.rows,
+        inbox_cursor: inbox.cursor,
+      });
+      session.release(connack.text);
+      // Checked first: winston drops a disabled level only after building and piping the
+      // entry (~80 µs), which was 3% of a reconnect storm.
+      if (logger.isDebugEnabled()) {
+        logger.debug('session connected', { user_id: userId, device_id: frame.device_id, session_id: session.id });
+      }
+    } catch (err) {
+      logger.error('connect failed', { err });
+      this.host.sendError(session, toProtocolError(err), null);
+      session.close(CloseCode.restarting, 'connect failed');
+    }
+  }
+}

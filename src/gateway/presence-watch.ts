@@ -1,0 +1,139 @@
+/**
+ * Presence as the gateway serves it, in one place: registering this gateway's sessions
+ * with the presence engine (and its heartbeat), announcing a user's changes to every
+ * gateway over the bus, and the PRESENCE_SUB subscriptions of this gateway's sessions,
+ * which receive those announcements. Privacy settings apply to everything sent: a user
+ * who hides presence always appears offline, and hiding or showing it is pushed to
+ * current subscribers at once (settingsChanged, on every gateway).
+ */
+import { encodeFrame, type PresenceState } from '../protocol';
+import { presenceTopic, type Bus } from '../bus';
+import { visiblePresence, type Presence } from '../presence';
+import type { Store, UserSettings } from '../store';
+import type { Logger } from '../observability';
+import type { Session } from './session';
+
+export interface PresenceWatchOptions {
+  gatewayId: string;
+  presence: Presence;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+}
+
+export class PresenceWatch {
+  /** user id -> sessions of this gateway subscribed to that user's presence. */
+  private readonly subs = new Map<string, Set<Session>>();
+
+  constructor(private readonly opts: PresenceWatchOptions) {}
+
+  /** PRESENCE_SUB: replaces the session's set, then writes the current presence of each known user. */
+  async subscribe(session: Session, userIds: readonly string[]): Promise<void> {
+    this.unsubscribe(session);
+    const ids = [...new Set(userIds)];
+    session.presenceSubs = ids;
+    for (const id of ids) {
+      let set = this.subs.get(id);
+      if (!set) this.subs.set(id, (set = new Set()));
+      set.add(session);
+    }
+    const { presence, store } = this.opts;
+    const [infos, users] = await Promise.all([presence.get(ids), store.getUsers(ids)]);
+    const settings = new Map(users.map((u) => [u.user_id, u.settings]));
+    const now = Date.now();
+    for (const info of infos) {
+      const s = settings.get(info.user_id);
+      if (!s) continue; // unknown users get no PRESENCE
+      session.write(presenceFrame(info.user_id, info.online, info.last_seen, s, now));
+    }
+  }
+
+  /** Drops every subscription of the session (a new PRESENCE_SUB, or the session closed). */
+  unsubscribe(session: Session): void {
+    for (const id of session.presenceSubs) {
+      const set = this.subs.get(id);
+      if (!set) continue;
+      set.delete(session);
+      if (set.size === 0) this.subs.delete(id);
+    }
+    session.presenceSubs = [];
+  }
+
+  /** A session finished CONNECT: registered with presence; its user announced if they came online. */
+  async sessionStarted(session: Session, settings: UserSettings): Promise<void> {
+    const { becameOnline } = await this.opts.presence.addSession(session.userId, this.opts.gatewayId, session.id);
+    if (becameOnline) this.announce(session.userId, settings, 'online', Date.now());
+  }
+
+  /** A registered session closed: its user announced offline if it was their last session. */
+  async sessionEnded(session: Session): Promise<void> {
+    try {
+      const now = Date.now();
+      const { becameOffline } = await this.opts.presence.removeSession(session.userId, this.opts.gatewayId, session.id, now);
+      if (becameOffline && session.settings) this.announce(session.userId, session.settings, 'offline', now);
+    } catch (err) {
+      this.opts.logger.error('presence update failed', { err });
+    }
+  }
+
+  /**
+   * Keeps this gateway's registration fresh (engines with expiry drop the sessions of a
+   * gateway that stops), adds its sessions again if the registration had lapsed, and
+   * announces users that crashed gateways left offline.
+   */
+  async heartbeat(sessions: ReadonlyMap<string, readonly Session[]>): Promise<void> {
+    const { presence, gatewayId, store } = this.opts;
+    const { lapsed, wentOffline } = await presence.heartbeat(gatewayId);
+    if (lapsed) {
+      for (const [userId, list] of sessions) {
+        for (const s of list) {
+          const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
+          if (becameOnline && s.settings) this.announce(userId, s.settings, 'online', Date.now());
+        }
+      }
+    }
+    if (wentOffline.length > 0) {
+      const users = await store.getUsers(wentOffline.map((u) => u.user_id));
+      const settings = new Map(users.map((u) => [u.user_id, u.settings]));
+      for (const { user_id, last_seen } of wentOffline) {
+        const s = settings.get(user_id);
+        if (s) this.announce(user_id, s, 'offline', last_seen);
+      }
+    }
+  }
+
+  /** A PRESENCE frame announced by any gateway: written to this gateway's subscribers of the user. */
+  delivered(userId: string, frame: string): void {
+    const subs = this.subs.get(userId);
+    if (!subs) return;
+    const bytes = Buffer.from(frame);
+    for (const s of subs) s.write(bytes);
+  }
+
+  /**
+   * The user's privacy settings changed (announced to every gateway): this gateway's
+   * subscribers of the user get what they may see now. Each gateway tells its own
+   * subscribers, so nobody gets it twice.
+   */
+  async settingsChanged(userId: string, settings: UserSettings): Promise<void> {
+    if (!this.subs.has(userId)) return;
+    try {
+      const [info] = await this.opts.presence.get([userId]);
+      if (info) this.delivered(userId, presenceFrame(userId, info.online, info.last_seen, settings, Date.now()));
+    } catch (err) {
+      this.opts.logger.error('presence lookup failed', { err });
+    }
+  }
+
+  /** Publishes a user's presence change to every gateway's subscribers. */
+  private announce(userId: string, settings: UserSettings, state: PresenceState, at: number): void {
+    // A user who hides presence always appears offline: announce nothing.
+    if (!settings.show_presence) return;
+    const frame = presenceFrame(userId, state === 'online', at, settings, at);
+    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame });
+  }
+}
+
+function presenceFrame(userId: string, online: boolean, lastSeen: number | null, settings: UserSettings, now: number): string {
+  return encodeFrame({ type: 'PRESENCE', ...visiblePresence(userId, online, lastSeen, settings, now) }).text;
+}

@@ -1,0 +1,162 @@
+/**
+ * Intake: the one place where a client's request about a conversation becomes a command.
+ * A WebSocket or long-poll frame (through the gateway) and a REST body (through the API)
+ * take the same path: validated by the frame's one schema (protocol/codec.ts), turned
+ * into a conversation command, rate-limited, routed to the conversation's owner, and
+ * answered with the same result shape. A new command is added here and in the schema.
+ */
+import {
+  FrameDecoder,
+  ProtocolError,
+  type AckFrame,
+  type ClientFrame,
+  type DecodeResult,
+  type DeleteFrame,
+  type DeliveredFrame,
+  type EditFrame,
+  type Limits,
+  type MarkUnreadFrame,
+  type MuteFrame,
+  type ReactFrame,
+  type ReadFrame,
+  type SendFrame,
+  type TypingFrame,
+} from '../protocol';
+import type { AckResult, DeleteCommand, EditCommand, MuteResult, ReactCommand, SendCommand } from '../conversations';
+import type { Router } from '../cluster';
+import type { RateLimiter } from '../ratelimit';
+import type { Histogram } from 'prom-client';
+
+/** Client frames that act on a conversation (the rest are session frames: CONNECT, PING, PRESENCE_SUB). */
+export type CommandFrame = SendFrame | ReactFrame | EditFrame | DeleteFrame | MuteFrame | MarkUnreadFrame | DeliveredFrame | ReadFrame | TypingFrame;
+
+/** What each command frame is answered with (the REST body, or the frame a session gets). */
+export interface IntakeResults {
+  SEND: AckFrame;
+  REACT: AckFrame;
+  EDIT: AckFrame;
+  DELETE: AckFrame;
+  MUTE: MuteResult;
+  MARK_UNREAD: { marked_unread: boolean };
+  READ: { last_read_seq: number };
+  DELIVERED: void;
+  TYPING: void;
+}
+
+/** Who sends a command, as the transport knows them. */
+export interface Caller {
+  user_id: string;
+  /** The session the frame came on, left out of its own DELIVER; null for REST. */
+  session_id: string | null;
+  /** Whether this user's READs send read receipts (their setting, cached or looked up). */
+  sendsReadReceipts(): boolean | Promise<boolean>;
+}
+
+export interface IntakeOptions {
+  router: Router;
+  /** Per-user limiter of writes, shared by every transport. */
+  limiter: RateLimiter;
+  limits: Limits;
+  /** Time from an ACKed command's arrival to its ACK. */
+  ackLatency: Histogram;
+}
+
+const commandTypes: ReadonlySet<string> = new Set<CommandFrame['type']>(['SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING']);
+
+export function isCommandFrame(frame: ClientFrame): frame is CommandFrame {
+  return commandTypes.has(frame.type);
+}
+
+export class Intake {
+  private readonly decoder: FrameDecoder;
+
+  constructor(private readonly opts: IntakeOptions) {
+    this.decoder = new FrameDecoder(opts.limits);
+  }
+
+  /** Parses and validates a text frame (WebSocket, long-poll). Never throws. */
+  decode(text: string): DecodeResult {
+    return this.decoder.decode(text);
+  }
+
+  /**
+   * A REST request as the frame it stands for: the JSON body plus the fields the path
+   * carries (conv_id, target_seq), validated by that frame's schema. The body may not set
+   * the path's fields itself.
+   */
+  fromRest<T extends CommandFrame['type']>(type: T, path: Partial<Record<'conv_id' | 'target_seq', string | number>>, body: unknown): Extract<CommandFrame, { type: T }> {
+    const fields = body ?? {};
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new ProtocolError('bad_request', 'body must be a JSON object');
+    for (const key of ['type', ...Object.keys(path)]) {
+      if (Object.hasOwn(fields, key)) throw new ProtocolError('bad_request', `unknown field "${key}"`);
+    }
+    const decoded = this.decoder.check({ ...fields, type, ...path });
+    if (!decoded.ok) throw decoded.error;
+    return decoded.frame as Extract<CommandFrame, { type: T }>;
+  }
+
+  /**
+   * Runs one command frame for `caller`; rejects with a ProtocolError to answer with. The
+   * command reaches the router before this returns (no await before it), so commands of
+   * one session reach their actor in the order the session sent them.
+   */
+  run<F extends CommandFrame>(caller: Caller, frame: F): Promise<IntakeResults[F['type']]>;
+  async run(caller: Caller, frame: CommandFrame): Promise<IntakeResults[CommandFrame['type']]> {
+    const { router } = this.opts;
+    const user_id = caller.user_id;
+    switch (frame.type) {
+      case 'SEND':
+        return this.acked(frame, {
+          op: 'send',
+          conv_id: frame.conv_id,
+          user_id,
+          session_id: caller.session_id,
+          client_msg_id: frame.client_msg_id,
+          body: frame.body,
+          reply_to: frame.reply_to,
+          attachments: frame.attachments,
+          mentions: frame.mentions,
+        });
+      case 'REACT':
+        return this.acked(frame, { op: 'react', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, emoji: frame.emoji });
+      case 'EDIT':
+        return this.acked(frame, { op: 'edit', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, body: frame.body });
+      case 'DELETE':
+        return this.acked(frame, { op: 'delete', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq });
+      case 'MUTE':
+        // A store write per command, so it spends from the same bucket as sends.
+        this.takeToken(user_id);
+        return router.dispatch({ op: 'mute', conv_id: frame.conv_id, user_id, until: frame.until });
+      case 'MARK_UNREAD':
+        return router.dispatch({ op: 'mark_unread', conv_id: frame.conv_id, user_id });
+      case 'READ':
+        return this.read(caller, frame);
+      case 'DELIVERED':
+        return router.dispatch({ op: 'delivered', conv_id: frame.conv_id, user_id, seq: frame.seq });
+      case 'TYPING':
+        return router.dispatch({ op: 'typing', conv_id: frame.conv_id, user_id, state: frame.state });
+    }
+  }
+
+  private read(caller: Caller, frame: ReadFrame): Promise<{ last_read_seq: number }> {
+    const dispatch = (receipts: boolean) => this.opts.router.dispatch({ op: 'read', conv_id: frame.conv_id, user_id: caller.user_id, seq: frame.seq, receipts });
+    // A session knows the setting: dispatched at once, in order with the session's other frames.
+    const receipts = caller.sendsReadReceipts();
+    return typeof receipts === 'boolean' ? dispatch(receipts) : receipts.then(dispatch);
+  }
+
+  /** SEND, REACT, EDIT, DELETE: rate-limited, answered by an ACK once durable. */
+  private async acked(frame: SendFrame | ReactFrame | EditFrame | DeleteFrame, cmd: SendCommand | ReactCommand | EditCommand | DeleteCommand): Promise<AckFrame> {
+    this.takeToken(cmd.user_id);
+    const started = process.hrtime.bigint();
+    const ack: AckResult = await this.opts.router.dispatch(cmd);
+    this.opts.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const out: AckFrame = { type: 'ACK', client_msg_id: frame.client_msg_id, conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts };
+    if (ack.duplicate) out.duplicate = true;
+    return out;
+  }
+
+  private takeToken(userId: string): void {
+    if (!this.opts.limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
+  }
+}
