@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { quitRedis } from '../bus';
+import { quitRedis } from '../redis';
 import type { Command } from '../conversations';
 import type { ShardInfo } from './membership';
 import { LinkDownError, answer, replyError, type ShardHandler, type ShardReply, type ShardRequest, type ShardTransport } from './transport';
