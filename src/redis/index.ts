@@ -33,9 +33,9 @@ export interface PubSubPair<Pub, Sub> {
 
 /**
  * Opens a pub/sub pair named `<name>:pub` and `<name>:sub` in CLIENT LIST; resolves once
- * both are ready, and closes both if either fails. The publisher drops commands while
- * disconnected (no offline queue, one retry): a message late is worse than none. The
- * subscriber keeps its commands and retries without limit, resubscribing every channel
+ * both are ready, and closes both if either fails. The publisher fails commands while
+ * disconnected (no offline queue, at most one retry), for callers that retry themselves or
+ * have no use for a late message. The subscriber keeps its commands and retries without limit, resubscribing every channel
  * after a reconnect, so a SUBSCRIBE made during an outage completes when Redis is back.
  */
 export async function openPubSub<Pub extends RedisConnection = never, Sub extends RedisConnection = never>(
