@@ -14,13 +14,13 @@ import { connectCassandra } from './cassandra';
 import { CassandraStore, type Checkpointer, type Store } from './store';
 import { CassandraSequencer, type Sequencer } from './sequencer';
 import { RedisBus, type Bus } from './bus';
-import { RedisPresence, type Presence } from './presence';
+import { RedisPresence, type Presence, type PresenceRedis } from './presence';
 import { LinkPreviewer, firstUrl } from './linkpreview';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
-import { Redis } from 'ioredis';
+import { openRedis, type RedisConnection } from './redis';
 import { ConversationReads, ConversationService } from './conversations';
-import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type Router, type ShardTransport } from './cluster';
+import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
 import { Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
@@ -239,11 +239,14 @@ async function openShardTransport(config: Config, shardId: string, secret: strin
   return RedisTransport.connect({ url: config.redis.url, prefix: config.redis.prefix, selfId: shardId, requestTimeoutMs: config.cluster.retryMs });
 }
 
+/** The one command connection presence and membership share, and closing it. */
+type SharedRedis = PresenceRedis & MembershipRedis & RedisConnection;
+
 interface SharedState {
   bus: Bus;
   presence: Presence;
   /** The Redis connection of presence and membership; null on the in-process engines. */
-  redis: Redis | null;
+  redis: SharedRedis | null;
   close: () => Promise<void>;
 }
 
@@ -253,8 +256,7 @@ async function openSharedState(config: Config, shardId: string): Promise<SharedS
     return { bus: new MemoryBus(), presence: new MemoryPresence(), redis: null, close: async () => undefined };
   }
   const bus = await RedisBus.connect({ url: config.redis.url, prefix: config.redis.prefix, connectionName: `${shardId}:bus` });
-  const redis = new Redis(config.redis.url, { connectionName: `${shardId}:state`, lazyConnect: true });
-  await redis.connect();
+  const redis = await openRedis<SharedRedis>(config.redis.url, `${shardId}:state`);
   const presence = new RedisPresence(redis, { prefix: config.redis.prefix });
   return { bus, presence, redis, close: async () => void (await redis.quit()) };
 }

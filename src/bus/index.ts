@@ -74,4 +74,4 @@ export interface Bus {
 }
 
 export { MemoryBus } from './memory';
-export { RedisBus, quitRedis, type RedisBusOptions } from './redis';
+export { RedisBus, type BusPublisher, type BusSubscriber, type RedisBusOptions } from './redis';

@@ -1,5 +1,23 @@
-import Redis from 'ioredis';
+import { openPubSub, quitRedis, type RedisConnection } from '../redis';
 import type { Bus, BusHandler, BusMessage } from './index';
+
+/** The Redis calls RedisBus makes on its publishing connection. */
+export interface BusPublisher extends RedisConnection {
+  /** Resolves with the number of subscribers reached. */
+  publish(channel: string, message: string): Promise<number>;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'ready', listener: () => void): this;
+}
+
+/** The Redis calls RedisBus makes on its subscribed connection, which takes no other commands. */
+export interface BusSubscriber extends RedisConnection {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  /** 'ready' comes again after a reconnect, once the driver has resubscribed every channel. */
+  on(event: 'ready' | 'close', listener: () => void): this;
+}
 
 export interface RedisBusOptions {
   /** redis://host:port[/db] */
@@ -47,8 +65,8 @@ export class RedisBus implements Bus {
   private subscriberWasDown = false;
 
   private constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+    private readonly pub: BusPublisher,
+    private readonly sub: BusSubscriber,
     opts: RedisBusOptions,
   ) {
     this.prefix = opts.prefix ?? '';
@@ -75,19 +93,9 @@ export class RedisBus implements Bus {
 
   /** Opens both connections; resolves once they are ready. */
   static async connect(opts: RedisBusOptions): Promise<RedisBus> {
-    // The publisher drops commands while disconnected (no offline queue); the subscriber
-    // keeps them and retries without limit, so a subscribe() made during an outage
-    // completes when Redis is back.
-    const name = opts.connectionName ?? 'bus';
-    const pub = new Redis(opts.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${name}:pub` });
-    const sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true, connectionName: `${name}:sub` });
-    try {
-      await Promise.all([pub.connect(), sub.connect()]);
-    } catch (err) {
-      pub.disconnect();
-      sub.disconnect();
-      throw err;
-    }
+    // The publisher fails fast while disconnected; the subscriber's SUBSCRIBE made during an
+    // outage completes when Redis is back (see openPubSub).
+    const { pub, sub } = await openPubSub<BusPublisher, BusSubscriber>(opts.url, opts.connectionName ?? 'bus');
     return new RedisBus(pub, sub, opts);
   }
 
@@ -159,17 +167,4 @@ export class RedisBus implements Bus {
   private readonly onConnectionError = (err: Error): void => {
     if (!this.closed) this.onError(err);
   };
-}
-
-/** QUIT when connected (pending replies arrive first), otherwise just drop the socket. */
-export async function quitRedis(conn: Redis): Promise<void> {
-  if (conn.status !== 'ready') {
-    conn.disconnect();
-    return;
-  }
-  try {
-    await conn.quit();
-  } catch {
-    conn.disconnect();
-  }
 }

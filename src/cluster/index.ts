@@ -21,8 +21,8 @@ export class LocalRouter implements Router {
 }
 
 export { Ring } from './ring';
-export { Membership, type ShardInfo } from './membership';
+export { Membership, type MembershipRedis, type MembershipTransaction, type ShardInfo } from './membership';
 export { LinkDownError, NotOwnerError, type ShardHandler, type ShardTransport } from './transport';
 export { LinkPool, LinkServer, linkPath } from './links';
-export { RedisTransport, type RedisTransportOptions } from './redis-transport';
+export { RedisTransport, type RedisTransportOptions, type TransportPublisher, type TransportSubscriber } from './redis-transport';
 export { ClusterRouter } from './router';

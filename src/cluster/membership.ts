@@ -5,8 +5,26 @@
  * shards alive, so all converge on one ring version within a heartbeat or two.
  */
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import { Ring } from './ring';
+
+/** The Redis calls Membership makes: set reads and writes, and MULTI for heartbeat and leave. */
+export interface MembershipRedis {
+  smembers(key: string): Promise<string[]>;
+  /** One value per key, null where the key does not exist. */
+  mget(keys: string[]): Promise<(string | null)[]>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  multi(): MembershipTransaction;
+}
+
+/** Commands queued in MULTI, run atomically by exec(). */
+export interface MembershipTransaction {
+  set(key: string, value: string, px: 'PX', milliseconds: number): MembershipTransaction;
+  sadd(key: string, member: string): MembershipTransaction;
+  srem(key: string, member: string): MembershipTransaction;
+  del(key: string): MembershipTransaction;
+  /** One [error, reply] per command, in order; null if the transaction was aborted. */
+  exec(): Promise<[error: Error | null, reply: unknown][] | null>;
+}
 
 export interface ShardInfo {
   id: string;
@@ -16,7 +34,7 @@ export interface ShardInfo {
 }
 
 export interface MembershipOptions {
-  redis: Redis;
+  redis: MembershipRedis;
   prefix: string;
   self: ShardInfo;
   heartbeatMs: number;

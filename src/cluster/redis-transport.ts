@@ -7,11 +7,24 @@
  * needs to reach another's address: only Redis.
  */
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
-import { quitRedis } from '../bus';
 import type { Command } from '../conversations';
+import { openPubSub, quitRedis, type RedisConnection } from '../redis';
 import type { ShardInfo } from './membership';
 import { LinkDownError, answer, replyError, type ShardHandler, type ShardReply, type ShardRequest, type ShardTransport } from './transport';
+
+/** The Redis calls RedisTransport makes on its publishing connection (requests and answers). */
+export interface TransportPublisher extends RedisConnection {
+  /** Resolves with the number of subscribers reached: 0 means nobody listens on the channel. */
+  publish(channel: string, message: string): Promise<number>;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
+
+/** The Redis calls RedisTransport makes on its subscribed connection (its reply and request channels). */
+export interface TransportSubscriber extends RedisConnection {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
 
 export interface RedisTransportOptions {
   /** redis://host:port[/db] */
@@ -45,8 +58,8 @@ export class RedisTransport implements ShardTransport {
   private closed = false;
 
   private constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+    private readonly pub: TransportPublisher,
+    private readonly sub: TransportSubscriber,
     private readonly opts: RedisTransportOptions,
   ) {
     this.replyChannel = `${opts.prefix}rep:${opts.selfId}:${randomBytes(6).toString('base64url')}`;
@@ -59,13 +72,10 @@ export class RedisTransport implements ShardTransport {
 
   /** Opens both connections and listens for replies; serve() starts taking requests. */
   static async connect(opts: RedisTransportOptions): Promise<RedisTransport> {
-    const name = `${opts.selfId}:transport`;
     // Requests fail fast while Redis is unreachable (the router retries them); the
-    // subscriber keeps retrying without limit and resubscribes.
-    const pub = new Redis(opts.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: `${name}:pub` });
-    const sub = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: true, connectionName: `${name}:sub` });
+    // subscriber keeps retrying without limit and resubscribes (see openPubSub).
+    const { pub, sub } = await openPubSub<TransportPublisher, TransportSubscriber>(opts.url, `${opts.selfId}:transport`);
     try {
-      await Promise.all([pub.connect(), sub.connect()]);
       const transport = new RedisTransport(pub, sub, opts);
       await sub.subscribe(transport.replyChannel);
       return transport;

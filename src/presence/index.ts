@@ -45,7 +45,7 @@ export interface Presence {
 }
 
 export { MemoryPresence } from './memory';
-export { RedisPresence, type RedisPresenceOptions } from './redis';
+export { RedisPresence, type PresenceReads, type PresenceRedis, type RedisPresenceOptions } from './redis';
 
 /** What others may see of a user's presence under their privacy settings. */
 export interface VisiblePresence {

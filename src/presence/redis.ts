@@ -1,8 +1,26 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type Redis from 'ioredis';
 import type { HeartbeatResult, Presence, PresenceInfo } from './index';
+
+/**
+ * The Redis calls RedisPresence makes: its three Lua scripts (EVALSHA, EVAL once when the
+ * server lacks the script) and the pipelined reads of locate() and get().
+ */
+export interface PresenceRedis {
+  evalsha(sha1: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  pipeline(): PresenceReads;
+}
+
+/** Commands queued on a pipeline, sent in one round trip by exec(). */
+export interface PresenceReads {
+  zrangebyscore(key: string, min: string, max: string): PresenceReads;
+  hkeys(key: string): PresenceReads;
+  hgetall(key: string): PresenceReads;
+  /** One [error, reply] per command, in order; null if the pipeline was discarded. */
+  exec(): Promise<[error: Error | null, reply: unknown][] | null>;
+}
 
 export interface RedisPresenceOptions {
   /** Prepended to every key (e.g. "relay:"), so several deployments or test runs can share one Redis. */
@@ -47,7 +65,7 @@ export class RedisPresence implements Presence {
   private readonly gatewaysKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: PresenceRedis,
     opts: RedisPresenceOptions = {},
   ) {
     this.prefix = opts.prefix ?? defaults.prefix;
@@ -180,7 +198,7 @@ function checkGatewayId(gatewayId: string): string {
   return gatewayId;
 }
 
-async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+async function execPipeline(pipeline: PresenceReads): Promise<unknown[]> {
   const results = (await pipeline.exec()) ?? [];
   return results.map(([err, value]) => {
     if (err) throw err;
