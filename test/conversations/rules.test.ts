@@ -1,0 +1,125 @@
+/**
+ * The rules of event-producing commands as pure functions (src/conversations/rules.ts):
+ * state + command + stamp -> event, or a ProtocolError. No store, no actor, no clock.
+ */
+import { ProtocolError, defaultLimits, type ConvEvent } from '../../src/protocol';
+import type { MemberRecord } from '../../src/store';
+import * as rules from '../../src/conversations/rules';
+import { ConversationState } from '../../src/conversations/state';
+
+const t0 = 1_700_000_000_000;
+
+function member(user_id: string, role: 'admin' | 'member' = 'member'): MemberRecord {
+  return { conv_id: 'c1', user_id, role, joined_at: t0, last_read_seq: 0, last_delivered_seq: 0, muted_until: null, marked_unread: false };
+}
+
+/** A group of alice (admin), bob and carol with messages at seqs 1 (alice) and 2 (bob, a reply to 1). */
+function group(): ConversationState {
+  const s = new ConversationState(
+    { conv_id: 'c1', type: 'group', title: 'g', created_at: t0, last_seq: 2, member_count: 3 },
+    [member('alice', 'admin'), member('bob'), member('carol')],
+  );
+  s.sequenced(message(1, 'alice'));
+  s.sequenced(message(2, 'bob', { reply_to: 1, thread_root: 1 }));
+  return s;
+}
+
+function message(seq: number, sender: string, fields: Partial<ConvEvent> = {}): ConvEvent {
+  return { conv_id: 'c1', seq, ts: t0 + seq, sender_id: sender, kind: 'message', body: `m${seq}`, ...fields };
+}
+
+const stamp = (seq = 10, ts = t0 + 1000): rules.Stamp => ({ seq, ts, limits: { ...defaultLimits, maxGroupMembers: 4 }, editWindowMs: 5000 });
+
+function refusal(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('the rule accepted the command');
+}
+
+const base = { conv_id: 'c1', session_id: null };
+
+describe('send', () => {
+  test('builds the message event at the stamp; a reply to a reply joins the first message\'s thread', () => {
+    const item = rules.send(group(), { ...base, op: 'send', user_id: 'carol', client_msg_id: 'k', body: 'hi', reply_to: 2, mentions: ['bob', 'bob'] }, stamp());
+    expect(item.event).toEqual({
+      conv_id: 'c1', seq: 10, ts: t0 + 1000, sender_id: 'carol', kind: 'message', body: 'hi',
+      reply_to: 2, thread_root: 1, attachments: [], mentions: ['bob'], client_msg_id: 'k',
+    });
+  });
+
+  test.each([
+    ['a non-member', { user_id: 'dave' }, 'forbidden'],
+    ['an empty body', { body: '  ' }, 'bad_request'],
+    ['an attachment id', { attachments: ['a1'] }, 'bad_request'],
+    ['a reply to an unknown seq', { reply_to: 7 }, 'bad_request'],
+    ['a mention of a non-member', { mentions: ['dave'] }, 'bad_request'],
+  ])('refuses %s', (_name, fields, code) => {
+    expect(refusal(() => rules.send(group(), { ...base, op: 'send', user_id: 'alice', client_msg_id: 'k', body: 'x', ...fields }, stamp())).code).toBe(code);
+  });
+
+  test('a reply to a deleted message is refused; the state is not changed by the rule', () => {
+    const s = group();
+    s.sequenced({ ...message(3, 'alice'), kind: 'delete', target_seq: 1 });
+    expect(refusal(() => rules.send(s, { ...base, op: 'send', user_id: 'bob', client_msg_id: 'k', body: 'x', reply_to: 1 }, stamp())).code).toBe('bad_request');
+    expect(s.message(1)).toMatchObject({ deleted: true });
+  });
+});
+
+describe('react, edit, delete', () => {
+  test('react: one emoji on a live message; null removes', () => {
+    expect(rules.react(group(), { ...base, op: 'react', user_id: 'bob', client_msg_id: 'r', target_seq: 1, emoji: '👍' }, stamp()).event).toMatchObject({ kind: 'reaction', target_seq: 1, emoji: '👍' });
+    expect(rules.react(group(), { ...base, op: 'react', user_id: 'bob', client_msg_id: 'r', target_seq: 1, emoji: null }, stamp()).event.emoji).toBeNull();
+    expect(refusal(() => rules.react(group(), { ...base, op: 'react', user_id: 'bob', client_msg_id: 'r', target_seq: 1, emoji: 'ab' }, stamp())).code).toBe('bad_request');
+    expect(refusal(() => rules.react(group(), { ...base, op: 'react', user_id: 'bob', client_msg_id: 'r', target_seq: 9, emoji: '👍' }, stamp())).code).toBe('not_found');
+  });
+
+  test('edit: the author only, within the edit window measured from the stamp', () => {
+    const cmd = { ...base, op: 'edit' as const, user_id: 'alice', client_msg_id: 'e', target_seq: 1, body: 'new' };
+    expect(rules.edit(group(), cmd, stamp(10, t0 + 1 + 5000)).event).toMatchObject({ kind: 'edit', target_seq: 1, body: 'new' });
+    expect(refusal(() => rules.edit(group(), cmd, stamp(10, t0 + 1 + 5001)))).toEqual({ code: 'forbidden', message: 'the edit window of this message has passed' });
+    expect(refusal(() => rules.edit(group(), { ...cmd, user_id: 'bob' }, stamp())).code).toBe('forbidden');
+    expect(refusal(() => rules.edit(group(), { ...cmd, body: ' ' }, stamp())).code).toBe('bad_request');
+  });
+
+  test('delete: the author or a group admin; nobody else', () => {
+    const cmd = { ...base, op: 'delete' as const, client_msg_id: 'd', target_seq: 2 };
+    expect(rules.remove(group(), { ...cmd, user_id: 'bob' }, stamp()).event).toMatchObject({ kind: 'delete', target_seq: 2 });
+    expect(rules.remove(group(), { ...cmd, user_id: 'alice' }, stamp()).event.sender_id).toBe('alice');
+    expect(refusal(() => rules.remove(group(), { ...cmd, user_id: 'carol' }, stamp())).code).toBe('forbidden');
+  });
+});
+
+describe('members', () => {
+  test('add: admins only, new users only, within the group limit; nothing new is null', () => {
+    const add = (user_id: string, user_ids: string[]) => rules.addMembers(group(), { conv_id: 'c1', op: 'add_members', user_id, user_ids }, stamp());
+    expect(add('alice', ['dave'])).toEqual({
+      event: expect.objectContaining({ kind: 'member_added', user_ids: ['dave'], seq: 10 }),
+      members: { add: [{ user_id: 'dave', role: 'member', last_read_seq: 10 }] },
+    });
+    expect(add('alice', ['bob'])).toBeNull();
+    expect(refusal(() => add('bob', ['dave'])).code).toBe('forbidden');
+    expect(refusal(() => add('alice', ['dave', 'erin'])).code).toBe('bad_request'); // 5 > 4
+  });
+
+  test('remove: an admin removes anyone, a member only themself', () => {
+    const remove = (user_id: string, target_id: string) => rules.removeMember(group(), { conv_id: 'c1', op: 'remove_member', user_id, target_id }, stamp());
+    expect(remove('alice', 'bob').members).toEqual({ remove: ['bob'] });
+    expect(remove('carol', 'carol').members).toEqual({ remove: ['carol'] });
+    expect(refusal(() => remove('carol', 'bob')).code).toBe('forbidden');
+    expect(refusal(() => remove('alice', 'dave')).code).toBe('not_found');
+  });
+});
+
+test('a link preview of a deleted message is dropped (null), of a live one becomes its event', () => {
+  const s = group();
+  const preview = { url: 'http://x', title: 't', description: null, image_url: null, site_name: null };
+  expect(rules.linkPreview(s, { conv_id: 'c1', op: 'link_preview', user_id: 'alice', target_seq: 1, preview }, stamp())?.event).toMatchObject({
+    kind: 'link_preview', target_seq: 1, client_msg_id: 'link_preview:1', title: 't',
+  });
+  s.sequenced({ ...message(3, 'alice'), kind: 'delete', target_seq: 1 });
+  expect(rules.linkPreview(s, { conv_id: 'c1', op: 'link_preview', user_id: 'alice', target_seq: 1, preview }, stamp())).toBeNull();
+});
