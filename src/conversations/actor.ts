@@ -226,20 +226,21 @@ export class ConversationActor {
         job.reject(err);
         return;
       }
+      // Each answer goes out before those of the retries waiting on it (settle answers them).
       if (result.status === 'duplicate') {
         // The seq taken for this event stays unused (a gap, as after a crash).
         state.uncommitted(event);
         const original = { seq: result.seq, ts: result.ts, kind: result.kind };
-        if (key !== null) this.dedup.settle(key, original);
         if (job.cmd.op === 'link_preview') job.resolve(null);
         else answerRetry(original, event.kind, job);
+        if (key !== null) this.dedup.settle(key, original);
         return;
       }
-      if (key !== null) this.dedup.settle(key, { seq: event.seq, ts: event.ts, kind: event.kind });
       const author = event.kind === 'delete' ? state.message(event.target_seq ?? 0)?.sender : undefined;
       state.committed(item);
       if (job.cmd.op === 'add_members' || job.cmd.op === 'remove_member') job.resolve(state.membersResult(event.seq));
       else job.resolve({ seq: event.seq, ts: event.ts, duplicate: false } satisfies AckResult);
+      if (key !== null) this.dedup.settle(key, { seq: event.seq, ts: event.ts, kind: event.kind });
       if (event.kind === 'message') reads.sent(event);
       this.deliver(state, event, item.members?.remove ?? [], excludeSession);
       if (event.kind === 'message') this.deps.onMessage(event);

@@ -24,10 +24,18 @@ export class FrameHandlers {
         session.close(CloseCode.protocolError, 'first frame must be CONNECT');
         return;
       }
-      void this.connector.connect(session, frame);
+      void this.connector.connect(session, frame).then(() => this.handleDeferred(session));
       return;
     }
-    if (session.state !== 'open' && session.state !== 'syncing') return;
+    if (session.state === 'syncing') {
+      // Pipelined behind CONNECT (a client resending its outbox at once): the user is not
+      // known yet, so the frame waits for the CONNACK and is handled right after it, in order.
+      const deferred = (session.deferred ??= []);
+      if (deferred.length < maxDeferred) deferred.push(frame);
+      else this.host.refuse(session, new ProtocolError('unavailable', 'too many frames before CONNACK; wait for it'), refOf(frame));
+      return;
+    }
+    if (session.state !== 'open') return;
     if (isCommandFrame(frame)) {
       this.command(session, frame);
       return;
@@ -45,13 +53,21 @@ export class FrameHandlers {
     }
   }
 
+  /** After CONNACK (nothing else ran in between: it is the next microtask), the frames that waited for it. */
+  private handleDeferred(session: Session): void {
+    const frames = session.deferred;
+    session.deferred = null;
+    if (frames === null || session.state !== 'open') return;
+    for (const frame of frames) this.handle(session, frame);
+  }
+
   /**
    * SEND, REACT, EDIT and DELETE are answered by an ACK; MUTE and MARK_UNREAD by a sync
    * frame to every session of the user (this one included); the rest by nothing. Failures
    * are answered by ERROR, with the client_msg_id as ref when the frame has one.
    */
   private command(session: Session, frame: CommandFrame): void {
-    const ref = 'client_msg_id' in frame ? frame.client_msg_id : null;
+    const ref = refOf(frame);
     const result = this.intake.run(sessionCaller(session), frame);
     result.then(
       (answer) => {
@@ -60,6 +76,13 @@ export class FrameHandlers {
       (err: unknown) => this.host.refuse(session, toProtocolError(err), ref),
     );
   }
+}
+
+/** Frames a client may send before CONNACK arrives; more is not a client waiting for it. */
+const maxDeferred = 256;
+
+function refOf(frame: ClientFrame): string | null {
+  return 'client_msg_id' in frame ? frame.client_msg_id : null;
 }
 
 /** The session as the intake's Caller: its settings are cached at CONNECT and kept fresh by the bus. */

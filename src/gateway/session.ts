@@ -3,7 +3,7 @@
  * per-connection memory is a budget (the density target is ~10 KB per idle connection,
  * ws itself included), so a session holds plain fields, no closures and no timers of its own.
  */
-import { CloseCode } from '../protocol';
+import { CloseCode, type ClientFrame } from '../protocol';
 import type { UserSettings } from '../store';
 import type { WriteBatch } from './batch';
 
@@ -47,6 +47,8 @@ export class Session {
   /** Frames published while CONNACK is being built, written right after it. */
   private held: (string | Buffer)[] | null = null;
   presenceSubs: string[] = [];
+  /** Frames sent after CONNECT but before its CONNACK, handled once the session is open. */
+  deferred: ClientFrame[] | null = null;
   /** True while this turn's writes are being gathered (see WriteBatch). */
   corked = false;
   private errors = 0;

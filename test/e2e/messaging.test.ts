@@ -35,3 +35,30 @@ describe('send, ack and deliver over real sockets', () => {
     for (const s of [a1, a2, b1]) s.sock.close();
   });
 });
+
+describe('frames pipelined behind CONNECT', () => {
+  test('are handled after the CONNACK, in order, as the connected user (not refused as a stranger)', async () => {
+    const conv = await createConversation(server.url, alice, 'direct', [bob]);
+    const b1 = await TestSocket.connect(server.wsUrl, bob.token, 'b-pipe');
+    const a = await TestSocket.open(server.wsUrl);
+    // A client resending its outbox right after CONNECT, without waiting for the CONNACK.
+    a.send({ type: 'CONNECT', token: alice.token, device_id: 'a-pipe' });
+    a.send({ type: 'SEND', client_msg_id: 'pipe-1', conv_id: conv, body: 'one' });
+    a.send({ type: 'SEND', client_msg_id: 'pipe-2', conv_id: conv, body: 'two' });
+    a.send({ type: 'PING' });
+    const connack = await a.next((f) => f.type === 'CONNACK');
+    expect(connack.user_id).toBe(alice.user_id);
+    const one = await a.next((f) => f.type === 'ACK' || f.type === 'ERROR');
+    const two = await a.next((f) => f.type === 'ACK' || f.type === 'ERROR');
+    expect([one, two]).toEqual([
+      expect.objectContaining({ type: 'ACK', client_msg_id: 'pipe-1' }),
+      expect.objectContaining({ type: 'ACK', client_msg_id: 'pipe-2' }),
+    ]);
+    expect(two.seq).toBeGreaterThan(one.seq);
+    await a.next((f) => f.type === 'PONG');
+    expect(a.frames.filter((f) => f.type === 'ERROR')).toEqual([]);
+    expect((await b1.sock.next((f) => f.type === 'DELIVER' && f.kind === 'message')).body).toBe('one');
+    a.close();
+    b1.sock.close();
+  });
+});
