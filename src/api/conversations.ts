@@ -50,8 +50,8 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   const caller = (res: Response): Caller => {
     const userId = userOf(res);
     return {
-      user_id: userId,
-      session_id: null,
+      userId,
+      sessionId: null,
       sendsReadReceipts: async () => (await opts.store.getUser(userId))?.settings.send_read_receipts ?? true,
     };
   };
@@ -169,7 +169,8 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.post('/conversations/:id/unread', async (req, res) => {
-    const result = await intake.run(caller(res), intake.fromRest('MARK_UNREAD', { conv_id: req.params.id }, req.body));
+    // The request needs no body; one sent anyway is ignored, as before the intake existed.
+    const result = await intake.run(caller(res), intake.fromRest('MARK_UNREAD', { conv_id: req.params.id }, {}));
     res.json({ conv_id: req.params.id, ...result });
   });
 

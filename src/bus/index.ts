@@ -39,6 +39,8 @@ export interface PresenceMessage {
   user_id: string;
   state: PresenceState;
   frame: string;
+  /** When the announcing gateway saw the change (ms): receivers drop announcements older than what they wrote. */
+  at: number;
 }
 
 /**

@@ -87,67 +87,80 @@ export class ConversationActor {
     try {
       while (this.mailbox.length > 0) {
         const job = this.mailbox.shift() as Job;
-        try {
-          const loaded = this.loaded ?? (await this.load());
-          if (isAcked(job.cmd)) await this.acked(loaded, job.cmd, job);
-          else await this.step(loaded, job.cmd, job);
-        } catch (err) {
-          job.reject(err);
-        }
+        // next() answers every job itself; this only keeps a bug there from stalling the mailbox.
+        await this.next(job).catch((err: unknown) => job.reject(err));
       }
     } finally {
       this.running = false;
     }
   }
 
-  /** SEND, REACT, EDIT, DELETE: a retry is answered as its original, whatever the rules say now (dedup.ts). */
-  private async acked(loaded: Loaded, cmd: AckedCommand, job: Job): Promise<void> {
-    if (this.dedup.answer(dedupKey(cmd), eventKindOf(cmd), job)) return;
+  /**
+   * Runs one command. For SEND, REACT, EDIT and DELETE, a retry is answered as its original
+   * whatever the rules say now (dedup.ts): from the window before the rules run, and from
+   * the store before a refusal of theirs is sent. Awaits only what the command needs loaded.
+   */
+  private async next(job: Job): Promise<void> {
+    const cmd = job.cmd;
+    const acked = isAcked(cmd) ? cmd : null;
+    const key = acked === null ? null : dedupKey(acked);
     try {
-      await this.step(loaded, cmd, job);
+      const loaded = this.loaded ?? (await this.load());
+      if (acked !== null && this.dedup.answer(key as string, eventKindOf(acked), job)) return;
+      const target = targetOf(cmd);
+      if (target !== null && !loaded.state.knowsMessage(target)) await this.loadMessage(loaded.state, target);
+      if (needsSeq(cmd) && this.seqNext >= this.seqEnd) await this.refill();
+      this.execute(loaded, cmd, job, key);
     } catch (err) {
-      if (err instanceof ProtocolError && (await answeredByStore(this.deps.store, this.dedup, cmd, job))) return;
-      throw err;
+      if (acked !== null && err instanceof ProtocolError && (await this.answeredBefore(acked, job))) return;
+      job.reject(err);
     }
   }
 
-  /** Loads what the command's rule reads, then runs it. */
-  private async step(loaded: Loaded, cmd: Command, job: Job): Promise<void> {
-    const target = targetOf(cmd);
-    if (target !== null && !loaded.state.knowsMessage(target)) await this.loadMessage(loaded.state, target);
-    if (needsSeq(cmd) && this.seqNext >= this.seqEnd) await this.refill();
-    this.execute(loaded, cmd, job);
+  /**
+   * After the rules refused `cmd`: true when the job was answered from the store (as a
+   * retry, or a conflict) or could not be (unavailable); false when the refusal stands.
+   * Never throws, so the mailbox goes on.
+   */
+  private async answeredBefore(cmd: AckedCommand, job: Job): Promise<boolean> {
+    try {
+      return await answeredByStore(this.deps.store, this.dedup, cmd, job);
+    } catch (err) {
+      // Dedup must be decided before the refusal: without the store, neither can be answered.
+      this.deps.logger.error('idempotency lookup failed', { conv_id: this.convId, err });
+      job.reject(new ProtocolError('unavailable', 'could not check the client_msg_id; retry'));
+      return true;
+    }
   }
 
-  private execute({ state, reads }: Loaded, cmd: Command, job: Job): void {
-    const stamp: rules.Stamp = {
-      seq: this.seqNext,
-      ts: Math.max(Date.now(), this.lastTs),
-      limits: this.deps.limits,
-      editWindowMs: this.deps.editWindowMs,
-    };
+  /** The seq and time a new event gets if its rule accepts it (not taken until then). */
+  private stamp(): rules.Stamp {
+    return { seq: this.seqNext, ts: Math.max(Date.now(), this.lastTs), limits: this.deps.limits, editWindowMs: this.deps.editWindowMs };
+  }
+
+  private execute({ state, reads }: Loaded, cmd: Command, job: Job, key: string | null): void {
     switch (cmd.op) {
       case 'send':
-        return this.append(rules.send(state, cmd, stamp), job, cmd.session_id, dedupKey(cmd));
+        return this.append(rules.send(state, cmd, this.stamp()), job, cmd.session_id, key);
       case 'react':
-        return this.append(rules.react(state, cmd, stamp), job, cmd.session_id, dedupKey(cmd));
+        return this.append(rules.react(state, cmd, this.stamp()), job, cmd.session_id, key);
       case 'edit':
-        return this.append(rules.edit(state, cmd, stamp), job, cmd.session_id, dedupKey(cmd));
+        return this.append(rules.edit(state, cmd, this.stamp()), job, cmd.session_id, key);
       case 'delete':
-        return this.append(rules.remove(state, cmd, stamp), job, cmd.session_id, dedupKey(cmd));
+        return this.append(rules.remove(state, cmd, this.stamp()), job, cmd.session_id, key);
       case 'link_preview': {
-        const item = rules.linkPreview(state, cmd, stamp);
+        const item = rules.linkPreview(state, cmd, this.stamp());
         // Unsent (or never a message) while the page was fetched: nothing to store.
         return item === null ? job.resolve(null) : this.append(item, job, null, null);
       }
       case 'add_members': {
-        const item = rules.addMembers(state, cmd, stamp);
+        const item = rules.addMembers(state, cmd, this.stamp());
         return item === null ? job.resolve(state.membersResult(null)) : this.append(item, job, null, null);
       }
       case 'remove_member':
-        return this.append(rules.removeMember(state, cmd, stamp), job, null, null);
+        return this.append(rules.removeMember(state, cmd, this.stamp()), job, null, null);
       case 'announce':
-        return this.append(rules.announce(state, cmd, stamp), job, null, null);
+        return this.append(rules.announce(state, cmd, this.stamp()), job, null, null);
       case 'read':
         return job.resolve(reads.read(cmd, rules.requireMember(state, cmd.user_id)));
       case 'delivered':

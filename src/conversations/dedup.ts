@@ -22,14 +22,17 @@ export type AckedCommand = SendCommand | ReactCommand | EditCommand | DeleteComm
 /** The event kind each ACKed command appends: a key reused across kinds is a conflict. */
 const kindOf: Readonly<Record<AckedCommand['op'], EventKind>> = { send: 'message', react: 'reaction', edit: 'edit', delete: 'delete' };
 
+/** Whether the command is answered by an ACK (and so keyed by its client_msg_id). */
 export function isAcked(cmd: { op: string }): cmd is AckedCommand {
-  return cmd.op in kindOf;
+  return Object.hasOwn(kindOf, cmd.op);
 }
 
+/** The kind of event the command appends; a retry must append the same kind. */
 export function eventKindOf(cmd: AckedCommand): EventKind {
   return kindOf[cmd.op];
 }
 
+/** The window's key of a command: its sender and client_msg_id (the conversation is the actor's). */
 export function dedupKey(cmd: AckedCommand): string {
   return cmd.user_id + '\u0000' + cmd.client_msg_id;
 }
@@ -41,6 +44,7 @@ export interface Original {
   kind: EventKind;
 }
 
+/** How a command is answered: its ACK, or the error that refuses it. */
 export interface Answer {
   resolve: (ack: AckResult) => void;
   reject: (err: unknown) => void;
@@ -52,8 +56,21 @@ export function answerRetry(original: Original, kind: EventKind, answer: Answer)
   else answer.reject(conflict(original.kind));
 }
 
+/** What a key reused across kinds is refused with: the other command's kind, as the client named it. */
+const commandOf: Readonly<Record<EventKind, string>> = {
+  message: 'SEND',
+  reaction: 'REACT',
+  edit: 'EDIT',
+  delete: 'DELETE',
+  link_preview: 'another command',
+  member_added: 'another command',
+  member_removed: 'another command',
+  conversation_updated: 'another command',
+};
+
 function conflict(kind: EventKind): ProtocolError {
-  return new ProtocolError('conflict', `client_msg_id already used by a ${kind} event`);
+  const by = commandOf[kind];
+  return new ProtocolError('conflict', `client_msg_id already used by ${by.startsWith('another') ? by : `a ${by}`}`);
 }
 
 /** Window size: retries older than this many keyed commands are decided by the store. */

@@ -45,11 +45,11 @@ export class OrderedFanout {
 
   /** Publishes one serialised frame to the gateways holding `users`, in order. */
   publish(users: string[], frame: EncodedFrame, excludeSession: string | null = null): void {
-    this.then(() => this.fanout.publish(users, frame, excludeSession));
+    this.after(() => this.fanout.publish(users, frame, excludeSession));
   }
 
   /** Runs `task` (which may read the store, then publish) in order with the frames. */
-  then(task: (fanout: Fanout) => Promise<void>): void {
+  after(task: (fanout: Fanout) => Promise<void>): void {
     this.chain = this.chain
       .then(() => task(this.fanout))
       .catch((err: unknown) => {

@@ -99,7 +99,7 @@ export class ReadState {
 
   /** READ_SYNC to every session of `userId`, counts from the store, in actor order. */
   private sync(userId: string, lastRead: number, markedUnread: boolean): void {
-    this.out.then(async (fanout) => {
+    this.out.after(async (fanout) => {
       const counts = await this.store.countUnread(this.convId, userId, lastRead);
       await fanout.publish([userId], readSyncFrame(this.convId, lastRead, counts.unread, counts.mentions, markedUnread), null);
     });

@@ -5,7 +5,7 @@
  * message) before calling it, applies the event's effects after, and decides duplicates
  * before any refusal here is answered (dedup.ts). Tests call these without a store.
  */
-import { ProtocolError, type ConvEvent, type EventKind, type Limits } from '../protocol';
+import { ProtocolError, reservedIdPrefix, type ConvEvent, type EventKind, type Limits } from '../protocol';
 import type { AppendItem } from '../store';
 import type {
   AddMembersCommand,
@@ -114,7 +114,7 @@ export function linkPreview(state: ConversationState, cmd: LinkPreviewCommand, s
     image_url: p.image_url,
     site_name: p.site_name,
     // One preview per message: a repeat is a duplicate of the store's idempotency key.
-    client_msg_id: `link_preview:${cmd.target_seq}`,
+    client_msg_id: reservedIdPrefix + cmd.target_seq,
   });
   return { event };
 }

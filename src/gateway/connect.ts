@@ -69,7 +69,7 @@ export class Connector {
       // Register before reading the replay: anything committed from here on is either in
       // the replay or held and written after the CONNACK (the client drops duplicates).
       this.host.register(session);
-      await watch.sessionStarted(session, user.settings);
+      await watch.sessionStarted(session);
       const [replay, inbox] = await Promise.all([
         reads.replay(userId, frame.sync?.convs ?? {}, replayLimit),
         reads.inboxSince(userId, frame.sync?.inbox_cursor, connackInboxLimit),

@@ -241,7 +241,7 @@ export class Gateway implements SessionHost, LongPollHost {
         return;
       }
       case 'presence':
-        this.watch.delivered(msg.user_id, msg.frame);
+        this.watch.delivered(msg);
         return;
       case 'settings': {
         for (const s of this.users.get(msg.user_id) ?? []) s.settings = msg.settings;

@@ -5,7 +5,7 @@
  * narrow SessionHost.
  */
 import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
-import { isCommandFrame, type CommandFrame, type Intake } from '../intake';
+import { isAckedFrame, isCommandFrame, type CommandFrame, type Intake } from '../intake';
 import type { Session } from './session';
 import type { PresenceWatch } from './presence-watch';
 import { Connector, type SessionHost } from './connect';
@@ -32,7 +32,7 @@ export class FrameHandlers {
       // known yet, so the frame waits for the CONNACK and is handled right after it, in order.
       const deferred = (session.deferred ??= []);
       if (deferred.length < maxDeferred) deferred.push(frame);
-      else this.host.refuse(session, new ProtocolError('unavailable', 'too many frames before CONNACK; wait for it'), refOf(frame));
+      else this.host.refuse(session, new ProtocolError('rate_limited', 'too many frames before CONNACK; wait for it'), refOf(frame));
       return;
     }
     if (session.state !== 'open') return;
@@ -53,7 +53,7 @@ export class FrameHandlers {
     }
   }
 
-  /** After CONNACK (nothing else ran in between: it is the next microtask), the frames that waited for it. */
+  /** After CONNACK, the frames that waited for it (no frame of this session was read in between). */
   private handleDeferred(session: Session): void {
     const frames = session.deferred;
     session.deferred = null;
@@ -64,17 +64,17 @@ export class FrameHandlers {
   /**
    * SEND, REACT, EDIT and DELETE are answered by an ACK; MUTE and MARK_UNREAD by a sync
    * frame to every session of the user (this one included); the rest by nothing. Failures
-   * are answered by ERROR, with the client_msg_id as ref when the frame has one.
+   * are answered by ERROR, with the client_msg_id as ref when the frame has one; a refusal
+   * before routing (rate limit) is answered at once, before the next frame is read.
    */
   private command(session: Session, frame: CommandFrame): void {
-    const ref = refOf(frame);
-    const result = this.intake.run(sessionCaller(session), frame);
-    result.then(
-      (answer) => {
-        if (answer !== undefined && 'type' in answer) session.write(encodeFrame(answer).text);
-      },
-      (err: unknown) => this.host.refuse(session, toProtocolError(err), ref),
-    );
+    const refuse = (err: unknown) => this.host.refuse(session, toProtocolError(err), refOf(frame));
+    try {
+      if (isAckedFrame(frame)) this.intake.run(session, frame).then((ack) => session.write(encodeFrame(ack).text), refuse);
+      else this.intake.run(session, frame).catch(refuse);
+    } catch (err) {
+      refuse(err);
+    }
   }
 }
 
@@ -83,13 +83,4 @@ const maxDeferred = 256;
 
 function refOf(frame: ClientFrame): string | null {
   return 'client_msg_id' in frame ? frame.client_msg_id : null;
-}
-
-/** The session as the intake's Caller: its settings are cached at CONNECT and kept fresh by the bus. */
-function sessionCaller(session: Session) {
-  return {
-    user_id: session.userId,
-    session_id: session.id,
-    sendsReadReceipts: () => session.settings?.send_read_receipts ?? true,
-  };
 }

@@ -7,7 +7,7 @@
  * current subscribers at once (settingsChanged, on every gateway).
  */
 import { encodeFrame, type PresenceState } from '../protocol';
-import { presenceTopic, type Bus } from '../bus';
+import { presenceTopic, type Bus, type PresenceMessage } from '../bus';
 import { visiblePresence, type Presence } from '../presence';
 import type { Store, UserSettings } from '../store';
 import type { Logger } from '../observability';
@@ -21,9 +21,21 @@ export interface PresenceWatchOptions {
   logger: Logger;
 }
 
+/** One user watched by sessions of this gateway. */
+interface Watched {
+  sessions: Set<Session>;
+  /**
+   * When the newest state written to them was seen (ms). Announcements travel from the
+   * user's gateway, settings changes from whichever shard served the PATCH: two publishers,
+   * so the bus does not order them. An announcement older than what was written is stale.
+   */
+  at: number;
+  /** The user's privacy settings as last seen here (from the store at subscribe, then changes). */
+  settings: UserSettings | null;
+}
+
 export class PresenceWatch {
-  /** user id -> sessions of this gateway subscribed to that user's presence. */
-  private readonly subs = new Map<string, Set<Session>>();
+  private readonly watched = new Map<string, Watched>();
 
   constructor(private readonly opts: PresenceWatchOptions) {}
 
@@ -33,9 +45,9 @@ export class PresenceWatch {
     const ids = [...new Set(userIds)];
     session.presenceSubs = ids;
     for (const id of ids) {
-      let set = this.subs.get(id);
-      if (!set) this.subs.set(id, (set = new Set()));
-      set.add(session);
+      let w = this.watched.get(id);
+      if (!w) this.watched.set(id, (w = { sessions: new Set(), at: 0, settings: null }));
+      w.sessions.add(session);
     }
     const { presence, store } = this.opts;
     const [infos, users] = await Promise.all([presence.get(ids), store.getUsers(ids)]);
@@ -44,25 +56,31 @@ export class PresenceWatch {
     for (const info of infos) {
       const s = settings.get(info.user_id);
       if (!s) continue; // unknown users get no PRESENCE
-      session.write(presenceFrame(info.user_id, info.online, info.last_seen, s, now));
+      const w = this.watched.get(info.user_id);
+      if (w && w.settings === null) w.settings = s; // a change seen meanwhile is newer
+      session.write(presenceFrame(info.user_id, info.online, info.last_seen, w?.settings ?? s, now));
     }
   }
 
   /** Drops every subscription of the session (a new PRESENCE_SUB, or the session closed). */
   unsubscribe(session: Session): void {
     for (const id of session.presenceSubs) {
-      const set = this.subs.get(id);
-      if (!set) continue;
-      set.delete(session);
-      if (set.size === 0) this.subs.delete(id);
+      const w = this.watched.get(id);
+      if (!w) continue;
+      w.sessions.delete(session);
+      if (w.sessions.size === 0) this.watched.delete(id);
     }
     session.presenceSubs = [];
   }
 
-  /** A session finished CONNECT: registered with presence; its user announced if they came online. */
-  async sessionStarted(session: Session, settings: UserSettings): Promise<void> {
+  /**
+   * A session finished CONNECT and is registered: with presence too; its user announced if
+   * they came online, under the settings the session holds now (a change that arrived
+   * during CONNECT included).
+   */
+  async sessionStarted(session: Session): Promise<void> {
     const { becameOnline } = await this.opts.presence.addSession(session.userId, this.opts.gatewayId, session.id);
-    if (becameOnline) this.announce(session.userId, settings, 'online', Date.now());
+    if (becameOnline && session.settings) this.announce(session.userId, session.settings, 'online', Date.now());
   }
 
   /** A registered session closed: its user announced offline if it was their last session. */
@@ -102,12 +120,23 @@ export class PresenceWatch {
     }
   }
 
-  /** A PRESENCE frame announced by any gateway: written to this gateway's subscribers of the user. */
-  delivered(userId: string, frame: string): void {
-    const subs = this.subs.get(userId);
-    if (!subs) return;
+  /** A presence change announced by any gateway: written to this gateway's subscribers of the user. */
+  delivered(msg: PresenceMessage): void {
+    this.write(msg.user_id, msg.frame, msg.state, msg.at);
+  }
+
+  /**
+   * Writes a user's visible state to their subscribers here unless it is stale: older than
+   * the state written last, or "online" while the user hides presence (announced by a
+   * gateway that had not heard of the change yet).
+   */
+  private write(userId: string, frame: string, state: PresenceState, at: number): void {
+    const w = this.watched.get(userId);
+    if (!w || at < w.at) return;
+    if (state === 'online' && w.settings !== null && !w.settings.show_presence) return;
+    w.at = at;
     const bytes = Buffer.from(frame);
-    for (const s of subs) s.write(bytes);
+    for (const s of w.sessions) s.write(bytes);
   }
 
   /**
@@ -116,10 +145,16 @@ export class PresenceWatch {
    * subscribers, so nobody gets it twice.
    */
   async settingsChanged(userId: string, settings: UserSettings): Promise<void> {
-    if (!this.subs.has(userId)) return;
+    const w = this.watched.get(userId);
+    if (!w) return;
+    w.settings = settings;
+    // Taken before the read: an announcement made while it runs is newer and wins.
+    const at = Date.now();
     try {
       const [info] = await this.opts.presence.get([userId]);
-      if (info) this.delivered(userId, presenceFrame(userId, info.online, info.last_seen, settings, Date.now()));
+      if (!info) return;
+      const visible = visiblePresence(userId, info.online, info.last_seen, settings, Date.now());
+      this.write(userId, encodeFrame({ type: 'PRESENCE', ...visible }).text, visible.state, at);
     } catch (err) {
       this.opts.logger.error('presence lookup failed', { err });
     }
@@ -130,7 +165,7 @@ export class PresenceWatch {
     // A user who hides presence always appears offline: announce nothing.
     if (!settings.show_presence) return;
     const frame = presenceFrame(userId, state === 'online', at, settings, at);
-    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame });
+    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame, at: Date.now() });
   }
 }
 

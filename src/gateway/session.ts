@@ -4,6 +4,7 @@
  * ws itself included), so a session holds plain fields, no closures and no timers of its own.
  */
 import { CloseCode, type ClientFrame } from '../protocol';
+import type { Caller } from '../intake';
 import type { UserSettings } from '../store';
 import type { WriteBatch } from './batch';
 
@@ -38,7 +39,8 @@ declare module 'ws' {
 
 const abuseWindowMs = 10_000;
 
-export class Session {
+/** A session is its own Caller for the intake: no object is built per frame. */
+export class Session implements Caller {
   state: SessionState = 'connecting';
   userId = '';
   deviceId = '';
@@ -64,6 +66,15 @@ export class Session {
     private readonly maxBuffered: number,
     private readonly batch: WriteBatch,
   ) {}
+
+  get sessionId(): string {
+    return this.id;
+  }
+
+  /** The setting cached at CONNECT (kept fresh by settings changes on the bus). */
+  sendsReadReceipts(): boolean {
+    return this.settings?.send_read_receipts ?? true;
+  }
 
   /** True once closed by either side (a method, so narrowing across awaits does not lie). */
   isClosed(): boolean {

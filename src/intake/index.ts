@@ -25,7 +25,7 @@ import {
 import type { AckResult, DeleteCommand, EditCommand, MuteResult, ReactCommand, SendCommand } from '../conversations';
 import type { Router } from '../cluster';
 import type { RateLimiter } from '../ratelimit';
-import type { Histogram } from 'prom-client';
+import type { Metrics } from '../observability';
 
 /** Client frames that act on a conversation (the rest are session frames: CONNECT, PING, PRESENCE_SUB). */
 export type CommandFrame = SendFrame | ReactFrame | EditFrame | DeleteFrame | MuteFrame | MarkUnreadFrame | DeliveredFrame | ReadFrame | TypingFrame;
@@ -43,14 +43,17 @@ export interface IntakeResults {
   TYPING: void;
 }
 
-/** Who sends a command, as the transport knows them. */
+/** Who sends a command, as the transport knows them (a gateway session implements it). */
 export interface Caller {
-  user_id: string;
+  readonly userId: string;
   /** The session the frame came on, left out of its own DELIVER; null for REST. */
-  session_id: string | null;
+  readonly sessionId: string | null;
   /** Whether this user's READs send read receipts (their setting, cached or looked up). */
   sendsReadReceipts(): boolean | Promise<boolean>;
 }
+
+/** The frames answered by an ACK. */
+export type AckedFrame = SendFrame | ReactFrame | EditFrame | DeleteFrame;
 
 export interface IntakeOptions {
   router: Router;
@@ -58,15 +61,22 @@ export interface IntakeOptions {
   limiter: RateLimiter;
   limits: Limits;
   /** Time from an ACKed command's arrival to its ACK. */
-  ackLatency: Histogram;
+  ackLatency: Metrics['ackLatency'];
 }
 
 const commandTypes: ReadonlySet<string> = new Set<CommandFrame['type']>(['SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING']);
 
+/** Whether the frame acts on a conversation (and so goes through Intake.run). */
 export function isCommandFrame(frame: ClientFrame): frame is CommandFrame {
   return commandTypes.has(frame.type);
 }
 
+/** Whether the frame is answered by an ACK. */
+export function isAckedFrame(frame: ClientFrame): frame is AckedFrame {
+  return frame.type === 'SEND' || frame.type === 'REACT' || frame.type === 'EDIT' || frame.type === 'DELETE';
+}
+
+/** Validates client input and runs it as conversation commands; one per shard, shared by the transports. */
 export class Intake {
   private readonly decoder: FrameDecoder;
 
@@ -96,21 +106,24 @@ export class Intake {
   }
 
   /**
-   * Runs one command frame for `caller`; rejects with a ProtocolError to answer with. The
-   * command reaches the router before this returns (no await before it), so commands of
-   * one session reach their actor in the order the session sent them.
+   * Runs one command frame for `caller`: the returned promise settles with its answer, or
+   * rejects with a ProtocolError to answer with. A refusal decided before routing (the rate
+   * limit) is thrown at once, so a transport can answer it before reading on. The command
+   * reaches the router before this returns, so commands of one session reach their actor
+   * in the order the session sent them.
    */
   run<F extends CommandFrame>(caller: Caller, frame: F): Promise<IntakeResults[F['type']]>;
-  async run(caller: Caller, frame: CommandFrame): Promise<IntakeResults[CommandFrame['type']]> {
+  run(caller: Caller, frame: CommandFrame): Promise<IntakeResults[CommandFrame['type']]> {
     const { router } = this.opts;
-    const user_id = caller.user_id;
+    const user_id = caller.userId;
+    const session_id = caller.sessionId;
     switch (frame.type) {
       case 'SEND':
         return this.acked(frame, {
           op: 'send',
           conv_id: frame.conv_id,
           user_id,
-          session_id: caller.session_id,
+          session_id,
           client_msg_id: frame.client_msg_id,
           body: frame.body,
           reply_to: frame.reply_to,
@@ -118,11 +131,11 @@ export class Intake {
           mentions: frame.mentions,
         });
       case 'REACT':
-        return this.acked(frame, { op: 'react', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, emoji: frame.emoji });
+        return this.acked(frame, { op: 'react', conv_id: frame.conv_id, user_id, session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, emoji: frame.emoji });
       case 'EDIT':
-        return this.acked(frame, { op: 'edit', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, body: frame.body });
+        return this.acked(frame, { op: 'edit', conv_id: frame.conv_id, user_id, session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq, body: frame.body });
       case 'DELETE':
-        return this.acked(frame, { op: 'delete', conv_id: frame.conv_id, user_id, session_id: caller.session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq });
+        return this.acked(frame, { op: 'delete', conv_id: frame.conv_id, user_id, session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq });
       case 'MUTE':
         // A store write per command, so it spends from the same bucket as sends.
         this.takeToken(user_id);
@@ -139,23 +152,25 @@ export class Intake {
   }
 
   private read(caller: Caller, frame: ReadFrame): Promise<{ last_read_seq: number }> {
-    const dispatch = (receipts: boolean) => this.opts.router.dispatch({ op: 'read', conv_id: frame.conv_id, user_id: caller.user_id, seq: frame.seq, receipts });
+    const dispatch = (receipts: boolean) => this.opts.router.dispatch({ op: 'read', conv_id: frame.conv_id, user_id: caller.userId, seq: frame.seq, receipts });
     // A session knows the setting: dispatched at once, in order with the session's other frames.
     const receipts = caller.sendsReadReceipts();
     return typeof receipts === 'boolean' ? dispatch(receipts) : receipts.then(dispatch);
   }
 
   /** SEND, REACT, EDIT, DELETE: rate-limited, answered by an ACK once durable. */
-  private async acked(frame: SendFrame | ReactFrame | EditFrame | DeleteFrame, cmd: SendCommand | ReactCommand | EditCommand | DeleteCommand): Promise<AckFrame> {
+  private acked(frame: AckedFrame, cmd: SendCommand | ReactCommand | EditCommand | DeleteCommand): Promise<AckFrame> {
     this.takeToken(cmd.user_id);
     const started = process.hrtime.bigint();
-    const ack: AckResult = await this.opts.router.dispatch(cmd);
-    this.opts.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    const out: AckFrame = { type: 'ACK', client_msg_id: frame.client_msg_id, conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts };
-    if (ack.duplicate) out.duplicate = true;
-    return out;
+    return this.opts.router.dispatch(cmd).then((ack: AckResult) => {
+      this.opts.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      const out: AckFrame = { type: 'ACK', client_msg_id: frame.client_msg_id, conv_id: frame.conv_id, seq: ack.seq, ts: ack.ts };
+      if (ack.duplicate) out.duplicate = true;
+      return out;
+    });
   }
 
+  /** Throws rate_limited (synchronously: see run) when the user is over their send rate. */
   private takeToken(userId: string): void {
     if (!this.opts.limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
   }

@@ -44,7 +44,7 @@ export function createObservability(opts: { level: string; shardId: string; sile
     events: new Counter({ name: 'chat_events_total', help: 'events committed to conversation logs', registers: [registry] }),
     ackLatency: new Histogram({
       name: 'chat_ack_latency_seconds',
-      help: 'time from receiving a command to sending its ACK',
+      help: 'time from an ACKed command (SEND, REACT, EDIT, DELETE; socket or REST) reaching the intake to its ACK being ready',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

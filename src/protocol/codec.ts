@@ -56,6 +56,9 @@ function refOf(value: unknown): string | null {
   return typeof id === 'string' ? id.slice(0, 64) : null;
 }
 
+/** Prefix of the idempotency keys the server gives its own events (link previews). */
+export const reservedIdPrefix = 'link_preview:';
+
 const knownTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
 
 function describe(err: ErrorObject | undefined, value: unknown): string {
@@ -66,6 +69,7 @@ function describe(err: ErrorObject | undefined, value: unknown): string {
   if (!err) return 'invalid frame';
   const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '';
   if (err.keyword === 'required') return `${type}: missing field "${String(err.params.missingProperty)}"`;
+  if (err.keyword === 'pattern' && field === 'client_msg_id') return `${type}: client_msg_id must not start with "${reservedIdPrefix}" (reserved)`;
   if (err.keyword === 'additionalProperties') {
     return `${type}: unknown field "${String(err.params.additionalProperty)}"`;
   }
@@ -75,6 +79,9 @@ function describe(err: ErrorObject | undefined, value: unknown): string {
 /** JSON schema of every client frame, discriminated by `type`. */
 function clientFrameSchema(l: Limits): object {
   const id = { type: 'string', minLength: 1, maxLength: l.maxIdChars };
+  // The server keys the link preview of message N as "link_preview:N" (one per message);
+  // a client's key of that form would collide with it.
+  const clientMsgId = { ...id, pattern: `^(?!${reservedIdPrefix})` };
   const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
   const ids = (max: number) => ({ type: 'array', maxItems: max, items: id });
   const frame = (type: string, props: Record<string, object>, required: string[]) => ({
@@ -106,7 +113,7 @@ function clientFrameSchema(l: Limits): object {
       frame(
         'SEND',
         {
-          client_msg_id: id,
+          client_msg_id: clientMsgId,
           conv_id: id,
           body: { type: 'string', maxLength: l.maxBodyChars },
           reply_to: seq,
@@ -118,7 +125,7 @@ function clientFrameSchema(l: Limits): object {
       frame(
         'REACT',
         {
-          client_msg_id: id,
+          client_msg_id: clientMsgId,
           conv_id: id,
           target_seq: seq,
           // Shape only; actors check it is one emoji (grapheme clusters need Intl.Segmenter).
@@ -128,10 +135,10 @@ function clientFrameSchema(l: Limits): object {
       ),
       frame(
         'EDIT',
-        { client_msg_id: id, conv_id: id, target_seq: seq, body: { type: 'string', maxLength: l.maxBodyChars } },
+        { client_msg_id: clientMsgId, conv_id: id, target_seq: seq, body: { type: 'string', maxLength: l.maxBodyChars } },
         ['client_msg_id', 'conv_id', 'target_seq', 'body'],
       ),
-      frame('DELETE', { client_msg_id: id, conv_id: id, target_seq: seq }, ['client_msg_id', 'conv_id', 'target_seq']),
+      frame('DELETE', { client_msg_id: clientMsgId, conv_id: id, target_seq: seq }, ['client_msg_id', 'conv_id', 'target_seq']),
       frame(
         'MUTE',
         // -1 is "forever"; any other value is a time in ms since the epoch.

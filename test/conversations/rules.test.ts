@@ -61,12 +61,41 @@ describe('send', () => {
     expect(refusal(() => rules.send(group(), { ...base, op: 'send', user_id: 'alice', client_msg_id: 'k', body: 'x', ...fields }, stamp())).code).toBe(code);
   });
 
-  test('a reply to a deleted message is refused; the state is not changed by the rule', () => {
+  test('a reply to a deleted message is refused', () => {
     const s = group();
     s.sequenced({ ...message(3, 'alice'), kind: 'delete', target_seq: 1 });
     expect(refusal(() => rules.send(s, { ...base, op: 'send', user_id: 'bob', client_msg_id: 'k', body: 'x', reply_to: 1 }, stamp())).code).toBe('bad_request');
-    expect(s.message(1)).toMatchObject({ deleted: true });
   });
+});
+
+/** Everything a rule could read or change, as plain data. */
+function snapshot(s: ConversationState): unknown {
+  return JSON.parse(JSON.stringify({ conv: s.conv, members: [...s.members], messages: [0, 1, 2, 3].map((q) => s.message(q) ?? null), tail: [...s.tail], by: [...s.lastMessageBy] }));
+}
+
+test('no rule changes the state, whether it accepts or refuses', () => {
+  const s = group();
+  const before = snapshot(s);
+  const st = stamp();
+  const tries: (() => unknown)[] = [
+    () => rules.send(s, { ...base, op: 'send', user_id: 'carol', client_msg_id: 'k', body: 'hi', reply_to: 2, mentions: ['bob'] }, st),
+    () => rules.send(s, { ...base, op: 'send', user_id: 'dave', client_msg_id: 'k', body: 'hi' }, st),
+    () => rules.react(s, { ...base, op: 'react', user_id: 'bob', client_msg_id: 'r', target_seq: 1, emoji: '👍' }, st),
+    () => rules.edit(s, { ...base, op: 'edit', user_id: 'alice', client_msg_id: 'e', target_seq: 1, body: 'new' }, st),
+    () => rules.remove(s, { ...base, op: 'delete', user_id: 'alice', client_msg_id: 'd', target_seq: 2 }, st),
+    () => rules.remove(s, { ...base, op: 'delete', user_id: 'carol', client_msg_id: 'd', target_seq: 2 }, st),
+    () => rules.addMembers(s, { conv_id: 'c1', op: 'add_members', user_id: 'alice', user_ids: ['dave'] }, st),
+    () => rules.removeMember(s, { conv_id: 'c1', op: 'remove_member', user_id: 'alice', target_id: 'bob' }, st),
+    () => rules.announce(s, { conv_id: 'c1', op: 'announce', user_id: 'alice' }, st),
+  ];
+  for (const t of tries) {
+    try {
+      t();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+    }
+  }
+  expect(snapshot(s)).toEqual(before);
 });
 
 describe('react, edit, delete', () => {

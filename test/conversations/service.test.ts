@@ -174,3 +174,80 @@ test('idle actors are evicted and a later command reloads state from the store',
   expect(quick.liveActors).toBe(1);
   await quick.stop();
 });
+
+describe('idempotency inside the actor (dedup.ts), commits held open on a real store', () => {
+  /** Holds every commit until the returned function is called. */
+  function holdCommits(): () => void {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const append = store.appendEvents;
+    store.appendEvents = async (items) => {
+      await gate;
+      return append(items);
+    };
+    return open;
+  }
+  const react = (conv: string, user: string, id: string, target: number) =>
+    service.dispatch({ op: 'react', conv_id: conv, user_id: user, session_id: null, client_msg_id: id, target_seq: target, emoji: '👍' });
+
+  test('a retry arriving while its original commits waits, and is answered after the original', async () => {
+    const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+    const order: string[] = [];
+    const open = holdCommits();
+    const original = send(conversation.conv_id, 'alice', 'held').then((a) => (order.push('original'), a));
+    const retry = send(conversation.conv_id, 'alice', 'held').then((a) => (order.push('retry'), a));
+    // Another kind with the same key is refused at once, while the original is still held.
+    await expect(react(conversation.conv_id, 'alice', 'held', 1)).rejects.toMatchObject({ code: 'conflict' });
+    expect(order).toEqual([]);
+    open();
+    const [a, b] = await Promise.all([original, retry]);
+    expect(b).toEqual({ ...a, duplicate: true });
+    expect(order).toEqual(['original', 'retry']);
+  });
+
+  test('a failed commit fails the retry waiting on it; the next retry is stored as new', async () => {
+    const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+    const append = store.appendEvents;
+    let fail = true;
+    store.appendEvents = (items) => (fail ? ((fail = false), Promise.reject(new Error('disk full'))) : append(items));
+    const first = send(conversation.conv_id, 'alice', 'flaky');
+    const waiting = send(conversation.conv_id, 'alice', 'flaky');
+    await expect(first).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(waiting).rejects.toMatchObject({ code: 'unavailable' });
+    const later = await send(conversation.conv_id, 'alice', 'flaky');
+    expect(later.duplicate).toBe(false);
+    expect((await store.readEvents(conversation.conv_id, 0, 100)).filter((e) => e.client_msg_id === 'flaky')).toHaveLength(1);
+  });
+
+  test('a retry from a removed member is answered from the window; a new command is refused', async () => {
+    const { conversation } = await service.create('alice', { type: 'group', member_ids: ['bob'], title: 'g' });
+    const first = await send(conversation.conv_id, 'bob', 'bye');
+    await service.dispatch({ op: 'remove_member', conv_id: conversation.conv_id, user_id: 'alice', target_id: 'bob' });
+    expect(await send(conversation.conv_id, 'bob', 'bye')).toEqual({ ...first, duplicate: true });
+    await expect(send(conversation.conv_id, 'bob', 'new')).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
+  test('a DELETE found duplicate at commit (its key already used for another target) leaves its target alive', async () => {
+    const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+    const conv = conversation.conv_id;
+    const [m1, m2] = [await send(conv, 'alice', 'm1'), await send(conv, 'alice', 'm2')];
+    const del = (svc: ConversationService, target: number) =>
+      svc.dispatch({ op: 'delete', conv_id: conv, user_id: 'alice', session_id: null, client_msg_id: 'd1', target_seq: target });
+    const original = await del(service, m1.seq);
+    await service.stop();
+    const again = freshService();
+    // The rules accept deleting m2; the store's key says d1 is the delete of m1: a retry.
+    expect(await del(again, m2.seq)).toEqual({ ...original, duplicate: true });
+    // m2 was marked deleted while the duplicate was in flight; it is alive again.
+    const r = await again.dispatch({ op: 'react', conv_id: conv, user_id: 'bob', session_id: null, client_msg_id: 'r-m2', target_seq: m2.seq, emoji: '👍' });
+    expect(r.duplicate).toBe(false);
+    expect((await again.dispatch({ op: 'send', conv_id: conv, user_id: 'bob', session_id: null, client_msg_id: 'reply', body: 'x', reply_to: m2.seq })).duplicate).toBe(false);
+    await again.stop();
+  });
+
+  test('when the store cannot be asked after a refusal, the answer is unavailable (retry), not the refusal', async () => {
+    const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+    store.findByClientMsgId = () => Promise.reject(new Error('store down'));
+    await expect(react(conversation.conv_id, 'bob', 'r-none', 999)).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});

@@ -156,6 +156,23 @@ test('hiding presence while online is pushed to subscribers at once; showing it 
   watcher.sock.close();
 });
 
+test('hiding and showing last-seen is pushed to subscribers at once', async () => {
+  const hal = await registerUser(server.url);
+  const watcher = await TestSocket.connect(server.wsUrl, alice.token, 'watch-ls');
+  watcher.sock.send({ type: 'PRESENCE_SUB', user_ids: [hal.user_id] });
+  await watcher.sock.next((f) => f.type === 'PRESENCE'); // never seen yet
+  const h = await TestSocket.connect(server.wsUrl, hal.token, 'h1');
+  await watcher.sock.next((f) => f.type === 'PRESENCE' && f.state === 'online');
+  h.sock.close();
+  const seen = await watcher.sock.next((f) => f.type === 'PRESENCE');
+  expect(seen).toMatchObject({ state: 'offline', last_seen: expect.any(Number) });
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { show_last_seen: false }, hal.token);
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: hal.user_id, state: 'offline', last_seen: null });
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { show_last_seen: true }, hal.token);
+  expect(await watcher.sock.next((f) => f.type === 'PRESENCE')).toEqual({ ...seen });
+  watcher.sock.close();
+});
+
 test('hiding last-seen keeps online/offline but never a time', async () => {
   const fay = await registerUser(server.url);
   await http(server.url, 'PATCH', '/api/v1/me/settings', { show_last_seen: false }, fay.token);
