@@ -13,6 +13,7 @@ import {
   type AppendResult,
   type ConversationRecord,
   type InboxPage,
+  type KeyedEvent,
   type MarkerUpdate,
   type MemberRecord,
   type MessageView,
@@ -92,7 +93,7 @@ export class ThreadedSqliteStore implements Store {
     return this.reads.readThreadReplies(convId, rootSeq, afterSeq, limit);
   }
 
-  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null> {
     return this.reads.findByClientMsgId(convId, senderId, clientMsgId);
   }
 

@@ -7,7 +7,8 @@
  * - appendEvents is the group commit: all items of one call become durable together or
  *   the call rejects; when it resolves, every `ok` item is readable by readEvents.
  * - (conv_id, sender_id, client_msg_id) is unique across the log: a second item with the
- *   same key is not written and answers `duplicate` with the original seq and ts.
+ *   same key is not written and answers `duplicate` with the original's seq, ts and kind
+ *   (whatever the kind of the item that repeated the key).
  * - Read markers only move forward: saveMarkers never lowers a stored value.
  * - The store knows no other module; it never publishes or calls back.
  */

@@ -2,6 +2,7 @@
 import type {
   ConvEvent,
   ConversationType,
+  EventKind,
   InboxRow,
   LinkPreview,
   MemberRole,
@@ -81,10 +82,18 @@ export interface AppendItem {
   };
 }
 
-/** Outcome of one AppendItem, in the same order as the input. */
-export type AppendResult =
-  | { status: 'ok' }
-  | { status: 'duplicate'; seq: number; ts: number };
+/**
+ * The committed event holding an idempotency key. Its kind lets the caller tell a retry
+ * (same command) from a key reused by another command (a REACT with the id of a SEND).
+ */
+export interface KeyedEvent {
+  seq: number;
+  ts: number;
+  kind: EventKind;
+}
+
+/** Outcome of one AppendItem, in the same order as the input; a duplicate names the original. */
+export type AppendResult = { status: 'ok' } | ({ status: 'duplicate' } & KeyedEvent);
 
 /** A marker update: seqs only move forward; absent fields are left alone. */
 export interface MarkerUpdate {
@@ -154,8 +163,8 @@ export interface Store {
   readMessage(convId: string, seq: number): Promise<MessageView | null>;
   /** Replies of the thread started by `rootSeq` with seq > afterSeq, ascending, at most `limit`. */
   readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]>;
-  /** Looks up a committed send by its idempotency key. */
-  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null>;
+  /** Looks up a committed event (any kind) by its idempotency key. */
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null>;
 
   // markers and unread
   /** Applies forward-only marker updates in one write. */

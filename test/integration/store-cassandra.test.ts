@@ -94,12 +94,12 @@ describe('CassandraStore engine specifics', () => {
       [1, t0 + 1000, 'before'],
       [65, t0 + 65_000, 'retried'],
     ]);
-    expect(await store().findByClientMsgId(convId, a, 'lost')).toEqual({ seq: 65, ts: t0 + 65_000 });
+    expect(await store().findByClientMsgId(convId, a, 'lost')).toEqual({ seq: 65, ts: t0 + 65_000, kind: 'message' });
     expect((await store().getConversation(convId))?.last_seq).toBe(65);
     expect((await store().listInbox(a, null, 10)).rows[0]).toMatchObject({ conv_id: convId, preview: 'retried' });
     // A further retry is a plain duplicate of the moved claim and writes nothing.
     expect(await store().appendEvents([message(convId, 66, a, 'again', { client_msg_id: 'lost' })])).toEqual([
-      { status: 'duplicate', seq: 65, ts: t0 + 65_000 },
+      { status: 'duplicate', seq: 65, ts: t0 + 65_000, kind: 'message' },
     ]);
     expect(await store().readEvents(convId, 0, 100)).toHaveLength(2);
   });
@@ -110,8 +110,8 @@ describe('CassandraStore engine specifics', () => {
     const items = [message(convId, 1, a), message(convId, 2, a)];
     await store().appendEvents(items);
     expect(await store().appendEvents(items)).toEqual([
-      { status: 'duplicate', seq: 1, ts: t0 + 1000 },
-      { status: 'duplicate', seq: 2, ts: t0 + 2000 },
+      { status: 'duplicate', seq: 1, ts: t0 + 1000, kind: 'message' },
+      { status: 'duplicate', seq: 2, ts: t0 + 2000, kind: 'message' },
     ]);
   });
 

@@ -88,7 +88,7 @@ export function eventsContract(ctx: ContractContext): void {
   });
 
   describe('idempotency', () => {
-    it('answers a duplicate within one batch with the original seq and ts, writing nothing', async () => {
+    it('answers a duplicate within one batch with the original seq, ts and kind, writing nothing', async () => {
       const [a, b] = [newId('u'), newId('u')];
       const convId = await group(store, [a, b]);
       const results = await store.appendEvents([
@@ -97,7 +97,7 @@ export function eventsContract(ctx: ContractContext): void {
         // The same key from another sender is another message.
         message(convId, 3, b, 'other sender', { client_msg_id: 'same' }),
       ]);
-      expect(results).toEqual([{ status: 'ok' }, { status: 'duplicate', seq: 1, ts: t0 + 1000 }, { status: 'ok' }]);
+      expect(results).toEqual([{ status: 'ok' }, { status: 'duplicate', seq: 1, ts: t0 + 1000, kind: 'message' }, { status: 'ok' }]);
       const events = await store.readEvents(convId, 0, 10);
       expect(events.map((e) => [e.seq, e.body])).toEqual([
         [1, 'first'],
@@ -115,11 +115,11 @@ export function eventsContract(ctx: ContractContext): void {
         // Keys are per conversation.
         message(other, 1, a, 'elsewhere', { client_msg_id: 'k1' }),
       ]);
-      expect(results).toEqual([{ status: 'duplicate', seq: 1, ts: t0 + 1000 }, { status: 'ok' }]);
+      expect(results).toEqual([{ status: 'duplicate', seq: 1, ts: t0 + 1000, kind: 'message' }, { status: 'ok' }]);
       expect(await store.readEvents(convId, 0, 10)).toHaveLength(1);
       expect((await store.getConversation(convId))?.last_seq).toBe(1);
-      expect(await store.findByClientMsgId(convId, a, 'k1')).toEqual({ seq: 1, ts: t0 + 1000 });
-      expect(await store.findByClientMsgId(other, a, 'k1')).toEqual({ seq: 1, ts: t0 + 1000 });
+      expect(await store.findByClientMsgId(convId, a, 'k1')).toEqual({ seq: 1, ts: t0 + 1000, kind: 'message' });
+      expect(await store.findByClientMsgId(other, a, 'k1')).toEqual({ seq: 1, ts: t0 + 1000, kind: 'message' });
       expect(await store.findByClientMsgId(convId, a, 'nope')).toBeNull();
       expect(await store.findByClientMsgId(convId, newId('u'), 'k1')).toBeNull();
     });
@@ -129,9 +129,33 @@ export function eventsContract(ctx: ContractContext): void {
       const convId = await group(store, [a]);
       await store.appendEvents([message(convId, 1, a), targeted(convId, 2, a, 'reaction', 1, { emoji: '❤️', client_msg_id: 'rk' })]);
       const res = await store.appendEvents([targeted(convId, 3, a, 'reaction', 1, { emoji: '😂', client_msg_id: 'rk' })]);
-      expect(res).toEqual([{ status: 'duplicate', seq: 2, ts: t0 + 2000 }]);
+      expect(res).toEqual([{ status: 'duplicate', seq: 2, ts: t0 + 2000, kind: 'reaction' }]);
       const [view] = await store.readMessages(convId, 100, 10);
       expect(view.reactions).toEqual({ [a]: '❤️' });
+      expect(await store.findByClientMsgId(convId, a, 'rk')).toEqual({ seq: 2, ts: t0 + 2000, kind: 'reaction' });
+    });
+
+    it('names the kind of the original when another kind reuses its key, in a later batch or the same one', async () => {
+      const a = newId('u');
+      const convId = await group(store, [a]);
+      await store.appendEvents([message(convId, 1, a, 'sent', { client_msg_id: 'reused' })]);
+      // A REACT (and an EDIT in the same batch as a SEND) carrying a key a SEND already holds:
+      // the caller needs the kind to answer a conflict instead of the SEND's ACK.
+      const results = await store.appendEvents([
+        targeted(convId, 2, a, 'reaction', 1, { emoji: '👍', client_msg_id: 'reused' }),
+        message(convId, 3, a, 'second', { client_msg_id: 'shared' }),
+        targeted(convId, 4, a, 'edit', 3, { body: 'edited', client_msg_id: 'shared' }),
+      ]);
+      expect(results).toEqual([
+        { status: 'duplicate', seq: 1, ts: t0 + 1000, kind: 'message' },
+        { status: 'ok' },
+        { status: 'duplicate', seq: 3, ts: t0 + 3000, kind: 'message' },
+      ]);
+      expect(await store.findByClientMsgId(convId, a, 'reused')).toEqual({ seq: 1, ts: t0 + 1000, kind: 'message' });
+      const [first, second] = await store.readMessages(convId, 100, 10);
+      expect(first.reactions).toEqual({});
+      expect(second).toMatchObject({ body: 'second', edited_at: null });
+      expect((await store.readEvents(convId, 0, 10)).map((e) => e.seq)).toEqual([1, 3]);
     });
   });
 

@@ -88,7 +88,7 @@ export function richContract(ctx: ContractContext): void {
       });
       // One preview per message: the idempotency key makes a second one a duplicate.
       const [again] = await store.appendEvents([{ event: preview(convId, 3, a, 1, { title: 'Other' }) }]);
-      expect(again).toEqual({ status: 'duplicate', seq: 2, ts: t0 + 2000 });
+      expect(again).toEqual({ status: 'duplicate', seq: 2, ts: t0 + 2000, kind: 'link_preview' });
       await store.appendEvents([targeted(convId, 4, a, 'delete', 1)]);
       expect((await store.readMessages(convId, 100, 10))[0]).toMatchObject({ deleted: true, link_preview: null, body: '' });
       expect((await store.readEvents(convId, 1, 1))[0]).toMatchObject({ kind: 'link_preview', url: '', title: null, image_url: null });

@@ -68,7 +68,7 @@ describe('SqliteStore engine specifics', () => {
       await first.close();
       const second = new SqliteStore(openSqliteDatabase(file, { synchronous: 'full' }));
       expect((await second.readEvents('c_1', 0, 10)).map((e) => e.body)).toEqual(['hi']);
-      expect(await second.findByClientMsgId('c_1', 'u_1', 'k')).toEqual({ seq: 1, ts: 2 });
+      expect(await second.findByClientMsgId('c_1', 'u_1', 'k')).toEqual({ seq: 1, ts: 2, kind: 'message' });
       await second.close();
     } finally {
       remove();

@@ -105,7 +105,7 @@ export class EventAppender {
     for (const b of batches.values()) for (const e of b.entries) results[e.index] = e.outcome as AppendResult;
     for (const [index, first] of sameKey) {
       const o = first.outcome as AppendResult;
-      results[index] = o.status === 'ok' ? { status: 'duplicate', seq: first.event.seq, ts: first.event.ts } : o;
+      results[index] = o.status === 'ok' ? { status: 'duplicate', seq: first.event.seq, ts: first.event.ts, kind: first.event.kind } : o;
     }
     return results;
   }
@@ -153,16 +153,27 @@ export class EventAppender {
     }
     const seq = num(row, 'seq') ?? 0;
     const ts = num(row, 'ts') ?? 0;
-    e.outcome = { status: 'duplicate', seq, ts };
-    const present = b.asked.has(seq) ? b.rows.has(seq) : await this.log.exists(b.convId, seq);
-    if (present) return;
+    // The claim holds no kind: the event row at the claimed seq tells it, and tells
+    // whether the claim has its event at all.
+    const kind = b.asked.has(seq) ? (b.rows.get(seq)?.kind ?? null) : await this.log.kindAt(b.convId, seq);
+    if (kind !== null) {
+      e.outcome = { status: 'duplicate', seq, ts, kind };
+      return;
+    }
     // A claim without its event: its writer died in between. The key moves to this
     // retry's own seq (a conditional update, so two retries cannot both take it) and the
     // event is written there as new. Not at the old seq: devices already past it would
     // drop it as a duplicate. The old seq stays a gap, as after any crash.
     const moved = await this.db.lwt(reclaimCql, [ev.seq, ev.ts, ev.conv_id, ev.sender_id, ev.client_msg_id, seq]);
-    if (moved.applied) e.outcome = { status: 'ok' };
-    else e.outcome = { status: 'duplicate', seq: num(moved.row, 'seq') ?? seq, ts: num(moved.row, 'ts') ?? ts };
+    if (moved.applied) {
+      e.outcome = { status: 'ok' };
+      return;
+    }
+    // Another retry of this key moved it first and may not have written its event yet;
+    // a retry repeats one command, so this item's own kind stands in for a missing row.
+    const movedSeq = num(moved.row, 'seq') ?? seq;
+    const movedKind = (await this.log.kindAt(b.convId, movedSeq)) ?? ev.kind;
+    e.outcome = { status: 'duplicate', seq: movedSeq, ts: num(moved.row, 'ts') ?? ts, kind: movedKind };
   }
 
   private async commit(b: ConvBatch): Promise<void> {

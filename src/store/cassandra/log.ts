@@ -3,9 +3,9 @@
  * buckets in order and stops at the bucket of the conversation's last_seq (always reading
  * at least the first one), so it touches exactly the partitions that can hold its rows.
  */
-import type { ConvEvent } from '../../protocol';
-import type { MessageView, UnreadCounts } from '../types';
-import { num, type Cql, type Row } from './db';
+import type { ConvEvent, EventKind } from '../../protocol';
+import type { KeyedEvent, MessageView, UnreadCounts } from '../types';
+import { num, str, type Cql, type Row } from './db';
 import { bucketOf, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow, storableSeq } from './rows';
 import { clampLimit } from '../common';
 
@@ -93,9 +93,11 @@ export class EventLog {
     return found;
   }
 
-  async exists(convId: string, seq: number): Promise<boolean> {
-    if (!storableSeq(seq)) return false;
-    return (await this.db.first('SELECT seq FROM events WHERE conv_id = ? AND bucket = ? AND seq = ?', [convId, bucketOf(seq), seq])) !== null;
+  /** The kind of the event at `seq`; null when there is none. */
+  async kindAt(convId: string, seq: number): Promise<EventKind | null> {
+    if (!storableSeq(seq)) return null;
+    const row = await this.db.first('SELECT kind FROM events WHERE conv_id = ? AND bucket = ? AND seq = ?', [convId, bucketOf(seq), seq]);
+    return row === null ? null : (str(row, 'kind') as EventKind | null);
   }
 
   async readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
@@ -130,15 +132,17 @@ export class EventLog {
   }
 
   /**
-   * The committed send of an idempotency key. A claim whose event never landed (its writer
-   * died between the two writes) is not a committed send: it answers null here, and the
-   * retry's appendEvents finds the claim and writes the event at the claimed seq.
+   * The committed event of an idempotency key. A claim whose event never landed (its
+   * writer died between the two writes) is not a committed event: it answers null here,
+   * and the retry's appendEvents finds the claim and moves it to the retry's own seq.
+   * The claim holds seq and ts; the kind is read from the event row the check reads anyway.
    */
-  async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+  async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null> {
     const claim = await this.db.first('SELECT seq, ts FROM event_keys WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ?', [convId, senderId, clientMsgId]);
     if (claim === null) return null;
     const seq = num(claim, 'seq') ?? 0;
-    return (await this.exists(convId, seq)) ? { seq, ts: num(claim, 'ts') ?? 0 } : null;
+    const kind = await this.kindAt(convId, seq);
+    return kind === null ? null : { seq, ts: num(claim, 'ts') ?? 0, kind };
   }
 
   /** Messages from others after `afterSeq`, not deleted, and those mentioning `userId`: O(events after it). */

@@ -6,6 +6,7 @@ import type {
   AppendResult,
   ConversationRecord,
   InboxPage,
+  KeyedEvent,
   MarkerUpdate,
   MemberRecord,
   MessageView,
@@ -125,7 +126,7 @@ export class CassandraStore implements Store {
     return this.log.readThreadReplies(convId, rootSeq, afterSeq, limit);
   }
 
-  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null> {
     return this.log.findByClientMsgId(convId, senderId, clientMsgId);
   }
 

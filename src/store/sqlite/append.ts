@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ConvEvent, LinkPreview } from '../../protocol';
-import type { AppendItem, AppendResult } from '../index';
+import type { AppendItem, AppendResult, KeyedEvent } from '../index';
 import { previewOf, previewOfEvent } from '../common';
 
 /** What one batch did to one conversation; written once at the end of the batch. */
@@ -55,7 +55,7 @@ interface ConvUpdateParams {
 
 /** Appends batches of events; see Store.appendEvents for the contract. */
 export class EventWriter {
-  private readonly findDup: Database.Statement<[string, string, string], { seq: number; created_at: number }>;
+  private readonly findDup: Database.Statement<[string, string, string], KeyedEvent>;
   private readonly insert: Database.Statement<InsertParams>;
   private readonly react: Database.Statement<[string, string | null, string, number]>;
   private readonly edit: Database.Statement<[string, number, string, number]>;
@@ -74,7 +74,7 @@ export class EventWriter {
 
   constructor(db: Database.Database) {
     this.findDup = db.prepare(
-      `SELECT seq, created_at FROM events
+      `SELECT seq, created_at AS ts, kind FROM events
        WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
     );
     // The dedup check is folded into the insert: a key already in the log (earlier items of
@@ -159,7 +159,7 @@ export class EventWriter {
       if (!this.insertEvent(ev)) {
         const dup = this.findDup.get(ev.conv_id, ev.sender_id, ev.client_msg_id as string);
         if (dup === undefined) throw new Error(`store: insert of ${ev.conv_id}/${ev.seq} ignored without a duplicate`);
-        results[i] = { status: 'duplicate', seq: dup.seq, ts: dup.created_at };
+        results[i] = { status: 'duplicate', seq: dup.seq, ts: dup.ts, kind: dup.kind };
         continue;
       }
       let touch = touched.get(ev.conv_id);

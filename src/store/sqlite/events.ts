@@ -1,7 +1,7 @@
 /** Reading the event log: rows mapped to wire events and to folded history. */
 import type Database from 'better-sqlite3';
 import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
-import type { MessageView } from '../index';
+import type { KeyedEvent, MessageView } from '../index';
 import { clampLimit } from '../common';
 
 /**
@@ -48,7 +48,7 @@ export class EventReader {
   private readonly before: Database.Statement<[string, number, number], string>;
   private readonly one: Database.Statement<[string, number], string>;
   private readonly thread: Database.Statement<[string, number, number, number], string>;
-  private readonly byClientMsgId: Database.Statement<[string, string, string], { seq: number; ts: number }>;
+  private readonly byClientMsgId: Database.Statement<[string, string, string], KeyedEvent>;
 
   constructor(db: Database.Database) {
     // The subquery picks the rows (its ORDER BY serves the LIMIT), the aggregate's own
@@ -69,7 +69,7 @@ export class EventReader {
       `SELECT * FROM events WHERE conv_id = ? AND thread_root = ? AND seq > ? AND kind = 'message' ORDER BY seq LIMIT ?`,
     );
     this.byClientMsgId = db.prepare(
-      `SELECT seq, created_at AS ts FROM events
+      `SELECT seq, created_at AS ts, kind FROM events
        WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
     );
   }
@@ -91,7 +91,7 @@ export class EventReader {
     return parseRows<MessageTuple>(this.thread.get(convId, rootSeq, afterSeq, clampLimit(limit))).map(toMessageView);
   }
 
-  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): { seq: number; ts: number } | null {
+  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): KeyedEvent | null {
     return this.byClientMsgId.get(convId, senderId, clientMsgId) ?? null;
   }
 }

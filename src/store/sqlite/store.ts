@@ -6,6 +6,7 @@ import type {
   AppendResult,
   ConversationRecord,
   InboxPage,
+  KeyedEvent,
   MarkerUpdate,
   MemberRecord,
   MessageView,
@@ -103,7 +104,7 @@ export class SqliteStore implements Store {
     return this.reader.readThreadReplies(convId, rootSeq, afterSeq, limit);
   }
 
-  async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<{ seq: number; ts: number } | null> {
+  async findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null> {
     return this.reader.findByClientMsgId(convId, senderId, clientMsgId);
   }
 
