@@ -38,7 +38,6 @@ interface Entry {
   /** The event as written. */
   event: ConvEvent;
   outcome: AppendResult | null;
-  /** Duplicate whose claimed event was missing: written at the claimed seq. */
 }
 
 /** One conversation's part of the batch and what phase 1 read for it. */
