@@ -3,25 +3,10 @@
  * embedded engines is one of these calls; reads never cross the thread.
  */
 import type { SeqRange } from '../sequencer';
-import type {
-  AppendItem,
-  AppendResult,
-  ConversationRecord,
-  MarkerUpdate,
-  NewConversation,
-  NewUser,
-  UserRecord,
-  UserSettings,
-} from '../store';
+import type { StoreWrites } from '../store';
 
-/** Each write method, its arguments and what it resolves with. */
-export interface WriteMethods {
-  createUser: { args: [NewUser]; result: UserRecord };
-  updateUserSettings: { args: [string, Partial<UserSettings>]; result: UserRecord | null };
-  createConversation: { args: [NewConversation]; result: { conversation: ConversationRecord; created: boolean } };
-  appendEvents: { args: [readonly AppendItem[]]; result: AppendResult[] };
-  saveMarkers: { args: [readonly MarkerUpdate[]]; result: void };
-  setMute: { args: [string, string, number | null]; result: boolean };
+/** Each write method, its arguments and what it resolves with: the store's, and seq reservations. */
+export interface WriteMethods extends StoreWrites {
   reserve: { args: [string, number]; result: SeqRange };
 }
 

@@ -10,8 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteSequencer, type Sequencer } from '../sequencer';
-import { SqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer, type Store } from '../store';
-import { ThreadedSequencer, ThreadedSqliteStore } from './store';
+import { SqliteStore, ThreadedSqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer, type Store } from '../store';
+import { ThreadedSequencer } from './sequencer';
 import { WriterThread } from './writer';
 
 export interface EmbeddedEngines {

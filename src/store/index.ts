@@ -13,5 +13,14 @@
  * - The store knows no other module; it never publishes or calls back.
  */
 export * from './types';
-export { SqliteStore, leaveCheckpointsToWorker, openSqliteDatabase, startCheckpointer, type Checkpointer } from './sqlite';
+export {
+  SqliteStore,
+  ThreadedSqliteStore,
+  leaveCheckpointsToWorker,
+  openSqliteDatabase,
+  startCheckpointer,
+  type Checkpointer,
+  type StoreWriter,
+  type StoreWrites,
+} from './sqlite';
 export { CassandraStore, type CassandraStoreOptions } from './cassandra';

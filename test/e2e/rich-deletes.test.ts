@@ -85,25 +85,32 @@ test('the author unsends: DELIVER kind delete on every other device; history kee
   closeAll([a1, a2, b1, b2]);
 });
 
-test('the unsent text and its edits are removed from storage, not hidden', async () => {
+test('the unsent text, its edits and the reactions to it are removed from storage, not hidden', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'storage');
   const a = await connectDevice(server, alice, 'st-a');
+  const b = await connectDevice(server, bob, 'st-b');
   const secret = `unsend-secret-${cmid()}`;
   const editSecret = `unsend-edit-${cmid()}`;
+  const emoji = '🦑'; // used by no other test of this server
   const m = await sendOk(a.sock, conv, secret);
   // Checked before, so that "absent afterwards" means something.
   expect(storageContains(server, secret)).toBe(true);
   acked(await edit(a.sock, conv, m, editSecret));
   expect(storageContains(server, editSecret)).toBe(true);
+  const r = acked(await react(b.sock, conv, m, emoji));
+  expect(storageContains(server, emoji)).toBe(true);
 
   acked(await unsend(a.sock, conv, m));
   expect(storageContains(server, secret)).toBe(false);
   expect(storageContains(server, editSecret)).toBe(false);
+  expect(storageContains(server, emoji)).toBe(false);
+  // The reaction keeps its place in the log, without what it said.
+  expect((await events(server, bob, conv)).find((x) => x.seq === r)).toMatchObject({ kind: 'reaction', target_seq: m, emoji: null });
   for (const user of [alice, bob]) {
     const row = await inboxRow(server, user, conv);
     expect(String(row.preview ?? '')).not.toContain('unsend-');
   }
-  a.sock.close();
+  closeAll([a, b]);
 });
 
 test("a group admin can unsend another member's message; a plain member cannot; neither can a direct-chat peer", async () => {

@@ -115,6 +115,21 @@ describe('CassandraStore engine specifics', () => {
     ]);
   });
 
+  it('clears the emoji of a reaction row the deleting batch has read, as of those it has not', async () => {
+    const [a, b] = [newId('u'), newId('u')];
+    const convId = await group(store(), [a, b]);
+    await store().appendEvents([message(convId, 1, a), targeted(convId, 2, b, 'reaction', 1, { emoji: '🎉' })]);
+    await store().appendEvents([targeted(convId, 3, b, 'reaction', 1, { emoji: '😮' })]);
+    // Aimed at reaction 2, the first item makes the batch read row 2: the delete then
+    // clears it as a folded column, and row 3 by seq.
+    await store().appendEvents([targeted(convId, 4, a, 'reaction', 2, { emoji: '👀' }), targeted(convId, 5, a, 'delete', 1)]);
+    const reactions = (await store().readEvents(convId, 0, 10)).filter((e) => e.target_seq === 1 && e.kind === 'reaction');
+    expect(reactions.map((e) => [e.seq, e.emoji])).toEqual([
+      [2, null],
+      [3, null],
+    ]);
+  });
+
   it('commits one batch over many conversations, and concurrent batches, keeping input order', async () => {
     const a = newId('u');
     const convs = await Promise.all(Array.from({ length: 20 }, () => group(store(), [a])));

@@ -111,6 +111,33 @@ export function richContract(ctx: ContractContext): void {
       // Unread and mention counts forget it.
       expect(await store.countUnread(convId, b, 0)).toEqual({ unread: 0, mentions: 0 });
     });
+
+    it('remove the emoji of reactions to the message, from earlier batches and its own, keeping the reaction rows', async () => {
+      const [a, b, c] = [newId('u'), newId('u'), newId('u')];
+      const convId = await group(store, [a, b, c]);
+      await store.appendEvents([
+        message(convId, 1, a, 'doomed'),
+        message(convId, 2, a, 'kept'),
+        targeted(convId, 3, b, 'reaction', 1, { emoji: '😮' }),
+      ]);
+      await store.appendEvents([
+        targeted(convId, 4, c, 'reaction', 1, { emoji: '🎉' }),
+        targeted(convId, 5, b, 'reaction', 2, { emoji: '👍' }),
+        targeted(convId, 6, b, 'reaction', 1, { emoji: null }),
+      ]);
+      await store.appendEvents([targeted(convId, 7, c, 'reaction', 1, { emoji: '🔥' }), targeted(convId, 8, a, 'delete', 1)]);
+      // The log keeps its shape (seq, sender, target); only what the reactions said is gone.
+      const reactions = (await store.readEvents(convId, 0, 100)).filter((e) => e.kind === 'reaction');
+      expect(reactions.map((e) => [e.seq, e.sender_id, e.target_seq, e.emoji])).toEqual([
+        [3, b, 1, null],
+        [4, c, 1, null],
+        [5, b, 2, '👍'],
+        [6, b, 1, null],
+        [7, c, 1, null],
+      ]);
+      expect((await store.readMessage(convId, 1))?.reactions).toEqual({});
+      expect((await store.readMessage(convId, 2))?.reactions).toEqual({ [b]: '👍' });
+    });
   });
 
   describe('mentions, mute and marked unread', () => {

@@ -38,7 +38,6 @@ interface Entry {
   /** The event as written. */
   event: ConvEvent;
   outcome: AppendResult | null;
-  /** Duplicate whose claimed event was missing: written at the claimed seq. */
 }
 
 /** One conversation's part of the batch and what phase 1 read for it. */
@@ -55,7 +54,9 @@ interface ConvBatch {
 const claimCql = 'INSERT INTO event_keys (conv_id, sender_id, client_msg_id, seq, ts) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS';
 const reclaimCql = 'UPDATE event_keys SET seq = ?, ts = ? WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? IF seq = ?';
 const threadCql = 'INSERT INTO thread_replies (conv_id, thread_root, seq) VALUES (?, ?, ?)';
-const clearTextCql = 'UPDATE events SET body = null, link_preview = null WHERE conv_id = ? AND bucket = ? AND seq = ?';
+// The kind of a row cleared by seq is not known without reading it; each kind holds one
+// of these columns, so clearing all three is right for any of them.
+const clearDerivedCql = 'UPDATE events SET body = null, link_preview = null, emoji = null WHERE conv_id = ? AND bucket = ? AND seq = ?';
 const convUpdateCql =
   'UPDATE conversations SET last_seq = ?, updated_at = ?, member_count = ?, title = ?, preview = ?, preview_seq = ? WHERE conv_id = ?';
 
@@ -190,7 +191,7 @@ export class EventAppender {
     }
     const runs: Promise<void>[] = [...byBucket.values()].map((s) => this.db.batch(s));
     for (const s of fold.updated()) runs.push(this.db.run(updateFoldCql, foldParams(s.row, s.changed)));
-    for (const seq of fold.clears) runs.push(this.db.run(clearTextCql, [b.convId, bucketOf(seq), seq]));
+    for (const seq of fold.clears) runs.push(this.db.run(clearDerivedCql, [b.convId, bucketOf(seq), seq]));
     for (const t of fold.threadIndex) runs.push(this.db.run(threadCql, [b.convId, t.root, t.seq]));
     for (const [userId, op] of fold.memberOps) {
       if (op === null) {

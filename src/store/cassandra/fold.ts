@@ -42,7 +42,7 @@ export interface ConvTouch {
 
 export class ConvFold {
   readonly slots = new Map<number, Slot>();
-  /** Edit/link_preview events of a deleted message that are not in memory: their text is cleared by seq. */
+  /** Edit, link_preview and reaction events of a deleted message that are not in memory: cleared by seq. */
   readonly clears = new Set<number>();
   readonly threadIndex: { root: number; seq: number }[] = [];
   readonly memberOps = new Map<string, MemberOp>();
@@ -98,6 +98,8 @@ export class ConvFold {
         if (ev.target_seq != null) {
           const m = this.message(ev.target_seq);
           if (m !== null && !m.row.deleted) {
+            // A removal says nothing a delete would have to take back.
+            if (ev.emoji != null) this.derive(m, ev.seq);
             this.set(m, 'reactions', (r) => {
               const next = { ...r.reactions };
               if (ev.emoji == null) delete next[ev.sender_id];
@@ -160,7 +162,8 @@ export class ConvFold {
   /**
    * The content goes; seq, sender, time, reply_to and thread_root stay so the tombstone
    * keeps its place in order and in its thread. A deleted reply leaves its thread's count.
-   * The edit and link_preview events that copied the text lose it too.
+   * The edit and link_preview events that copied the text lose it too, and the reactions
+   * their emoji.
    */
   private delete(target: number): void {
     const m = this.message(target);
@@ -177,12 +180,10 @@ export class ConvFold {
     }
     for (const seq of m.row.derived) {
       const d = this.slots.get(seq);
-      if (d === undefined) {
-        this.clears.add(seq);
-        continue;
-      }
-      this.set(d, 'body', (r) => (r.body = null));
-      this.set(d, 'link_preview', (r) => (r.link_preview = null));
+      if (d === undefined) this.clears.add(seq);
+      else if (d.row.kind === 'edit') this.set(d, 'body', (r) => (r.body = null));
+      else if (d.row.kind === 'link_preview') this.set(d, 'link_preview', (r) => (r.link_preview = null));
+      else if (d.row.kind === 'reaction') this.set(d, 'emoji', (r) => (r.emoji = null));
     }
   }
 

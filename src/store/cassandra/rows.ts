@@ -42,12 +42,22 @@ export interface EventRow {
   edited_at: number | null;
   deleted: boolean;
   reply_count: number;
-  /** Seqs of the edit and link_preview events that copied this message's content. */
+  /** Seqs of the edit, link_preview and reaction events that hold content about this message. */
   derived: number[];
 }
 
 /** The columns a fold may change on an existing row (see EventLog's update statement). */
-export type FoldColumn = 'body' | 'edited_at' | 'deleted' | 'attachments' | 'mentions' | 'reactions' | 'link_preview' | 'reply_count' | 'derived';
+export type FoldColumn =
+  | 'body'
+  | 'emoji'
+  | 'edited_at'
+  | 'deleted'
+  | 'attachments'
+  | 'mentions'
+  | 'reactions'
+  | 'link_preview'
+  | 'reply_count'
+  | 'derived';
 
 export const eventColumns =
   'conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id, attachments, mentions, user_ids, ' +
@@ -55,10 +65,27 @@ export const eventColumns =
 
 export const insertEventCql = `INSERT INTO events (bucket, ${eventColumns}) VALUES (${Array(22).fill('?').join(', ')})`;
 
-export const foldColumns: readonly FoldColumn[] = ['body', 'edited_at', 'deleted', 'attachments', 'mentions', 'reactions', 'link_preview', 'reply_count', 'derived'];
+export const foldColumns: readonly FoldColumn[] = [
+  'body',
+  'emoji',
+  'edited_at',
+  'deleted',
+  'attachments',
+  'mentions',
+  'reactions',
+  'link_preview',
+  'reply_count',
+  'derived',
+];
 
-/** Sets the fold columns; an unchanged column is bound as undefined ("unset": not written). */
-export const updateFoldCql = `UPDATE events SET ${foldColumns.map((c) => `${c} = ?`).join(', ')} WHERE conv_id = ? AND bucket = ? AND seq = ?`;
+/**
+ * Sets the fold columns; an unchanged column is bound as undefined ("unset": not written).
+ * `derived` only grows (every reaction adds to it), so it is added to rather than
+ * overwritten: overwriting a collection writes a tombstone for its old content each time.
+ */
+export const updateFoldCql = `UPDATE events SET ${foldColumns
+  .map((c) => (c === 'derived' ? 'derived = derived + ?' : `${c} = ?`))
+  .join(', ')} WHERE conv_id = ? AND bucket = ? AND seq = ?`;
 
 export function rowFromCql(r: Row): EventRow {
   const preview = str(r, 'link_preview');
@@ -149,6 +176,8 @@ export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param
     switch (c) {
       case 'body':
         return r.body;
+      case 'emoji':
+        return r.emoji;
       case 'edited_at':
         return r.edited_at;
       case 'deleted':
@@ -164,7 +193,8 @@ export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param
       case 'reply_count':
         return r.reply_count;
       case 'derived':
-        return r.derived.length === 0 ? null : r.derived;
+        // Added to the stored set (see updateFoldCql): seqs already there are no change.
+        return r.derived;
     }
   };
   return [...foldColumns.map((c) => (changed.has(c) ? value(c) : undefined)), r.conv_id, bucketOf(r.seq), r.seq];

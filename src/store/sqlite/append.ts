@@ -60,7 +60,7 @@ export class EventWriter {
   private readonly react: Database.Statement<[string, string | null, string, number]>;
   private readonly edit: Database.Statement<[string, number, string, number]>;
   private readonly deleteMessage: Database.Statement<[string, number], { thread_root: number | null }>;
-  private readonly deleteEditBodies: Database.Statement<[string, number]>;
+  private readonly scrubDerived: Database.Statement<[string, number]>;
   private readonly countReply: Database.Statement<[number, string, number]>;
   private readonly foldPreview: Database.Statement<[string, string, number]>;
   private readonly addMember: Database.Statement<[string, string, string, number, number, number]>;
@@ -103,10 +103,12 @@ export class EventWriter {
        WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0
        RETURNING thread_root`,
     );
-    // Edits and previews of the message carry its text (or what a link in it showed).
-    this.deleteEditBodies = db.prepare(
-      `UPDATE events SET body = NULL, link_preview = NULL
-       WHERE conv_id = ? AND target_seq = ? AND kind IN ('edit', 'link_preview')`,
+    // Edits and previews of the message carry its text (or what a link in it showed), its
+    // reactions what others answered to it. Each kind holds one of these columns (the others
+    // are NULL), so one statement clears them all; the rows keep their place in the log.
+    this.scrubDerived = db.prepare(
+      `UPDATE events SET body = NULL, link_preview = NULL, emoji = NULL
+       WHERE conv_id = ? AND target_seq = ? AND kind IN ('edit', 'link_preview', 'reaction')`,
     );
     this.countReply = db.prepare(
       `UPDATE events SET reply_count = reply_count + ? WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
@@ -230,7 +232,7 @@ export class EventWriter {
           const gone = this.deleteMessage.get(ev.conv_id, ev.target_seq);
           // A deleted reply no longer counts in its thread (only when this delete did it).
           if (gone?.thread_root != null) this.countReply.run(-1, ev.conv_id, gone.thread_root);
-          this.deleteEditBodies.run(ev.conv_id, ev.target_seq);
+          this.scrubDerived.run(ev.conv_id, ev.target_seq);
           touch.deleted = true;
         }
         break;

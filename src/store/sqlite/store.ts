@@ -28,7 +28,8 @@ import { UserTable } from './users';
  * point of the Store contract. Calls run synchronously inside the returned promise, so
  * each one is a single SQLite transaction that no other call of this process interleaves.
  * A deleted message reads back with body '' (in readEvents and readMessages), and so do
- * the edit events that targeted it. close() closes the connection it was given.
+ * the edit events that targeted it; the reactions to it read back with emoji null.
+ * close() closes the connection it was given.
  */
 export class SqliteStore implements Store {
   private readonly users: UserTable;

@@ -1,38 +1,59 @@
 /**
- * Store and Sequencer of the embedded engines with writes on the writer thread: reads run
- * on the event loop's own connection (WAL readers never wait for the writer), every write
- * goes to the thread. A read issued after a write resolved sees it: the write committed
- * before its answer was posted, and each read is a fresh snapshot.
+ * The embedded Store with writes on a writer thread: reads run on the event loop's own
+ * connection (WAL readers never wait for the writer), every write goes to the thread
+ * through a StoreWriter. A read issued after a write resolved sees it: the write committed
+ * before its answer was posted, and each read is a fresh snapshot. The thread itself
+ * (src/embedded) serves these calls on its own SqliteStore.
  */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, InboxRow } from '../protocol';
-import type { SeqRange, Sequencer } from '../sequencer';
-import {
-  SqliteStore,
-  type AppendItem,
-  type AppendResult,
-  type ConversationRecord,
-  type InboxPage,
-  type KeyedEvent,
-  type MarkerUpdate,
-  type MemberRecord,
-  type MessageView,
-  type NewConversation,
-  type NewUser,
-  type Store,
-  type UnreadCounts,
-  type UserRecord,
-  type UserSettings,
-} from '../store';
-import type { WriterThread } from './writer';
+import type { ConvEvent, InboxRow } from '../../protocol';
+import type {
+  AppendItem,
+  AppendResult,
+  ConversationRecord,
+  InboxPage,
+  KeyedEvent,
+  MarkerUpdate,
+  MemberRecord,
+  MessageView,
+  NewConversation,
+  NewUser,
+  Store,
+  UnreadCounts,
+  UserRecord,
+  UserSettings,
+} from '../types';
+import { SqliteStore } from './store';
 
+/** Each Store write the writer serves, its arguments and what it resolves with. */
+export interface StoreWrites {
+  createUser: { args: [NewUser]; result: UserRecord };
+  updateUserSettings: { args: [string, Partial<UserSettings>]; result: UserRecord | null };
+  createConversation: { args: [NewConversation]; result: { conversation: ConversationRecord; created: boolean } };
+  appendEvents: { args: [readonly AppendItem[]]; result: AppendResult[] };
+  saveMarkers: { args: [readonly MarkerUpdate[]]; result: void };
+  setMute: { args: [string, string, number | null]; result: boolean };
+}
+
+/**
+ * What ThreadedSqliteStore needs of the writer: one call per write, answered in the order
+ * sent, with the result (or the error, its class and code kept) the same method of a
+ * SqliteStore on the writer's connection gives.
+ */
+export interface StoreWriter {
+  call<M extends keyof StoreWrites>(method: M, ...args: StoreWrites[M]['args']): Promise<StoreWrites[M]['result']>;
+  /** Waits for the calls already sent and ends the writer; later calls reject. */
+  stop(): Promise<void>;
+}
+
+/** A Store whose writes go to a StoreWriter and whose reads run on `readDb`. */
 export class ThreadedSqliteStore implements Store {
   private readonly reads: SqliteStore;
 
-  /** Takes ownership of both: close() stops the thread and closes `readDb`. */
+  /** Takes ownership of both: close() stops the writer and closes `readDb`. */
   constructor(
     readDb: Database.Database,
-    private readonly writer: WriterThread,
+    private readonly writer: StoreWriter,
   ) {
     this.reads = new SqliteStore(readDb);
   }
@@ -120,21 +141,5 @@ export class ThreadedSqliteStore implements Store {
   async close(): Promise<void> {
     await this.writer.stop();
     await this.reads.close();
-  }
-}
-
-/** Seq reservations on the writer thread; the thread belongs to the store, which stops it. */
-export class ThreadedSequencer implements Sequencer {
-  private closed = false;
-
-  constructor(private readonly writer: WriterThread) {}
-
-  async reserve(convId: string, count: number): Promise<SeqRange> {
-    if (this.closed) throw new Error('sequencer: closed');
-    return this.writer.call('reserve', convId, count);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
   }
 }
