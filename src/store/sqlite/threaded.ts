@@ -6,23 +6,7 @@
  * (src/embedded) serves these calls on its own SqliteStore.
  */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, InboxRow } from '../../protocol';
-import type {
-  AppendItem,
-  AppendResult,
-  ConversationRecord,
-  InboxPage,
-  KeyedEvent,
-  MarkerUpdate,
-  MemberRecord,
-  MessageView,
-  NewConversation,
-  NewUser,
-  Store,
-  UnreadCounts,
-  UserRecord,
-  UserSettings,
-} from '../types';
+import type { AppendItem, AppendResult, ConversationRecord, MarkerUpdate, NewConversation, NewUser, UserRecord, UserSettings } from '../types';
 import { SqliteStore } from './store';
 
 /** Each Store write the writer serves, its arguments and what it resolves with. */
@@ -47,99 +31,47 @@ export interface StoreWriter {
 }
 
 /** A Store whose writes go to a StoreWriter and whose reads run on `readDb`. */
-export class ThreadedSqliteStore implements Store {
-  private readonly reads: SqliteStore;
-
+/**
+ * Reads are SqliteStore's own, on the loop's connection; only the writes are overridden,
+ * so a Store method added later reads correctly here without a line of forwarding (and a
+ * write added to StoreWrites must be overridden, or it would run on the reading connection:
+ * the contract suite on the thread mode catches that).
+ */
+export class ThreadedSqliteStore extends SqliteStore {
   /** Takes ownership of both: close() stops the writer and closes `readDb`. */
   constructor(
     readDb: Database.Database,
-    private readonly writer: StoreWriter,
+    private readonly thread: StoreWriter,
   ) {
-    this.reads = new SqliteStore(readDb);
+    super(readDb);
   }
 
-  createUser(user: NewUser): Promise<UserRecord> {
-    return this.writer.call('createUser', user);
+  override createUser(user: NewUser): Promise<UserRecord> {
+    return this.thread.call('createUser', user);
   }
 
-  getUser(userId: string): Promise<UserRecord | null> {
-    return this.reads.getUser(userId);
+  override updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
+    return this.thread.call('updateUserSettings', userId, settings);
   }
 
-  getUserByUsername(username: string): Promise<UserRecord | null> {
-    return this.reads.getUserByUsername(username);
+  override createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {
+    return this.thread.call('createConversation', conv);
   }
 
-  getUsers(userIds: readonly string[]): Promise<UserRecord[]> {
-    return this.reads.getUsers(userIds);
+  override appendEvents(items: readonly AppendItem[]): Promise<AppendResult[]> {
+    return this.thread.call('appendEvents', items);
   }
 
-  updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
-    return this.writer.call('updateUserSettings', userId, settings);
+  override saveMarkers(updates: readonly MarkerUpdate[]): Promise<void> {
+    return this.thread.call('saveMarkers', updates);
   }
 
-  createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {
-    return this.writer.call('createConversation', conv);
+  override setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
+    return this.thread.call('setMute', convId, userId, mutedUntil);
   }
 
-  getConversation(convId: string): Promise<ConversationRecord | null> {
-    return this.reads.getConversation(convId);
-  }
-
-  getMembers(convId: string): Promise<MemberRecord[]> {
-    return this.reads.getMembers(convId);
-  }
-
-  getMember(convId: string, userId: string): Promise<MemberRecord | null> {
-    return this.reads.getMember(convId, userId);
-  }
-
-  appendEvents(items: readonly AppendItem[]): Promise<AppendResult[]> {
-    return this.writer.call('appendEvents', items);
-  }
-
-  readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
-    return this.reads.readEvents(convId, afterSeq, limit);
-  }
-
-  readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]> {
-    return this.reads.readMessages(convId, beforeSeq, limit);
-  }
-
-  readMessage(convId: string, seq: number): Promise<MessageView | null> {
-    return this.reads.readMessage(convId, seq);
-  }
-
-  readThreadReplies(convId: string, rootSeq: number, afterSeq: number, limit: number): Promise<MessageView[]> {
-    return this.reads.readThreadReplies(convId, rootSeq, afterSeq, limit);
-  }
-
-  findByClientMsgId(convId: string, senderId: string, clientMsgId: string): Promise<KeyedEvent | null> {
-    return this.reads.findByClientMsgId(convId, senderId, clientMsgId);
-  }
-
-  saveMarkers(updates: readonly MarkerUpdate[]): Promise<void> {
-    return this.writer.call('saveMarkers', updates);
-  }
-
-  countUnread(convId: string, userId: string, afterSeq: number): Promise<UnreadCounts> {
-    return this.reads.countUnread(convId, userId, afterSeq);
-  }
-
-  setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
-    return this.writer.call('setMute', convId, userId, mutedUntil);
-  }
-
-  listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
-    return this.reads.listInbox(userId, cursor, limit);
-  }
-
-  inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
-    return this.reads.inboxChangedSince(userId, sinceMs, limit);
-  }
-
-  async close(): Promise<void> {
-    await this.writer.stop();
-    await this.reads.close();
+  override async close(): Promise<void> {
+    await this.thread.stop();
+    await super.close();
   }
 }
