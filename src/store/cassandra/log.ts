@@ -6,8 +6,8 @@
 import type { ConvEvent, EventKind } from '../../protocol';
 import type { KeyedEvent, MessageView, UnreadCounts } from '../types';
 import { num, str, type Cql, type Row } from './db';
-import { bucketOf, eventColumns, rowFromCql, toEvent, toMessageView, type EventRow, storableSeq } from './rows';
-import { clampLimit } from '../common';
+import { bucketOf, eventColumns, rowFromCql, type EventRow, storableSeq } from './rows';
+import { clampLimit, eventOf, messageViewOf } from '../common';
 
 /** Rows fetched per step of a backward scan that filters (messages among other kinds). */
 const scanPage = 64;
@@ -103,7 +103,7 @@ export class EventLog {
   async readEvents(convId: string, afterSeq: number, limit: number): Promise<ConvEvent[]> {
     const n = clampLimit(limit);
     if (n === 0) return [];
-    return (await this.forward(convId, afterSeq, n, this.lastSeq(convId))).map((r) => toEvent(rowFromCql(r)));
+    return (await this.forward(convId, afterSeq, n, this.lastSeq(convId))).map((r) => eventOf(rowFromCql(r)));
   }
 
   async readMessages(convId: string, beforeSeq: number, limit: number): Promise<MessageView[]> {
@@ -128,7 +128,7 @@ export class EventLog {
     const rows = await this.rowsAt(convId, [...seqs, rootSeq]);
     const replies = seqs.map((s) => rows.get(s)).filter((r): r is EventRow => r !== undefined && r.kind === 'message');
     const count = rows.get(rootSeq)?.reply_count ?? 0;
-    return replies.map((r) => toMessageView(r, count));
+    return replies.map((r) => messageViewOf(r, count));
   }
 
   /**
@@ -165,6 +165,6 @@ export class EventLog {
     const missing = rows.map((r) => r.thread_root).filter((s): s is number => s !== null && !bySeq.has(s));
     const roots = missing.length === 0 ? new Map<number, EventRow>() : await this.rowsAt(convId, missing);
     const countOf = (seq: number) => (bySeq.get(seq) ?? roots.get(seq))?.reply_count ?? 0;
-    return rows.map((r) => toMessageView(r, r.thread_root === null ? r.reply_count : countOf(r.thread_root)));
+    return rows.map((r) => messageViewOf(r, r.thread_root === null ? r.reply_count : countOf(r.thread_root)));
   }
 }

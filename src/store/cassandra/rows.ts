@@ -1,6 +1,5 @@
-/** The events row in memory, its columns, and its mapping to wire events and history views. */
-import { ProtocolError, type ConvEvent, type EventKind, type LinkPreview } from '../../protocol';
-import type { MessageView } from '../types';
+/** The events row in memory, its columns and its CQL parameters (common.ts maps it to the wire). */
+import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import { bool, list, num, numList, str, textMap, type Param, type Row } from './db';
 import { previewOfEvent } from '../common';
 
@@ -20,7 +19,10 @@ export function storableSeq(seq: number): boolean {
   return bucketOf(seq) <= 2 ** 31 - 1;
 }
 
-/** One events row with its folded state; empty collections stand for null columns. */
+/**
+ * One events row with its folded state; empty collections stand for null columns. It is a
+ * StoredMessage, so common.ts maps it to wire events and history views as it does SQLite's.
+ */
 export interface EventRow {
   conv_id: string;
   seq: number;
@@ -203,69 +205,3 @@ export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param
 function nonEmpty<T extends string | number>(xs: readonly T[]): readonly T[] | undefined {
   return xs.length === 0 ? undefined : xs;
 }
-
-
-/**
- * The wire shape of a row: only the fields its kind carries. A deleted message, and an
- * edit of it, carry body '' (the text is gone from storage, the field stays present).
- */
-export function toEvent(r: EventRow): ConvEvent {
-  const ev: ConvEvent = { conv_id: r.conv_id, seq: r.seq, ts: r.created_at, sender_id: r.sender_id, kind: r.kind };
-  switch (r.kind) {
-    case 'message':
-      ev.body = r.body ?? '';
-      ev.reply_to = r.reply_to;
-      ev.thread_root = r.thread_root;
-      ev.attachments = r.attachments;
-      ev.mentions = r.mentions;
-      break;
-    case 'reaction':
-      ev.target_seq = r.target_seq ?? 0;
-      ev.emoji = r.emoji;
-      break;
-    case 'edit':
-      ev.target_seq = r.target_seq ?? 0;
-      ev.body = r.body ?? '';
-      break;
-    case 'delete':
-      ev.target_seq = r.target_seq ?? 0;
-      break;
-    case 'member_added':
-    case 'member_removed':
-      ev.user_ids = r.user_ids;
-      break;
-    case 'conversation_updated':
-      ev.title = r.title;
-      break;
-    case 'link_preview': {
-      const p = r.link_preview;
-      ev.target_seq = r.target_seq ?? 0;
-      ev.url = p?.url ?? '';
-      ev.title = p?.title ?? null;
-      ev.description = p?.description ?? null;
-      ev.image_url = p?.image_url ?? null;
-      ev.site_name = p?.site_name ?? null;
-      break;
-    }
-  }
-  if (r.client_msg_id !== null) ev.client_msg_id = r.client_msg_id;
-  return ev;
-}
-
-/** A history view; `threadCount` is the reply count of the thread the row belongs to. */
-export function toMessageView(r: EventRow, threadCount: number): MessageView {
-  return {
-    ...toEvent(r),
-    reply_to: r.reply_to,
-    thread_root: r.thread_root,
-    reactions: r.reactions,
-    edited_at: r.edited_at,
-    deleted: r.deleted,
-    reply_count: threadCount,
-    link_preview: r.link_preview,
-  };
-}
-
-
-
-

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import type { KeyedEvent, MessageView } from '../index';
-import { clampLimit } from '../common';
+import { clampLimit, eventOf, messageViewOf, type StoredEvent, type StoredMessage } from '../common';
 
 /**
  * An events row as the read statements return it: one JSON array per row, every row of a
@@ -14,7 +14,7 @@ import { clampLimit } from '../common';
 type EventTuple = [
   conv_id: string,
   seq: number,
-  kind: string,
+  kind: EventKind,
   sender_id: string,
   body: string | null,
   reply_to: number | null,
@@ -96,67 +96,39 @@ export class EventReader {
   }
 }
 
-
 /**
- * The wire shape of a row: only the fields its kind carries. A deleted message, and an
- * edit of it, carry body '' (the text is gone from storage, the field stays present).
+ * The tuple as the row shape both engines map to the wire (common.ts). Measured against
+ * mapping the tuple directly, that object costs under 1 µs per 20-row replay read, next to
+ * ~10 µs of JSON.parse and ~70 µs of SQL.
  */
-function toEvent(r: EventTuple | MessageTuple): ConvEvent {
-  const kind = r[2] as EventKind;
-  const ev: ConvEvent = { conv_id: r[0], seq: r[1], ts: r[13], sender_id: r[3], kind };
-  switch (kind) {
-    case 'message':
-      ev.body = r[4] ?? '';
-      ev.reply_to = r[5];
-      ev.thread_root = r[14];
-      ev.attachments = r[9] ?? [];
-      ev.mentions = r[10] ?? [];
-      break;
-    case 'reaction':
-      ev.target_seq = r[6] ?? 0;
-      ev.emoji = r[7];
-      break;
-    case 'edit':
-      ev.target_seq = r[6] ?? 0;
-      ev.body = r[4] ?? '';
-      break;
-    case 'delete':
-      ev.target_seq = r[6] ?? 0;
-      break;
-    case 'member_added':
-    case 'member_removed':
-      ev.user_ids = r[11] ?? [];
-      break;
-    case 'conversation_updated':
-      ev.title = r[12];
-      break;
-    case 'link_preview': {
-      // A preview of a message deleted since keeps its place with its content gone.
-      const p = r[15];
-      ev.target_seq = r[6] ?? 0;
-      ev.url = p?.url ?? '';
-      ev.title = p?.title ?? null;
-      ev.description = p?.description ?? null;
-      ev.image_url = p?.image_url ?? null;
-      ev.site_name = p?.site_name ?? null;
-      break;
-    }
-  }
-  if (r[8] !== null) ev.client_msg_id = r[8];
-  return ev;
+function stored(r: EventTuple | MessageTuple): StoredEvent {
+  return {
+    conv_id: r[0],
+    seq: r[1],
+    kind: r[2],
+    sender_id: r[3],
+    body: r[4],
+    reply_to: r[5],
+    target_seq: r[6],
+    emoji: r[7],
+    client_msg_id: r[8],
+    attachments: r[9],
+    mentions: r[10],
+    user_ids: r[11],
+    title: r[12],
+    created_at: r[13],
+    thread_root: r[14],
+    link_preview: r[15],
+  };
+}
+
+function toEvent(r: EventTuple): ConvEvent {
+  return eventOf(stored(r));
 }
 
 function toMessageView(r: MessageTuple): MessageView {
-  return {
-    ...toEvent(r),
-    reply_to: r[5],
-    thread_root: r[14],
-    reactions: r[16] ?? {},
-    edited_at: r[17],
-    deleted: r[18] !== 0,
-    reply_count: r[19] ?? 0,
-    link_preview: r[15],
-  };
+  const row: StoredMessage = Object.assign(stored(r), { reactions: r[16], edited_at: r[17], deleted: r[18] !== 0 });
+  return messageViewOf(row, r[19] ?? 0);
 }
 
 function parseRows<T>(json: string | undefined): T[] {
