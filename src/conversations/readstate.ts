@@ -12,6 +12,7 @@ import type { OrderedFanout } from './fanout';
 import type { MarkerWriter } from './markers';
 import type { ConversationState, MemberState } from './state';
 
+/** The read state of one conversation's members; one per loaded actor. */
 export class ReadState {
   constructor(
     private readonly state: ConversationState,

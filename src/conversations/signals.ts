@@ -10,6 +10,7 @@ import type { MuteCommand, MuteResult, TypingCommand } from './commands';
 import type { OrderedFanout } from './fanout';
 import type { ConversationState } from './state';
 
+/** TYPING: relayed to the other members' online sessions, in the actor's fan-out order; never stored. */
 export function typing(state: ConversationState, cmd: TypingCommand, out: OrderedFanout): void {
   out.publish(state.others(cmd.user_id), encodeFrame({ type: 'TYPING', conv_id: state.convId, user_id: cmd.user_id, state: cmd.state }));
 }

@@ -30,6 +30,7 @@ export interface MessageMeta {
   threadRoot: number | null;
 }
 
+/** One conversation's in-memory state, owned by its actor; never shared between actors. */
 export class ConversationState {
   readonly members = new Map<string, MemberState>();
   /**

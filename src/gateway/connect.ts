@@ -36,6 +36,7 @@ export interface ConnectorOptions {
   logger: Logger;
 }
 
+/** Runs CONNECT for a session: one per gateway, stateless between sessions. */
 export class Connector {
   constructor(
     private readonly host: SessionHost,

@@ -10,6 +10,7 @@ import type { Session } from './session';
 import type { PresenceWatch } from './presence-watch';
 import { Connector, type SessionHost } from './connect';
 
+/** Dispatches each decoded frame of a session by type; one per gateway. */
 export class FrameHandlers {
   constructor(
     private readonly host: SessionHost,

@@ -34,6 +34,7 @@ interface Watched {
   settings: UserSettings | null;
 }
 
+/** Presence for one gateway: its registrations, announcements and its sessions' subscriptions. */
 export class PresenceWatch {
   private readonly watched = new Map<string, Watched>();
 
