@@ -1,7 +1,7 @@
 /** The events row in memory, its columns and its CQL parameters (common.ts maps it to the wire). */
 import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import { bool, list, num, numList, str, textMap, type Param, type Row } from './db';
-import { previewOfEvent } from '../common';
+import { previewOfEvent, type StoredMessage } from '../common';
 
 /** Events per log partition: bucket = floor(seq / B). Fixed forever: changing it moves every row. */
 export const bucketSize = 4096;
@@ -23,26 +23,12 @@ export function storableSeq(seq: number): boolean {
  * One events row with its folded state; empty collections stand for null columns. It is a
  * StoredMessage, so common.ts maps it to wire events and history views as it does SQLite's.
  */
-export interface EventRow {
-  conv_id: string;
-  seq: number;
-  kind: EventKind;
-  sender_id: string;
-  body: string | null;
-  reply_to: number | null;
-  target_seq: number | null;
-  emoji: string | null;
-  client_msg_id: string | null;
+export interface EventRow extends StoredMessage {
+  /** Cassandra reads an empty collection for a null one: never null here. */
   attachments: string[];
   mentions: string[];
   user_ids: string[];
-  title: string | null;
-  created_at: number;
-  thread_root: number | null;
-  link_preview: LinkPreview | null;
   reactions: Record<string, string>;
-  edited_at: number | null;
-  deleted: boolean;
   reply_count: number;
   /** Seqs of the edit, link_preview and reaction events that hold content about this message. */
   derived: number[];
