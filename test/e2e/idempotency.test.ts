@@ -73,16 +73,18 @@ describe('a retry after a restart gets the original ACK, whatever changed since'
     a.sock.close();
   });
 
-  test('SEND, REACT and EDIT of a member removed from the group since', async () => {
+  test('SEND, REACT, EDIT and DELETE of a member removed from the group since', async () => {
     const conv = await createConversation(server.url, alice, 'group', [bob], 'sender removed');
     const a = await device(alice, 'a1');
     let b = await device(bob, 'b1');
     const target = await sendOk(a.sock, conv, 'react to me');
-    const ids = { send: cmid('s'), react: cmid('r'), edit: cmid('e') };
+    const ids = { send: cmid('s'), react: cmid('r'), edit: cmid('e'), del: cmid('d') };
     const sent = await send(b.sock, conv, 'mine', {}, ids.send);
     const reacted = await react(b.sock, conv, target, '👍', ids.react);
     const edited = await edit(b.sock, conv, acked(sent), 'mine, edited', ids.edit);
-    for (const f of [reacted, edited]) acked(f);
+    const regret = await sendOk(b.sock, conv, 'regret');
+    const deleted = await unsend(b.sock, conv, regret, ids.del);
+    for (const f of [reacted, edited, deleted]) acked(f);
     expect((await http(server.url, 'DELETE', `/api/v1/conversations/${conv}/members/${bob.user_id}`, undefined, alice.token)).status).toBe(200);
     a.sock.close();
     b.sock.close();
@@ -91,6 +93,7 @@ describe('a retry after a restart gets the original ACK, whatever changed since'
     expectDuplicateOf(await send(b.sock, conv, 'mine', {}, ids.send), sent);
     expectDuplicateOf(await react(b.sock, conv, target, '👍', ids.react), reacted);
     expectDuplicateOf(await edit(b.sock, conv, sent.seq as number, 'mine, edited', ids.edit), edited);
+    expectDuplicateOf(await unsend(b.sock, conv, regret, ids.del), deleted);
     // A new command of the removed member is still refused.
     expectRefused(await send(b.sock, conv, 'new', {}, 'new-after-removal'), 'forbidden', 'new-after-removal');
     b.sock.close();
@@ -173,7 +176,8 @@ test('retries after 5,000 later commands (the in-memory window long forgotten) g
 
 describe('a client_msg_id reused for another kind of command is refused with conflict', () => {
   test('while the original is recent, in flight, or only in the store; nothing is stored', async () => {
-    const conv = await createConversation(server.url, alice, 'direct', [bob]);
+    // A group of its own: the direct pair's conversation holds the 5,000 above (and /events pages at 1,000).
+    const conv = await createConversation(server.url, alice, 'group', [bob], 'conflicts');
     let a = await device(alice, 'a1');
     const target = await sendOk(a.sock, conv, 'target');
     const recent = cmid('k');
@@ -197,6 +201,12 @@ describe('a client_msg_id reused for another kind of command is refused with con
     a = await device(alice, 'a1');
     // Only in the store, refused by the rules first (the target is no message of alice's to edit).
     expectRefused(await edit(a.sock, conv, 999_999, 'edit', recent), 'conflict', recent);
+    // A REACT's id reused by a SEND.
+    const reactId = cmid('rk');
+    acked(await react(a.sock, conv, target, '🙂', reactId));
+    const afterReact = (await events(server, alice, conv)).length;
+    expectRefused(await send(a.sock, conv, 'a message', {}, reactId), 'conflict', reactId);
+    expect((await events(server, alice, conv)).length).toBe(afterReact);
     // Only in the store, accepted by the rules: the store's key decides at commit.
     expectRefused(await react(a.sock, conv, target, '👍', recent), 'conflict', recent);
     expectRefused(await edit(a.sock, conv, target, 'an edit', both), 'conflict', both);
@@ -206,8 +216,8 @@ describe('a client_msg_id reused for another kind of command is refused with con
     const rest = await http(server.url, 'POST', `/api/v1/conversations/${conv}/messages/${target}/reactions`, { client_msg_id: recent, emoji: '👍' }, alice.token);
     expect(rest.status).toBe(409);
     expect(rest.body.error.code).toBe('conflict');
-    // None of the refused commands left anything in the log.
-    expect((await events(server, alice, conv)).length).toBe(before);
+    // None of the refused commands left anything in the log (the one REACT above aside).
+    expect((await events(server, alice, conv)).length).toBe(before + 1);
     a.sock.close();
   });
 });
