@@ -1,0 +1,49 @@
+/**
+ * Blob module: where attachment bytes live. Engines side by side: `local.ts` (files under a
+ * directory, signed URLs served by the shard itself) and `s3.ts` (any S3-compatible service
+ * through the minio client, presigned URLs, so bytes never pass through the shard).
+ *
+ * Contract every engine keeps (test/blob/contract.ts runs it on both):
+ * - Keys are the store's own: lowercase letters, digits and `/ _ . -`, no `..`, at most 200
+ *   characters; anything else is refused with BlobKeyError before any I/O.
+ * - A presigned URL grants one method on one key until it expires, and nothing else: the
+ *   same URL with another method, another key or a changed expiry is refused (403). No user
+ *   token is in it, so it can be handed to a browser or an `<img>`.
+ * - A PUT through a presigned URL stores the request's body and its Content-Type, whole
+ *   or not at all; a later PUT of the same key replaces it.
+ * - stat, read and delete see what was stored by a PUT or by write(), at once.
+ * - The store checks nothing about the content (size, type, hash): the caller does, by
+ *   reading what was stored, never by trusting the client.
+ */
+import type { Readable } from 'node:stream';
+
+/** What the store knows of a stored object. */
+export interface BlobInfo {
+  size: number;
+  contentType: string;
+}
+
+export interface PresignedGetOptions {
+  /** Offered to a browser as the download's file name (Content-Disposition). */
+  filename?: string;
+}
+
+export interface BlobStore {
+  /** A URL that accepts one PUT of `key` until `expiresInSeconds` from now. */
+  presignPut(key: string, expiresInSeconds: number): Promise<string>;
+  /** A URL that answers GET of `key` (with its stored Content-Type) until `expiresInSeconds` from now. */
+  presignGet(key: string, expiresInSeconds: number, opts?: PresignedGetOptions): Promise<string>;
+  /** Size and type of the stored object, or null when there is none. */
+  stat(key: string): Promise<BlobInfo | null>;
+  /** The stored bytes; rejects with BlobNotFoundError when there is no object. */
+  read(key: string): Promise<Readable>;
+  /** Stores bytes the server made itself (thumbnails); replaces any object of that key. */
+  write(key: string, data: Buffer, contentType: string): Promise<void>;
+  /** Removes the object; removing one that does not exist is not an error. */
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export { BlobKeyError, BlobNotFoundError, checkExpiry, checkKey } from './keys';
+export { LocalBlobStore, type LocalBlobStoreOptions } from './local';
+export { S3BlobStore, type S3BlobStoreOptions } from './s3';
