@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Starts, checks or stops every service of the distributed mode (Redis, then Cassandra),
-# through their own scripts. `check` and `stop` go through all services even when one fails;
-# the exit code is non-zero if any did.
+# Starts, checks or stops every service of the distributed mode (Redis, S3Proxy, then Cassandra),
+# through their own scripts. `start` goes from the quickest to the slowest, so a service that
+# cannot start fails the run before the long wait for Cassandra. `check` and `stop` go through
+# all services even when one fails; the exit code is non-zero if any did.
 set -uo pipefail
 dir="$(dirname "${BASH_SOURCE[0]}")"
 action="${1:-}"
 case "$action" in
-  start) "$dir/redis.sh" start && "$dir/cassandra.sh" start ;;
+  start) "$dir/redis.sh" start && "$dir/s3proxy.sh" start && "$dir/cassandra.sh" start ;;
   check|stop)
     status=0
     "$dir/redis.sh" "$action" || status=1
+    "$dir/s3proxy.sh" "$action" || status=1
     "$dir/cassandra.sh" "$action" || status=1
     exit "$status"
     ;;
