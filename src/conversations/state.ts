@@ -41,13 +41,16 @@ export class ConversationState {
   private readonly messages = new Map<number, MessageMeta | null>();
   /** seq -> sender of recent messages, for routing delivered receipts in groups. */
   readonly tail = new Map<number, string>();
-  /** sender -> seq of their newest message, to know whether a send clears others' unread. */
+  /** sender -> seq of their newest message seen since load, to know whether a send clears others' unread. */
   readonly lastMessageBy = new Map<string, number>();
+  /** Messages up to this seq were committed before the actor loaded: lastMessageBy does not know their senders. */
+  private readonly knownAfter: number;
 
   constructor(
     readonly conv: ConversationRecord,
     members: readonly MemberRecord[],
   ) {
+    this.knownAfter = conv.last_seq;
     for (const m of members) {
       this.members.set(m.user_id, {
         role: m.role,
@@ -87,7 +90,9 @@ export class ConversationState {
   /** A committed event found in the log at load: its author counts for delivered receipts. */
   loaded(ev: ConvEvent): void {
     this.conv.last_seq = Math.max(this.conv.last_seq, ev.seq);
-    if (ev.kind === 'message') this.addTail(ev.seq, ev.sender_id);
+    if (ev.kind !== 'message') return;
+    this.addTail(ev.seq, ev.sender_id);
+    if (ev.seq > this.knownAfter) this.lastMessageBy.set(ev.sender_id, ev.seq);
   }
 
   /** An event was sequenced (not yet durable): later commands see its effect at once. */
@@ -128,9 +133,13 @@ export class ConversationState {
     if (this.tail.size > tailSize) this.tail.delete(this.tail.keys().next().value as number);
   }
 
-  /** Whether anyone but `userId` sent a message after `seq` (unknown since load: yes). */
+  /**
+   * Whether anyone but `userId` sent a message after `seq`. Messages from before the load
+   * are not known here: a seq below them answers yes (a READ_SYNC too many costs nothing;
+   * one too few leaves another device showing unread messages).
+   */
   othersSentAfter(userId: string, seq: number): boolean {
-    if (this.lastMessageBy.size === 0) return true;
+    if (seq < this.knownAfter) return true;
     for (const [sender, last] of this.lastMessageBy) if (sender !== userId && last > seq) return true;
     return false;
   }
