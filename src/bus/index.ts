@@ -39,6 +39,8 @@ export interface PresenceMessage {
   user_id: string;
   state: PresenceState;
   frame: string;
+  /** The user's last-seen time as the announcer knows it (receivers that know newer settings rebuild the frame). */
+  last_seen: number | null;
   /** When the announcing gateway saw the change (ms): receivers drop announcements older than what they wrote. */
   at: number;
 }

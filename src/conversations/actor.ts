@@ -235,8 +235,8 @@ export class ConversationActor {
         state.uncommitted(event);
         this.deps.logger.error('event commit failed', { conv_id: this.convId, seq: event.seq, err: result });
         const err = new ProtocolError('unavailable', 'could not store the event; retry');
-        if (key !== null) this.dedup.fail(key, err);
         job.reject(err);
+        if (key !== null) this.dedup.fail(key, err);
         return;
       }
       // Each answer goes out before those of the retries waiting on it (settle answers them).

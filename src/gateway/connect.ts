@@ -24,6 +24,8 @@ export interface SessionHost {
   refuse(session: Session, err: ProtocolError, ref: string | null): void;
   /** Answers with ERROR without counting it. */
   sendError(session: Session, err: ProtocolError, ref: string | null): void;
+  /** True once the shard stopped taking frames (shutdown). */
+  isDraining(): boolean;
 }
 
 export interface ConnectorOptions {

@@ -9,7 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, ProtocolError, encodeFrame, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
 import type { Presence } from '../presence';
-import type { Store } from '../store';
+import type { Store, UserSettings } from '../store';
 import type { ConversationReads } from '../conversations';
 import type { Intake } from '../intake';
 import type { TokenService } from '../auth';
@@ -46,6 +46,9 @@ export interface GatewayOptions {
   obs: Observability;
 }
 
+/** How long a settings change is kept for sessions still connecting (longer than any CONNECT takes). */
+const recentSettingsMs = 60_000;
+
 /** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
 const hardCapFactor = 16;
 
@@ -60,6 +63,8 @@ export class Gateway implements SessionHost, LongPollHost {
   /** The long-poll transport's HTTP handlers (mounted by the server in front of the API). */
   readonly longPoll: LongPoll;
   private readonly batch = new WriteBatch();
+  /** Settings changes of the last minute, for sessions whose CONNECT read the user before them. */
+  private readonly recentSettings = new Map<string, { settings: UserSettings; at: number }>();
   private readonly watch: PresenceWatch;
   private readonly handlers: FrameHandlers;
   private readonly unsubscribe: (() => void)[] = [];
@@ -179,7 +184,7 @@ export class Gateway implements SessionHost, LongPollHost {
       this.refuse(session, decoded.error, decoded.ref);
       return;
     }
-    this.handlers.handle(session, decoded.frame);
+    this.handlers.handle(session, decoded.frame, size);
   }
 
   /** Sends an ERROR and counts it; closes the connection on repeated abuse. */
@@ -201,6 +206,9 @@ export class Gateway implements SessionHost, LongPollHost {
   /** Registers a session that finished CONNECT in the local socket map. */
   register(session: Session): void {
     this.pending.delete(session);
+    // A settings change that arrived while CONNECT read the user may be newer than that read.
+    const recent = this.recentSettings.get(session.userId);
+    if (recent !== undefined && recent.at >= session.openedAt) session.settings = recent.settings;
     const list = this.users.get(session.userId);
     if (list) list.push(session);
     else this.users.set(session.userId, [session]);
@@ -245,6 +253,7 @@ export class Gateway implements SessionHost, LongPollHost {
         return;
       case 'settings': {
         for (const s of this.users.get(msg.user_id) ?? []) s.settings = msg.settings;
+        this.recentSettings.set(msg.user_id, { settings: msg.settings, at: Date.now() });
         if (msg.presence_changed) void this.watch.settingsChanged(msg.user_id, msg.settings);
         return;
       }
@@ -274,6 +283,7 @@ export class Gateway implements SessionHost, LongPollHost {
       }
     }
     this.opts.limiter.sweep(now);
+    for (const [userId, r] of this.recentSettings) if (now - r.at > recentSettingsMs) this.recentSettings.delete(userId);
     this.longPoll.sweep(now);
   };
 

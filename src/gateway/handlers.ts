@@ -19,7 +19,8 @@ export class FrameHandlers {
     private readonly connector: Connector,
   ) {}
 
-  handle(session: Session, frame: ClientFrame): void {
+  /** `size` is the frame's length in bytes (it bounds what may wait for a CONNACK). */
+  handle(session: Session, frame: ClientFrame, size = 0): void {
     if (session.state === 'connecting') {
       if (frame.type !== 'CONNECT') {
         session.close(CloseCode.protocolError, 'first frame must be CONNECT');
@@ -32,7 +33,8 @@ export class FrameHandlers {
       // Pipelined behind CONNECT (a client resending its outbox at once): the user is not
       // known yet, so the frame waits for the CONNACK and is handled right after it, in order.
       const deferred = (session.deferred ??= []);
-      if (deferred.length < maxDeferred) deferred.push(frame);
+      session.deferredBytes += size;
+      if (deferred.length < maxDeferred && session.deferredBytes <= maxDeferredBytes) deferred.push(frame);
       else this.host.refuse(session, new ProtocolError('rate_limited', 'too many frames before CONNACK; wait for it'), refOf(frame));
       return;
     }
@@ -58,8 +60,13 @@ export class FrameHandlers {
   private handleDeferred(session: Session): void {
     const frames = session.deferred;
     session.deferred = null;
+    session.deferredBytes = 0;
     if (frames === null || session.state !== 'open') return;
-    for (const frame of frames) this.handle(session, frame);
+    for (const frame of frames) {
+      // Stopping meanwhile: refused as frames arriving now are, so the client retries elsewhere.
+      if (this.host.isDraining()) this.host.sendError(session, new ProtocolError('unavailable', 'shard restarting'), refOf(frame));
+      else this.handle(session, frame);
+    }
   }
 
   /**
@@ -79,8 +86,12 @@ export class FrameHandlers {
   }
 }
 
-/** Frames a client may send before CONNACK arrives; more is not a client waiting for it. */
+/**
+ * Frames (and bytes) a client may send before CONNACK arrives; more is not a client waiting
+ * for it. The bytes bound what a slow sync holds per connection.
+ */
 const maxDeferred = 256;
+const maxDeferredBytes = 256 * 1024;
 
 function refOf(frame: ClientFrame): string | null {
   return 'client_msg_id' in frame ? frame.client_msg_id : null;

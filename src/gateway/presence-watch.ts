@@ -51,15 +51,20 @@ export class PresenceWatch {
       w.sessions.add(session);
     }
     const { presence, store } = this.opts;
+    // Taken before the reads: an announcement written to this session while they run is newer.
+    const readAt = Date.now();
     const [infos, users] = await Promise.all([presence.get(ids), store.getUsers(ids)]);
     const settings = new Map(users.map((u) => [u.user_id, u.settings]));
     const now = Date.now();
     for (const info of infos) {
       const s = settings.get(info.user_id);
-      if (!s) continue; // unknown users get no PRESENCE
       const w = this.watched.get(info.user_id);
-      if (w && w.settings === null) w.settings = s; // a change seen meanwhile is newer
-      session.write(presenceFrame(info.user_id, info.online, info.last_seen, w?.settings ?? s, now));
+      if (!s || !w || !w.sessions.has(session)) continue; // unknown user, or unsubscribed meanwhile
+      if (w.settings === null) w.settings = s; // a change seen meanwhile is newer
+      if (w.at > readAt) continue; // the session already got a newer state
+      session.write(presenceFrame(info.user_id, info.online, info.last_seen, w.settings, now));
+      // Alone on this user, the session now holds the state as of readAt: older announcements are stale.
+      if (w.sessions.size === 1) w.at = Math.max(w.at, readAt);
     }
   }
 
@@ -104,8 +109,10 @@ export class PresenceWatch {
     const { presence, gatewayId, store } = this.opts;
     const { lapsed, wentOffline } = await presence.heartbeat(gatewayId);
     if (lapsed) {
-      for (const [userId, list] of sessions) {
+      // A copy: sessions close (and leave these lists) during the awaits below.
+      for (const [userId, list] of [...sessions].map(([u, l]) => [u, [...l]] as const)) {
         for (const s of list) {
+          if (s.isClosed()) continue;
           const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
           if (becameOnline && s.settings) this.announce(userId, s.settings, 'online', Date.now());
         }
@@ -121,20 +128,24 @@ export class PresenceWatch {
     }
   }
 
-  /** A presence change announced by any gateway: written to this gateway's subscribers of the user. */
+  /**
+   * A presence change announced by any gateway: written to this gateway's subscribers of the
+   * user, under the settings this gateway knows (the announcer may not have heard of a
+   * change yet: its frame could show a hidden user, or a hidden last-seen time).
+   */
   delivered(msg: PresenceMessage): void {
-    this.write(msg.user_id, msg.frame, msg.state, msg.at);
+    const w = this.watched.get(msg.user_id);
+    if (!w) return;
+    if (w.settings === null) return this.write(w, msg.frame, msg.at);
+    // Hidden: subscribers were told "offline" when it was hidden, and see nothing more.
+    if (!w.settings.show_presence) return;
+    const online = msg.state === 'online';
+    this.write(w, presenceFrame(msg.user_id, online, msg.last_seen, w.settings, Date.now()), msg.at);
   }
 
-  /**
-   * Writes a user's visible state to their subscribers here unless it is stale: older than
-   * the state written last, or "online" while the user hides presence (announced by a
-   * gateway that had not heard of the change yet).
-   */
-  private write(userId: string, frame: string, state: PresenceState, at: number): void {
-    const w = this.watched.get(userId);
-    if (!w || at < w.at) return;
-    if (state === 'online' && w.settings !== null && !w.settings.show_presence) return;
+  /** Writes a state to the user's subscribers here unless it is older than the state written last. */
+  private write(w: Watched, frame: string, at: number): void {
+    if (at < w.at) return;
     w.at = at;
     const bytes = Buffer.from(frame);
     for (const s of w.sessions) s.write(bytes);
@@ -153,9 +164,9 @@ export class PresenceWatch {
     const at = Date.now();
     try {
       const [info] = await this.opts.presence.get([userId]);
-      if (!info) return;
-      const visible = visiblePresence(userId, info.online, info.last_seen, settings, Date.now());
-      this.write(userId, encodeFrame({ type: 'PRESENCE', ...visible }).text, visible.state, at);
+      const current = this.watched.get(userId);
+      if (!info || !current) return;
+      this.write(current, presenceFrame(userId, info.online, info.last_seen, settings, Date.now()), at);
     } catch (err) {
       this.opts.logger.error('presence lookup failed', { err });
     }
@@ -166,7 +177,7 @@ export class PresenceWatch {
     // A user who hides presence always appears offline: announce nothing.
     if (!settings.show_presence) return;
     const frame = presenceFrame(userId, state === 'online', at, settings, at);
-    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame, at: Date.now() });
+    this.opts.bus.publish(presenceTopic, { t: 'presence', user_id: userId, state, frame, last_seen: at, at: Date.now() });
   }
 }
 

@@ -51,6 +51,7 @@ export class Session implements Caller {
   presenceSubs: string[] = [];
   /** Frames sent after CONNECT but before its CONNACK, handled once the session is open. */
   deferred: ClientFrame[] | null = null;
+  deferredBytes = 0;
   /** True while this turn's writes are being gathered (see WriteBatch). */
   corked = false;
   private errors = 0;

@@ -168,7 +168,7 @@ export function runBusContract(name: string, factory: BusFactory): void {
       await two.subscribe(t, (m) => got.push(m));
       const msgs: BusMessage[] = [
         { t: 'frames', users: ['u1', 'u2'], frame: '{"type":"DELIVER","body":"é ✓"}', frame_type: 'DELIVER', exclude_session: 's1' },
-        { t: 'presence', user_id: 'u1', state: 'online', frame: '{"type":"PRESENCE"}', at: 1 },
+        { t: 'presence', user_id: 'u1', state: 'online', frame: '{"type":"PRESENCE"}', last_seen: null, at: 1 },
       ];
       for (const m of msgs) one.publish(t, m);
       await waitFor('both kinds', () => got.length === 2);

@@ -55,14 +55,16 @@ const announced = (state: 'online' | 'offline', at: number): PresenceMessage => 
   user_id: 'u_ann',
   state,
   frame: JSON.stringify({ type: 'PRESENCE', user_id: 'u_ann', state, last_seen: at }),
+  last_seen: at,
   at,
 });
 const states = () => watcher.frames.map((f) => `${String(f.state)}:${String(f.last_seen === null ? 'null' : 'time')}`);
 
 test('an announcement older than the state written last is dropped (it lost a race on the bus)', () => {
-  watch.delivered(announced('online', 100));
-  watch.delivered(announced('offline', 200));
-  watch.delivered(announced('online', 150)); // published before the offline one, arrived after
+  const t = Date.now() + 1000; // after the subscription's answer
+  watch.delivered(announced('online', t + 100));
+  watch.delivered(announced('offline', t + 200));
+  watch.delivered(announced('online', t + 150)); // published before the offline one, arrived after
   expect(states()).toEqual(['online:time', 'offline:time']);
 });
 
@@ -111,4 +113,48 @@ test('announcements of a user whose presence is shown pass; the gateway publishe
   hiddenSession.userId = 'u_bob';
   await watch.sessionStarted(hiddenSession);
   expect(got).toHaveLength(1);
+});
+
+test('an announcement from a gateway that has not heard of hidden last-seen shows no time', async () => {
+  await watch.settingsChanged('u_ann', { ...shown, show_last_seen: false });
+  watch.delivered(announced('offline', Date.now() + 5)); // built by the announcer with last_seen set
+  expect(watcher.frames.map((f) => f.last_seen)).toEqual([null, null]);
+});
+
+test('while hidden, offline announcements (with their time) are not written either', async () => {
+  await watch.settingsChanged('u_ann', hidden);
+  watch.delivered(announced('offline', Date.now() + 5));
+  expect(states()).toEqual(['offline:null']);
+});
+
+test('the answer to PRESENCE_SUB is not written over a newer announcement that arrived while it was read', async () => {
+  const late = new Recorder();
+  const other = new Session('s_late', late, Date.now(), null, 1 << 20, new WriteBatch());
+  await presence.addSession('u_ann', 'g2', 's_a'); // online when the answer is read
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const getUsers = store.getUsers.bind(store);
+  store.getUsers = async (ids) => {
+    const users = await getUsers(ids);
+    await gate;
+    return users;
+  };
+  const answering = watch.subscribe(other, ['u_ann']);
+  await presence.removeSession('u_ann', 'g2', 's_a', Date.now());
+  watch.delivered(announced('offline', Date.now() + 1)); // reaches both sessions
+  release();
+  await answering;
+  expect(late.frames.map((f) => f.state)).toEqual(['offline']);
+});
+
+test('a session alone on a user after PRESENCE_SUB drops announcements older than its answer', async () => {
+  const solo = new Recorder();
+  const s2 = new Session('s_solo', solo, Date.now(), null, 1 << 20, new WriteBatch());
+  const before = Date.now() - 10;
+  await watch.subscribe(s2, ['u_bob_unknown', 'u_ann']); // u_ann also watched by `session`: shared
+  await watch.subscribe(session, []); // now s2 is alone on u_ann; resubscribe to refresh
+  await watch.subscribe(s2, ['u_ann']);
+  solo.frames.length = 0;
+  watch.delivered(announced('online', before)); // published before the answer was read
+  expect(solo.frames).toEqual([]);
 });
