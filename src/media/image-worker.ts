@@ -18,8 +18,9 @@ sharp.concurrency(1);
 sharp.cache(false);
 
 /**
- * WebP rather than JPEG: about a third smaller at the same visual quality, keeps the alpha
- * of PNG/GIF/WebP uploads, and every browser and mobile OS we target decodes it.
+ * WebP rather than JPEG: a quarter smaller at quality 80 on our test image, keeps the alpha
+ * of PNG/GIF/WebP uploads, and every current browser and mobile OS decodes it. It costs
+ * ten times JPEG's encode time, paid once here; the bytes go to every recipient (README.md).
  */
 const outputType = 'image/webp';
 const webpQuality = 80;
