@@ -155,6 +155,24 @@ describe('MediaPool: what it refuses', () => {
     expect(out.display.width).toBe(800);
   });
 
+  it('a worker that dies fails its own task only; the pool replaces it', async () => {
+    const crashing = new MediaPool({ threads: 1 });
+    try {
+      await crashing.process(await alphaPng()); // the worker is up
+      // Killing the thread from outside is the closest a test gets to a native crash in
+      // libvips; it reaches into the pool's piscina instance on purpose.
+      const inner = (crashing as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool;
+      const outcome = refusal(crashing.process(photo));
+      await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(inner.threads.map((t) => t.terminate()));
+      expect((await outcome).code).toBe('worker_failed');
+      const out = await crashing.process(await alphaPng());
+      expect(out.display.width).toBe(800);
+    } finally {
+      await crashing.close();
+    }
+  });
+
   it('tasks still running when the pool closes reject with worker_failed', async () => {
     const closing = new MediaPool({ threads: 1 });
     const outcome = refusal(closing.process(photo));
