@@ -1,0 +1,91 @@
+/**
+ * Image processing off the event loop: a piscina pool of `image-worker.ts` threads. The loop
+ * only sniffs the head, posts the bytes and receives the variants.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import { MediaError } from './errors';
+import { sniffType } from './sniff';
+import type { ImageOptions, ImageTask, ImageTaskResult, ImageVariant, ProcessedImage, WireVariant } from './types';
+
+export interface MediaPoolOptions extends ImageOptions {
+  /** Worker threads; one per core by default (each runs libvips single-threaded). */
+  threads?: number;
+}
+
+/** 40 MP: above any phone camera's default output, far below what would exhaust memory. */
+const defaultMaxPixels = 40_000_000;
+const defaultThumbnailSize = 320;
+const defaultDisplaySize = 1600;
+
+/**
+ * Processes uploaded images on worker threads. Every failure is a MediaError with a stable
+ * code; a worker that dies fails only its own task (`worker_failed`) and is replaced.
+ */
+export class MediaPool {
+  private readonly pool: Piscina<ImageTask, ImageTaskResult>;
+  private readonly defaults: Required<ImageOptions>;
+
+  constructor(opts: MediaPoolOptions = {}) {
+    const threads = opts.threads ?? os.availableParallelism();
+    this.pool = new Piscina({ filename: workerScript(), minThreads: threads, maxThreads: threads });
+    this.defaults = {
+      maxPixels: opts.maxPixels ?? defaultMaxPixels,
+      thumbnailSize: opts.thumbnailSize ?? defaultThumbnailSize,
+      displaySize: opts.displaySize ?? defaultDisplaySize,
+    };
+  }
+
+  /** Auto-oriented, metadata-free thumbnail and display variants plus a placeholder, or a MediaError. */
+  async process(bytes: Buffer, opts: ImageOptions = {}): Promise<ProcessedImage> {
+    // Refuse non-images here: the sniff reads a few bytes, cheaper than a thread hop.
+    const sourceType = sniffType(bytes);
+    if (sourceType.kind !== 'image') {
+      throw new MediaError('not_image', `not an image (${sourceType.contentType})`);
+    }
+    // A small view into a large ArrayBuffer would clone the whole buffer to the worker.
+    const owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
+    const task: ImageTask = { bytes: owned, ...this.defaults, ...definedOnly(opts) };
+    let result: ImageTaskResult;
+    try {
+      result = await this.pool.run(task);
+    } catch (err) {
+      throw new MediaError('worker_failed', err instanceof Error ? err.message : String(err));
+    }
+    if (!result.ok) throw new MediaError(result.code, result.message);
+    return {
+      sourceType: sourceType.contentType,
+      width: result.width,
+      height: result.height,
+      thumbnail: toVariant(result.thumbnail),
+      display: toVariant(result.display),
+      placeholder: result.placeholder,
+    };
+  }
+
+  /** Waits for nothing: tasks still queued or running reject. */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+function definedOnly(opts: ImageOptions): ImageOptions {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as ImageOptions;
+}
+
+function toVariant(v: WireVariant): ImageVariant {
+  return { ...v, bytes: Buffer.from(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength) };
+}
+
+/** The compiled worker next to this file, or in dist/ when running from src/ under ts-jest. */
+function workerScript(): string {
+  const candidates = [
+    path.join(__dirname, 'image-worker.js'),
+    path.join(__dirname, '..', '..', 'dist', 'media', 'image-worker.js'),
+  ];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new Error(`media: compiled image worker not found (run npm run build): ${candidates.join(', ')}`);
+  return found;
+}
