@@ -50,6 +50,40 @@ export function blobContract(name: string, ctx: BlobContext): void {
       expect(await got.text()).toBe('%PDF-1.4 hello');
     });
 
+    test("the offered name is RFC 5987 encoded (also `'()*`) with an ASCII fallback", async () => {
+      const s = ctx.store();
+      const k = key('named5987');
+      await s.write(k, Buffer.from('x'), 'application/octet-stream');
+      const got = await fetch(await s.presignGet(k, 60, { filename: `it's (draft)*"é".txt` }));
+      expect(got.status).toBe(200);
+      expect(got.headers.get('content-disposition')).toBe(`attachment; filename="it's (draft)*___.txt"; filename*=UTF-8''it%27s%20%28draft%29%2A%22%C3%A9%22.txt`);
+    });
+
+    test('concurrent PUTs of one key end with exactly one of them, bytes and type together', async () => {
+      const s = ctx.store();
+      const k = key('race');
+      const puts = Array.from({ length: 12 }, (_, i) => ({ type: `image/x-test-${i}`, body: Buffer.alloc(1000 + i * 4099, i + 1) }));
+      const urls = await Promise.all(puts.map(() => s.presignPut(k, 60)));
+      const getUrl = await s.presignGet(k, 60);
+      const consistent = (type: string | null, body: Buffer) => puts.some((p) => p.type === type && p.body.equals(body));
+      // GETs race the PUTs: each one that finds an object must see one PUT whole.
+      const gets = Array.from({ length: 12 }, async () => {
+        const r = await fetch(getUrl);
+        if (r.status === 404) return;
+        expect(r.status).toBe(200);
+        const body = Buffer.from(await r.arrayBuffer());
+        expect(Number(r.headers.get('content-length'))).toBe(body.length);
+        expect(consistent(r.headers.get('content-type'), body)).toBe(true);
+      });
+      const statuses = await Promise.all(puts.map(async (p, i) => (await put(urls[i]!, p.body, p.type)).status));
+      await Promise.all(gets);
+      expect(statuses).toEqual(puts.map(() => 200));
+      const info = await s.stat(k);
+      const body = await bytesOf(await s.read(k));
+      expect(info?.size).toBe(body.length);
+      expect(consistent(info?.contentType ?? null, body)).toBe(true);
+    });
+
     test('a URL grants one method on one key: another method, key or expiry is refused 403', async () => {
       const s = ctx.store();
       const k = key('scope');
@@ -103,9 +137,20 @@ export function blobContract(name: string, ctx: BlobContext): void {
       await expect(s.read(key('none'))).rejects.toBeInstanceOf(BlobNotFoundError);
     });
 
+    test('`p/q` and `p/q/r` are two objects; the "directory" `p` is no object', async () => {
+      const s = ctx.store();
+      const p = key('tree');
+      await s.write(`${p}/q`, Buffer.from('q'), 'text/plain');
+      await s.write(`${p}/q/r`, Buffer.from('r'), 'text/plain');
+      expect((await bytesOf(await s.read(`${p}/q`))).toString()).toBe('q');
+      expect((await bytesOf(await s.read(`${p}/q/r`))).toString()).toBe('r');
+      expect(await s.stat(p)).toBeNull();
+      await expect(s.read(p)).rejects.toBeInstanceOf(BlobNotFoundError);
+    });
+
     test('keys outside the contract are refused before any I/O', async () => {
       const s = ctx.store();
-      for (const bad of ['../etc/passwd', 'a/../../b', '/abs', 'UPPER', 'a//b', 'a/', '', 'x'.repeat(201), 'sp ace', 'é']) {
+      for (const bad of ['../etc/passwd', 'a/../../b', 'a/./b', 'a/.', '/abs', 'UPPER', 'a//b', 'a/', 'a~b', '', 'x'.repeat(201), 'sp ace', 'é']) {
         await expect(s.presignPut(bad, 60)).rejects.toBeInstanceOf(BlobKeyError);
         await expect(s.presignGet(bad, 60)).rejects.toBeInstanceOf(BlobKeyError);
         await expect(s.stat(bad)).rejects.toBeInstanceOf(BlobKeyError);
