@@ -6,7 +6,8 @@
  * Contract every engine keeps (test/blob/contract.ts runs it on both):
  * - Keys are the store's own: lowercase letters, digits and `/ _ . -`, no `..`, no `.` or
  *   empty segment, at most 200 characters; anything else is refused with BlobKeyError before
- *   any I/O. `/` is only a character: `p/q` and `p/q/r` are two unrelated objects.
+ *   any I/O. A "directory" (`p` of `p/q`) is never an object. Callers must not store both
+ *   `p/q` and `p/q/r` (the local engine can, some S3 services refuse it).
  * - A presigned URL grants one method on one key until it expires, and nothing else: the
  *   same URL with another method, another key or a changed expiry is refused (403). No user
  *   token is in it, so it can be handed to a browser or an `<img>`.

@@ -190,6 +190,16 @@ test('when publishing fails the temp file is removed, and the key still reads as
   expect((await fetch(await store.presignGet(k, 60))).status).toBe(404);
 });
 
+test('`p/q` and `p/q/r` are two objects side by side (flat files)', async () => {
+  const p = `test/tree-${Date.now()}`;
+  await store.write(`${p}/q`, Buffer.from('q'), 'text/plain');
+  await store.write(`${p}/q/r`, Buffer.from('r'), 'text/plain');
+  expect(await store.stat(`${p}/q`)).toEqual({ size: 1, contentType: 'text/plain' });
+  expect(await store.stat(`${p}/q/r`)).toEqual({ size: 1, contentType: 'text/plain' });
+  expect(await store.stat(p)).toBeNull();
+  await expect(store.read(p)).rejects.toBeInstanceOf(BlobNotFoundError);
+});
+
 test('requests outside /blobs/ are not taken', async () => {
   const base = new URL(await store.presignGet('test/x', 60)).origin;
   expect((await fetch(`${base}/api/v1/x`)).status).toBe(404);
