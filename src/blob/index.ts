@@ -50,7 +50,7 @@ export interface BlobStore {
   stat(key: string): Promise<BlobInfo | null>;
   /** The stored bytes; rejects with BlobNotFoundError when there is no object. */
   read(key: string): Promise<Readable>;
-  /** Stores bytes the server made itself (thumbnails); replaces any object of that key. */
+  /** Stores bytes the server made itself (thumbnails); replaces any object of that key. `contentType` is 1 to 200 visible ASCII characters (else RangeError on the local engine). */
   write(key: string, data: Buffer, contentType: string): Promise<void>;
   /** Removes the object; removing one that does not exist is not an error. */
   delete(key: string): Promise<void>;
