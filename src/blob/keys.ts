@@ -1,6 +1,6 @@
 /** The rules every blob engine applies before any I/O, and the errors they share. */
 
-/** A key outside the contract's alphabet (or with `..`): refused before any I/O. */
+/** A key outside the contract's alphabet (or with `..` or a `.` segment): refused before any I/O. */
 export class BlobKeyError extends Error {
   override name = 'BlobKeyError';
 }
@@ -14,7 +14,7 @@ const keyPattern = /^[a-z0-9][a-z0-9/_.-]{0,199}$/;
 
 /** Throws BlobKeyError unless `key` keeps the contract (no traversal, no odd characters). */
 export function checkKey(key: string): void {
-  if (!keyPattern.test(key) || key.includes('..') || key.includes('//') || key.endsWith('/')) {
+  if (!keyPattern.test(key) || key.includes('..') || key.includes('//') || key.endsWith('/') || key.split('/').includes('.')) {
     throw new BlobKeyError(`invalid blob key ${JSON.stringify(key.slice(0, 64))}`);
   }
 }

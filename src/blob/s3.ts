@@ -8,10 +8,11 @@
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import type { BlobInfo, BlobStore, PresignedGetOptions } from './index';
+import { attachmentDisposition } from './disposition';
 import { BlobNotFoundError, checkExpiry, checkKey } from './keys';
 
 export interface S3BlobStoreOptions {
-  /** e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com */
+  /** e.g. http://127.0.0.1:9000 or https://s3.eu-west-1.amazonaws.com; no path (the client cannot use one). */
   endpoint: string;
   region: string;
   bucket: string;
@@ -42,6 +43,12 @@ export class S3BlobStore implements BlobStore {
   /** Connects and creates the bucket when it is missing. */
   static async open(opts: S3BlobStoreOptions): Promise<S3BlobStore> {
     const url = new URL(opts.endpoint);
+    // The minio client takes a host and port only: a path would be dropped silently and every
+    // request would go elsewhere than configured.
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new RangeError(`S3 endpoint must have no path, query or fragment: ${JSON.stringify(opts.endpoint)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`S3 endpoint must be http or https: ${JSON.stringify(opts.endpoint)}`);
     const useSSL = url.protocol === 'https:';
     const client: S3Calls = new Client({
       endPoint: url.hostname,
@@ -71,7 +78,7 @@ export class S3BlobStore implements BlobStore {
   async presignGet(key: string, expiresInSeconds: number, opts: PresignedGetOptions = {}): Promise<string> {
     checkKey(key);
     const headers: Record<string, string> = {};
-    if (opts.filename !== undefined) headers['response-content-disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}`;
+    if (opts.filename !== undefined) headers['response-content-disposition'] = attachmentDisposition(opts.filename);
     return this.s3.presignedGetObject(this.bucket, key, checkExpiry(expiresInSeconds), headers);
   }
 

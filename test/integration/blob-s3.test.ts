@@ -33,7 +33,9 @@ afterAll(async () => {
   await admin.removeBucket(opts.bucket);
 });
 
-blobContract('S3 API through the minio client', { store: () => store });
+// S3Proxy's filesystem provider is no atomic replace for readers (see BlobContext.racingReads):
+// set S3_RACING_READS=1 when S3_ENDPOINT is a real S3 service.
+blobContract('S3 API through the minio client', { store: () => store, racingReads: process.env.S3_RACING_READS === '1' });
 
 test('opening again finds the bucket it created (shards start concurrently)', async () => {
   const [a, b] = await Promise.all([S3BlobStore.open(opts), S3BlobStore.open(opts)]);
