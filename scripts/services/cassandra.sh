@@ -146,27 +146,10 @@ check() {
   return 1
 }
 
+cassandra_answers() { cql_probe 3000 > /dev/null 2>&1; }
+
 stop() {
-  local pid
-  pid="$(live_pid "$PID_FILE" CassandraDaemon)"
-  if [ -z "$pid" ]; then
-    rm -f "$PID_FILE"
-    if cql_probe 3000 > /dev/null 2>&1; then
-      say "a Cassandra answers on $CONTACT_POINT that this script did not start (no pid file); left running"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  say "stopping pid $pid"
-  terminate "$pid" 60
-  rm -f "$PID_FILE"
-  say "stopped"
+  stop_started "$(live_pid "$PID_FILE" CassandraDaemon)" 60 cassandra_answers "a Cassandra on $CONTACT_POINT"
 }
 
-case "${1:-}" in
-  start) start ;;
-  check) check ;;
-  stop) stop ;;
-  *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
-esac
+dispatch "$@"

@@ -40,3 +40,28 @@ show_tail() {
   tail -n "$2" "$1" >&2
   echo "-----" >&2
 }
+
+# Stops the service whose pid is `pid` (may be empty) and forgets PID_FILE. With no pid,
+# `probe` (a command) tells whether something this script did not start answers anyway:
+# it is left running.
+stop_started() {
+  local pid="$1" grace="$2" probe="$3" what="$4"
+  rm -f "$PID_FILE"
+  if [ -z "$pid" ]; then
+    if "$probe"; then say "$what answers that this script did not start (no pid file); left running"; else say "not running"; fi
+    return 0
+  fi
+  say "stopping pid $pid"
+  terminate "$pid" "$grace"
+  say "stopped"
+}
+
+# Runs the script's start, check or stop function named by its first argument.
+dispatch() {
+  case "${1:-}" in
+    start) start ;;
+    check) check ;;
+    stop) stop ;;
+    *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
+  esac
+}

@@ -90,26 +90,7 @@ check() {
 }
 
 stop() {
-  local pid
-  pid="$(live_pid "$PID_FILE" redis-server)"
-  if [ -z "$pid" ]; then
-    rm -f "$PID_FILE"
-    if ping_redis; then
-      say "a Redis answers on $HOST:$PORT that this script did not start (no pid file); left running"
-    else
-      say "not running"
-    fi
-    return 0
-  fi
-  say "stopping pid $pid"
-  terminate "$pid" 20
-  rm -f "$PID_FILE"
-  say "stopped"
+  stop_started "$(live_pid "$PID_FILE" redis-server)" 20 ping_redis "a Redis on $HOST:$PORT"
 }
 
-case "${1:-}" in
-  start) start ;;
-  check) check ;;
-  stop) stop ;;
-  *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
-esac
+dispatch "$@"
