@@ -187,6 +187,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       clusterRouter?.drain();
       await previewer?.close(); // fetches in flight would only append after the drain
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
+      await bus.flush(); // the last DELIVERs are in Redis before the next owner can publish any
       await membership?.stop();
       await gateway.closeAll();
       // Not before: in Node 20 close() also drops idle keep-alive connections, and a

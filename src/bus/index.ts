@@ -74,6 +74,13 @@ export interface Bus {
    * Never called by the in-process engine.
    */
   onGap(listener: () => void): void;
+  /**
+   * Resolves once every message published so far has left this process and was taken by
+   * the engine (for Redis: the server executed the PUBLISH), delivered or not. A stopping
+   * shard waits for it before leaving the ring, so its last frames are not overtaken by
+   * the next owner's.
+   */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 

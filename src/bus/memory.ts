@@ -28,6 +28,9 @@ export class MemoryBus implements Bus {
   /** One process cannot lose a message between publish and handler: nothing to report. */
   onGap(_listener: () => void): void {}
 
+  /** Handlers ran inside publish(): nothing is in flight. */
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {
     this.topics.clear();
   }

@@ -59,6 +59,8 @@ export class RedisBus implements Bus {
   private readonly prefix: string;
   private readonly onError: (err: Error) => void;
   private publishFailing = false;
+  /** The newest PUBLISH: one connection runs them in order, so its answer vouches for all before it. */
+  private lastPublish: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly gapListeners: (() => void)[] = [];
   /** The subscriber lost its connection since it was last ready. */
@@ -101,7 +103,7 @@ export class RedisBus implements Bus {
 
   publish(topic: string, msg: BusMessage): void {
     if (this.closed) return;
-    this.pub.publish(this.prefix + topic, JSON.stringify(msg)).then(
+    this.lastPublish = this.pub.publish(this.prefix + topic, JSON.stringify(msg)).then(
       () => (this.publishFailing = false),
       (err: Error) => {
         if (this.publishFailing) return;
@@ -109,6 +111,10 @@ export class RedisBus implements Bus {
         this.onError(new Error(`bus: publish to ${topic} dropped (${err.message}); further drops are not reported until Redis answers again`));
       },
     );
+  }
+
+  async flush(): Promise<void> {
+    await this.lastPublish;
   }
 
   async subscribe(topic: string, handler: BusHandler): Promise<() => void> {

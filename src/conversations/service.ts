@@ -118,6 +118,9 @@ export class ConversationService {
 
   /** Runs a command on the conversation's actor (this shard must own the conversation). */
   dispatch<C extends Command>(cmd: C): Promise<ResultOf<C>> {
+    // Stopping: nothing may be sequenced after the drain below, or a new owner could sequence
+    // ahead of it; a cluster router retries the command on the next owner.
+    if (this.stopped) return Promise.reject(new ConversationMovedError(`shard stopping; ${cmd.conv_id} moves to another shard`));
     if (this.moved.has(cmd.conv_id)) return Promise.reject(new ConversationMovedError(`${cmd.conv_id} moved to another shard`));
     let actor = this.actors.get(cmd.conv_id);
     if (!actor) {
@@ -209,10 +212,16 @@ export class ConversationService {
     this.opts.metrics.liveActors.set(this.actors.size);
   }
 
-  /** Drains group commit and marker writes; call after the gateway stopped accepting. */
+  /**
+   * Refuses new commands, lets every accepted one finish (a mailbox may still be waiting
+   * for a load or a seq range), drains group commit and marker writes, and waits until
+   * every DELIVER left. Call after the gateway stopped accepting frames.
+   */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.stopped = true;
+    const deadline = Date.now() + drainTimeoutMs;
+    while ([...this.actors.values()].some((a) => !a.idle) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await this.commits.drain();
     await this.markers.stop();
     // Fan-out runs after commit, chained per actor: wait until every DELIVER left.

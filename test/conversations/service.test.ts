@@ -251,3 +251,34 @@ describe('idempotency inside the actor (dedup.ts), commits held open on a real s
     await expect(react(conversation.conv_id, 'bob', 'r-none', 999)).rejects.toMatchObject({ code: 'unavailable' });
   });
 });
+
+test('stop() waits for accepted commands still waiting in their mailbox, and refuses new ones', async () => {
+  // A leaving shard must have committed and fanned out everything it accepted before it
+  // leaves the ring: a command waiting for its seq range must not commit after stop().
+  const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
+  const sequencer = new SqliteSequencer(db);
+  const reserve = sequencer.reserve.bind(sequencer);
+  let slow = false;
+  sequencer.reserve = async (convId, n) => {
+    if (slow) await new Promise((r) => setTimeout(r, 200));
+    return reserve(convId, n);
+  };
+  const obs = createObservability({ level: 'error', shardId: 't2', silent: true });
+  const stopping = new ConversationService({
+    store, sequencer, bus, presence, limits: defaultLimits, logger: obs.logger, metrics: obs.metrics,
+    markerFlushMs: 10_000, actorIdleMs: 60_000, editWindowMs: 60_000, linkPreviews: null,
+  });
+  const { conversation } = await service.create('alice', { type: 'group', member_ids: ['bob'], title: 'g' });
+  await presence.addSession('bob', 'g1', 's-bob');
+  slow = true;
+  let acked = false;
+  const first = stopping.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'x1', body: 'last words' });
+  void first.then(() => (acked = true));
+  frames.length = 0;
+  await stopping.stop();
+  expect(acked).toBe(true);
+  expect(frames.map((f) => (f.t === 'frames' ? JSON.parse(f.frame).body : null))).toContain('last words');
+  await expect(
+    stopping.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: 'x2', body: 'too late' }),
+  ).rejects.toThrow(/stopping/);
+});
