@@ -10,4 +10,4 @@
 export { MediaError, type MediaErrorCode } from './errors';
 export { MediaPool, type MediaPoolOptions } from './pool';
 export { sniffLength, sniffType, type SniffResult } from './sniff';
-export type { ImageOptions, ImageVariant, ProcessedImage } from './types';
+export type { ImageOptions, ImagePreview, ImageVariant } from './types';

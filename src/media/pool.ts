@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { MediaError } from './errors';
 import { sniffType } from './sniff';
-import type { ImageOptions, ImageTask, ImageTaskResult, ImageVariant, ProcessedImage, WireVariant } from './types';
+import type { ImageOptions, ImagePreview, ImageStage, ImageTask, ImageTaskResult, ImageVariant, WireVariant } from './types';
 
 export interface MediaPoolOptions extends ImageOptions {
   /** Worker threads; one per core by default (each runs libvips single-threaded). */
@@ -38,8 +38,24 @@ export class MediaPool {
     };
   }
 
-  /** Auto-oriented, metadata-free thumbnail and display variants plus a placeholder, or a MediaError. */
-  async process(bytes: Buffer, opts: ImageOptions = {}): Promise<ProcessedImage> {
+  /**
+   * The quick stage: auto-oriented size, a metadata-free thumbnail and the placeholder, or
+   * a MediaError (not an image, truncated, too many pixels, ...).
+   */
+  async preview(bytes: Buffer, opts: ImageOptions = {}): Promise<ImagePreview> {
+    const { sourceType, result } = await this.run('preview', bytes, opts);
+    if (result.stage !== 'preview') throw new MediaError('worker_failed', `worker answered ${result.stage} to a preview`);
+    return { sourceType, width: result.width, height: result.height, thumbnail: toVariant(result.thumbnail), placeholder: result.placeholder };
+  }
+
+  /** The display rendition (auto-oriented, metadata-free), or a MediaError. */
+  async display(bytes: Buffer, opts: ImageOptions = {}): Promise<ImageVariant> {
+    const { result } = await this.run('display', bytes, opts);
+    if (result.stage !== 'display') throw new MediaError('worker_failed', `worker answered ${result.stage} to a display`);
+    return toVariant(result.display);
+  }
+
+  private async run(stage: ImageStage, bytes: Buffer, opts: ImageOptions): Promise<{ sourceType: string; result: ImageTaskResult & { ok: true } }> {
     // Refuse non-images here: the sniff reads a few bytes, cheaper than a thread hop.
     const sourceType = sniffType(bytes);
     if (sourceType.kind !== 'image') {
@@ -47,7 +63,7 @@ export class MediaPool {
     }
     // A small view into a large ArrayBuffer would clone the whole buffer to the worker.
     const owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
-    const task: ImageTask = { bytes: owned, ...this.defaults, ...definedOnly(opts) };
+    const task: ImageTask = { stage, bytes: owned, ...this.defaults, ...definedOnly(opts) };
     let result: ImageTaskResult;
     try {
       result = await this.pool.run(task);
@@ -55,14 +71,7 @@ export class MediaPool {
       throw new MediaError('worker_failed', err instanceof Error ? err.message : String(err));
     }
     if (!result.ok) throw new MediaError(result.code, result.message);
-    return {
-      sourceType: sourceType.contentType,
-      width: result.width,
-      height: result.height,
-      thumbnail: toVariant(result.thumbnail),
-      display: toVariant(result.display),
-      placeholder: result.placeholder,
-    };
+    return { sourceType: sourceType.contentType, result };
   }
 
   /** Waits for nothing: tasks still queued or running reject. */

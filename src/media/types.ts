@@ -19,21 +19,24 @@ export interface ImageVariant {
   contentType: string;
 }
 
-/** What processing an upload yields. */
-export interface ProcessedImage {
+/** What the first, quick stage yields: enough to show the image small at once. */
+export interface ImagePreview {
   /** The sniffed type of the original upload. */
   sourceType: string;
   /** Size of the original once auto-oriented (a portrait phone photo reports portrait). */
   width: number;
   height: number;
   thumbnail: ImageVariant;
-  display: ImageVariant;
   /** ThumbHash of the image, base64: a few dozen bytes the client blurs up at once. */
   placeholder: string;
 }
 
+/** Which stage a task runs: `preview` (size, thumbnail, placeholder) or `display`. */
+export type ImageStage = 'preview' | 'display';
+
 /** The task posted to the worker. */
 export interface ImageTask {
+  stage: ImageStage;
   bytes: Uint8Array;
   maxPixels: number;
   thumbnailSize: number;
@@ -53,5 +56,6 @@ export interface WireVariant {
  * survive the structured clone between threads.
  */
 export type ImageTaskResult =
-  | { ok: true; width: number; height: number; thumbnail: WireVariant; display: WireVariant; placeholder: string }
+  | { ok: true; stage: 'preview'; width: number; height: number; thumbnail: WireVariant; placeholder: string }
+  | { ok: true; stage: 'display'; display: WireVariant }
   | { ok: false; code: MediaErrorCode; message: string };
