@@ -17,6 +17,8 @@ import { errorHandler } from './http';
 import { userRoutes } from './users';
 import { conversationRoutes } from './conversations';
 import { webRoutes } from './web';
+import { attachmentRoutes } from './attachments';
+import type { AttachmentService } from '../attachments';
 
 export interface ApiOptions {
   store: Store;
@@ -36,6 +38,8 @@ export interface ApiOptions {
   ready: () => boolean;
   /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
   clusterInfo: (() => { shard: string; version: string; shards: string[] }) | null;
+  /** Uploads and downloads; null when off (a cluster on BLOB=local). */
+  attachments: AttachmentService | null;
   /** The built web client to serve at `/`; defaults to `<repo>/dist/web`. */
   webDir?: string;
 }
@@ -58,6 +62,7 @@ export function createApi(opts: ApiOptions): Express {
   });
   app.use('/api/v1', userRoutes(opts));
   app.use('/api/v1', conversationRoutes(opts));
+  app.use('/api/v1', attachmentRoutes(opts));
   app.use('/api/v1', (_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });

@@ -26,8 +26,11 @@ export interface LocalBlobStoreOptions {
   dir: string;
   /** HMAC key of the URLs: at least 32 bytes, kept secret by the shard. */
   secret: Buffer;
-  /** How clients reach this shard, e.g. http://localhost:8080 (no trailing slash). */
-  publicUrl: string;
+  /**
+   * How clients reach this shard, e.g. http://localhost:8080 (no trailing slash); a function
+   * when it is known only once the server listens (port 0).
+   */
+  publicUrl: string | (() => string);
   /** Largest body a presigned PUT accepts; more is answered 413 and nothing is stored. */
   maxPutBytes: number;
 }
@@ -188,7 +191,8 @@ export class LocalBlobStore implements BlobStore {
     const query = new URLSearchParams({ expires: String(expires) });
     if (name !== undefined) query.set('name', name);
     query.set('sig', this.mac(method, key, expires, name));
-    return `${this.opts.publicUrl}${blobPathPrefix}${key}?${query.toString()}`;
+    const base = typeof this.opts.publicUrl === 'string' ? this.opts.publicUrl : this.opts.publicUrl();
+    return `${base}${blobPathPrefix}${key}?${query.toString()}`;
   }
 
   private mac(method: string, key: string, expires: number, name: string | undefined): string {

@@ -54,6 +54,20 @@ export interface Config {
     maxBytes: number;
     maxRedirects: number;
   };
+  /** BLOB=local: a null publicUrl is the address the server listens on. */
+  blob: { engine: 'local'; publicUrl: string | null } | { engine: 's3'; endpoint: string; region: string; bucket: string; accessKey: string; secretKey: string; pathStyle: boolean };
+  attachments: {
+    types: string[];
+    maxImageBytes: number;
+    maxFileBytes: number;
+    maxPixels: number;
+    uploadTtlSeconds: number;
+    urlTtlSeconds: number;
+    unsentTtlMs: number;
+    gcIntervalMs: number;
+  };
+  /** Image worker threads; 0 means one per core. */
+  mediaWorkers: number;
 }
 
 /** Thrown for an unknown or invalid key; the message names the key. */
@@ -109,6 +123,9 @@ function fromRaw(raw: Record<string, unknown>): Config {
   if (r.BUS === 'redis' && r.CLUSTER_SHARD_TTL_MS <= r.CLUSTER_HEARTBEAT_MS) {
     throw new ConfigError('CLUSTER_SHARD_TTL_MS: must be longer than CLUSTER_HEARTBEAT_MS');
   }
+  if (r.BLOB === 's3' && (r.S3_ACCESS_KEY === undefined || r.S3_SECRET_KEY === undefined)) {
+    throw new ConfigError('S3_ACCESS_KEY: S3_ACCESS_KEY and S3_SECRET_KEY are required with BLOB=s3');
+  }
   return {
     port: r.PORT,
     host: r.HOST,
@@ -163,6 +180,29 @@ function fromRaw(raw: Record<string, unknown>): Config {
       maxBytes: r.LINK_PREVIEW_MAX_BYTES,
       maxRedirects: r.LINK_PREVIEW_MAX_REDIRECTS,
     },
+    blob:
+      r.BLOB === 's3'
+        ? {
+            engine: 's3',
+            endpoint: r.S3_ENDPOINT,
+            region: r.S3_REGION,
+            bucket: r.S3_BUCKET,
+            accessKey: r.S3_ACCESS_KEY as string,
+            secretKey: r.S3_SECRET_KEY as string,
+            pathStyle: r.S3_PATH_STYLE === 'on',
+          }
+        : { engine: 'local', publicUrl: r.PUBLIC_URL ?? null },
+    attachments: {
+      types: r.ATTACH_TYPES.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''),
+      maxImageBytes: r.ATTACH_MAX_IMAGE_BYTES,
+      maxFileBytes: r.ATTACH_MAX_FILE_BYTES,
+      maxPixels: r.ATTACH_MAX_PIXELS,
+      uploadTtlSeconds: r.ATTACH_UPLOAD_TTL_SECONDS,
+      urlTtlSeconds: r.ATTACH_URL_TTL_SECONDS,
+      unsentTtlMs: r.ATTACH_UNSENT_TTL_MS,
+      gcIntervalMs: r.ATTACH_GC_INTERVAL_MS,
+    },
+    mediaWorkers: r.MEDIA_WORKERS,
   };
 }
 

@@ -51,7 +51,36 @@ export interface RawConfig {
   LINK_PREVIEW_TIMEOUT_MS: number;
   LINK_PREVIEW_MAX_BYTES: number;
   LINK_PREVIEW_MAX_REDIRECTS: number;
+  BLOB: 'local' | 's3';
+  PUBLIC_URL?: string;
+  S3_ENDPOINT: string;
+  S3_REGION: string;
+  S3_BUCKET: string;
+  S3_ACCESS_KEY?: string;
+  S3_SECRET_KEY?: string;
+  S3_PATH_STYLE: 'on' | 'off';
+  ATTACH_TYPES: string;
+  ATTACH_MAX_IMAGE_BYTES: number;
+  ATTACH_MAX_FILE_BYTES: number;
+  ATTACH_MAX_PIXELS: number;
+  ATTACH_UPLOAD_TTL_SECONDS: number;
+  ATTACH_URL_TTL_SECONDS: number;
+  ATTACH_UNSENT_TTL_MS: number;
+  ATTACH_GC_INTERVAL_MS: number;
+  MEDIA_WORKERS: number;
 }
+
+/** What a messenger's users send: photos, video, voice notes, documents, archives. */
+const defaultAttachTypes = [
+  'image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/heic', 'image/heif', 'image/avif',
+  'video/mp4', 'video/quicktime', 'video/webm',
+  'audio/mpeg', 'audio/mp4', 'audio/ogg', 'audio/wav', 'audio/webm',
+  'application/pdf', 'application/zip', 'text/plain', 'text/csv',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text', 'application/vnd.oasis.opendocument.spreadsheet',
+].join(',');
 
 const int = (def: number, minimum: number, maximum: number, description: string) =>
   ({ type: 'integer', default: def, minimum, maximum, description }) as const;
@@ -139,5 +168,35 @@ export const schema = {
     LINK_PREVIEW_TIMEOUT_MS: int(5000, 100, 60_000, 'time allowed for one link preview fetch, redirects included'),
     LINK_PREVIEW_MAX_BYTES: int(512 * 1024, 1024, 16 * 1024 * 1024, 'bytes of a page read for its preview'),
     LINK_PREVIEW_MAX_REDIRECTS: int(3, 0, 10, 'redirects followed for a link preview'),
+    BLOB: {
+      type: 'string',
+      enum: ['local', 's3'],
+      default: 'local',
+      description: 'where attachment bytes live: files under DATA_DIR/blobs served by the shard, or an S3-compatible service',
+    },
+    PUBLIC_URL: {
+      type: 'string',
+      pattern: '^https?://[^/?#]+$',
+      description: 'how clients reach this server (scheme and host, no path), for the URLs of BLOB=local (default http://HOST:PORT)',
+    },
+    S3_ENDPOINT: { type: 'string', default: 'http://127.0.0.1:9000', pattern: '^https?://', description: 'S3 endpoint for BLOB=s3 (scheme, host, port; no path)' },
+    S3_REGION: { type: 'string', default: 'us-east-1', minLength: 1, description: 'S3 region' },
+    S3_BUCKET: { type: 'string', default: 'relay-attachments', minLength: 3, maxLength: 63, description: 'S3 bucket (created when missing)' },
+    S3_ACCESS_KEY: { type: 'string', minLength: 1, description: 'S3 access key (required with BLOB=s3)' },
+    S3_SECRET_KEY: { type: 'string', minLength: 1, description: 'S3 secret key (required with BLOB=s3)' },
+    S3_PATH_STYLE: { type: 'string', enum: ['on', 'off'], default: 'on', description: 'path-style S3 URLs (endpoint/bucket/key), as most self-hosted services need' },
+    ATTACH_TYPES: {
+      type: 'string',
+      default: defaultAttachTypes,
+      description: 'comma-separated content types attachments may have (checked against the sniffed bytes)',
+    },
+    ATTACH_MAX_IMAGE_BYTES: int(25 * 1024 * 1024, 1024, 1 << 30, 'largest image upload'),
+    ATTACH_MAX_FILE_BYTES: int(50 * 1024 * 1024, 1024, 1 << 30, 'largest upload of any other kind (video, audio, file)'),
+    ATTACH_MAX_PIXELS: int(40_000_000, 10_000, 1_000_000_000, 'images with more pixels are refused (decompression bombs)'),
+    ATTACH_UPLOAD_TTL_SECONDS: int(300, 10, 24 * 3600, 'lifetime of an upload URL'),
+    ATTACH_URL_TTL_SECONDS: int(3600, 10, 7 * 24 * 3600, 'lifetime of a download URL'),
+    ATTACH_UNSENT_TTL_MS: int(24 * 3600_000, 1000, 30 * 24 * 3600_000, 'uploads never sent in a message are collected after this long'),
+    ATTACH_GC_INTERVAL_MS: int(10 * 60_000, 100, 24 * 3600_000, 'how often unsent uploads and unreferenced blobs are collected'),
+    MEDIA_WORKERS: int(0, 0, 64, 'image worker threads (0: one per core)'),
   },
 } as const;

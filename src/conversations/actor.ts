@@ -9,7 +9,7 @@
  * DELIVERED, marked unread), signals.ts (typing, mute), dedup.ts (retries).
  */
 import { ProtocolError, encodeFrame, type ConvEvent } from '../protocol';
-import type { AppendItem, AppendResult, ConversationRecord } from '../store';
+import type { AppendItem, AppendResult, AttachmentRecord, ConversationRecord } from '../store';
 import type { AckResult, Command, ResultMap } from './commands';
 import type { ActorDeps } from './deps';
 import { DedupWindow, answerRetry, answeredByStore, dedupKey, eventKindOf, isAcked, type AckedCommand } from './dedup';
@@ -49,6 +49,8 @@ export class ConversationActor {
   private readonly out: OrderedFanout;
   /** Commands accepted but not yet answered; the actor is not evicted while > 0. */
   private inFlight = 0;
+  /** Attachments of messages sequenced but not committed: a second SEND of one is refused. */
+  private readonly sending = new Set<string>();
   lastActive = Date.now();
 
   constructor(
@@ -109,8 +111,9 @@ export class ConversationActor {
       if (acked !== null && this.dedup.answer(key as string, eventKindOf(acked), job)) return;
       const target = targetOf(cmd);
       if (target !== null && !loaded.state.knowsMessage(target)) await this.loadMessage(loaded.state, target);
+      const attachments = cmd.op === 'send' && cmd.attachments?.length ? await this.loadAttachments(cmd.attachments) : [];
       if (needsSeq(cmd) && this.seqNext >= this.seqEnd) await this.refill();
-      this.execute(loaded, cmd, job, key);
+      this.execute(loaded, cmd, job, key, attachments);
     } catch (err) {
       if (acked !== null && err instanceof ProtocolError && (await this.answeredBefore(acked, job))) return;
       job.reject(err);
@@ -138,10 +141,10 @@ export class ConversationActor {
     return { seq: this.seqNext, ts: Math.max(Date.now(), this.lastTs), limits: this.deps.limits, editWindowMs: this.deps.editWindowMs };
   }
 
-  private execute({ state, reads }: Loaded, cmd: Command, job: Job, key: string | null): void {
+  private execute({ state, reads }: Loaded, cmd: Command, job: Job, key: string | null, attachments: readonly AttachmentRecord[]): void {
     switch (cmd.op) {
       case 'send':
-        return this.append(rules.send(state, cmd, this.stamp()), job, cmd.session_id, key);
+        return this.append(rules.send(state, cmd, this.stamp(), attachments), job, cmd.session_id, key);
       case 'react':
         return this.append(rules.react(state, cmd, this.stamp()), job, cmd.session_id, key);
       case 'edit':
@@ -151,6 +154,10 @@ export class ConversationActor {
       case 'link_preview': {
         const item = rules.linkPreview(state, cmd, this.stamp());
         // Unsent (or never a message) while the page was fetched: nothing to store.
+        return item === null ? job.resolve(null) : this.append(item, job, null, null);
+      }
+      case 'attachment_ready': {
+        const item = rules.attachmentReady(state, cmd, this.stamp());
         return item === null ? job.resolve(null) : this.append(item, job, null, null);
       }
       case 'add_members': {
@@ -213,6 +220,13 @@ export class ConversationActor {
     if (!state.knowsMessage(seq)) state.rememberStored(seq, m);
   }
 
+  /** The records a SEND names; one still committing with an earlier message is refused. */
+  private async loadAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    const busy = ids.find((id) => this.sending.has(id));
+    if (busy !== undefined) throw new ProtocolError('bad_request', `attachment ${busy} was already sent`);
+    return this.deps.store.getAttachments(ids);
+  }
+
   private async refill(): Promise<void> {
     const range = await this.deps.sequencer.reserve(this.convId, seqBatch);
     this.seqNext = range.start;
@@ -230,7 +244,10 @@ export class ConversationActor {
     this.lastTs = event.ts;
     state.sequenced(event);
     if (key !== null) this.dedup.begin(key, event.kind);
+    const attached = event.kind === 'message' ? (event.attachments ?? []).map((a) => a.id) : [];
+    for (const id of attached) this.sending.add(id);
     this.deps.commits.add(item, (result: AppendResult | Error) => {
+      for (const id of attached) this.sending.delete(id);
       if (result instanceof Error) {
         state.uncommitted(event);
         this.deps.logger.error('event commit failed', { conv_id: this.convId, seq: event.seq, err: result });
@@ -257,6 +274,7 @@ export class ConversationActor {
       if (event.kind === 'message') reads.sent(event);
       this.deliver(state, event, item.members?.remove ?? [], excludeSession);
       if (event.kind === 'message') this.deps.onMessage(event);
+      if (attached.length > 0) this.deps.onAttachmentsPosted(event);
       if (event.kind === 'delete') reads.deleted(event, author);
     });
   }
@@ -274,6 +292,7 @@ function needsSeq(cmd: Command): boolean {
     case 'edit':
     case 'delete':
     case 'link_preview':
+    case 'attachment_ready':
     case 'add_members':
     case 'remove_member':
     case 'announce':
@@ -292,6 +311,7 @@ function targetOf(cmd: Command): number | null {
     case 'edit':
     case 'delete':
     case 'link_preview':
+    case 'attachment_ready':
       return cmd.target_seq;
     default:
       return null;

@@ -3,7 +3,7 @@
  * the cluster router can carry them between shards unchanged.
  */
 import type { ConversationRecord, MemberRecord } from '../store';
-import type { LinkPreview, TypingState } from '../protocol';
+import type { Attachment, LinkPreview, TypingState } from '../protocol';
 
 interface Base {
   conv_id: string;
@@ -19,6 +19,7 @@ export interface SendCommand extends Base {
   session_id: string | null;
   body: string;
   reply_to?: number;
+  /** Ids of completed attachments the sender uploaded and has not sent yet. */
   attachments?: string[];
   mentions?: string[];
 }
@@ -50,6 +51,12 @@ export interface LinkPreviewCommand extends Base {
   op: 'link_preview';
   target_seq: number;
   preview: LinkPreview;
+}
+/** An attachment of message `target_seq` got its display size; `user_id` is the message's author. */
+export interface AttachmentReadyCommand extends Base {
+  op: 'attachment_ready';
+  target_seq: number;
+  attachment: Attachment;
 }
 /** Mutes until a time in ms, MUTED_FOREVER, or unmutes (null). */
 export interface MuteCommand extends Base {
@@ -93,6 +100,7 @@ export type Command =
   | EditCommand
   | DeleteCommand
   | LinkPreviewCommand
+  | AttachmentReadyCommand
   | MuteCommand
   | MarkUnreadCommand
   | ReadCommand
@@ -129,6 +137,8 @@ export interface ResultMap {
   delete: AckResult;
   /** null when the message is gone (or its preview was already stored). */
   link_preview: AckResult | null;
+  /** null when the message is gone (or this attachment was already announced). */
+  attachment_ready: AckResult | null;
   mute: MuteResult;
   mark_unread: { marked_unread: boolean };
   read: { last_read_seq: number };

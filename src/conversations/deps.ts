@@ -19,6 +19,8 @@ export interface ActorDeps {
   editWindowMs: number;
   /** Called once per message event after it is durable (link previews start here). */
   onMessage: (event: ConvEvent) => void;
+  /** Called once per message with attachments after it is durable (renditions made meanwhile are announced). */
+  onAttachmentsPosted: (event: ConvEvent) => void;
   /**
    * True once for a conversation taken over from a shard that died: its recent events may
    * not have been fanned out, so the new actor publishes them again when it loads.

@@ -9,6 +9,7 @@ export {
   type CreateRequest,
   type Created,
   type LinkPreviews,
+  type PostedAttachments,
   type Route,
 } from './service';
 export { ConversationReads, type Replay, type Thread } from './reads';

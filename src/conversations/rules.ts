@@ -5,11 +5,12 @@
  * message) before calling it, applies the event's effects after, and decides duplicates
  * before any refusal here is answered (dedup.ts). Tests call these without a store.
  */
-import { ProtocolError, reservedIdPrefix, type ConvEvent, type EventKind, type Limits } from '../protocol';
-import type { AppendItem } from '../store';
+import { ProtocolError, reservedIdPrefixes, type Attachment, type ConvEvent, type EventKind, type Limits } from '../protocol';
+import type { AppendItem, AttachmentRecord } from '../store';
 import type {
   AddMembersCommand,
   AnnounceCommand,
+  AttachmentReadyCommand,
   DeleteCommand,
   EditCommand,
   LinkPreviewCommand,
@@ -49,10 +50,14 @@ function liveMessage(state: ConversationState, seq: number, error: ProtocolError
 
 const noSuchMessage = (): ProtocolError => new ProtocolError('not_found', 'no such message');
 
-export function send(state: ConversationState, cmd: SendCommand, stamp: Stamp): AppendItem {
+/**
+ * A new message. `found` holds the attachment records the SEND names that exist (the actor
+ * read them); each must be the sender's, completed and never sent.
+ */
+export function send(state: ConversationState, cmd: SendCommand, stamp: Stamp, found: readonly AttachmentRecord[] = []): AppendItem {
   requireMember(state, cmd.user_id);
   if (cmd.body.trim() === '' && !cmd.attachments?.length) throw new ProtocolError('bad_request', 'body must not be empty');
-  if (cmd.attachments?.length) throw new ProtocolError('bad_request', 'unknown attachment');
+  const attachments = sendable(cmd, found);
   let threadRoot: number | null = null;
   if (cmd.reply_to !== undefined) {
     const target = liveMessage(state, cmd.reply_to, new ProtocolError('bad_request', 'reply_to names no live message of this conversation'));
@@ -66,7 +71,7 @@ export function send(state: ConversationState, cmd: SendCommand, stamp: Stamp): 
     body: cmd.body,
     reply_to: cmd.reply_to ?? null,
     thread_root: threadRoot,
-    attachments: cmd.attachments ?? [],
+    attachments,
     mentions: [...new Set(cmd.mentions ?? [])],
     client_msg_id: cmd.client_msg_id,
   });
@@ -114,9 +119,37 @@ export function linkPreview(state: ConversationState, cmd: LinkPreviewCommand, s
     image_url: p.image_url,
     site_name: p.site_name,
     // One preview per message: a repeat is a duplicate of the store's idempotency key.
-    client_msg_id: reservedIdPrefix + cmd.target_seq,
+    client_msg_id: reservedIdPrefixes.linkPreview + cmd.target_seq,
   });
   return { event };
+}
+
+/** An attachment's display size was made; null when its message was unsent meanwhile. */
+export function attachmentReady(state: ConversationState, cmd: AttachmentReadyCommand, stamp: Stamp): AppendItem | null {
+  const target = state.message(cmd.target_seq);
+  if (!target || target.deleted) return null;
+  const event = newEvent(state, stamp, cmd.user_id, 'attachment_ready', {
+    target_seq: cmd.target_seq,
+    attachment: cmd.attachment,
+    // Once per attachment: a second announcement is a duplicate of the store's key.
+    client_msg_id: reservedIdPrefixes.attachmentReady + cmd.attachment.id,
+  });
+  return { event };
+}
+
+/** The attachments of a SEND as its message carries them, in the order named. */
+function sendable(cmd: SendCommand, found: readonly AttachmentRecord[]): Attachment[] {
+  const ids = cmd.attachments ?? [];
+  if (new Set(ids).size !== ids.length) throw new ProtocolError('bad_request', 'an attachment is named twice');
+  const byId = new Map(found.map((r) => [r.attachment_id, r]));
+  return ids.map((id) => {
+    const rec = byId.get(id);
+    // Another user's attachment is as unknown as a missing one: ids are not probed.
+    if (!rec || rec.owner_id !== cmd.user_id) throw new ProtocolError('bad_request', `unknown attachment ${id}`);
+    if (rec.state !== 'ready' || rec.meta === null) throw new ProtocolError('bad_request', `attachment ${id} is not completed`);
+    if (rec.conv_id !== null) throw new ProtocolError('bad_request', `attachment ${id} was already sent`);
+    return rec.meta;
+  });
 }
 
 /** Adds members to a group (admins only); null when every named user is a member already. */

@@ -2,7 +2,7 @@
  * The shard's conversation actors: created on first command, evicted when idle, drained
  * at shutdown. Also creates conversations, which needs no actor until its first event.
  */
-import { ProtocolError, newId, type ConvEvent, type ConversationType, type LinkPreview, type Limits } from '../protocol';
+import { ProtocolError, newId, type Attachment, type ConvEvent, type ConversationType, type LinkPreview, type Limits } from '../protocol';
 import type { ConversationRecord, MemberRecord, Store } from '../store';
 import type { Sequencer } from '../sequencer';
 import type { Bus } from '../bus';
@@ -57,6 +57,11 @@ export class ConversationMovedError extends Error {
 }
 
 /** How a shard sends a command to the owner of its conversation (the cluster router). */
+/** The attachments module's side of a message being stored (see AttachmentService.posted). */
+export interface PostedAttachments {
+  posted(convId: string, seq: number, sent: readonly Attachment[]): Promise<void>;
+}
+
 export type Route = <C extends Command>(cmd: C) => Promise<ResultOf<C>>;
 
 /** Longest wait for an actor to finish its in-flight commands when handing it over. */
@@ -75,6 +80,7 @@ export class ConversationService {
   private readonly moved = new Set<string>();
   /** Commands this service starts itself (announce, link previews) go through the router. */
   private route: Route = (cmd) => this.dispatch(cmd);
+  private attachments: PostedAttachments | null = null;
 
   constructor(private readonly opts: ConversationServiceOptions) {
     this.commits = new CommitQueue(opts.store, opts.metrics);
@@ -89,6 +95,7 @@ export class ConversationService {
       logger: opts.logger,
       editWindowMs: opts.editWindowMs,
       onMessage: (event) => this.previewLink(event),
+      onAttachmentsPosted: (event) => this.attachmentsPosted(event),
       takeRecovery: (convId) => this.recovering.delete(convId),
     };
   }
@@ -103,6 +110,18 @@ export class ConversationService {
         (err: unknown) => this.opts.logger.warn('link preview not stored', { conv_id: event.conv_id, seq: event.seq, err }),
       );
     });
+  }
+
+  /** Sent attachments whose renditions finished before their message was stored are announced by `attachments`. */
+  useAttachments(attachments: PostedAttachments): void {
+    this.attachments = attachments;
+  }
+
+  private attachmentsPosted(event: ConvEvent): void {
+    if (this.attachments === null || this.stopped) return;
+    this.attachments.posted(event.conv_id, event.seq, event.attachments ?? []).catch((err: unknown) =>
+      this.opts.logger.warn('attachment renditions not announced', { conv_id: event.conv_id, seq: event.seq, err }),
+    );
   }
 
   start(): void {

@@ -56,8 +56,13 @@ function refOf(value: unknown): string | null {
   return typeof id === 'string' ? id.slice(0, 64) : null;
 }
 
-/** Prefix of the idempotency keys the server gives its own events (link previews). */
-export const reservedIdPrefix = 'link_preview:';
+/**
+ * Prefixes of the idempotency keys the server gives its own events: the link preview of
+ * message N is keyed "link_preview:N", the display size of attachment A "attachment_ready:A"
+ * (one each); a client's key of that form would collide with them.
+ */
+export const reservedIdPrefixes = { linkPreview: 'link_preview:', attachmentReady: 'attachment_ready:' } as const;
+const reserved = Object.values(reservedIdPrefixes);
 
 const knownTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
 
@@ -69,7 +74,7 @@ function describe(err: ErrorObject | undefined, value: unknown): string {
   if (!err) return 'invalid frame';
   const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '';
   if (err.keyword === 'required') return `${type}: missing field "${String(err.params.missingProperty)}"`;
-  if (err.keyword === 'pattern' && field === 'client_msg_id') return `${type}: client_msg_id must not start with "${reservedIdPrefix}" (reserved)`;
+  if (err.keyword === 'pattern' && field === 'client_msg_id') return `${type}: client_msg_id must not start with ${reserved.map((p) => `"${p}"`).join(' or ')} (reserved)`;
   if (err.keyword === 'additionalProperties') {
     return `${type}: unknown field "${String(err.params.additionalProperty)}"`;
   }
@@ -79,9 +84,7 @@ function describe(err: ErrorObject | undefined, value: unknown): string {
 /** JSON schema of every client frame, discriminated by `type`. */
 function clientFrameSchema(l: Limits): object {
   const id = { type: 'string', minLength: 1, maxLength: l.maxIdChars };
-  // The server keys the link preview of message N as "link_preview:N" (one per message);
-  // a client's key of that form would collide with it.
-  const clientMsgId = { ...id, pattern: `^(?!${reservedIdPrefix})` };
+  const clientMsgId = { ...id, pattern: `^(?!${reserved.join('|')})` };
   const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
   const ids = (max: number) => ({ type: 'array', maxItems: max, items: id });
   const frame = (type: string, props: Record<string, object>, required: string[]) => ({

@@ -2,5 +2,5 @@
 export * from './frames';
 export * from './errors';
 export { newId, newSortableId } from './ids';
-export { FrameDecoder, reservedIdPrefix, type DecodeResult } from './codec';
+export { FrameDecoder, reservedIdPrefixes, type DecodeResult } from './codec';
 export { encodeFrame, type EncodedFrame } from './encode';
