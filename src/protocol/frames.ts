@@ -13,7 +13,42 @@ export type EventKind =
   | 'member_added'
   | 'member_removed'
   | 'conversation_updated'
-  | 'link_preview';
+  | 'link_preview'
+  | 'attachment_ready';
+
+/** What an attachment is, from the type sniffed from its bytes (never the client's word). */
+export type AttachmentKind = 'image' | 'video' | 'audio' | 'file';
+
+/** A rendition of an image made by the server: metadata-free, auto-oriented. */
+export interface AttachmentVariant {
+  width: number;
+  height: number;
+  size: number;
+  content_type: string;
+}
+
+/**
+ * An attachment as messages carry it. Its bytes are fetched through a signed URL from
+ * `GET /attachments/:id/url` (members of the conversation it was posted in only).
+ */
+export interface Attachment {
+  id: string;
+  kind: AttachmentKind;
+  /** Sniffed from the bytes. */
+  content_type: string;
+  size: number;
+  /** The file name the uploader gave (sanitised). */
+  name: string;
+  /** Images: size after auto-orientation; null otherwise. */
+  width: number | null;
+  height: number | null;
+  /** Images: ThumbHash (base64, a few dozen bytes) to blur up at once; null otherwise. */
+  placeholder: string | null;
+  /** Images: the small rendition (320 px box), null until made. */
+  thumbnail: AttachmentVariant | null;
+  /** Images: the display rendition (1600 px box), null until made (then `attachment_ready`). */
+  display: AttachmentVariant | null;
+}
 
 /**
  * One event of a conversation's log, exactly as it travels in DELIVER, CONNACK `missed`
@@ -31,13 +66,15 @@ export interface ConvEvent {
   reply_to?: number | null;
   /** message: seq of the first message of the thread this reply belongs to; null when not a reply */
   thread_root?: number | null;
-  /** message: attachment ids */
-  attachments?: string[];
+  /** message: its attachments, in the order sent (history folds `attachment_ready` in) */
+  attachments?: Attachment[];
+  /** attachment_ready: the attachment of message `target_seq` with the renditions now made */
+  attachment?: Attachment;
   /** message: mentioned user ids */
   mentions?: string[];
   /** message, reaction, edit, delete: the sender's idempotency key */
   client_msg_id?: string;
-  /** reaction, edit, delete, link_preview: the message it applies to */
+  /** reaction, edit, delete, link_preview, attachment_ready: the message it applies to */
   target_seq?: number;
   /** reaction: null removes the sender's reaction */
   emoji?: string | null;

@@ -1,5 +1,6 @@
 /** Store records, the Store interface and its contract (see index.ts). */
 import type {
+  Attachment,
   ConvEvent,
   ConversationType,
   EventKind,
@@ -80,6 +81,41 @@ export interface AppendItem {
     add?: { user_id: string; role: MemberRole; last_read_seq: number }[];
     remove?: string[];
   };
+}
+
+/**
+ * An upload slot, and once completed an attachment. Created `pending` when a client asks
+ * to upload; `ready` once the server checked the stored bytes; posted (conv_id and seq
+ * set) by the store when a message event carrying it is appended; removed when that
+ * message is deleted, or by the collector when never posted within a day.
+ */
+export interface AttachmentRecord {
+  attachment_id: string;
+  owner_id: string;
+  /** What the client declared when it asked for the slot (the server checks it at completion). */
+  name: string;
+  declared_type: string;
+  declared_size: number;
+  /** Lowercase hex. */
+  declared_sha256: string;
+  created_at: number;
+  state: 'pending' | 'ready';
+  /** ready: sha256 (lowercase hex) the server computed from the stored bytes: names the blob. */
+  sha256: string | null;
+  /** ready: the attachment as messages carry it (renditions filled in as they are made). */
+  meta: Attachment | null;
+  /** Set when a message carrying it was appended; null until then. */
+  conv_id: string | null;
+  seq: number | null;
+}
+
+export type NewAttachment = Omit<AttachmentRecord, 'state' | 'sha256' | 'meta' | 'conv_id' | 'seq'>;
+
+/** A stored blob (one per sha256) that no attachment references any more. */
+export interface UnreferencedBlob {
+  sha256: string;
+  /** When its reference count reached 0 (ms). */
+  unreferenced_since: number;
 }
 
 /**
@@ -179,6 +215,40 @@ export interface Store {
   listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage>;
   /** The user's inbox rows changed at or after `sinceMs` (member or conversation changes). */
   inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]>;
+
+  // attachments and blobs (see AttachmentRecord; a message event's `attachments` are posted by appendEvents)
+  createAttachment(att: NewAttachment): Promise<void>;
+  /** The records that exist among `ids`, in no particular order. */
+  getAttachments(ids: readonly string[]): Promise<AttachmentRecord[]>;
+  /** pending -> ready with the server's sha256 and meta; false when the record is missing or not pending. */
+  completeAttachment(id: string, sha256: string, meta: Attachment): Promise<boolean>;
+  /** Replaces the meta of a ready attachment (renditions made); false when missing or not ready. */
+  updateAttachmentMeta(id: string, meta: Attachment): Promise<boolean>;
+  /**
+   * Removes records; returns those it removed (a record already gone is not returned, so
+   * callers release each blob reference once).
+   */
+  deleteAttachments(ids: readonly string[]): Promise<AttachmentRecord[]>;
+  /** Records created before `before` (ms) that were never posted (pending or ready), oldest first. */
+  listUnposted(before: number, limit: number): Promise<AttachmentRecord[]>;
+  /**
+   * Takes one reference to the blob of `sha256` (created with one reference if missing). A
+   * blob claimed for deletion is waited for until dropped, then created anew, so the caller
+   * (which writes the bytes after this resolves) never loses them to a collector.
+   */
+  refBlob(sha256: string): Promise<void>;
+  /** Releases one reference; at zero the blob is unreferenced since now. */
+  unrefBlob(sha256: string): Promise<void>;
+  /** Blobs at zero references since before `before` (ms), oldest first. */
+  listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]>;
+  /**
+   * Claims an unreferenced blob for deletion: true only if it still has no reference and
+   * is unreferenced since `since` (no one took and released it meanwhile). Until dropBlob,
+   * refBlob of it waits.
+   */
+  claimBlob(sha256: string, since: number): Promise<boolean>;
+  /** Forgets a claimed blob (after its objects were deleted). */
+  dropBlob(sha256: string): Promise<void>;
 
   /** Flushes and releases the engine. */
   close(): Promise<void>;
