@@ -63,6 +63,7 @@ const commandOf: Readonly<Record<EventKind, string>> = {
   edit: 'EDIT',
   delete: 'DELETE',
   link_preview: 'another command',
+  attachment_ready: 'another command',
   member_added: 'another command',
   member_removed: 'another command',
   conversation_updated: 'another command',

@@ -66,7 +66,8 @@ export function send(state: ConversationState, cmd: SendCommand, stamp: Stamp): 
     body: cmd.body,
     reply_to: cmd.reply_to ?? null,
     thread_root: threadRoot,
-    attachments: cmd.attachments ?? [],
+    // Any attachment id was refused above until SEND resolves them to Attachment records.
+    attachments: [],
     mentions: [...new Set(cmd.mentions ?? [])],
     client_msg_id: cmd.client_msg_id,
   });
