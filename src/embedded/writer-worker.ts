@@ -32,6 +32,22 @@ async function serve(req: WriteRequest): Promise<unknown> {
       return store.saveMarkers(a[0] as Parameters<SqliteStore['saveMarkers']>[0]);
     case 'setMute':
       return store.setMute(a[0] as string, a[1] as string, a[2] as number | null);
+    case 'createAttachment':
+      return store.createAttachment(a[0] as Parameters<SqliteStore['createAttachment']>[0]);
+    case 'completeAttachment':
+      return store.completeAttachment(a[0] as string, a[1] as string, a[2] as Parameters<SqliteStore['completeAttachment']>[2]);
+    case 'updateAttachmentMeta':
+      return store.updateAttachmentMeta(a[0] as string, a[1] as Parameters<SqliteStore['updateAttachmentMeta']>[1]);
+    case 'deleteAttachments':
+      return store.deleteAttachments(a[0] as string[]);
+    case 'tryRefBlob':
+      return store.tryRefBlob(a[0] as string);
+    case 'unrefBlob':
+      return store.unrefBlob(a[0] as string);
+    case 'claimBlob':
+      return store.claimBlob(a[0] as string, a[1] as number);
+    case 'dropBlob':
+      return store.dropBlob(a[0] as string);
     case 'reserve':
       return sequencer.reserve(a[0] as string, a[1] as number);
   }

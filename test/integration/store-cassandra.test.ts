@@ -8,7 +8,7 @@ import { newId } from '../../src/protocol';
 import { CassandraStore } from '../../src/store';
 import { bucketOf, bucketSize } from '../../src/store/cassandra';
 import { runStoreContract } from '../store/contract';
-import { group, message, t0, targeted } from '../store/contract-fixtures';
+import { attachment, group, message, t0, targeted } from '../store/contract-fixtures';
 import { cassandraConfig, dropKeyspace, randomKeyspace } from './cassandra-env';
 
 jest.setTimeout(20_000);
@@ -151,4 +151,48 @@ describe('CassandraStore engine specifics', () => {
     // eslint-disable-next-line no-console
     console.log(`cassandra: one batch of ${items.length} events over ${convs.length} conversations took ${batchMs} ms`);
   });
+
+  it('re-posts the attachments of a send whose claim moved to a retry, at the retry seq', async () => {
+    const a = newId('u');
+    const convId = await group(store(), [a]);
+    const id = newId('att');
+    await store().createAttachment({ attachment_id: id, owner_id: a, name: 'x.jpg', declared_type: 'image/jpeg', declared_size: 1, declared_sha256: 'ab', created_at: t0 });
+    // A shard claimed the key for seq 2, posted the attachment and died before the event.
+    const c = cassandra as Cassandra;
+    await c.client.execute('INSERT INTO event_keys (conv_id, sender_id, client_msg_id, seq, ts) VALUES (?, ?, ?, ?, ?)', [convId, a, 'lost', 2, t0 + 2000], { prepare: true });
+    await c.client.execute('UPDATE attachments SET conv_id = ?, seq = ? WHERE attachment_id = ? IF EXISTS', [convId, 2, id], { prepare: true });
+    const retry = message(convId, 9, a, 'retried', { client_msg_id: 'lost', attachments: [attachment(id)] });
+    expect(await store().appendEvents([retry])).toEqual([{ status: 'ok' }]);
+    expect((await store().getAttachments([id]))[0]).toMatchObject({ conv_id: convId, seq: 9 });
+    // Posted elsewhere by another message: a new send does not take it over.
+    await store().appendEvents([message(convId, 10, a, 'again', { attachments: [attachment(id)] })]);
+    expect((await store().getAttachments([id]))[0]).toMatchObject({ conv_id: convId, seq: 9 });
+  });
+
+  it('adds the columns added since to the events table of an existing keyspace', async () => {
+    const old = randomKeyspace('it_store_old');
+    const c = await connectCassandra(cassandraConfig(old));
+    try {
+      // The events table as it first shipped, before attachment_ready.
+      await c.client.execute(`CREATE TABLE events (conv_id text, bucket int, seq bigint, kind text, sender_id text, body text,
+        reply_to bigint, target_seq bigint, emoji text, client_msg_id text, attachments list<text>, mentions list<text>,
+        user_ids list<text>, title text, created_at bigint, thread_root bigint, link_preview text, reactions map<text, text>,
+        edited_at bigint, deleted boolean, reply_count int, derived set<bigint>, PRIMARY KEY ((conv_id, bucket), seq))`);
+      const opened = await CassandraStore.open(c);
+      const columns = await c.client.execute('SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?', [old, 'events'], { prepare: true });
+      expect(columns.rows.map((r) => String(r.get('column_name')))).toEqual(expect.arrayContaining(['attachment', 'ready_attachments']));
+      // And it works: an attachment_ready folds into its message.
+      const a = newId('u');
+      const convId = await group(opened, [a]);
+      const p = attachment(newId('att'));
+      const made = { ...p, display: { width: 1, height: 1, size: 1, content_type: 'image/webp' } };
+      await opened.appendEvents([message(convId, 1, a, 'x', { attachments: [p] }), { event: { conv_id: convId, seq: 2, ts: t0, sender_id: a, kind: 'attachment_ready', target_seq: 1, attachment: made } }]);
+      expect((await opened.readMessage(convId, 1))?.attachments).toEqual([made]);
+      // Opening again is a no-op.
+      await CassandraStore.open(c);
+    } finally {
+      await c.close();
+      await dropKeyspace(old);
+    }
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 /** Store contract, part 2: the log (append, read, idempotency, atomicity, folding, membership). */
 import { newId, type ConvEvent, type EventKind } from '../../src/protocol';
 import type { AppendItem, Store } from '../../src/store';
-import { event, group, message, t0, targeted, type ContractContext } from './contract-fixtures';
+import { attachment, event, group, message, t0, targeted, type ContractContext } from './contract-fixtures';
 
 /** Registers this part of the Store contract; the store comes from `ctx` per test. */
 export function eventsContract(ctx: ContractContext): void {
@@ -26,7 +26,7 @@ export function eventsContract(ctx: ContractContext): void {
       const [a, b, c] = [newId('u'), newId('u'), newId('u')];
       const convId = await group(store, [a, b]);
       const items: AppendItem[] = [
-        message(convId, 1, a, 'hello', { reply_to: null, attachments: ['att_1'], mentions: [b], client_msg_id: 'm1' }),
+        message(convId, 1, a, 'hello', { reply_to: null, attachments: [attachment('att_1')], mentions: [b], client_msg_id: 'm1' }),
         message(convId, 2, b, 'reply', { reply_to: 1, client_msg_id: 'm2' }),
         targeted(convId, 3, b, 'reaction', 1, { emoji: '👍', client_msg_id: 'r1' }),
         targeted(convId, 4, b, 'reaction', 1, { emoji: null, client_msg_id: 'r2' }),
@@ -42,7 +42,7 @@ export function eventsContract(ctx: ContractContext): void {
       const base = (seq: number, sender: string, kind: EventKind) => ({ conv_id: convId, seq, ts: ts(seq), sender_id: sender, kind });
       expect(await store.readEvents(convId, 0, 100)).toEqual([
         // Message 1 reads back with its current (edited) body.
-        { ...base(1, a, 'message'), body: 'hello!', reply_to: null, thread_root: null, attachments: ['att_1'], mentions: [b], client_msg_id: 'm1' },
+        { ...base(1, a, 'message'), body: 'hello!', reply_to: null, thread_root: null, attachments: [attachment('att_1')], mentions: [b], client_msg_id: 'm1' },
         // Message 2 was deleted: its body is gone, the fields stay present.
         { ...base(2, b, 'message'), body: '', reply_to: 1, thread_root: null, attachments: [], mentions: [], client_msg_id: 'm2' },
         { ...base(3, b, 'reaction'), target_seq: 1, emoji: '👍', client_msg_id: 'r1' },
@@ -242,7 +242,7 @@ export function eventsContract(ctx: ContractContext): void {
       const a = newId('u');
       const convId = await group(store, [a]);
       await store.appendEvents([
-        message(convId, 1, a, 'secret', { attachments: ['att_secret'] }),
+        message(convId, 1, a, 'secret', { attachments: [attachment('att_secret')] }),
         targeted(convId, 2, a, 'edit', 1, { body: 'secret v2' }),
         targeted(convId, 3, a, 'edit', 1, { body: 'secret v3' }),
       ]);

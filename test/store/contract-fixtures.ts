@@ -1,5 +1,5 @@
 /** Shared fixtures of the Store contract suite: ids, timestamps and event builders. */
-import { newId, type ConvEvent, type EventKind } from '../../src/protocol';
+import { newId, type Attachment, type ConvEvent, type EventKind } from '../../src/protocol';
 import type { AppendItem, NewUser, Store } from '../../src/store';
 
 /** Base timestamp of the suite; event seq N gets ts t0 + N * 1000. */
@@ -52,4 +52,21 @@ export async function group(store: Store, memberIds: string[], createdAt = t0, t
   const members = memberIds.map((user_id, i) => ({ user_id, role: i === 0 ? ('admin' as const) : ('member' as const) }));
   await store.createConversation({ conv_id: convId, type: 'group', title, created_at: createdAt, members });
   return convId;
+}
+
+/** An image attachment as a message carries it before its display rendition is made. */
+export function attachment(id: string, fields: Partial<Attachment> = {}): Attachment {
+  return {
+    id,
+    kind: 'image',
+    content_type: 'image/jpeg',
+    size: 123_456,
+    name: `${id}.jpg`,
+    width: 4032,
+    height: 3024,
+    placeholder: 'k0oGLQaSVsN1',
+    thumbnail: { width: 320, height: 240, size: 9_000, content_type: 'image/webp' },
+    display: null,
+    ...fields,
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { MUTED_FOREVER, newId, type ConvEvent } from '../../src/protocol';
 import type { Store } from '../../src/store';
-import { event, group, message, t0, targeted, type ContractContext } from './contract-fixtures';
+import { attachment, event, group, message, t0, targeted, type ContractContext } from './contract-fixtures';
 
 export function richContract(ctx: ContractContext): void {
   let store: Store;
@@ -100,7 +100,7 @@ export function richContract(ctx: ContractContext): void {
       const [a, b] = [newId('u'), newId('u')];
       const convId = await group(store, [a, b]);
       await store.appendEvents([
-        message(convId, 1, a, 'secret', { attachments: ['att_1'], mentions: [b] }),
+        message(convId, 1, a, 'secret', { attachments: [attachment('att_1')], mentions: [b] }),
         targeted(convId, 2, b, 'reaction', 1, { emoji: '👍' }),
         targeted(convId, 3, a, 'edit', 1, { body: 'edited secret' }),
         targeted(convId, 4, a, 'delete', 1),

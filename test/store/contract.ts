@@ -4,6 +4,7 @@
  * an empty store per test or one shared store.
  */
 import type { Store } from '../../src/store';
+import { attachmentsContract } from './contract-attachments';
 import type { ContractContext } from './contract-fixtures';
 import { eventsContract } from './contract-events';
 import { inboxContract } from './contract-inbox';
@@ -38,5 +39,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     eventsContract(ctx);
     inboxContract(ctx);
     richContract(ctx);
+    attachmentsContract(ctx);
   });
 }

@@ -24,6 +24,7 @@
  */
 import type { ConvEvent } from '../../protocol';
 import type { AppendItem, AppendResult } from '../types';
+import type { AttachmentTable, BlobTable } from './attachments';
 import { ConversationTable, deleteMemberCql, deleteUserConvCql, insertMemberCql, insertUserConvCql, memberParams, type ConvRow } from './conversations';
 import { num, type Cql, type Param, type Statement } from './db';
 import { ConvFold } from './fold';
@@ -38,6 +39,8 @@ interface Entry {
   /** The event as written. */
   event: ConvEvent;
   outcome: AppendResult | null;
+  /** Set when the claim was moved from a seq whose event never landed (see claim). */
+  movedFrom?: number;
 }
 
 /** One conversation's part of the batch and what phase 1 read for it. */
@@ -55,8 +58,8 @@ const claimCql = 'INSERT INTO event_keys (conv_id, sender_id, client_msg_id, seq
 const reclaimCql = 'UPDATE event_keys SET seq = ?, ts = ? WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? IF seq = ?';
 const threadCql = 'INSERT INTO thread_replies (conv_id, thread_root, seq) VALUES (?, ?, ?)';
 // The kind of a row cleared by seq is not known without reading it; each kind holds one
-// of these columns, so clearing all three is right for any of them.
-const clearDerivedCql = 'UPDATE events SET body = null, link_preview = null, emoji = null WHERE conv_id = ? AND bucket = ? AND seq = ?';
+// of these columns, so clearing all four is right for any of them.
+const clearDerivedCql = 'UPDATE events SET body = null, link_preview = null, emoji = null, attachment = null WHERE conv_id = ? AND bucket = ? AND seq = ?';
 const convUpdateCql =
   'UPDATE conversations SET last_seq = ?, updated_at = ?, member_count = ?, title = ?, preview = ?, preview_seq = ? WHERE conv_id = ?';
 
@@ -65,6 +68,8 @@ export class EventAppender {
     private readonly db: Cql,
     private readonly log: EventLog,
     private readonly convs: ConversationTable,
+    private readonly attachments: AttachmentTable,
+    private readonly blobs: BlobTable,
   ) {}
 
   async append(items: readonly AppendItem[]): Promise<AppendResult[]> {
@@ -168,6 +173,7 @@ export class EventAppender {
     const moved = await this.db.lwt(reclaimCql, [ev.seq, ev.ts, ev.conv_id, ev.sender_id, ev.client_msg_id, seq]);
     if (moved.applied) {
       e.outcome = { status: 'ok' };
+      e.movedFrom = seq;
       return;
     }
     // Another retry of this key moved it first and may not have written its event yet;
@@ -182,6 +188,14 @@ export class EventAppender {
     if (writes.length === 0) return;
     const fold = new ConvFold(b.rows, b.members);
     for (const e of writes) fold.apply(e.item, e.event);
+
+    // Attachments are posted before their message's event row exists: a reader never sees
+    // the message with records still unposted (a collector could take them). Only items
+    // whose claim applied get here, so a duplicate never posts. If the write of the event
+    // fails after this, the records stay posted at a seq without an event until a retry
+    // of the send (its claim moved, see claim) posts them again at its own seq.
+    const movedFrom = new Map(writes.map((e) => [e.event.seq, e.movedFrom ?? null]));
+    await Promise.all(fold.posts.map((p) => this.attachments.post(b.convId, p.seq, p.ids, movedFrom.get(p.seq) ?? null)));
 
     const byBucket = new Map<number, Statement[]>();
     for (const row of fold.inserted()) {
@@ -206,6 +220,24 @@ export class EventAppender {
     await Promise.all(runs);
     // Like SQLite's UPDATE, a conversation without a row gets none.
     if (b.conv !== null) await this.db.run(convUpdateCql, await this.convParams(b.conv, fold));
+    await this.unsend(b.convId, fold);
+  }
+
+  /**
+   * Unsend removes the deleted messages' attachment records and releases their blobs,
+   * after the delete event is written (Cassandra has no transaction spanning both). A
+   * crash in between leaves records of a deleted message and blob references never
+   * released: a leaked blob, never a lost one. A record is removed by a conditional delete
+   * of the state read, and a reference released only for a record this call removed, so
+   * a second delete (or a collector's deleteAttachments) releases nothing twice.
+   */
+  private async unsend(convId: string, fold: ConvFold): Promise<void> {
+    await Promise.all(
+      fold.unsent.map(async (u) => {
+        const removed = await this.attachments.removeForMessage(convId, u.seq, u.ids);
+        for (const r of removed) if (r.state === 'ready' && r.sha256 !== null) await this.blobs.unref(r.sha256);
+      }),
+    );
   }
 
   /** The conversation row after the batch (convUpdateCql order); unchanged columns unset. */

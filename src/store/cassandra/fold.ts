@@ -12,7 +12,7 @@
 import type { AppendItem } from '../types';
 import type { ConvEvent, MemberRole } from '../../protocol';
 import { rowFromEvent, type EventRow, type FoldColumn } from './rows';
-import { previewOf, previewOfEvent } from '../common';
+import { foldReadyAttachment, previewOf, previewOfEvent } from '../common';
 
 /** A row the batch holds: read from the log (changed columns tracked) or new (inserted whole). */
 export interface Slot {
@@ -46,6 +46,10 @@ export class ConvFold {
   readonly clears = new Set<number>();
   readonly threadIndex: { root: number; seq: number }[] = [];
   readonly memberOps = new Map<string, MemberOp>();
+  /** New messages with attachments: their records are posted before the event rows are written. */
+  readonly posts: { seq: number; ids: string[] }[] = [];
+  /** Messages this batch deleted that carried attachments: their records go after the writes. */
+  readonly unsent: { seq: number; ids: string[] }[] = [];
   readonly touch: ConvTouch = {
     lastSeq: 0,
     updatedAt: 0,
@@ -84,6 +88,10 @@ export class ConvFold {
           this.threadIndex.push({ root: ev.thread_root, seq: ev.seq });
           this.countReply(ev.thread_root, 1);
         }
+        if (ev.attachments !== undefined && ev.attachments.length > 0) this.posts.push({ seq: ev.seq, ids: ev.attachments.map((a) => a.id) });
+        break;
+      case 'attachment_ready':
+        if (ev.target_seq != null) this.foldAttachment(ev.seq, ev.target_seq);
         break;
       case 'link_preview':
         if (ev.target_seq != null) {
@@ -169,9 +177,11 @@ export class ConvFold {
     const m = this.message(target);
     if (m === null) return;
     if (!m.row.deleted) {
+      if (m.row.attachments.length > 0) this.unsent.push({ seq: target, ids: m.row.attachments.map((a) => a.id) });
       this.set(m, 'deleted', (r) => (r.deleted = true));
       this.set(m, 'body', (r) => (r.body = null));
       this.set(m, 'attachments', (r) => (r.attachments = []));
+      if (Object.keys(m.row.ready_attachments).length > 0) this.set(m, 'ready_attachments', (r) => (r.ready_attachments = {}));
       this.set(m, 'mentions', (r) => (r.mentions = []));
       this.set(m, 'reactions', (r) => (r.reactions = {}));
       this.set(m, 'link_preview', (r) => (r.link_preview = null));
@@ -184,7 +194,27 @@ export class ConvFold {
       else if (d.row.kind === 'edit') this.set(d, 'body', (r) => (r.body = null));
       else if (d.row.kind === 'link_preview') this.set(d, 'link_preview', (r) => (r.link_preview = null));
       else if (d.row.kind === 'reaction') this.set(d, 'emoji', (r) => (r.emoji = null));
+      else if (d.row.kind === 'attachment_ready') this.set(d, 'attachment', (r) => (r.attachment = null));
     }
+  }
+
+  /**
+   * Folds an attachment_ready event (its new row is slot `seq`) into its live message.
+   * Aimed at a deleted or missing message it changes nothing, and the event keeps no
+   * attachment: what a delete would have scrubbed is not written after it.
+   */
+  private foldAttachment(seq: number, target: number): void {
+    const ev = this.slots.get(seq) as Slot;
+    const att = ev.row.attachment;
+    const m = this.message(target);
+    if (m === null || m.row.deleted) {
+      ev.row.attachment = null;
+      return;
+    }
+    this.derive(m, seq);
+    if (att === null) return;
+    const ready = foldReadyAttachment(m.row.attachments, m.row.ready_attachments, att);
+    if (ready !== null) this.set(m, 'ready_attachments', (r) => (r.ready_attachments = ready));
   }
 
   private countReply(root: number, delta: number): void {

@@ -1,5 +1,5 @@
 /** The events row in memory, its columns and its CQL parameters (common.ts maps it to the wire). */
-import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
+import type { Attachment, ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import { bool, list, num, numList, str, textMap, type Param, type Row } from './db';
 import { previewOfEvent, type StoredMessage } from '../common';
 
@@ -24,11 +24,13 @@ export function storableSeq(seq: number): boolean {
  * StoredMessage, so common.ts maps it to wire events and history views as it does SQLite's.
  */
 export interface EventRow extends StoredMessage {
-  /** Cassandra reads an empty collection for a null one: never null here. */
-  attachments: string[];
+  /** Cassandra reads an empty collection for a null one: never null here. Stored as one JSON text each. */
+  attachments: Attachment[];
   mentions: string[];
   user_ids: string[];
   reactions: Record<string, string>;
+  /** Stored as map<text, text>: attachment id -> JSON Attachment. */
+  ready_attachments: Record<string, Attachment>;
   reply_count: number;
   /** Seqs of the edit, link_preview and reaction events that hold content about this message. */
   derived: number[];
@@ -44,14 +46,16 @@ export type FoldColumn =
   | 'mentions'
   | 'reactions'
   | 'link_preview'
+  | 'attachment'
+  | 'ready_attachments'
   | 'reply_count'
   | 'derived';
 
 export const eventColumns =
   'conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id, attachments, mentions, user_ids, ' +
-  'title, created_at, thread_root, link_preview, reactions, edited_at, deleted, reply_count, derived';
+  'title, created_at, thread_root, link_preview, reactions, edited_at, deleted, reply_count, derived, attachment, ready_attachments';
 
-export const insertEventCql = `INSERT INTO events (bucket, ${eventColumns}) VALUES (${Array(22).fill('?').join(', ')})`;
+export const insertEventCql = `INSERT INTO events (bucket, ${eventColumns}) VALUES (${Array(24).fill('?').join(', ')})`;
 
 export const foldColumns: readonly FoldColumn[] = [
   'body',
@@ -62,6 +66,8 @@ export const foldColumns: readonly FoldColumn[] = [
   'mentions',
   'reactions',
   'link_preview',
+  'attachment',
+  'ready_attachments',
   'reply_count',
   'derived',
 ];
@@ -77,6 +83,7 @@ export const updateFoldCql = `UPDATE events SET ${foldColumns
 
 export function rowFromCql(r: Row): EventRow {
   const preview = str(r, 'link_preview');
+  const attachment = str(r, 'attachment');
   return {
     conv_id: str(r, 'conv_id') ?? '',
     seq: num(r, 'seq') ?? 0,
@@ -87,7 +94,7 @@ export function rowFromCql(r: Row): EventRow {
     target_seq: num(r, 'target_seq'),
     emoji: str(r, 'emoji'),
     client_msg_id: str(r, 'client_msg_id'),
-    attachments: list(r, 'attachments'),
+    attachments: list(r, 'attachments').map((a) => JSON.parse(a) as Attachment),
     mentions: list(r, 'mentions'),
     user_ids: list(r, 'user_ids'),
     title: str(r, 'title'),
@@ -99,6 +106,8 @@ export function rowFromCql(r: Row): EventRow {
     deleted: bool(r, 'deleted'),
     reply_count: num(r, 'reply_count') ?? 0,
     derived: numList(r, 'derived'),
+    attachment: attachment === null ? null : (JSON.parse(attachment) as Attachment),
+    ready_attachments: Object.fromEntries(Object.entries(textMap(r, 'ready_attachments')).map(([id, a]) => [id, JSON.parse(a) as Attachment])),
   };
 }
 
@@ -127,6 +136,8 @@ export function rowFromEvent(ev: ConvEvent): EventRow {
     deleted: false,
     reply_count: 0,
     derived: [],
+    attachment: ev.kind === 'attachment_ready' ? (ev.attachment ?? null) : null,
+    ready_attachments: {},
   };
 }
 
@@ -143,7 +154,7 @@ export function insertParams(r: EventRow): Param[] {
     r.target_seq ?? undefined,
     r.emoji ?? undefined,
     r.client_msg_id ?? undefined,
-    nonEmpty(r.attachments),
+    nonEmpty(r.attachments.map((a) => JSON.stringify(a))),
     nonEmpty(r.mentions),
     nonEmpty(r.user_ids),
     r.title ?? undefined,
@@ -155,6 +166,8 @@ export function insertParams(r: EventRow): Param[] {
     r.deleted ? true : undefined,
     r.reply_count === 0 ? undefined : r.reply_count,
     nonEmpty(r.derived),
+    r.attachment === null ? undefined : JSON.stringify(r.attachment),
+    Object.keys(r.ready_attachments).length === 0 ? undefined : jsonValues(r.ready_attachments),
   ];
 }
 
@@ -171,13 +184,17 @@ export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param
       case 'deleted':
         return r.deleted;
       case 'attachments':
-        return r.attachments.length === 0 ? null : r.attachments;
+        return r.attachments.length === 0 ? null : r.attachments.map((a) => JSON.stringify(a));
       case 'mentions':
         return r.mentions.length === 0 ? null : r.mentions;
       case 'reactions':
         return Object.keys(r.reactions).length === 0 ? null : r.reactions;
       case 'link_preview':
         return r.link_preview === null ? null : JSON.stringify(r.link_preview);
+      case 'attachment':
+        return r.attachment === null ? null : JSON.stringify(r.attachment);
+      case 'ready_attachments':
+        return Object.keys(r.ready_attachments).length === 0 ? null : jsonValues(r.ready_attachments);
       case 'reply_count':
         return r.reply_count;
       case 'derived':
@@ -190,4 +207,8 @@ export function foldParams(r: EventRow, changed: ReadonlySet<FoldColumn>): Param
 
 function nonEmpty<T extends string | number>(xs: readonly T[]): readonly T[] | undefined {
   return xs.length === 0 ? undefined : xs;
+}
+
+function jsonValues(m: Readonly<Record<string, Attachment>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).map(([id, a]) => [id, JSON.stringify(a)]));
 }

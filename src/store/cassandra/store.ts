@@ -1,27 +1,32 @@
 /** CassandraStore: the distributed Store engine, composed of one class per table group. */
 import type { Cassandra } from '../../cassandra';
-import type { ConvEvent, InboxRow } from '../../protocol';
+import type { Attachment, ConvEvent, InboxRow } from '../../protocol';
 import type {
   AppendItem,
   AppendResult,
+  AttachmentRecord,
   ConversationRecord,
   InboxPage,
   KeyedEvent,
   MarkerUpdate,
   MemberRecord,
   MessageView,
+  NewAttachment,
   NewConversation,
   NewUser,
   Store,
   UnreadCounts,
+  UnreferencedBlob,
   UserRecord,
   UserSettings,
 } from '../types';
 import { EventAppender } from './append';
+import { AttachmentTable, BlobTable } from './attachments';
 import { ConversationTable, memberRecord, record } from './conversations';
 import { Cql } from './db';
 import { Inbox } from './inbox';
 import { EventLog } from './log';
+import { addMissingColumns } from './migrate';
 import { UserTable } from './users';
 
 export interface CassandraStoreOptions {
@@ -43,6 +48,8 @@ export class CassandraStore implements Store {
   private readonly log: EventLog;
   private readonly appender: EventAppender;
   private readonly inbox: Inbox;
+  private readonly attachments: AttachmentTable;
+  private readonly blobs: BlobTable;
   private readonly now: () => number;
 
   private constructor(
@@ -54,17 +61,20 @@ export class CassandraStore implements Store {
     this.users = new UserTable(db);
     this.conversations = new ConversationTable(db);
     this.log = new EventLog(db);
-    this.appender = new EventAppender(db, this.log, this.conversations);
+    this.attachments = new AttachmentTable(db);
+    this.blobs = new BlobTable(db, this.now);
+    this.appender = new EventAppender(db, this.log, this.conversations, this.attachments, this.blobs);
     this.inbox = new Inbox(db, this.conversations, this.log);
   }
 
-  /** Applies schema.cql (idempotent) to the connection's keyspace and returns the store. */
+  /** Applies schema.cql and added columns (idempotent) to the connection's keyspace and returns the store. */
   static async open(cassandra: Cassandra, options: CassandraStoreOptions = {}): Promise<CassandraStore> {
     // Loaded here, not at the top: src/store/index.ts exports this engine, and loading
     // cassandra-driver costs ~0.4 s, which the SQLite-only processes (and the SQLite writer
     // thread) should not pay. Every other import of this engine is type-only.
     const { applyCqlFile, cqlFile } = await import('../../cassandra');
     await applyCqlFile(cassandra.client, cqlFile(__dirname, 'schema.cql'));
+    await addMissingColumns(cassandra);
     return new CassandraStore(cassandra, options);
   }
 
@@ -148,6 +158,50 @@ export class CassandraStore implements Store {
 
   inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
     return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
+  }
+
+  createAttachment(att: NewAttachment): Promise<void> {
+    return this.attachments.create(att);
+  }
+
+  getAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    return this.attachments.getMany(ids);
+  }
+
+  completeAttachment(id: string, sha256: string, meta: Attachment): Promise<boolean> {
+    return this.attachments.complete(id, sha256, meta);
+  }
+
+  updateAttachmentMeta(id: string, meta: Attachment): Promise<boolean> {
+    return this.attachments.updateMeta(id, meta);
+  }
+
+  deleteAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    return this.attachments.deleteMany(ids);
+  }
+
+  listUnposted(before: number, limit: number): Promise<AttachmentRecord[]> {
+    return this.attachments.listUnposted(before, limit);
+  }
+
+  refBlob(sha256: string): Promise<void> {
+    return this.blobs.ref(sha256);
+  }
+
+  unrefBlob(sha256: string): Promise<void> {
+    return this.blobs.unref(sha256);
+  }
+
+  listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]> {
+    return this.blobs.listUnreferenced(before, limit);
+  }
+
+  claimBlob(sha256: string, since: number): Promise<boolean> {
+    return this.blobs.claim(sha256, since);
+  }
+
+  dropBlob(sha256: string): Promise<void> {
+    return this.blobs.drop(sha256);
   }
 
   /** Every call awaits its writes, so there is nothing to flush; closes the connection if owned. */

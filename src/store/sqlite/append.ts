@@ -1,12 +1,15 @@
 /**
  * The group commit: one transaction per appendEvents call, applying each event to the
- * log, folding reactions/edits/deletes into their target message rows, applying
- * membership changes, and updating each touched conversation once.
+ * log, folding reactions/edits/deletes/previews/attachment_ready into their target
+ * message rows, posting a new message's attachments and removing a deleted one's (its
+ * blob references released), applying membership changes, and updating each touched
+ * conversation once.
  */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, LinkPreview } from '../../protocol';
+import type { Attachment, ConvEvent } from '../../protocol';
 import type { AppendItem, AppendResult, KeyedEvent } from '../index';
-import { previewOf, previewOfEvent } from '../common';
+import { foldReadyAttachment, previewOf, previewOfEvent } from '../common';
+import type { AttachmentTable, BlobTable } from './attachments';
 
 /** What one batch did to one conversation; written once at the end of the batch. */
 interface ConvTouch {
@@ -40,6 +43,7 @@ type InsertParams = [
   created_at: number,
   thread_root: number | null,
   link_preview: string | null,
+  attachment: string | null,
 ];
 
 interface ConvUpdateParams {
@@ -63,6 +67,9 @@ export class EventWriter {
   private readonly scrubDerived: Database.Statement<[string, number]>;
   private readonly countReply: Database.Statement<[number, string, number]>;
   private readonly foldPreview: Database.Statement<[string, string, number]>;
+  private readonly readyTarget: Database.Statement<[string, number], { attachments: string | null; ready_attachments: string | null }>;
+  private readonly foldReady: Database.Statement<[string, string, number]>;
+  private readonly dropAttachment: Database.Statement<[string, number]>;
   private readonly addMember: Database.Statement<[string, string, string, number, number, number]>;
   private readonly removeMember: Database.Statement<[string, string]>;
   private readonly updateConv: Database.Statement<ConvUpdateParams>;
@@ -72,7 +79,11 @@ export class EventWriter {
   private readonly setPreview: Database.Statement<[string | null, number | null, string]>;
   private readonly batch: Database.Transaction<(items: readonly AppendItem[]) => AppendResult[]>;
 
-  constructor(db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly attachments: AttachmentTable,
+    private readonly blobs: BlobTable,
+  ) {
     this.findDup = db.prepare(
       `SELECT seq, created_at AS ts, kind FROM events
        WHERE conv_id = ? AND sender_id = ? AND client_msg_id = ? AND client_msg_id IS NOT NULL`,
@@ -83,8 +94,8 @@ export class EventWriter {
     // as a repeated (conv_id, seq), still throw and roll the whole batch back.
     this.insert = db.prepare(
       `INSERT INTO events (conv_id, seq, kind, sender_id, body, reply_to, target_seq, emoji, client_msg_id,
-                           attachments, mentions, user_ids, title, created_at, thread_root, link_preview)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           attachments, mentions, user_ids, title, created_at, thread_root, link_preview, attachment)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (conv_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING`,
     );
     // A JSON merge patch with a null value removes the key: one statement sets or clears.
@@ -99,16 +110,18 @@ export class EventWriter {
     // The content goes; seq, sender, time, reply_to and thread_root stay so the tombstone
     // keeps its place in order and in its thread. RETURNING tells a reply's thread.
     this.deleteMessage = db.prepare(
-      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL, mentions = NULL, reactions = NULL, link_preview = NULL
+      `UPDATE events SET deleted = 1, body = NULL, attachments = NULL, mentions = NULL, reactions = NULL, link_preview = NULL,
+                         ready_attachments = NULL
        WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0
        RETURNING thread_root`,
     );
     // Edits and previews of the message carry its text (or what a link in it showed), its
-    // reactions what others answered to it. Each kind holds one of these columns (the others
-    // are NULL), so one statement clears them all; the rows keep their place in the log.
+    // reactions what others answered to it, attachment_ready events its files' names and
+    // sizes. Each kind holds one of these columns (the others are NULL), so one statement
+    // clears them all; the rows keep their place in the log.
     this.scrubDerived = db.prepare(
-      `UPDATE events SET body = NULL, link_preview = NULL, emoji = NULL
-       WHERE conv_id = ? AND target_seq = ? AND kind IN ('edit', 'link_preview', 'reaction')`,
+      `UPDATE events SET body = NULL, link_preview = NULL, emoji = NULL, attachment = NULL
+       WHERE conv_id = ? AND target_seq = ? AND kind IN ('edit', 'link_preview', 'reaction', 'attachment_ready')`,
     );
     this.countReply = db.prepare(
       `UPDATE events SET reply_count = reply_count + ? WHERE conv_id = ? AND seq = ? AND kind = 'message'`,
@@ -116,6 +129,11 @@ export class EventWriter {
     this.foldPreview = db.prepare(
       `UPDATE events SET link_preview = ? WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
     );
+    this.readyTarget = db.prepare(
+      `SELECT attachments, ready_attachments FROM events WHERE conv_id = ? AND seq = ? AND kind = 'message' AND deleted = 0`,
+    );
+    this.foldReady = db.prepare(`UPDATE events SET ready_attachments = ? WHERE conv_id = ? AND seq = ?`);
+    this.dropAttachment = db.prepare(`UPDATE events SET attachment = NULL WHERE conv_id = ? AND seq = ?`);
     this.addMember = db.prepare(
       `INSERT INTO conv_members (conv_id, user_id, role, joined_at, last_read_seq, last_delivered_seq, updated_at)
        VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING`,
@@ -199,6 +217,7 @@ export class EventWriter {
       ev.ts,
       ev.thread_root ?? null,
       ev.kind === 'link_preview' ? JSON.stringify(previewOfEvent(ev)) : null,
+      ev.kind === 'attachment_ready' && ev.attachment !== undefined ? JSON.stringify(ev.attachment) : null,
     );
     return changes === 1;
   }
@@ -213,6 +232,12 @@ export class EventWriter {
           touch.preview = previewOf(ev.body ?? '');
         }
         if (ev.thread_root != null) this.countReply.run(1, ev.conv_id, ev.thread_root);
+        if (ev.attachments !== undefined && ev.attachments.length > 0) {
+          this.attachments.post(ev.conv_id, ev.seq, ev.attachments.map((a) => a.id));
+        }
+        break;
+      case 'attachment_ready':
+        if (ev.target_seq != null) this.foldAttachment(ev, ev.target_seq);
         break;
       case 'link_preview':
         if (ev.target_seq != null) this.foldPreview.run(JSON.stringify(previewOfEvent(ev)), ev.conv_id, ev.target_seq);
@@ -233,6 +258,10 @@ export class EventWriter {
           // A deleted reply no longer counts in its thread (only when this delete did it).
           if (gone?.thread_root != null) this.countReply.run(-1, ev.conv_id, gone.thread_root);
           this.scrubDerived.run(ev.conv_id, ev.target_seq);
+          // Unsend removes the files too: each removed ready record held one blob reference.
+          for (const att of this.attachments.removeForMessage(ev.conv_id, ev.target_seq)) {
+            if (att.state === 'ready' && att.sha256 !== null) this.blobs.unrefNow(att.sha256);
+          }
           touch.deleted = true;
         }
         break;
@@ -253,6 +282,26 @@ export class EventWriter {
         }
         break;
     }
+  }
+
+  /**
+   * Folds the event's attachment into its live message (history shows it in place of the
+   * one sent). Aimed at a deleted or missing message it changes nothing, and the event
+   * keeps no attachment: what a delete would have scrubbed is not written after it.
+   */
+  private foldAttachment(ev: ConvEvent, target: number): void {
+    const m = this.readyTarget.get(ev.conv_id, target);
+    if (m === undefined) {
+      this.dropAttachment.run(ev.conv_id, ev.seq);
+      return;
+    }
+    if (ev.attachment === undefined) return;
+    const ready = foldReadyAttachment(
+      m.attachments === null ? null : (JSON.parse(m.attachments) as Attachment[]),
+      m.ready_attachments === null ? null : (JSON.parse(m.ready_attachments) as Record<string, Attachment>),
+      ev.attachment,
+    );
+    if (ready !== null) this.foldReady.run(JSON.stringify(ready), ev.conv_id, target);
   }
 
   private updateConversation(convId: string, t: ConvTouch): void {
@@ -292,7 +341,7 @@ function newTouch(): ConvTouch {
 
 
 /** Empty lists are stored as NULL: most messages have none, and NULL costs no bytes. */
-function jsonList(list: readonly string[] | undefined): string | null {
+function jsonList(list: readonly unknown[] | undefined): string | null {
   return list === undefined || list.length === 0 ? null : JSON.stringify(list);
 }
 

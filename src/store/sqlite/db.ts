@@ -42,6 +42,8 @@ const addedColumns: Record<string, [name: string, definition: string][]> = {
     ['thread_root', 'INTEGER'],
     ['reply_count', 'INTEGER NOT NULL DEFAULT 0'],
     ['link_preview', 'TEXT'],
+    ['attachment', 'TEXT'],
+    ['ready_attachments', 'TEXT'],
   ],
   conv_members: [['marked_unread', 'INTEGER NOT NULL DEFAULT 0']],
 };

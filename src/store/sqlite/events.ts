@@ -1,6 +1,6 @@
 /** Reading the event log: rows mapped to wire events and to folded history. */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, EventKind, LinkPreview } from '../../protocol';
+import type { Attachment, ConvEvent, EventKind, LinkPreview } from '../../protocol';
 import type { KeyedEvent, MessageView } from '../index';
 import { clampLimit, eventOf, messageViewOf, type StoredEvent, type StoredMessage } from '../common';
 
@@ -21,26 +21,35 @@ type EventTuple = [
   target_seq: number | null,
   emoji: string | null,
   client_msg_id: string | null,
-  attachments: string[] | null,
+  attachments: Attachment[] | null,
   mentions: string[] | null,
   user_ids: string[] | null,
   title: string | null,
   created_at: number,
   thread_root: number | null,
   link_preview: LinkPreview | null,
+  attachment: Attachment | null,
 ];
 
-type MessageTuple = [...EventTuple, reactions: Record<string, string> | null, edited_at: number | null, deleted: number, reply_count: number];
+type MessageTuple = [
+  ...EventTuple,
+  reactions: Record<string, string> | null,
+  edited_at: number | null,
+  deleted: number,
+  reply_count: number,
+  ready_attachments: Record<string, Attachment> | null,
+];
 
 const eventArray = `json_array(e.conv_id, e.seq, e.kind, e.sender_id, e.body, e.reply_to, e.target_seq, e.emoji,
   e.client_msg_id, json(e.attachments), json(e.mentions), json(e.user_ids), e.title, e.created_at, e.thread_root,
-  json(e.link_preview))`;
+  json(e.link_preview), json(e.attachment))`;
 // A reply shows its thread's count, kept on the thread's first message.
 const messageArray = `json_array(e.conv_id, e.seq, e.kind, e.sender_id, e.body, e.reply_to, e.target_seq, e.emoji,
   e.client_msg_id, json(e.attachments), json(e.mentions), json(e.user_ids), e.title, e.created_at, e.thread_root,
-  json(e.link_preview), json(e.reactions), e.edited_at, e.deleted,
+  json(e.link_preview), json(e.attachment), json(e.reactions), e.edited_at, e.deleted,
   CASE WHEN e.thread_root IS NULL THEN e.reply_count
-       ELSE (SELECT r.reply_count FROM events r WHERE r.conv_id = e.conv_id AND r.seq = e.thread_root) END)`;
+       ELSE (SELECT r.reply_count FROM events r WHERE r.conv_id = e.conv_id AND r.seq = e.thread_root) END,
+  json(e.ready_attachments))`;
 
 /** Synchronous log reads; SqliteStore wraps them in promises. */
 export class EventReader {
@@ -119,6 +128,7 @@ function stored(r: EventTuple | MessageTuple): StoredEvent {
     created_at: r[13],
     thread_root: r[14],
     link_preview: r[15],
+    attachment: r[16],
   };
 }
 
@@ -127,8 +137,8 @@ function toEvent(r: EventTuple): ConvEvent {
 }
 
 function toMessageView(r: MessageTuple): MessageView {
-  const row: StoredMessage = Object.assign(stored(r), { reactions: r[16], edited_at: r[17], deleted: r[18] !== 0 });
-  return messageViewOf(row, r[19] ?? 0);
+  const row: StoredMessage = Object.assign(stored(r), { reactions: r[17], edited_at: r[18], deleted: r[19] !== 0, ready_attachments: r[21] });
+  return messageViewOf(row, r[20] ?? 0);
 }
 
 function parseRows<T>(json: string | undefined): T[] {

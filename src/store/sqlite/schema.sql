@@ -77,6 +77,11 @@ CREATE TABLE IF NOT EXISTS events (
   -- JSON {url, title, description, image_url, site_name}: on a message row the preview
   -- folded in, on a link_preview event row that event's payload.
   link_preview  TEXT,
+  -- JSON Attachment: on an attachment_ready event row its payload (NULL once its message
+  -- is deleted). On a message row, ready_attachments holds those events' attachments by
+  -- id (JSON {id: Attachment}), which history folds over `attachments`.
+  attachment        TEXT,
+  ready_attachments TEXT,
   PRIMARY KEY (conv_id, seq)
 ) WITHOUT ROWID;
 
@@ -88,6 +93,42 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_dedup
 CREATE INDEX IF NOT EXISTS events_by_thread
   ON events (conv_id, thread_root, seq) WHERE thread_root IS NOT NULL;
 
--- Finds the edits (and previews) of a message when it is deleted; partial so plain messages don't pay.
+-- Finds the edits (previews, reactions, attachment_ready events) of a message when it is deleted; partial so plain messages don't pay.
 CREATE INDEX IF NOT EXISTS events_by_target
   ON events (conv_id, target_seq) WHERE target_seq IS NOT NULL;
+
+-- Upload slots and attachments (AttachmentRecord). conv_id and seq are set by the group
+-- commit that appends the message carrying the attachment, in the same transaction.
+CREATE TABLE IF NOT EXISTS attachments (
+  attachment_id   TEXT PRIMARY KEY,
+  owner_id        TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  declared_type   TEXT NOT NULL,
+  declared_size   INTEGER NOT NULL,
+  declared_sha256 TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  state           TEXT NOT NULL,   -- 'pending' | 'ready'
+  sha256          TEXT,            -- ready: names the blob
+  meta            TEXT,            -- ready: JSON Attachment
+  conv_id         TEXT,            -- posted: the message carrying it
+  seq             INTEGER
+) WITHOUT ROWID;
+
+-- The collector's question (never posted, oldest first); posted rows leave the index.
+CREATE INDEX IF NOT EXISTS attachments_unposted ON attachments (created_at) WHERE conv_id IS NULL;
+
+-- A message's attachments, removed with it when it is deleted.
+CREATE INDEX IF NOT EXISTS attachments_by_message ON attachments (conv_id, seq) WHERE conv_id IS NOT NULL;
+
+-- Stored blobs (content-addressed: one per sha256) and how many attachments use each.
+-- unreferenced_since is when refs last reached 0 (kept, not cleared, while referenced, so
+-- the next time it reaches 0 it can be made to differ: see BlobTable.unref).
+CREATE TABLE IF NOT EXISTS blobs (
+  sha256             TEXT PRIMARY KEY,
+  refs               INTEGER NOT NULL,
+  unreferenced_since INTEGER,
+  -- 1 once a collector claimed it for deletion: refBlob waits until dropBlob removes the row.
+  claimed            INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (unreferenced_since) WHERE refs = 0 AND claimed = 0;

@@ -1,27 +1,35 @@
 /** SqliteStore: the embedded Store engine, composed of one query class per table group. */
 import type Database from 'better-sqlite3';
-import type { ConvEvent, InboxRow } from '../../protocol';
+import type { Attachment, ConvEvent, InboxRow } from '../../protocol';
 import type {
   AppendItem,
   AppendResult,
+  AttachmentRecord,
   ConversationRecord,
   InboxPage,
   KeyedEvent,
   MarkerUpdate,
   MemberRecord,
   MessageView,
+  NewAttachment,
   NewConversation,
   NewUser,
   Store,
   UnreadCounts,
+  UnreferencedBlob,
   UserRecord,
   UserSettings,
 } from '../index';
 import { EventWriter } from './append';
+import { AttachmentTable, BlobTable } from './attachments';
 import { ConversationTable } from './conversations';
 import { EventReader } from './events';
 import { InboxQueries } from './inbox';
 import { UserTable } from './users';
+
+/** How often refBlob looks again at a blob claimed for deletion, and for how long at most. */
+const claimPollMs = 20;
+const claimWaitMs = 5000;
 
 /**
  * Store on one better-sqlite3 connection opened by openSqliteDatabase; keeps every
@@ -37,6 +45,8 @@ export class SqliteStore implements Store {
   private readonly writer: EventWriter;
   private readonly reader: EventReader;
   private readonly inbox: InboxQueries;
+  private readonly attachments: AttachmentTable;
+  private readonly blobs: BlobTable;
 
   constructor(
     private readonly db: Database.Database,
@@ -44,7 +54,9 @@ export class SqliteStore implements Store {
   ) {
     this.users = new UserTable(db);
     this.conversations = new ConversationTable(db);
-    this.writer = new EventWriter(db);
+    this.attachments = new AttachmentTable(db);
+    this.blobs = new BlobTable(db, now);
+    this.writer = new EventWriter(db, this.attachments, this.blobs);
     this.reader = new EventReader(db);
     this.inbox = new InboxQueries(db);
   }
@@ -127,6 +139,60 @@ export class SqliteStore implements Store {
 
   async inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
     return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
+  }
+
+  async createAttachment(att: NewAttachment): Promise<void> {
+    this.attachments.create(att);
+  }
+
+  async getAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    return this.attachments.getMany(ids);
+  }
+
+  async completeAttachment(id: string, sha256: string, meta: Attachment): Promise<boolean> {
+    return this.attachments.completeOne(id, sha256, meta);
+  }
+
+  async updateAttachmentMeta(id: string, meta: Attachment): Promise<boolean> {
+    return this.attachments.updateMeta(id, meta);
+  }
+
+  async deleteAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    return this.attachments.deleteMany(ids);
+  }
+
+  async listUnposted(before: number, limit: number): Promise<AttachmentRecord[]> {
+    return this.attachments.listUnposted(before, limit);
+  }
+
+  /** Polls tryRefBlob while the blob is claimed; rejects if no dropBlob came within 5 s. */
+  async refBlob(sha256: string): Promise<void> {
+    const deadline = Date.now() + claimWaitMs;
+    while (!(await this.tryRefBlob(sha256))) {
+      if (Date.now() >= deadline) throw new Error(`store: blob ${sha256} stayed claimed for deletion for ${claimWaitMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, claimPollMs));
+    }
+  }
+
+  /** One attempt of refBlob: false (nothing done) while the blob is claimed for deletion. */
+  async tryRefBlob(sha256: string): Promise<boolean> {
+    return this.blobs.tryRef(sha256);
+  }
+
+  async unrefBlob(sha256: string): Promise<void> {
+    this.blobs.unref(sha256);
+  }
+
+  async listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]> {
+    return this.blobs.listUnreferenced(before, limit);
+  }
+
+  async claimBlob(sha256: string, since: number): Promise<boolean> {
+    return this.blobs.claim(sha256, since);
+  }
+
+  async dropBlob(sha256: string): Promise<void> {
+    this.blobs.drop(sha256);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,19 @@
  * (src/embedded) serves these calls on its own SqliteStore.
  */
 import type Database from 'better-sqlite3';
-import type { AppendItem, AppendResult, ConversationRecord, MarkerUpdate, NewConversation, NewUser, UserRecord, UserSettings } from '../types';
+import type { Attachment } from '../../protocol';
+import type {
+  AppendItem,
+  AppendResult,
+  AttachmentRecord,
+  ConversationRecord,
+  MarkerUpdate,
+  NewAttachment,
+  NewConversation,
+  NewUser,
+  UserRecord,
+  UserSettings,
+} from '../types';
 import { SqliteStore } from './store';
 
 /** Each Store write the writer serves, its arguments and what it resolves with. */
@@ -17,6 +29,15 @@ export interface StoreWrites {
   appendEvents: { args: [readonly AppendItem[]]; result: AppendResult[] };
   saveMarkers: { args: [readonly MarkerUpdate[]]; result: void };
   setMute: { args: [string, string, number | null]; result: boolean };
+  createAttachment: { args: [NewAttachment]; result: void };
+  completeAttachment: { args: [string, string, Attachment]; result: boolean };
+  updateAttachmentMeta: { args: [string, Attachment]; result: boolean };
+  deleteAttachments: { args: [readonly string[]]; result: AttachmentRecord[] };
+  /** refBlob's one attempt: its wait for a claimed blob runs on the caller's side, not the thread's. */
+  tryRefBlob: { args: [string]; result: boolean };
+  unrefBlob: { args: [string]; result: void };
+  claimBlob: { args: [string, number]; result: boolean };
+  dropBlob: { args: [string]; result: void };
 }
 
 /**
@@ -68,6 +89,39 @@ export class ThreadedSqliteStore extends SqliteStore {
 
   override setMute(convId: string, userId: string, mutedUntil: number | null): Promise<boolean> {
     return this.thread.call('setMute', convId, userId, mutedUntil);
+  }
+
+  override createAttachment(att: NewAttachment): Promise<void> {
+    return this.thread.call('createAttachment', att);
+  }
+
+  override completeAttachment(id: string, sha256: string, meta: Attachment): Promise<boolean> {
+    return this.thread.call('completeAttachment', id, sha256, meta);
+  }
+
+  override updateAttachmentMeta(id: string, meta: Attachment): Promise<boolean> {
+    return this.thread.call('updateAttachmentMeta', id, meta);
+  }
+
+  override deleteAttachments(ids: readonly string[]): Promise<AttachmentRecord[]> {
+    return this.thread.call('deleteAttachments', ids);
+  }
+
+  // refBlob itself is SqliteStore's: its polling loop calls this.
+  override tryRefBlob(sha256: string): Promise<boolean> {
+    return this.thread.call('tryRefBlob', sha256);
+  }
+
+  override unrefBlob(sha256: string): Promise<void> {
+    return this.thread.call('unrefBlob', sha256);
+  }
+
+  override claimBlob(sha256: string, since: number): Promise<boolean> {
+    return this.thread.call('claimBlob', sha256, since);
+  }
+
+  override dropBlob(sha256: string): Promise<void> {
+    return this.thread.call('dropBlob', sha256);
   }
 
   override async close(): Promise<void> {
