@@ -98,3 +98,4 @@ export interface Jobs {
 }
 
 export { MemoryJobs } from './memory';
+export { RedisJobs, type RedisJobsOptions } from './redis';
