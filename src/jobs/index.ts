@@ -60,12 +60,6 @@ export interface AddOptions {
   backoffMs?: number;
 }
 
-/** What a queue name may be (bullmq refuses `:`; the rest keeps Redis keys readable). */
-export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-export const DEFAULT_ATTEMPTS = 5;
-export const DEFAULT_BACKOFF_MS = 1000;
-/** How long close() waits for running handlers by default. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /** A job dropped after its last attempt failed, for the logs. */
 export interface JobFailure {
@@ -97,5 +91,6 @@ export interface Jobs {
   close(): Promise<void>;
 }
 
+export { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_CLOSE_TIMEOUT_MS, QUEUE_NAME } from './options';
 export { MemoryJobs } from './memory';
 export { RedisJobs, type RedisJobsOptions } from './redis';

@@ -1,5 +1,5 @@
-import { DEFAULT_CLOSE_TIMEOUT_MS, type AddOptions, type JobFailure, type JobHandler, type Jobs, type JobsOptions, type RegisterOptions } from './index';
-import { addSettings, asError, backoffDelay, checkQueue, concurrencyOf, type JobSettings } from './options';
+import type { AddOptions, JobFailure, JobHandler, Jobs, JobsOptions, RegisterOptions } from './index';
+import { addSettings, asError, DEFAULT_CLOSE_TIMEOUT_MS, backoffDelay, checkQueue, concurrencyOf, type JobSettings } from './options';
 
 /** One job while this instance knows it: queued, delayed, running or waiting for a retry. */
 interface Job {

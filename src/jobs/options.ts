@@ -1,5 +1,12 @@
 /** Checks and defaults both engines apply alike, so a bad call fails the same way on each. */
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, QUEUE_NAME, type AddOptions, type RegisterOptions } from './index';
+import type { AddOptions, RegisterOptions } from './index';
+
+/** What a queue name may be (bullmq refuses `:`; the rest keeps Redis keys readable). */
+export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const DEFAULT_ATTEMPTS = 5;
+export const DEFAULT_BACKOFF_MS = 1000;
+/** How long close() waits for running handlers by default. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /** AddOptions with defaults filled in and checked. */
 export interface JobSettings {

@@ -5,8 +5,8 @@
  * a connection; bullmq loads the same ioredis package src/redis wraps.
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import { DEFAULT_CLOSE_TIMEOUT_MS, type AddOptions, type JobFailure, type JobHandler, type Jobs, type JobsOptions, type RegisterOptions } from './index';
-import { addSettings, asError, checkQueue, concurrencyOf } from './options';
+import type { AddOptions, JobFailure, JobHandler, Jobs, JobsOptions, RegisterOptions } from './index';
+import { addSettings, asError, DEFAULT_CLOSE_TIMEOUT_MS, checkQueue, concurrencyOf } from './options';
 
 /**
  * Default of `stalledMs`: a job whose process died runs again elsewhere within about 1.5x
