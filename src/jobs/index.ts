@@ -94,3 +94,4 @@ export interface Jobs {
 export { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_CLOSE_TIMEOUT_MS, QUEUE_NAME } from './options';
 export { MemoryJobs } from './memory';
 export { RedisJobs, type RedisJobsOptions } from './redis';
+export { openJobs, type JobsEngineOptions } from './engine';
