@@ -45,9 +45,9 @@ export interface RedisJobsOptions extends JobsOptions {
 /**
  * Jobs in Redis through bullmq (see the Jobs contract in index.ts), shared by every shard
  * of a deployment: any process may add to any queue, and every process that registered a
- * queue runs its jobs, `concurrency` at a time each. One bullmq Queue (one connection) per
- * queue added to, and one Worker (two connections: commands and the blocking fetch) per
- * queue registered.
+ * queue runs its jobs, `concurrency` at a time each. One bullmq Queue per queue added to and
+ * one Worker per queue registered, each with its own connections (a Worker's fetch blocks
+ * its connection), so a process holds a few connections per queue, not per job.
  *
  * Surviving a crash: a running job holds a lock for `stalledMs`, renewed every
  * `stalledMs / 2`. Every worker runs bullmq's stalled check every `stalledMs / 2`: a job that
