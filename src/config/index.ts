@@ -23,6 +23,8 @@ export interface Config {
   cluster: { advertiseUrl: string | null; heartbeatMs: number; shardTtlMs: number; retryMs: number };
   /** How commands reach their owner shard (BUS=redis): direct WebSocket links, or Redis request/reply. */
   clusterTransport: 'links' | 'redis';
+  /** Background jobs; the engine follows `bus` (memory or Redis). */
+  jobs: { stalledMs: number };
   shardId: string | null;
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
@@ -148,6 +150,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
       retryMs: r.CLUSTER_RETRY_MS,
     },
     clusterTransport: r.CLUSTER_TRANSPORT,
+    jobs: { stalledMs: r.JOBS_STALLED_MS },
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,

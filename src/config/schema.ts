@@ -23,6 +23,7 @@ export interface RawConfig {
   CLUSTER_SHARD_TTL_MS: number;
   CLUSTER_RETRY_MS: number;
   CLUSTER_TRANSPORT: 'links' | 'redis';
+  JOBS_STALLED_MS: number;
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
@@ -131,6 +132,12 @@ export const schema = {
       default: 'links',
       description: 'how commands reach their owner shard: direct WebSocket links, or request/reply over Redis pub/sub',
     },
+    JOBS_STALLED_MS: int(
+      5000,
+      500,
+      600_000,
+      'BUS=redis: a running job holds a lock this long (renewed every half); a job whose process died runs again elsewhere within about 1.5x this',
+    ),
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),

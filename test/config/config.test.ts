@@ -74,4 +74,7 @@ test('distributed-mode keys: engines, Cassandra and Redis settings, cluster timi
   expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret, CLUSTER_HEARTBEAT_MS: '5000', CLUSTER_SHARD_TTL_MS: '3000' })).toThrow(/CLUSTER_SHARD_TTL_MS/);
   expect(() => loadConfig({ CASSANDRA_KEYSPACE: 'Bad-Name' })).toThrow(/CASSANDRA_KEYSPACE/);
   expect(() => loadConfig({ CASSANDRA_CONSISTENCY: 'TWO' })).toThrow(/CASSANDRA_CONSISTENCY/);
+  expect(c.jobs).toEqual({ stalledMs: 5000 });
+  expect(loadConfig({ JOBS_STALLED_MS: '1500' }).jobs).toEqual({ stalledMs: 1500 });
+  expect(() => loadConfig({ JOBS_STALLED_MS: '100' })).toThrow(/JOBS_STALLED_MS/);
 });
