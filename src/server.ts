@@ -27,6 +27,11 @@ import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
 import { RateLimiter } from './ratelimit';
 import { CloseCode, newId } from './protocol';
+import { openJobs } from './jobs/engine';
+import { LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
+import { MediaPool } from './media';
+import { AttachmentService } from './attachments';
+import { createHmac } from 'node:crypto';
 
 export interface RunningServer {
   /** http://host:port of the listening server. */
@@ -75,6 +80,14 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     },
   });
   const reads = new ConversationReads(store, () => conversations.flushMarkers());
+  const jobs = openJobs(config, {
+    connectionName: shardId,
+    onFailed: (f) => obs.logger.error('job dropped after its last attempt', { queue: f.queue, id: f.id, attempts: f.attempts, err: f.error }),
+    onError: (err) => obs.logger.error('jobs engine error', { err }),
+  });
+  // Known once listening (PORT=0 in tests): the local blob URLs name this address.
+  let listeningUrl = '';
+  const blobs = await openBlobs(config, secret, () => listeningUrl);
   // With Redis, this process is one shard of a ring: commands go to each conversation's owner.
   let router: Router = new LocalRouter(conversations);
   let clusterRouter: ClusterRouter | null = null;
@@ -102,6 +115,27 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   // Links are served on this HTTP server's upgrade path; Redis requests on the shard's channel.
   const linkServer = clusterRouter && links instanceof LinkPool ? new LinkServer(secret, clusterRouter) : null;
   if (clusterRouter && links instanceof RedisTransport) await links.serve(clusterRouter);
+  const media = new MediaPool({ threads: config.mediaWorkers === 0 ? undefined : config.mediaWorkers, maxPixels: config.attachments.maxPixels });
+  // Files on one shard's disk cannot serve the other shards' clients: a cluster needs S3.
+  const attachmentsOn = !(config.bus === 'redis' && config.blob.engine === 'local');
+  if (!attachmentsOn) obs.logger.warn('attachments are off: BUS=redis needs BLOB=s3');
+  const attachments = attachmentsOn
+    ? new AttachmentService({
+        store,
+        blobs,
+        media,
+        jobs,
+        route: (cmd) => router.dispatch(cmd),
+        logger: obs.logger,
+        limits: config.attachments,
+        maxPixels: config.attachments.maxPixels,
+        uploadTtlSeconds: config.attachments.uploadTtlSeconds,
+        urlTtlSeconds: config.attachments.urlTtlSeconds,
+        unsentTtlMs: config.attachments.unsentTtlMs,
+        gcIntervalMs: config.attachments.gcIntervalMs,
+      })
+    : null;
+  if (attachments) conversations.useAttachments(attachments);
   let ready = false;
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
   const intake = new Intake({ router, limiter, limits: config.limits, ackLatency: obs.metrics.ackLatency });
@@ -119,6 +153,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     limits: config.limits,
     obs,
     ready: () => ready,
+    attachments,
     clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });
   const gateway = new Gateway({
@@ -142,6 +177,8 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   // bytes and must not pass through express's body parser or JSON serializer.
   const http: Server = createServer((req, res) => {
     if (gateway.longPoll.handle(req, res)) return;
+    // Blob URLs of BLOB=local: bodies are streamed to disk, never parsed.
+    if (blobs instanceof LocalBlobStore && blobs.handle(req, res)) return;
     // While draining, the listener stays open so long-poll clients can still fetch their
     // 1012, but nothing new may reach the stopping actors: REST answers 503 (health,
     // readiness and metrics stay readable).
@@ -161,6 +198,8 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  listeningUrl = `http://${host}:${port}`;
+  attachments?.start();
   if (membership) {
     membership.self.url = config.cluster.advertiseUrl ?? `http://${host}:${port}`;
     await membership.start();
@@ -186,6 +225,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       // ahead of events this one has yet to deliver.
       clusterRouter?.drain();
       await previewer?.close(); // fetches in flight would only append after the drain
+      await attachments?.stop();
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       await bus.flush(); // the last DELIVERs are in Redis before the next owner can publish any
       await membership?.stop();
@@ -196,7 +236,8 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       http.closeAllConnections();
       linkServer?.close();
       await links?.close();
-      await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop()]);
+      await jobs.close(); // running handlers may still write to the store
+      await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop(), media.close(), blobs.close()]);
       await store.close();
       await closeEngines();
       await shared.close();
@@ -206,6 +247,22 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   };
 
   return { url: `http://${host}:${port}`, port, shardId, obs, tokens, stop };
+}
+
+/** The blob engine BLOB names; the local one signs its URLs with a key derived from the token secret. */
+async function openBlobs(config: Config, secret: string, listeningUrl: () => string): Promise<BlobStore> {
+  const b = config.blob;
+  if (b.engine === 's3') {
+    return S3BlobStore.open({ endpoint: b.endpoint, region: b.region, bucket: b.bucket, accessKey: b.accessKey, secretKey: b.secretKey, pathStyle: b.pathStyle });
+  }
+  // A separate key per use: a blob URL's signature must never double as anything else's.
+  const key = createHmac('sha256', secret).update('relay blob URLs v1').digest();
+  return new LocalBlobStore({
+    dir: join(config.dataDir, 'blobs'),
+    secret: key,
+    publicUrl: b.publicUrl ?? listeningUrl,
+    maxPutBytes: Math.max(config.attachments.maxImageBytes, config.attachments.maxFileBytes),
+  });
 }
 
 interface Engines {

@@ -23,14 +23,12 @@ import type { AttachmentRecord, Store } from '../store';
 import type { BlobStore } from '../blob';
 import { MediaError, sniffType, type ImageVariant, type MediaPool } from '../media';
 import type { Logger } from '../observability';
+import type { Jobs } from '../jobs';
 import type { AttachmentReadyCommand, ResultOf } from '../conversations';
 import { checkDeclared, cleanName, maxBytesFor, normalType, resolveType, type AttachmentLimits } from './policy';
 
-/** The calls this module makes on the jobs engine (src/jobs). */
-export interface AttachmentJobs {
-  register<T>(queue: string, handler: (data: T) => Promise<void>, opts?: { concurrency?: number }): void;
-  add<T>(queue: string, data: T, opts?: { jobId?: string }): Promise<void>;
-}
+/** The calls this module makes on the jobs engine. */
+export type AttachmentJobs = Pick<Jobs, 'register' | 'add'>;
 
 export interface AttachmentServiceOptions {
   store: Store;
@@ -111,7 +109,8 @@ export class AttachmentService {
     if (!/^[0-9a-fA-F]{64}$/.test(req.sha256)) throw new ProtocolError('bad_request', 'sha256 must be 64 hex digits');
     if (!Number.isSafeInteger(req.size) || req.size < 1) throw new ProtocolError('bad_request', 'size must be a positive integer (empty files are not attachments)');
     checkDeclared(req.content_type, req.size, limits);
-    const id = `a_${randomBytes(16).toString('base64url')}`;
+    // Hex: blob keys are lowercase.
+    const id = `a_${randomBytes(16).toString('hex')}`;
     const type = normalType(req.content_type);
     await store.createAttachment({
       attachment_id: id,

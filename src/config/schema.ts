@@ -200,7 +200,7 @@ export const schema = {
     ATTACH_MAX_IMAGE_BYTES: int(25 * 1024 * 1024, 1024, 1 << 30, 'largest image upload'),
     ATTACH_MAX_FILE_BYTES: int(50 * 1024 * 1024, 1024, 1 << 30, 'largest upload of any other kind (video, audio, file)'),
     ATTACH_MAX_PIXELS: int(40_000_000, 10_000, 1_000_000_000, 'images with more pixels are refused (decompression bombs)'),
-    ATTACH_UPLOAD_TTL_SECONDS: int(300, 10, 24 * 3600, 'lifetime of an upload URL'),
+    ATTACH_UPLOAD_TTL_SECONDS: int(300, 1, 24 * 3600, 'lifetime of an upload URL'),
     ATTACH_URL_TTL_SECONDS: int(3600, 10, 7 * 24 * 3600, 'lifetime of a download URL'),
     ATTACH_UNSENT_TTL_MS: int(24 * 3600_000, 1000, 30 * 24 * 3600_000, 'uploads never sent in a message are collected after this long'),
     ATTACH_GC_INTERVAL_MS: int(10 * 60_000, 100, 24 * 3600_000, 'how often unsent uploads and unreferenced blobs are collected'),
