@@ -72,6 +72,8 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     markerFlushMs: config.markerFlushMs,
     actorIdleMs: config.actorIdleMs,
     editWindowMs: config.editWindowMs,
+    // Well before the collector takes an unsent upload (an hour, or half the time if shorter).
+    attachmentSendWindowMs: config.attachments.unsentTtlMs - Math.min(3600_000, config.attachments.unsentTtlMs / 2),
     linkPreviews: previewer && {
       forBody: (body) => {
         const url = firstUrl(body);

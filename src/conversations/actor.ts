@@ -138,7 +138,8 @@ export class ConversationActor {
 
   /** The seq and time a new event gets if its rule accepts it (not taken until then). */
   private stamp(): rules.Stamp {
-    return { seq: this.seqNext, ts: Math.max(Date.now(), this.lastTs), limits: this.deps.limits, editWindowMs: this.deps.editWindowMs };
+    const { limits, editWindowMs, attachmentSendWindowMs } = this.deps;
+    return { seq: this.seqNext, ts: Math.max(Date.now(), this.lastTs), limits, editWindowMs, attachmentSendWindowMs };
   }
 
   private execute({ state, reads }: Loaded, cmd: Command, job: Job, key: string | null, attachments: readonly AttachmentRecord[]): void {

@@ -17,6 +17,8 @@ export interface ActorDeps {
   logger: Logger;
   /** How long after sending its author may edit a message. */
   editWindowMs: number;
+  /** See Stamp.attachmentSendWindowMs. */
+  attachmentSendWindowMs?: number;
   /** Called once per message event after it is durable (link previews start here). */
   onMessage: (event: ConvEvent) => void;
   /** Called once per message with attachments after it is durable (renditions made meanwhile are announced). */

@@ -28,6 +28,11 @@ export interface Stamp {
   limits: Limits;
   /** How long after sending its author may edit a message. */
   editWindowMs: number;
+  /**
+   * How old (by created_at) an attachment may be when sent; older ones are refused so a
+   * SEND never races the collector of unsent uploads. Unlimited when absent.
+   */
+  attachmentSendWindowMs?: number;
 }
 
 /** The member on whose behalf a command runs; forbidden for anyone else. */
@@ -57,7 +62,7 @@ const noSuchMessage = (): ProtocolError => new ProtocolError('not_found', 'no su
 export function send(state: ConversationState, cmd: SendCommand, stamp: Stamp, found: readonly AttachmentRecord[] = []): AppendItem {
   requireMember(state, cmd.user_id);
   if (cmd.body.trim() === '' && !cmd.attachments?.length) throw new ProtocolError('bad_request', 'body must not be empty');
-  const attachments = sendable(cmd, found);
+  const attachments = sendable(cmd, found, stamp);
   let threadRoot: number | null = null;
   if (cmd.reply_to !== undefined) {
     const target = liveMessage(state, cmd.reply_to, new ProtocolError('bad_request', 'reply_to names no live message of this conversation'));
@@ -138,7 +143,7 @@ export function attachmentReady(state: ConversationState, cmd: AttachmentReadyCo
 }
 
 /** The attachments of a SEND as its message carries them, in the order named. */
-function sendable(cmd: SendCommand, found: readonly AttachmentRecord[]): Attachment[] {
+function sendable(cmd: SendCommand, found: readonly AttachmentRecord[], stamp: Stamp): Attachment[] {
   const ids = cmd.attachments ?? [];
   if (new Set(ids).size !== ids.length) throw new ProtocolError('bad_request', 'an attachment is named twice');
   const byId = new Map(found.map((r) => [r.attachment_id, r]));
@@ -148,6 +153,9 @@ function sendable(cmd: SendCommand, found: readonly AttachmentRecord[]): Attachm
     if (!rec || rec.owner_id !== cmd.user_id) throw new ProtocolError('bad_request', `unknown attachment ${id}`);
     if (rec.state !== 'ready' || rec.meta === null) throw new ProtocolError('bad_request', `attachment ${id} is not completed`);
     if (rec.conv_id !== null) throw new ProtocolError('bad_request', `attachment ${id} was already sent`);
+    if (stamp.ts - rec.created_at > (stamp.attachmentSendWindowMs ?? Infinity)) {
+      throw new ProtocolError('bad_request', `attachment ${id} expired unsent; upload it again`);
+    }
     return rec.meta;
   });
 }

@@ -26,6 +26,8 @@ export interface ConversationServiceOptions {
   markerFlushMs: number;
   actorIdleMs: number;
   editWindowMs: number;
+  /** Attachments older than this are not sent (they are about to be collected); unlimited when absent. */
+  attachmentSendWindowMs?: number;
   /** Link previews for message bodies; null turns them off. */
   linkPreviews: LinkPreviews | null;
 }
@@ -94,6 +96,7 @@ export class ConversationService {
       limits: opts.limits,
       logger: opts.logger,
       editWindowMs: opts.editWindowMs,
+      attachmentSendWindowMs: opts.attachmentSendWindowMs,
       onMessage: (event) => this.previewLink(event),
       onAttachmentsPosted: (event) => this.attachmentsPosted(event),
       takeRecovery: (convId) => this.recovering.delete(convId),

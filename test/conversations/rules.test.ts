@@ -3,7 +3,7 @@
  * state + command + stamp -> event, or a ProtocolError. No store, no actor, no clock.
  */
 import { ProtocolError, defaultLimits, type ConvEvent } from '../../src/protocol';
-import type { MemberRecord } from '../../src/store';
+import type { AttachmentRecord, MemberRecord } from '../../src/store';
 import * as rules from '../../src/conversations/rules';
 import { ConversationState } from '../../src/conversations/state';
 
@@ -54,17 +54,63 @@ describe('send', () => {
   test.each([
     ['a non-member', { user_id: 'dave' }, 'forbidden'],
     ['an empty body', { body: '  ' }, 'bad_request'],
-    ['an attachment id', { attachments: ['a1'] }, 'bad_request'],
+    ['an unknown attachment id', { attachments: ['a1'] }, 'bad_request'],
     ['a reply to an unknown seq', { reply_to: 7 }, 'bad_request'],
     ['a mention of a non-member', { mentions: ['dave'] }, 'bad_request'],
   ])('refuses %s', (_name, fields, code) => {
     expect(refusal(() => rules.send(group(), { ...base, op: 'send', user_id: 'alice', client_msg_id: 'k', body: 'x', ...fields }, stamp())).code).toBe(code);
   });
 
+  describe('attachments', () => {
+    const att = (id: string, over: Partial<AttachmentRecord> = {}): AttachmentRecord => ({
+      attachment_id: id, owner_id: 'alice', name: 'p.jpg', declared_type: 'image/jpeg', declared_size: 10, declared_sha256: 'ab'.repeat(32),
+      created_at: t0, state: 'ready', sha256: 'ab'.repeat(32), conv_id: null, seq: null,
+      meta: { id, kind: 'image', content_type: 'image/jpeg', size: 10, name: 'p.jpg', width: 4, height: 3, placeholder: 'xx', thumbnail: null, display: null },
+      ...over,
+    });
+    const sendWith = (ids: string[], found: AttachmentRecord[], st = stamp()) =>
+      rules.send(group(), { ...base, op: 'send', user_id: 'alice', client_msg_id: 'k', body: '', attachments: ids }, st, found);
+
+    test('carries each attachment as sent, in the order named; the body may be empty', () => {
+      const event = sendWith(['a2', 'a1'], [att('a1'), att('a2')]).event;
+      expect(event.attachments?.map((a) => a.id)).toEqual(['a2', 'a1']);
+      expect(event.attachments?.[0]).toMatchObject({ kind: 'image', width: 4, placeholder: 'xx' });
+    });
+
+    test.each([
+      ['missing', [], /unknown attachment a1/],
+      ['another user\'s, answered as unknown', [att('a1', { owner_id: 'bob' })], /unknown attachment a1/],
+      ['not completed', [att('a1', { state: 'pending', meta: null })], /not completed/],
+      ['already sent', [att('a1', { conv_id: 'c9', seq: 4 })], /already sent/],
+    ])('refuses an attachment %s', (_name, found, message) => {
+      expect(refusal(() => sendWith(['a1'], found as AttachmentRecord[]))).toMatchObject({ code: 'bad_request', message: expect.stringMatching(message) });
+    });
+
+    test('refuses one named twice, and one about to be collected', () => {
+      expect(refusal(() => sendWith(['a1', 'a1'], [att('a1')])).message).toMatch(/named twice/);
+      const late = { ...stamp(), ts: t0 + 5000, attachmentSendWindowMs: 4000 };
+      expect(refusal(() => sendWith(['a1'], [att('a1')], late)).message).toMatch(/expired unsent/);
+      expect(sendWith(['a1'], [att('a1')], { ...late, attachmentSendWindowMs: 6000 }).event.attachments).toHaveLength(1);
+    });
+  });
+
   test('a reply to a deleted message is refused', () => {
     const s = group();
     s.sequenced({ ...message(3, 'alice'), kind: 'delete', target_seq: 1 });
     expect(refusal(() => rules.send(s, { ...base, op: 'send', user_id: 'bob', client_msg_id: 'k', body: 'x', reply_to: 1 }, stamp())).code).toBe('bad_request');
+  });
+});
+
+describe('attachment_ready', () => {
+  const attachment = { id: 'a1', kind: 'image' as const, content_type: 'image/jpeg', size: 10, name: 'p.jpg', width: 4, height: 3, placeholder: 'xx', thumbnail: null, display: { width: 4, height: 3, size: 5, content_type: 'image/jpeg' } };
+  test('is an event of its own on the message, keyed once per attachment', () => {
+    const item = rules.attachmentReady(group(), { conv_id: 'c1', op: 'attachment_ready', user_id: 'alice', target_seq: 1, attachment }, stamp()) as { event: ConvEvent };
+    expect(item.event).toMatchObject({ kind: 'attachment_ready', seq: 10, target_seq: 1, attachment, client_msg_id: 'attachment_ready:a1' });
+  });
+  test('is nothing for an unsent message', () => {
+    const s = group();
+    s.sequenced({ ...message(3, 'alice'), kind: 'delete', target_seq: 1 });
+    expect(rules.attachmentReady(s, { conv_id: 'c1', op: 'attachment_ready', user_id: 'alice', target_seq: 1, attachment }, stamp())).toBeNull();
   });
 });
 
