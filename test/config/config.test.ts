@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { schema } from '../../src/config/schema';
 
-test('defaults match DESIGN.md section 7a', () => {
+test('defaults are the documented ones', () => {
   const c = loadConfig({});
   expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: './data', store: 'sqlite', bus: 'memory', logLevel: 'info', shardId: null, jwtSecret: null });
   expect(c.limits).toEqual({ maxFrameBytes: 65536, maxBodyChars: 10000, maxIdChars: 64, maxGroupMembers: 250, maxPresenceSub: 256, maxAttachments: 10, maxMentions: 50, maxEmojiChars: 32 });
@@ -77,4 +78,24 @@ test('distributed-mode keys: engines, Cassandra and Redis settings, cluster timi
   expect(c.jobs).toEqual({ stalledMs: 5000 });
   expect(loadConfig({ JOBS_STALLED_MS: '1500' }).jobs).toEqual({ stalledMs: 1500 });
   expect(() => loadConfig({ JOBS_STALLED_MS: '100' })).toThrow(/JOBS_STALLED_MS/);
+});
+
+test('attachment keys: blob engine, S3 settings, limits, lifetimes', () => {
+  const local = loadConfig({});
+  expect(local.blob).toEqual({ engine: 'local', publicUrl: null });
+  expect(local.attachments).toMatchObject({ maxImageBytes: 25 * 1024 * 1024, maxFileBytes: 50 * 1024 * 1024, uploadTtlSeconds: 300, unsentTtlMs: 24 * 3600_000 });
+  expect(local.attachments.types).toContain('image/jpeg');
+  expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com' }).blob).toEqual({ engine: 'local', publicUrl: 'https://chat.example.com' });
+  expect(() => loadConfig({ PUBLIC_URL: 'https://chat.example.com/app' })).toThrow(/PUBLIC_URL/);
+  const s3 = loadConfig({ BLOB: 's3', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's', S3_PATH_STYLE: 'off', ATTACH_TYPES: 'image/png, Text/Plain' });
+  expect(s3.blob).toEqual({ engine: 's3', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'relay-attachments', accessKey: 'k', secretKey: 's', pathStyle: false });
+  expect(s3.attachments.types).toEqual(['image/png', 'text/plain']);
+  expect(() => loadConfig({ BLOB: 's3' })).toThrow(/S3_ACCESS_KEY/);
+  expect(() => loadConfig({ ATTACH_MAX_PIXELS: '5' })).toThrow(/ATTACH_MAX_PIXELS/);
+});
+
+test('the README documents every configuration key', () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const missing = Object.keys(schema.properties).filter((key) => !readme.includes(`| \`${key}\` |`));
+  expect(missing).toEqual([]);
 });
