@@ -197,8 +197,8 @@ export class ConversationService {
 
   /**
    * Hands a conversation over: refuses new commands for it, waits until its actor has
-   * answered everything accepted (events committed, ACKs and fan-out out), writes its
-   * markers, and drops it, so the new owner loads the same state from the store.
+   * answered everything accepted (events committed, ACKs sent, fan-out taken by the bus),
+   * writes its markers, and drops it, so the new owner loads the same state from the store.
    */
   async release(convId: string): Promise<void> {
     this.moved.add(convId);
@@ -206,6 +206,11 @@ export class ConversationService {
     if (!actor) return;
     const deadline = Date.now() + drainTimeoutMs;
     while (!actor.idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    // Its last DELIVERs must be in the bus before the new owner publishes any of its own:
+    // fan-out lags commit (it locates gateways first), and a lagging chain would let the
+    // new owner's events overtake them (devices drop what arrives below their high seq).
+    await actor.settled();
+    await this.opts.bus.flush();
     await this.markers.flush();
     if (this.actors.get(convId) === actor) this.actors.delete(convId);
     this.opts.metrics.liveActors.set(this.actors.size);

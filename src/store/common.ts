@@ -37,7 +37,32 @@ export function uniqueMembers(members: NewConversation['members']): NewConversat
 const previewChars = 100;
 
 /** The first 100 UTF-16 units of a body, never ending in half a surrogate pair. */
-export function previewOf(body: string): string {
+/**
+ * The inbox preview of a message: its text, or for a message of attachments only what
+ * they are ("📷 Photo", "📎 report.pdf"), as a chat list shows it.
+ */
+export function previewOf(body: string, attachments: readonly Attachment[] | null = null): string {
+  if (body.trim() === '' && attachments !== null && attachments.length > 0) return clip(attachmentsLabel(attachments));
+  return clip(body);
+}
+
+function attachmentsLabel(list: readonly Attachment[]): string {
+  const n = list.length;
+  const kinds = new Set(list.map((a) => a.kind));
+  if (kinds.size > 1) return `📎 ${n} attachments`;
+  switch (list[0].kind) {
+    case 'image':
+      return n === 1 ? '📷 Photo' : `📷 ${n} photos`;
+    case 'video':
+      return n === 1 ? '🎥 Video' : `🎥 ${n} videos`;
+    case 'audio':
+      return n === 1 ? '🎤 Audio' : `🎤 ${n} audio clips`;
+    default:
+      return n === 1 ? `📎 ${list[0].name}` : `📎 ${n} files`;
+  }
+}
+
+function clip(body: string): string {
   if (body.length <= previewChars) return body;
   const code = body.charCodeAt(previewChars - 1);
   return body.slice(0, code >= 0xd800 && code <= 0xdbff ? previewChars - 1 : previewChars);

@@ -101,6 +101,24 @@ export function attachmentsContract(ctx: ContractContext): void {
     });
   });
 
+  describe('the inbox preview of a message of attachments only', () => {
+    it('says what they are, and falls back to the newest live message when the previewed one is unsent', async () => {
+      const a = newId('u');
+      const convId = await group(store, [a]);
+      const preview = async () => (await store.listInbox(a, null, 50)).rows.find((r) => r.conv_id === convId)?.preview;
+      await store.appendEvents([message(convId, 1, a, '', { attachments: [attachment('p1')] })]);
+      expect(await preview()).toBe('📷 Photo');
+      await store.appendEvents([message(convId, 2, a, '', { attachments: [attachment('p2'), attachment('p3')] })]);
+      expect(await preview()).toBe('📷 2 photos');
+      await store.appendEvents([message(convId, 3, a, '', { attachments: [attachment('f1', { kind: 'file', name: 'report.pdf', content_type: 'application/pdf' })] })]);
+      expect(await preview()).toBe('📎 report.pdf');
+      await store.appendEvents([message(convId, 4, a, 'look at this', { attachments: [attachment('p4')] })]);
+      expect(await preview()).toBe('look at this');
+      await store.appendEvents([targeted(convId, 5, a, 'delete', 4), targeted(convId, 6, a, 'delete', 3)]);
+      expect(await preview()).toBe('📷 2 photos');
+    });
+  });
+
   describe('posting with the message', () => {
     it('sets conv_id and seq when the message commits, not on a duplicate, not on a failed batch', async () => {
       const a = newId('u');

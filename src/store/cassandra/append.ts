@@ -255,7 +255,7 @@ export class EventAppender {
       // Deletes are rare; only a delete of the preview's source pays for this scan.
       const [newest] = await this.log.backward(c.conv_id, lastSeq + 1, 1, lastSeq, (r) => r.kind === 'message' && !r.deleted);
       previewSeq = newest?.seq ?? null;
-      preview = newest === undefined ? null : previewOf(newest.body ?? '');
+      preview = newest === undefined ? null : previewOf(newest.body ?? '', newest.attachments);
     }
     const previewChanged = previewSeq !== c.preview_seq || preview !== c.preview;
     return [

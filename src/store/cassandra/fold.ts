@@ -82,7 +82,7 @@ export class ConvFold {
       case 'message':
         if (ev.seq > t.previewSeq) {
           t.previewSeq = ev.seq;
-          t.preview = previewOf(ev.body ?? '');
+          t.preview = previewOf(ev.body ?? '', ev.attachments ?? null);
         }
         if (ev.thread_root != null) {
           this.threadIndex.push({ root: ev.thread_root, seq: ev.seq });

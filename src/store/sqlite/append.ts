@@ -75,7 +75,7 @@ export class EventWriter {
   private readonly updateConv: Database.Statement<ConvUpdateParams>;
   private readonly editPreview: Database.Statement<[string, string, number]>;
   private readonly deletedPreviewSource: Database.Statement<[string], { seq: number }>;
-  private readonly newestMessage: Database.Statement<[string], { seq: number; body: string | null }>;
+  private readonly newestMessage: Database.Statement<[string], { seq: number; body: string | null; attachments: string | null }>;
   private readonly setPreview: Database.Statement<[string | null, number | null, string]>;
   private readonly batch: Database.Transaction<(items: readonly AppendItem[]) => AppendResult[]>;
 
@@ -156,7 +156,7 @@ export class EventWriter {
        WHERE c.conv_id = ? AND e.deleted = 1`,
     );
     this.newestMessage = db.prepare(
-      `SELECT seq, body FROM events WHERE conv_id = ? AND kind = 'message' AND deleted = 0
+      `SELECT seq, body, attachments FROM events WHERE conv_id = ? AND kind = 'message' AND deleted = 0
        ORDER BY seq DESC LIMIT 1`,
     );
     this.setPreview = db.prepare('UPDATE conversations SET preview = ?, preview_seq = ? WHERE conv_id = ?');
@@ -229,7 +229,7 @@ export class EventWriter {
       case 'message':
         if (ev.seq > touch.previewSeq) {
           touch.previewSeq = ev.seq;
-          touch.preview = previewOf(ev.body ?? '');
+          touch.preview = previewOf(ev.body ?? '', ev.attachments ?? null);
         }
         if (ev.thread_root != null) this.countReply.run(1, ev.conv_id, ev.thread_root);
         if (ev.attachments !== undefined && ev.attachments.length > 0) {
@@ -320,7 +320,7 @@ export class EventWriter {
     if (t.deleted && this.deletedPreviewSource.get(convId) !== undefined) {
       const newest = this.newestMessage.get(convId);
       if (newest === undefined) this.setPreview.run(null, null, convId);
-      else this.setPreview.run(previewOf(newest.body ?? ''), newest.seq, convId);
+      else this.setPreview.run(previewOf(newest.body ?? '', newest.attachments === null ? null : (JSON.parse(newest.attachments) as Attachment[])), newest.seq, convId);
     }
   }
 }
