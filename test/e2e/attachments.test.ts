@@ -47,7 +47,7 @@ async function slot(user: TestUser, name: string, type: string, bytes: Buffer, o
 }
 
 async function put(s: Slot, bytes: Buffer): Promise<number> {
-  const res = await fetch(s.upload_url, { method: 'PUT', headers: s.upload_headers, body: bytes });
+  const res = await fetch(s.upload_url, { method: 'PUT', headers: s.upload_headers, body: new Uint8Array(bytes) });
   await res.arrayBuffer();
   return res.status;
 }
@@ -235,7 +235,7 @@ describe('bad input: a clear error, nothing half-stored', () => {
       const user = await registerUser(short.url);
       const s = await http<Slot>(short.url, 'POST', '/api/v1/attachments', { name: 'a.jpg', content_type: 'image/jpeg', size: photo.length, sha256: sha(photo) }, user.token);
       await sleep(2100);
-      const res = await fetch(s.body.upload_url, { method: 'PUT', headers: s.body.upload_headers, body: photo });
+      const res = await fetch(s.body.upload_url, { method: 'PUT', headers: s.body.upload_headers, body: new Uint8Array(photo) });
       expect(res.status).toBe(403);
       const done = await http(short.url, 'POST', `/api/v1/attachments/${s.body.attachment_id}/complete`, undefined, user.token);
       expect(done.status).toBe(400);
