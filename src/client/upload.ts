@@ -7,8 +7,8 @@
  */
 import { ApiError, parseJson, toApiError } from './errors';
 
-/** What `uploadAttachment` takes: a Blob or File (browsers), or bytes (a Node Buffer is a Uint8Array). */
-export type UploadData = Blob | Uint8Array | ArrayBuffer;
+/** What `uploadAttachment` takes: a Blob or File (browsers), or bytes (a Uint8Array or Node Buffer, any typed array or DataView, an ArrayBuffer). */
+export type UploadData = Blob | ArrayBufferView | ArrayBuffer;
 
 /** Called as bytes go out: `sent` grows to `total` (the last call is `(total, total)` once the PUT succeeded). */
 export type ProgressListener = (sent: number, total: number) => void;
@@ -27,8 +27,9 @@ const chunkBytes = 64 * 1024;
 
 /** The whole data as bytes (a Uint8Array is used as is). */
 export async function bytesOf(data: UploadData): Promise<Uint8Array> {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  // isView and the tag, not instanceof: bytes made in another realm (an iframe, a vm context) count too.
+  if (ArrayBuffer.isView(data)) return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
   if (typeof (data as Blob).arrayBuffer === 'function') return new Uint8Array(await (data as Blob).arrayBuffer());
   throw new ApiError(0, 'bad_request', 'upload data must be a Blob, a File, a Uint8Array (Buffer) or an ArrayBuffer');
 }
