@@ -6,19 +6,21 @@
  * (`transport`, see transport.ts); everything above the carrier is shared. All state
  * lives in the instance; nothing is global.
  */
-import type { ClientFrame, InboxRow, SendFrame, SyncState, TypingState } from '../protocol/frames';
+import type { Attachment, ClientFrame, InboxRow, SendFrame, SyncState, TypingState } from '../protocol/frames';
 import { defaultLimits, MUTED_FOREVER } from '../protocol/frames';
 import { CloseCode } from '../protocol/errors';
+import { Attachments, type UploadOptions } from './attachments';
 import { Connection } from './connection';
 import { FrameDispatcher } from './dispatch';
 import { Emitter } from './emitter';
 import { ChatError, ClientClosedError } from './errors';
 import { PendingMarkers } from './markers';
 import { newMsgId, Outbox, type OutboxFrame } from './outbox';
-import { RestClient, type ClientMsgOptions, type SendOptions, type SendResult } from './rest';
+import { RestClient, type AttachmentUrl, type ClientMsgOptions, type Rendition, type SendOptions, type SendResult } from './rest';
 import { SyncTracker } from './sync';
 import { TypingExpiry } from './typing';
 import type { ChatClientOptions, ChatEvents, ChatStatus, ChatTransport } from './types';
+import type { UploadData } from './upload';
 
 /** Largest `until` the server accepts: the last valid Date (ms). */
 const maxMuteUntil = 8.64e15;
@@ -35,6 +37,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly outbox: Outbox;
   private readonly typingExpiry: TypingExpiry;
   private readonly markers = new PendingMarkers();
+  private readonly attachments: Attachments;
 
   constructor(opts: ChatClientOptions) {
     super();
@@ -52,6 +55,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       () => this.emit('outbox', this.outbox.frames()),
     );
     this.rest = new RestClient({ baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch });
+    this.attachments = new Attachments(this.rest);
     const { sync, outbox, typingExpiry, markers, rest } = this;
     const frames = new FrameDispatcher({ opts, rest, sync, outbox, typingExpiry, markers, emit });
     // Throws without a WebSocket under 'websocket', before anything below has effects.
@@ -140,6 +144,21 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (opts.attachments !== undefined) frame.attachments = opts.attachments;
     if (opts.mentions !== undefined) frame.mentions = opts.mentions;
     return this.enqueue(frame, body);
+  }
+
+  /**
+   * Uploads a file (Blob or File in browsers, Uint8Array or Buffer in Node) and resolves
+   * with the completed Attachment: pass its `id` in `send`'s `attachments`. Over REST, so it
+   * works while disconnected; `onProgress(sent, total)` follows the PUT. Rejects with an
+   * ApiError carrying the server's code (see `Attachments.upload`).
+   */
+  uploadAttachment(data: UploadData, opts: UploadOptions): Promise<Attachment> {
+    return this.attachments.upload(data, opts);
+  }
+
+  /** A signed download URL of one rendition (`{url, expires_at, content_type}`), cached until shortly before it expires. */
+  attachmentUrl(attachmentId: string, rendition: Rendition = 'original'): Promise<AttachmentUrl> {
+    return this.attachments.url(attachmentId, rendition);
   }
 
   /**

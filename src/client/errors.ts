@@ -51,3 +51,27 @@ const errorCodes: ReadonlySet<string> = new Set(Object.keys(httpStatus));
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && errorCodes.has(value);
 }
+
+/** The JSON of a response body; undefined when empty or not JSON. */
+export function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Maps a failed response to an ApiError, trusting the body's code only when it is a known one. */
+export function toApiError(status: number, json: unknown, text: string): ApiError {
+  const error = typeof json === 'object' && json !== null ? (json as { error?: unknown }).error : undefined;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return new ApiError(
+      status,
+      isErrorCode(code) ? code : codeForStatus(status),
+      typeof message === 'string' ? message : `HTTP ${status}`,
+    );
+  }
+  return new ApiError(status, codeForStatus(status), text.slice(0, 200) || `HTTP ${status}`);
+}

@@ -34,16 +34,22 @@ export {
   type SendOptions,
   type SendResult,
   type PresenceInfo,
+  type UploadRequest,
+  type UploadSlot,
+  type Rendition,
+  type AttachmentUrl,
   type UserSettings,
   type FetchLike,
   type ResponseLike,
 } from './rest';
 export { ApiError, ChatError, ClientClosedError } from './errors';
+export { Attachments, foldAttachmentReady, type AttachmentsOptions, type UploadOptions } from './attachments';
+export type { UploadData, ProgressListener } from './upload';
 export type { OutboxFrame } from './outbox';
 export { Emitter, type EventMap, type Listener } from './emitter';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
 export { LongPollSocket, type LongPollOptions } from './longpoll';
-export type { ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
+export type { Attachment, AttachmentKind, AttachmentVariant, ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
 export { MUTED_FOREVER } from '../protocol/frames';
 export type { ErrorCode } from '../protocol/errors';

@@ -3,6 +3,7 @@
  * global `fetch` (browsers, Node 20) unless one is injected.
  */
 import type {
+  Attachment,
   ConvEvent,
   ConversationType,
   InboxRow,
@@ -10,7 +11,7 @@ import type {
   MemberRole,
   PresenceState,
 } from '../protocol/frames';
-import { ApiError, codeForStatus, isErrorCode } from './errors';
+import { ApiError, parseJson, toApiError } from './errors';
 
 /**
  * The subset of `fetch` the SDK uses; inject one for platforms without a global fetch.
@@ -111,6 +112,8 @@ export interface Message extends ConvEvent {
   /** Live replies in the thread this message starts or belongs to. */
   reply_count: number;
   link_preview: LinkPreview | null;
+  /** In the order sent, with later `attachment_ready` renditions folded in; `[]` when none or deleted. */
+  attachments: Attachment[];
 }
 
 /** A thread: its first message and one page of replies, ascending. */
@@ -150,6 +153,7 @@ export interface ClientMsgOptions {
 export interface SendOptions extends ClientMsgOptions {
   /** Seq of the message this one answers (a message of the same conversation). */
   reply_to?: number;
+  /** Ids of completed uploads (`uploadAttachment(...).id`) this user has not sent before. */
   attachments?: string[];
   /** User ids mentioned; each must be a member. */
   mentions?: string[];
@@ -176,6 +180,35 @@ export interface UserSettings {
   show_presence: boolean;
   show_last_seen: boolean;
   send_read_receipts: boolean;
+}
+
+/** `POST /attachments`: what is about to be uploaded (the server checks it again at completion). */
+export interface UploadRequest {
+  name: string;
+  content_type: string;
+  /** Bytes. */
+  size: number;
+  /** 64 lowercase hex digits. */
+  sha256: string;
+}
+
+/** Where and how to PUT the bytes of an upload; `upload_url` holds no token and expires at `expires_at` (ms). */
+export interface UploadSlot {
+  attachment_id: string;
+  upload_url: string;
+  upload_method: 'PUT';
+  upload_headers: Record<string, string>;
+  expires_at: number;
+}
+
+/** Which bytes of an attachment: images are served as their renditions only (`original` of an image is its display size). */
+export type Rendition = 'thumbnail' | 'display' | 'original';
+
+/** A signed, expiring download URL (usable as an `<img src>`); `expires_at` in ms of the server's clock. */
+export interface AttachmentUrl {
+  url: string;
+  expires_at: number;
+  content_type: string;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -321,6 +354,26 @@ export class RestClient {
     return res.presence;
   }
 
+  /** Asks for an upload slot. `ChatClient.uploadAttachment` (or `Attachments`) runs the whole upload. */
+  createUpload(body: UploadRequest): Promise<UploadSlot> {
+    return this.request('POST', '/attachments', undefined, body);
+  }
+
+  /** Has the server check what was PUT; answers the attachment (images with placeholder and thumbnail). */
+  completeUpload(attachmentId: string): Promise<Attachment> {
+    return this.request('POST', `/attachments/${enc(attachmentId)}/complete`);
+  }
+
+  /** An attachment the caller uploaded or can see in a conversation. */
+  getAttachment(attachmentId: string): Promise<Attachment> {
+    return this.request('GET', `/attachments/${enc(attachmentId)}`);
+  }
+
+  /** A fresh signed URL of one rendition, uncached (`ChatClient.attachmentUrl` caches). 503 `unavailable` while a display size is being made. */
+  getAttachmentUrl(attachmentId: string, rendition: Rendition = 'original'): Promise<AttachmentUrl> {
+    return this.request('GET', `/attachments/${enc(attachmentId)}/url`, { rendition });
+  }
+
   /** The caller's profile and settings. */
   me(): Promise<Me> {
     return this.request('GET', '/me');
@@ -372,27 +425,4 @@ function queryString(query: Query | undefined): string {
     parts.push(`${key}=${encodeURIComponent(String(value)).replace(/%2C/g, ',')}`);
   }
   return parts.length ? '?' + parts.join('&') : '';
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Maps a failed response to an ApiError, trusting the body's code only when it is a known one. */
-function toApiError(status: number, json: unknown, text: string): ApiError {
-  const error = typeof json === 'object' && json !== null ? (json as { error?: unknown }).error : undefined;
-  if (typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return new ApiError(
-      status,
-      isErrorCode(code) ? code : codeForStatus(status),
-      typeof message === 'string' ? message : `HTTP ${status}`,
-    );
-  }
-  return new ApiError(status, codeForStatus(status), text.slice(0, 200) || `HTTP ${status}`);
 }
