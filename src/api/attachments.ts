@@ -3,8 +3,7 @@
  * the bytes), the attachment's record, and signed download URLs of its renditions.
  */
 import { Router as ExpressRouter } from 'express';
-import { ProtocolError } from '../protocol';
-import type { Rendition, UploadRequest } from '../attachments';
+import { ProtocolError, type Rendition, type UploadRequest } from '../protocol';
 import { requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 

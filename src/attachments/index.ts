@@ -9,9 +9,5 @@ export {
   blobKeys,
   type AttachmentJobs,
   type AttachmentServiceOptions,
-  type DownloadUrl,
-  type Rendition,
-  type UploadRequest,
-  type UploadSlot,
 } from './service';
 export { cleanName, resolveType, type AttachmentLimits } from './policy';

@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ProtocolError, type Attachment, type AttachmentVariant } from '../protocol';
+import { ProtocolError, type Attachment, type AttachmentUrl, type AttachmentVariant, type Rendition, type UploadRequest, type UploadSlot } from '../protocol';
 import type { AttachmentRecord, Store } from '../store';
 import type { BlobStore } from '../blob';
 import { MediaError, sniffType, type ImageVariant, type MediaPool } from '../media';
@@ -46,33 +46,6 @@ export interface AttachmentServiceOptions {
   gcIntervalMs: number;
   /** Uploads checked at once: each holds its bytes in memory while hashed and stored. */
   completeConcurrency?: number;
-}
-
-/** What a client asks an upload slot for. */
-export interface UploadRequest {
-  name: string;
-  content_type: string;
-  size: number;
-  /** Lowercase or uppercase hex. */
-  sha256: string;
-}
-
-export interface UploadSlot {
-  attachment_id: string;
-  upload_url: string;
-  upload_method: 'PUT';
-  /** Headers the PUT must carry. */
-  upload_headers: Record<string, string>;
-  /** ms since epoch. */
-  expires_at: number;
-}
-
-export type Rendition = 'original' | 'thumbnail' | 'display';
-
-export interface DownloadUrl {
-  url: string;
-  expires_at: number;
-  content_type: string;
 }
 
 const displayQueue = 'attachment-display';
@@ -152,7 +125,7 @@ export class AttachmentService {
    * A signed URL of one rendition. Images are served as their renditions only (the
    * original may carry EXIF and GPS); `original` of an image is its display size.
    */
-  async urlFor(userId: string, id: string, want: Rendition): Promise<DownloadUrl> {
+  async urlFor(userId: string, id: string, want: Rendition): Promise<AttachmentUrl> {
     const { blobs, urlTtlSeconds } = this.opts;
     const rec = await this.readable(userId, id);
     const meta = rec.meta;

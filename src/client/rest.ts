@@ -1,15 +1,19 @@
 /**
- * REST client for DESIGN.md section 5 (JSON under `/api/v1`, bearer token). Uses the
+ * REST client for the server's API (docs/protocol.md and the README: JSON under `/api/v1`, bearer token). Uses the
  * global `fetch` (browsers, Node 20) unless one is injected.
  */
 import type {
   Attachment,
+  AttachmentUrl,
   ConvEvent,
   ConversationType,
   InboxRow,
   LinkPreview,
   MemberRole,
   PresenceState,
+  Rendition,
+  UploadRequest,
+  UploadSlot,
 } from '../protocol/frames';
 import { ApiError, parseJson, toApiError } from './errors';
 
@@ -182,34 +186,7 @@ export interface UserSettings {
   send_read_receipts: boolean;
 }
 
-/** `POST /attachments`: what is about to be uploaded (the server checks it again at completion). */
-export interface UploadRequest {
-  name: string;
-  content_type: string;
-  /** Bytes. */
-  size: number;
-  /** 64 lowercase hex digits. */
-  sha256: string;
-}
-
-/** Where and how to PUT the bytes of an upload; `upload_url` holds no token and expires at `expires_at` (ms). */
-export interface UploadSlot {
-  attachment_id: string;
-  upload_url: string;
-  upload_method: 'PUT';
-  upload_headers: Record<string, string>;
-  expires_at: number;
-}
-
-/** Which bytes of an attachment: images are served as their renditions only (`original` of an image is its display size). */
-export type Rendition = 'thumbnail' | 'display' | 'original';
-
-/** A signed, expiring download URL (usable as an `<img src>`); `expires_at` in ms of the server's clock. */
-export interface AttachmentUrl {
-  url: string;
-  expires_at: number;
-  content_type: string;
-}
+export type { AttachmentUrl, Rendition, UploadRequest, UploadSlot } from '../protocol/frames';
 
 type Query = Record<string, string | number | undefined>;
 

@@ -10,7 +10,7 @@ import type { Router } from './index';
 import { LinkDownError, NotOwnerError, type LinkHandler } from './links';
 import type { ShardTransport } from './transport';
 import type { Membership } from './membership';
-import type { Ring } from './ring';
+import { Ring } from './ring';
 
 export interface ClusterRouterOptions {
   selfId: string;
@@ -128,7 +128,11 @@ export class ClusterRouter implements Router, LinkHandler {
 
   private onRingChange(ring: Ring, previous: Ring): void {
     const { selfId, links, conversations, logger } = this.opts;
-    this.previous = previous;
+    // A shard's first ring (it just joined, or just started) has no "before": the owners
+    // before it joined are the same ring without it, and they must hand over what moves
+    // here, or this shard would sequence beside an old owner still draining its commands.
+    this.previous = previous.empty ? new Ring(ring.shards.filter((s) => s !== selfId)) : previous;
+    previous = this.previous;
     // Once every old owner has drained (they give up after the drain timeout, well inside
     // this), new actors load straight from the store without asking anyone.
     const forget = setTimeout(() => {

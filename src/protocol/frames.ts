@@ -92,6 +92,35 @@ export interface ConvEvent {
   site_name?: string | null;
 }
 
+/** `POST /api/v1/attachments`: what is about to be uploaded (the server checks it again at completion). */
+export interface UploadRequest {
+  name: string;
+  content_type: string;
+  /** Bytes. */
+  size: number;
+  /** 64 hex digits. */
+  sha256: string;
+}
+
+/** Where and how to PUT the bytes of an upload; `upload_url` holds no token and expires at `expires_at` (ms). */
+export interface UploadSlot {
+  attachment_id: string;
+  upload_url: string;
+  upload_method: 'PUT';
+  upload_headers: Record<string, string>;
+  expires_at: number;
+}
+
+/** Which bytes of an attachment: images are served as their renditions only (`original` of an image is its display size). */
+export type Rendition = 'thumbnail' | 'display' | 'original';
+
+/** A signed, expiring download URL (usable as an `<img src>`); `expires_at` in ms of the server's clock. */
+export interface AttachmentUrl {
+  url: string;
+  expires_at: number;
+  content_type: string;
+}
+
 /** A link preview folded into a message of history. */
 export interface LinkPreview {
   url: string;

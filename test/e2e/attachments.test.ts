@@ -24,7 +24,8 @@ let photo: Buffer;
 const devices: Device[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer({ MAX_ATTACHMENTS: '3', ATTACH_GC_INTERVAL_MS: '200', ATTACH_UNSENT_TTL_MS: '1500' });
+  // The collector runs often; unsent uploads live the default day (one test starts a server of its own for that).
+  server = await startTestServer({ MAX_ATTACHMENTS: '3', ATTACH_GC_INTERVAL_MS: '200' });
   [alice, bob, eve] = await Promise.all([registerUser(server.url), registerUser(server.url), registerUser(server.url)]);
   conv = await createConversation(server.url, alice, 'direct', [bob]);
   photo = await cameraJpeg();
@@ -272,17 +273,29 @@ describe('bad input: a clear error, nothing half-stored', () => {
 });
 
 describe('collection', () => {
-  test('an upload never sent is collected after ATTACH_UNSENT_TTL_MS, and its content with it', async () => {
-    const lonely = Buffer.from('just some notes, never sent\n');
-    const up = await upload(bob, 'notes.txt', 'text/plain', lonely);
-    expect(up.res.status).toBe(200);
-    expect(objects(`blobs/${sha(lonely)}`)).toHaveLength(1);
-    await pollUntil(
-      async () => (await http(server.url, 'GET', `/api/v1/attachments/${up.id}`, undefined, bob.token)).status,
-      (status) => status === 404,
-      5000,
-    );
-    await pollUntil(async () => objects(`blobs/${sha(lonely)}`).length, (n) => n === 0, 3000);
+  test('an upload never sent is collected after ATTACH_UNSENT_TTL_MS, and its content with it; a SEND refuses it before', async () => {
+    const short = await startTestServer({ ATTACH_GC_INTERVAL_MS: '200', ATTACH_UNSENT_TTL_MS: '3000' });
+    try {
+      const user = await registerUser(short.url);
+      const friend = await registerUser(short.url);
+      const dm = await createConversation(short.url, user, 'direct', [friend]);
+      const lonely = Buffer.from('just some notes, never sent\n');
+      const s = await http<Slot>(short.url, 'POST', '/api/v1/attachments', { name: 'notes.txt', content_type: 'text/plain', size: lonely.length, sha256: sha(lonely) }, user.token);
+      expect(await put(s.body, lonely)).toBe(200);
+      const id = s.body.attachment_id;
+      expect((await http(short.url, 'POST', `/api/v1/attachments/${id}/complete`, undefined, user.token)).status).toBe(200);
+      const stored = () => readdirSync(join(short.dataDir, 'blobs', 'objects')).filter((f) => f.startsWith(`blobs~${sha(lonely)}`)).length;
+      expect(stored()).toBe(1);
+      // Past half the TTL a SEND refuses it: it must never race the collector.
+      await sleep(1600);
+      const late = await http(short.url, 'POST', `/api/v1/conversations/${dm}/messages`, { client_msg_id: cmid('late'), body: '', attachments: [id] }, user.token);
+      expect(late.status).toBe(400);
+      expect(late.body.error.message).toMatch(/expired unsent/);
+      await pollUntil(async () => (await http(short.url, 'GET', `/api/v1/attachments/${id}`, undefined, user.token)).status, (status) => status === 404, 5000);
+      await pollUntil(async () => stored(), (n) => n === 0, 3000);
+    } finally {
+      await stopTestServer(short);
+    }
   });
 
   test('unsent content nothing references any more is deleted with its renditions', async () => {
