@@ -27,6 +27,17 @@ import type { Jobs } from '../jobs';
 import type { AttachmentReadyCommand, ResultOf } from '../conversations';
 import { checkDeclared, cleanName, maxBytesFor, normalType, resolveType, type AttachmentLimits } from './policy';
 
+/**
+ * How long a collector's claim on a blob is trusted (Store.listUnreferencedBlobs): an
+ * older one was left by a collector that died or failed between claim and drop, and the
+ * next pass takes it over. A pass deletes a blob's three objects in well under a second;
+ * the lease is that times hundreds because a collector still deleting after its lease ran
+ * out could delete a re-upload made once its successor dropped the blob (an object store
+ * stalling through SDK retries is the slow case). Meanwhile uploads of that content are
+ * refused (refBlob waits 5 s), for at most the lease plus one ATTACH_GC_INTERVAL_MS.
+ */
+const claimLeaseMs = 5 * 60_000;
+
 /** The calls this module makes on the jobs engine. */
 export type AttachmentJobs = Pick<Jobs, 'register' | 'add'>;
 
@@ -288,11 +299,11 @@ export class AttachmentService {
         if (stale.length < 100) break;
       }
       for (;;) {
-        const orphans = await store.listUnreferencedBlobs(Date.now(), 100);
+        const orphans = await store.listUnreferencedBlobs(Date.now(), 100, Date.now() - claimLeaseMs);
         if (orphans.length === 0) break;
         for (const blob of orphans) {
-          // Claimed first: a completion of the same content waits until the blob is gone.
-          if (!(await store.claimBlob(blob.sha256, blob.unreferenced_since))) continue;
+          // Claimed first (or a stale claim taken over): a completion of the same content waits until the blob is gone.
+          if (!(await store.claimBlob(blob.sha256, blob.unreferenced_since, blob.claimed_at))) continue;
           await blobs.delete(blobKeys.content(blob.sha256));
           await blobs.delete(blobKeys.rendition(blob.sha256, 'thumbnail'));
           await blobs.delete(blobKeys.rendition(blob.sha256, 'display'));

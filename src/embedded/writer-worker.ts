@@ -45,7 +45,7 @@ async function serve(req: WriteRequest): Promise<unknown> {
     case 'unrefBlob':
       return store.unrefBlob(a[0] as string);
     case 'claimBlob':
-      return store.claimBlob(a[0] as string, a[1] as number);
+      return store.claimBlob(a[0] as string, a[1] as number, a[2] as number | null);
     case 'dropBlob':
       return store.dropBlob(a[0] as string);
     case 'reserve':

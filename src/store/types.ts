@@ -116,6 +116,12 @@ export interface UnreferencedBlob {
   sha256: string;
   /** When its reference count reached 0 (ms). */
   unreferenced_since: number;
+  /**
+   * null: not claimed. A number: when a collector claimed it (ms; 0 for a claim taken
+   * before claims recorded their time), a claim listed because it is stale (older than the
+   * caller's lease, so presumed abandoned): claimBlob with this value takes it over.
+   */
+  claimed_at: number | null;
 }
 
 /**
@@ -234,20 +240,30 @@ export interface Store {
   /**
    * Takes one reference to the blob of `sha256` (created with one reference if missing). A
    * blob claimed for deletion is waited for until dropped, then created anew, so the caller
-   * (which writes the bytes after this resolves) never loses them to a collector.
+   * (which writes the bytes after this resolves) never loses them to a collector. The wait
+   * is bounded (5 s): a claim its collector abandoned makes it reject until a later
+   * collector takes the claim over and drops the blob.
    */
   refBlob(sha256: string): Promise<void>;
   /** Releases one reference; at zero the blob is unreferenced since now. */
   unrefBlob(sha256: string): Promise<void>;
-  /** Blobs at zero references since before `before` (ms), oldest first. */
-  listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]>;
   /**
-   * Claims an unreferenced blob for deletion: true only if it still has no reference and
-   * is unreferenced since `since` (no one took and released it meanwhile). Until dropBlob,
-   * refBlob of it waits.
+   * Blobs at zero references since before `before` (ms), oldest first: those not claimed,
+   * and those whose claim was taken before `claimedBefore` (ms): a collector that died
+   * (or failed) between claimBlob and dropBlob, so the next one finishes its job. The
+   * cutoff is the caller's lease (a claim is trusted that long), as `before` is its grace.
    */
-  claimBlob(sha256: string, since: number): Promise<boolean>;
-  /** Forgets a claimed blob (after its objects were deleted). */
+  listUnreferencedBlobs(before: number, limit: number, claimedBefore: number): Promise<UnreferencedBlob[]>;
+  /**
+   * Claims an unreferenced blob for deletion: true only if it still has no reference, is
+   * unreferenced since `since` (no one took and released it meanwhile), and its claim is
+   * still `claimedAt` as listed: null for an unclaimed blob, or the stale claim this one
+   * replaces (so of two collectors taking over the same stale claim, one wins). The claim
+   * is timed now, always later than the one it replaces. Until dropBlob, refBlob of it
+   * waits, a stale claim included: its objects may be half deleted.
+   */
+  claimBlob(sha256: string, since: number, claimedAt: number | null): Promise<boolean>;
+  /** Forgets a claimed blob (after its objects were deleted); refBlob of it then creates it anew. */
   dropBlob(sha256: string): Promise<void>;
 
   /** Flushes and releases the engine. */

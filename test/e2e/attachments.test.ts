@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { http, registerUser, createConversation, startTestServer, stopTestServer, sleep, pollUntil, type TestServer, type TestUser, type Frame } from './harness';
 import { connectDevice, closeAll, cmid, send, unsend, type Device } from './rich-helpers';
@@ -307,5 +308,22 @@ describe('collection', () => {
     await pollUntil(async () => objects(`renditions/${sha(png)}/display`).length, (n) => n === 1, 10_000);
     expect((await unsend(device.sock, conv, ack.seq, cmid('del'))).type).toBe('ACK');
     await pollUntil(async () => objects(`blobs/${sha(png)}`).length + objects(`renditions/${sha(png)}`).length, (n) => n === 0, 3000);
+  });
+
+  test('content a dead collector left claimed is collected by a later pass, and can be uploaded again', async () => {
+    const notes = Buffer.from('notes whose collector died mid-deletion\n');
+    // A collector claimed the blob long ago (past any lease) and died before dropBlob.
+    const db = new Database(join(server.dataDir, 'chat.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare('INSERT INTO blobs (sha256, refs, unreferenced_since, claimed, claimed_at) VALUES (?, 0, 1, 1, 2)').run(sha(notes));
+    } finally {
+      db.close();
+    }
+    // The upload waits for the claim to go: a later collector pass takes it over and drops it.
+    const up = await upload(bob, 'notes.txt', 'text/plain', notes);
+    expect(up.res.status).toBe(200);
+    expect(objects(`blobs/${sha(notes)}`)).toHaveLength(1);
+    expect((await http(server.url, 'GET', `/api/v1/attachments/${up.id}`, undefined, bob.token)).status).toBe(200);
   });
 });

@@ -195,4 +195,31 @@ describe('CassandraStore engine specifics', () => {
       await dropKeyspace(old);
     }
   }, 60_000);
+
+  it('adds claimed_at to the blobs table of an existing keyspace: a claim left by the old collector is stale at once', async () => {
+    const old = randomKeyspace('it_store_old');
+    const c = await connectCassandra(cassandraConfig(old));
+    try {
+      // The blobs table as it first shipped, with a claim never dropped (and its index entry).
+      await c.client.execute('CREATE TABLE blobs (sha256 text PRIMARY KEY, refs int, unreferenced_since bigint, claimed boolean)');
+      await c.client.execute("INSERT INTO blobs (sha256, refs, unreferenced_since, claimed) VALUES ('aa', 0, 1000, true) IF NOT EXISTS");
+      const opened = await CassandraStore.open(c);
+      await c.client.execute("INSERT INTO time_index_hours (index_name, hour) VALUES ('unreferenced', 0)");
+      await c.client.execute("INSERT INTO time_index (index_name, hour, at, id) VALUES ('unreferenced', 0, 1000, 'aa')");
+      // Listed even with a cutoff at the epoch's first millisecond; taken over once.
+      expect(await opened.listUnreferencedBlobs(3000, 10, 1)).toEqual([{ sha256: 'aa', unreferenced_since: 1000, claimed_at: 0 }]);
+      expect(await opened.claimBlob('aa', 1000, 0)).toBe(true);
+      expect(await opened.claimBlob('aa', 1000, 0)).toBe(false);
+      expect(await opened.listUnreferencedBlobs(3000, 10, 1)).toEqual([]);
+      await opened.dropBlob('aa');
+      await opened.refBlob('aa');
+      await opened.unrefBlob('aa');
+      expect(await opened.listUnreferencedBlobs(Date.now() + 1, 10, 1)).toEqual([{ sha256: 'aa', unreferenced_since: expect.any(Number), claimed_at: null }]);
+      // Opening again is a no-op.
+      await CassandraStore.open(c);
+    } finally {
+      await c.close();
+      await dropKeyspace(old);
+    }
+  }, 60_000);
 });

@@ -29,6 +29,9 @@ function slot(owner: string, createdAt = t0, id = newId('att')): NewAttachment {
 
 const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The claim lease these tests stand for: a claim taken during a test is fresh unless the cutoff says otherwise. */
+const lease = 60_000;
+
 export function attachmentsContract(ctx: ContractContext): void {
   let store: Store;
   beforeEach(() => {
@@ -36,8 +39,9 @@ export function attachmentsContract(ctx: ContractContext): void {
   });
 
   const byId = async (id: string): Promise<AttachmentRecord | undefined> => (await store.getAttachments([id]))[0];
-  const unreferenced = async (shas: string[]) =>
-    (await store.listUnreferencedBlobs(Date.now() + 60_000, 10_000)).filter((b) => shas.includes(b.sha256));
+  /** This test's blobs at zero references; a claim is stale (listed) when taken before `claimedBefore`. */
+  const unreferenced = async (shas: string[], claimedBefore = Date.now() - lease) =>
+    (await store.listUnreferencedBlobs(Date.now() + 60_000, 10_000, claimedBefore)).filter((b) => shas.includes(b.sha256));
   /** Creates a ready record holding one reference to `blob`. */
   const ready = async (owner: string, blob: string): Promise<string> => {
     const s = slot(owner);
@@ -251,30 +255,32 @@ export function attachmentsContract(ctx: ContractContext): void {
       await store.unrefBlob(b2);
       const listed = await unreferenced([b1, b2]);
       expect(listed.map((u) => u.sha256)).toEqual([b1, b2]);
+      expect(listed.map((u) => u.claimed_at)).toEqual([null, null]);
       expect(listed[0].unreferenced_since).toBeGreaterThanOrEqual(before);
       expect(listed[0].unreferenced_since).toBeLessThan(listed[1].unreferenced_since);
       // `before` is exclusive.
-      expect((await store.listUnreferencedBlobs(listed[1].unreferenced_since, 10_000)).map((u) => u.sha256)).toContain(b1);
-      expect((await store.listUnreferencedBlobs(listed[1].unreferenced_since, 10_000)).map((u) => u.sha256)).not.toContain(b2);
+      const earlier = await store.listUnreferencedBlobs(listed[1].unreferenced_since, 10_000, Date.now() - lease);
+      expect(earlier.map((u) => u.sha256)).toContain(b1);
+      expect(earlier.map((u) => u.sha256)).not.toContain(b2);
       await store.refBlob(b1);
       expect((await unreferenced([b1, b2])).map((u) => u.sha256)).toEqual([b2]);
     });
 
     it('claims only an unreferenced blob still unreferenced since the time given', async () => {
       const blob = sha();
-      expect(await store.claimBlob(blob, 1)).toBe(false);
+      expect(await store.claimBlob(blob, 1, null)).toBe(false);
       await store.refBlob(blob);
       await store.unrefBlob(blob);
       const [first] = await unreferenced([blob]);
       // Taken and released again meanwhile (even within the same millisecond): the old time no longer claims it.
       await store.refBlob(blob);
-      expect(await store.claimBlob(blob, first.unreferenced_since)).toBe(false);
+      expect(await store.claimBlob(blob, first.unreferenced_since, null)).toBe(false);
       await store.unrefBlob(blob);
       const [second] = await unreferenced([blob]);
       expect(second.unreferenced_since).not.toBe(first.unreferenced_since);
-      expect(await store.claimBlob(blob, first.unreferenced_since)).toBe(false);
-      expect(await store.claimBlob(blob, second.unreferenced_since)).toBe(true);
-      expect(await store.claimBlob(blob, second.unreferenced_since)).toBe(false);
+      expect(await store.claimBlob(blob, first.unreferenced_since, null)).toBe(false);
+      expect(await store.claimBlob(blob, second.unreferenced_since, null)).toBe(true);
+      expect(await store.claimBlob(blob, second.unreferenced_since, null)).toBe(false);
       // Claimed: no longer offered to collectors.
       expect(await unreferenced([blob])).toEqual([]);
     });
@@ -284,7 +290,7 @@ export function attachmentsContract(ctx: ContractContext): void {
       await store.refBlob(blob);
       await store.unrefBlob(blob);
       const [u] = await unreferenced([blob]);
-      expect(await store.claimBlob(blob, u.unreferenced_since)).toBe(true);
+      expect(await store.claimBlob(blob, u.unreferenced_since, null)).toBe(true);
       let done = false;
       const waiting = store.refBlob(blob).then(() => {
         done = true;
@@ -298,6 +304,50 @@ export function attachmentsContract(ctx: ContractContext): void {
       expect(await unreferenced([blob])).toEqual([]);
       await store.unrefBlob(blob);
       expect((await unreferenced([blob])).map((b) => b.sha256)).toEqual([blob]);
+    });
+
+    it('lists a claim never dropped again once stale, for one take-over; dropBlob then lets refBlob create it anew', async () => {
+      const blob = sha();
+      await store.refBlob(blob);
+      await store.unrefBlob(blob);
+      const [u] = await unreferenced([blob]);
+      const beforeClaim = Date.now();
+      expect(await store.claimBlob(blob, u.unreferenced_since, null)).toBe(true);
+      const afterClaim = Date.now();
+      // The collector dies here. While the claim is fresh: not listed, not claimable.
+      expect(await unreferenced([blob])).toEqual([]);
+      expect(await store.claimBlob(blob, u.unreferenced_since, null)).toBe(false);
+      // Once stale (the cutoff is past it): listed with the claim it would replace.
+      const [stale] = await unreferenced([blob], afterClaim + 1);
+      expect(stale).toEqual({ sha256: blob, unreferenced_since: u.unreferenced_since, claimed_at: expect.any(Number) });
+      const claimedAt = stale.claimed_at as number;
+      expect(claimedAt).toBeGreaterThanOrEqual(beforeClaim);
+      expect(claimedAt).toBeLessThanOrEqual(afterClaim);
+      // Only as listed: another time or no claim at all takes nothing over.
+      expect(await store.claimBlob(blob, u.unreferenced_since, null)).toBe(false);
+      expect(await store.claimBlob(blob, u.unreferenced_since, claimedAt - 1)).toBe(false);
+      expect(await store.claimBlob(blob, u.unreferenced_since - 1, claimedAt)).toBe(false);
+      // Two collectors take it over at once: one wins; a later try with the same claim fails.
+      const won = await Promise.all([store.claimBlob(blob, u.unreferenced_since, claimedAt), store.claimBlob(blob, u.unreferenced_since, claimedAt)]);
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(await store.claimBlob(blob, u.unreferenced_since, claimedAt)).toBe(false);
+      // The new claim is later than the one it replaced, and fresh: not listed.
+      expect(await unreferenced([blob], claimedAt + 1)).toEqual([]);
+      const [renewed] = await unreferenced([blob], Date.now() + 1);
+      expect(renewed.claimed_at).toBeGreaterThan(claimedAt);
+      // A stale claim still makes refBlob wait (the objects may be half deleted) until dropBlob.
+      let done = false;
+      const waiting = store.refBlob(blob).then(() => {
+        done = true;
+      });
+      await later(150);
+      expect(done).toBe(false);
+      await store.dropBlob(blob);
+      await waiting;
+      // Created anew: one reference, unclaimed.
+      expect(await unreferenced([blob], Date.now() + 1)).toEqual([]);
+      await store.unrefBlob(blob);
+      expect(await unreferenced([blob], Date.now() + 1)).toEqual([{ sha256: blob, unreferenced_since: expect.any(Number), claimed_at: null }]);
     });
 
     it('drops only a claimed blob', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteStore, openSqliteDatabase } from '../../src/store';
 import { countUnreadSql } from '../../src/store/sqlite/inbox';
 import { runStoreContract } from './contract';
@@ -70,6 +71,45 @@ describe('SqliteStore engine specifics', () => {
       expect((await second.readEvents('c_1', 0, 10)).map((e) => e.body)).toEqual(['hi']);
       expect(await second.findByClientMsgId('c_1', 'u_1', 'k')).toEqual({ seq: 1, ts: 2, kind: 'message' });
       await second.close();
+    } finally {
+      remove();
+    }
+  });
+
+  it('upgrades a blobs table without claimed_at: a claim left by the old collector is stale at once', async () => {
+    const { file, remove } = tempFile();
+    try {
+      // The blobs table and index as they first shipped, with a claim never dropped.
+      const old = new Database(file);
+      old.exec(`CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, refs INTEGER NOT NULL, unreferenced_since INTEGER,
+        claimed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+        CREATE INDEX blobs_unreferenced ON blobs (unreferenced_since) WHERE refs = 0 AND claimed = 0;
+        INSERT INTO blobs VALUES ('aa', 0, 1000, 1), ('bb', 0, 2000, 0);`);
+      old.close();
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      const indexes = (db.pragma('index_list(blobs)') as { name: string }[]).map((i) => i.name);
+      expect(indexes).toContain('blobs_at_zero');
+      expect(indexes).not.toContain('blobs_unreferenced');
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN SELECT sha256 FROM blobs WHERE refs = 0 AND unreferenced_since < 5 AND (claimed = 0 OR claimed_at < 5) ORDER BY unreferenced_since LIMIT 3')
+        .all()
+        .map((row) => (row as { detail: string }).detail)
+        .join('\n');
+      expect(plan).toMatch(/USING INDEX blobs_at_zero/);
+      const store = new SqliteStore(db);
+      // Listed even with a cutoff at the epoch's first millisecond; taken over once.
+      expect(await store.listUnreferencedBlobs(3000, 10, 1)).toEqual([
+        { sha256: 'aa', unreferenced_since: 1000, claimed_at: 0 },
+        { sha256: 'bb', unreferenced_since: 2000, claimed_at: null },
+      ]);
+      expect(await store.claimBlob('aa', 1000, 0)).toBe(true);
+      expect(await store.claimBlob('aa', 1000, 0)).toBe(false);
+      await store.dropBlob('aa');
+      await store.refBlob('aa');
+      expect(await store.listUnreferencedBlobs(3000, 10, 1)).toEqual([{ sha256: 'bb', unreferenced_since: 2000, claimed_at: null }]);
+      await store.close();
+      // Opening again is a no-op.
+      openSqliteDatabase(file, { synchronous: 'normal' }).close();
     } finally {
       remove();
     }

@@ -26,10 +26,12 @@ const repostCql = 'UPDATE attachments SET conv_id = ?, seq = ? WHERE attachment_
 // Conditional on what was read, so the record returned is exactly the one removed.
 const deleteCql = 'DELETE FROM attachments WHERE attachment_id = ? IF state = ? AND conv_id = ? AND seq = ?';
 
-const blobCql = 'SELECT refs, unreferenced_since, claimed FROM blobs WHERE sha256 = ?';
+const blobCql = 'SELECT refs, unreferenced_since, claimed, claimed_at FROM blobs WHERE sha256 = ?';
 const firstRefCql = 'INSERT INTO blobs (sha256, refs, claimed) VALUES (?, 1, false) IF NOT EXISTS';
 const setRefsCql = 'UPDATE blobs SET refs = ?, unreferenced_since = ? WHERE sha256 = ? IF refs = ? AND unreferenced_since = ? AND claimed = false';
-const claimCql = 'UPDATE blobs SET claimed = true WHERE sha256 = ? IF refs = 0 AND unreferenced_since = ? AND claimed = false';
+const claimCql = 'UPDATE blobs SET claimed = true, claimed_at = ? WHERE sha256 = ? IF refs = 0 AND unreferenced_since = ? AND claimed = false';
+// A take-over of a stale claim, conditional on that claim (null: one taken before claimed_at existed).
+const reclaimCql = 'UPDATE blobs SET claimed_at = ? WHERE sha256 = ? IF refs = 0 AND unreferenced_since = ? AND claimed = true AND claimed_at = ?';
 const dropCql = 'DELETE FROM blobs WHERE sha256 = ? IF claimed = true';
 
 /** Lost compare-and-set races in a row before giving up (each means another writer moved the row). */
@@ -144,6 +146,8 @@ interface BlobRow {
   refs: number;
   since: number | null;
   claimed: boolean;
+  /** When it was claimed; 0 for a claim taken before the column existed (stored as null). */
+  claimedAt: number;
 }
 
 /**
@@ -204,7 +208,7 @@ export class BlobTable {
     throw new Error(`store: blob ${sha256} kept changing under unrefBlob`);
   }
 
-  async listUnreferenced(before: number, limit: number): Promise<UnreferencedBlob[]> {
+  async listUnreferenced(before: number, limit: number, claimedBefore: number): Promise<UnreferencedBlob[]> {
     const n = clampLimit(limit);
     const out: UnreferencedBlob[] = [];
     if (n === 0) return out;
@@ -214,8 +218,10 @@ export class BlobTable {
         const b = blobs[i];
         const e = page[i];
         if (b !== null && b.refs === 0 && b.since === e.at) {
-          // A claimed blob is being deleted: not offered again, its entry goes with dropBlob.
-          if (!b.claimed) out.push({ sha256: e.id, unreferenced_since: e.at });
+          // A claimed blob is being deleted: not offered again until its claim is stale. Its
+          // entry stays until dropBlob, so a collector dying before that leaves it findable.
+          if (!b.claimed) out.push({ sha256: e.id, unreferenced_since: e.at, claimed_at: null });
+          else if (b.claimedAt < claimedBefore) out.push({ sha256: e.id, unreferenced_since: e.at, claimed_at: b.claimedAt });
         } else {
           await this.unreferenced.remove(e.at, e.id);
         }
@@ -225,8 +231,11 @@ export class BlobTable {
     return out;
   }
 
-  async claim(sha256: string, since: number): Promise<boolean> {
-    return (await this.db.lwt(claimCql, [sha256, since])).applied;
+  /** A take-over is timed after the claim it replaces, so a second take-over of that claim fails. */
+  async claim(sha256: string, since: number, claimedAt: number | null): Promise<boolean> {
+    if (claimedAt === null) return (await this.db.lwt(claimCql, [this.now(), sha256, since])).applied;
+    const seen = claimedAt === 0 ? null : claimedAt;
+    return (await this.db.lwt(reclaimCql, [Math.max(this.now(), claimedAt + 1), sha256, since, seen])).applied;
   }
 
   async drop(sha256: string): Promise<void> {
@@ -237,7 +246,8 @@ export class BlobTable {
 
   private async get(sha256: string): Promise<BlobRow | null> {
     const row = await this.db.first(blobCql, [sha256]);
-    return row === null ? null : { refs: num(row, 'refs') ?? 0, since: num(row, 'unreferenced_since'), claimed: bool(row, 'claimed') };
+    if (row === null) return null;
+    return { refs: num(row, 'refs') ?? 0, since: num(row, 'unreferenced_since'), claimed: bool(row, 'claimed'), claimedAt: num(row, 'claimed_at') ?? 0 };
   }
 }
 

@@ -11,6 +11,7 @@ const addedColumns: Record<string, [name: string, type: string][]> = {
     ['attachment', 'text'],
     ['ready_attachments', 'map<text, text>'],
   ],
+  blobs: [['claimed_at', 'bigint']],
 };
 
 export async function addMissingColumns(cassandra: Cassandra): Promise<void> {

@@ -192,12 +192,12 @@ export class CassandraStore implements Store {
     return this.blobs.unref(sha256);
   }
 
-  listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]> {
-    return this.blobs.listUnreferenced(before, limit);
+  listUnreferencedBlobs(before: number, limit: number, claimedBefore: number): Promise<UnreferencedBlob[]> {
+    return this.blobs.listUnreferenced(before, limit, claimedBefore);
   }
 
-  claimBlob(sha256: string, since: number): Promise<boolean> {
-    return this.blobs.claim(sha256, since);
+  claimBlob(sha256: string, since: number, claimedAt: number | null): Promise<boolean> {
+    return this.blobs.claim(sha256, since, claimedAt);
   }
 
   dropBlob(sha256: string): Promise<void> {

@@ -28,6 +28,7 @@ interface BlobRow {
   refs: number;
   unreferenced_since: number | null;
   claimed: number;
+  claimed_at: number;
 }
 
 const columns =
@@ -118,8 +119,9 @@ export class BlobTable {
   private readonly get: Database.Statement<[string], BlobRow>;
   private readonly insertFirst: Database.Statement<[string]>;
   private readonly setRefs: Database.Statement<[number, number | null, string]>;
-  private readonly unreferenced: Database.Statement<[number, number], UnreferencedBlob>;
-  private readonly claimOne: Database.Statement<[string, number]>;
+  private readonly unreferenced: Database.Statement<[number, number, number], UnreferencedBlob>;
+  private readonly claimFree: Database.Statement<[number, string, number]>;
+  private readonly claimStale: Database.Statement<[number, string, number, number]>;
   private readonly dropOne: Database.Statement<[string]>;
   private readonly refTx: Database.Transaction<(sha256: string) => boolean>;
   private readonly unrefTx: Database.Transaction<(sha256: string) => void>;
@@ -128,14 +130,19 @@ export class BlobTable {
     db: Database.Database,
     private readonly now: () => number,
   ) {
-    this.get = db.prepare('SELECT refs, unreferenced_since, claimed FROM blobs WHERE sha256 = ?');
+    this.get = db.prepare('SELECT refs, unreferenced_since, claimed, claimed_at FROM blobs WHERE sha256 = ?');
     this.insertFirst = db.prepare('INSERT INTO blobs (sha256, refs, unreferenced_since, claimed) VALUES (?, 1, NULL, 0)');
     this.setRefs = db.prepare('UPDATE blobs SET refs = ?, unreferenced_since = ? WHERE sha256 = ?');
     this.unreferenced = db.prepare(
-      `SELECT sha256, unreferenced_since FROM blobs
-       WHERE refs = 0 AND claimed = 0 AND unreferenced_since < ? ORDER BY unreferenced_since, sha256 LIMIT ?`,
+      `SELECT sha256, unreferenced_since, CASE claimed WHEN 0 THEN NULL ELSE claimed_at END AS claimed_at FROM blobs
+       WHERE refs = 0 AND unreferenced_since < ? AND (claimed = 0 OR claimed_at < ?) ORDER BY unreferenced_since, sha256 LIMIT ?`,
     );
-    this.claimOne = db.prepare('UPDATE blobs SET claimed = 1 WHERE sha256 = ? AND refs = 0 AND unreferenced_since = ? AND claimed = 0');
+    this.claimFree = db.prepare(
+      'UPDATE blobs SET claimed = 1, claimed_at = ? WHERE sha256 = ? AND refs = 0 AND unreferenced_since = ? AND claimed = 0',
+    );
+    this.claimStale = db.prepare(
+      'UPDATE blobs SET claimed_at = ? WHERE sha256 = ? AND refs = 0 AND unreferenced_since = ? AND claimed = 1 AND claimed_at = ?',
+    );
     this.dropOne = db.prepare('DELETE FROM blobs WHERE sha256 = ? AND claimed = 1');
     this.refTx = db.transaction((sha256: string) => this.refNow(sha256));
     this.unrefTx = db.transaction((sha256: string) => this.unrefNow(sha256));
@@ -163,12 +170,14 @@ export class BlobTable {
     this.setRefs.run(refs, since, sha256);
   }
 
-  listUnreferenced(before: number, limit: number): UnreferencedBlob[] {
-    return this.unreferenced.all(before, clampLimit(limit));
+  listUnreferenced(before: number, limit: number, claimedBefore: number): UnreferencedBlob[] {
+    return this.unreferenced.all(before, claimedBefore, clampLimit(limit));
   }
 
-  claim(sha256: string, since: number): boolean {
-    return this.claimOne.run(sha256, since).changes > 0;
+  /** A take-over is timed after the claim it replaces, so a second take-over of that claim fails. */
+  claim(sha256: string, since: number, claimedAt: number | null): boolean {
+    if (claimedAt === null) return this.claimFree.run(this.now(), sha256, since).changes > 0;
+    return this.claimStale.run(Math.max(this.now(), claimedAt + 1), sha256, since, claimedAt).changes > 0;
   }
 
   drop(sha256: string): void {

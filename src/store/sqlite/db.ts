@@ -46,6 +46,7 @@ const addedColumns: Record<string, [name: string, definition: string][]> = {
     ['ready_attachments', 'TEXT'],
   ],
   conv_members: [['marked_unread', 'INTEGER NOT NULL DEFAULT 0']],
+  blobs: [['claimed_at', 'INTEGER NOT NULL DEFAULT 0']],
 };
 
 function addMissingColumns(db: Database.Database): void {

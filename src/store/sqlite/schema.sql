@@ -128,7 +128,15 @@ CREATE TABLE IF NOT EXISTS blobs (
   refs               INTEGER NOT NULL,
   unreferenced_since INTEGER,
   -- 1 once a collector claimed it for deletion: refBlob waits until dropBlob removes the row.
-  claimed            INTEGER NOT NULL DEFAULT 0
+  claimed            INTEGER NOT NULL DEFAULT 0,
+  -- When it was claimed (ms): a claim older than the collector's lease is taken over by the
+  -- next collector (its predecessor died before dropBlob). 0 for a claim taken before this
+  -- column existed (added by db.ts), which is stale at once.
+  claimed_at         INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
-CREATE INDEX IF NOT EXISTS blobs_unreferenced ON blobs (unreferenced_since) WHERE refs = 0 AND claimed = 0;
+-- The collector's question: at zero references, oldest first. Claimed rows stay in it (few,
+-- and gone within a pass) so a stale claim is found again. It replaces blobs_unreferenced,
+-- which left claimed rows out.
+DROP INDEX IF EXISTS blobs_unreferenced;
+CREATE INDEX IF NOT EXISTS blobs_at_zero ON blobs (unreferenced_since) WHERE refs = 0;

@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
     return this.attachments.listUnposted(before, limit);
   }
 
-  /** Polls tryRefBlob while the blob is claimed; rejects if no dropBlob came within 5 s. */
+  /** Polls tryRefBlob while the blob is claimed (stale claims too); rejects if no dropBlob came within 5 s. */
   async refBlob(sha256: string): Promise<void> {
     const deadline = Date.now() + claimWaitMs;
     while (!(await this.tryRefBlob(sha256))) {
@@ -183,12 +183,12 @@ export class SqliteStore implements Store {
     this.blobs.unref(sha256);
   }
 
-  async listUnreferencedBlobs(before: number, limit: number): Promise<UnreferencedBlob[]> {
-    return this.blobs.listUnreferenced(before, limit);
+  async listUnreferencedBlobs(before: number, limit: number, claimedBefore: number): Promise<UnreferencedBlob[]> {
+    return this.blobs.listUnreferenced(before, limit, claimedBefore);
   }
 
-  async claimBlob(sha256: string, since: number): Promise<boolean> {
-    return this.blobs.claim(sha256, since);
+  async claimBlob(sha256: string, since: number, claimedAt: number | null): Promise<boolean> {
+    return this.blobs.claim(sha256, since, claimedAt);
   }
 
   async dropBlob(sha256: string): Promise<void> {

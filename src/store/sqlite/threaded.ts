@@ -36,7 +36,7 @@ export interface StoreWrites {
   /** refBlob's one attempt: its wait for a claimed blob runs on the caller's side, not the thread's. */
   tryRefBlob: { args: [string]; result: boolean };
   unrefBlob: { args: [string]; result: void };
-  claimBlob: { args: [string, number]; result: boolean };
+  claimBlob: { args: [string, number, number | null]; result: boolean };
   dropBlob: { args: [string]; result: void };
 }
 
@@ -116,8 +116,8 @@ export class ThreadedSqliteStore extends SqliteStore {
     return this.thread.call('unrefBlob', sha256);
   }
 
-  override claimBlob(sha256: string, since: number): Promise<boolean> {
-    return this.thread.call('claimBlob', sha256, since);
+  override claimBlob(sha256: string, since: number, claimedAt: number | null): Promise<boolean> {
+    return this.thread.call('claimBlob', sha256, since, claimedAt);
   }
 
   override dropBlob(sha256: string): Promise<void> {
