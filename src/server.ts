@@ -56,6 +56,14 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
+  // A photo album at once, then a couple per second: each slot may take space until collected.
+  const uploadLimiter = new RateLimiter(2, 30);
+  // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
+  const limiterSweep = setInterval(() => {
+    authLimiter.sweep();
+    uploadLimiter.sweep();
+  }, 60_000);
+  limiterSweep.unref();
 
   const lp = config.linkPreviews;
   const previewer = lp.enabled
@@ -152,6 +160,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     bus,
     tokens,
     authLimiter,
+    uploadLimiter,
     limits: config.limits,
     obs,
     ready: () => ready,
@@ -220,6 +229,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       ready = false;
+      clearInterval(limiterSweep);
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();
       // Peers' commands are refused (they retry) while what was accepted commits and fans

@@ -37,7 +37,9 @@ export function attachmentRoutes(opts: ApiOptions): ExpressRouter {
   r.use('/attachments', requireAuth(tokens));
 
   r.post('/attachments', async (req, res) => {
-    res.status(201).json(await service().createUpload(userOf(res), parseUpload(req.body)));
+    const userId = userOf(res);
+    if (!opts.uploadLimiter.take(`upload:${userId}`)) throw new ProtocolError('rate_limited', 'too many uploads; wait a moment');
+    res.status(201).json(await service().createUpload(userId, parseUpload(req.body)));
   });
 
   r.post('/attachments/:id/complete', async (req, res) => {

@@ -32,6 +32,8 @@ export interface ApiOptions {
   tokens: TokenService;
   /** Per-address limiter for register and login. */
   authLimiter: RateLimiter;
+  /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
+  uploadLimiter: RateLimiter;
   limits: Limits;
   obs: Observability;
   /** False while starting or draining; /readyz answers 503 then. */

@@ -247,6 +247,16 @@ describe('bad input: a clear error, nothing half-stored', () => {
     }
   });
 
+  test('asking for slots in a flood is rate limited per user', async () => {
+    const flooder = await registerUser(server.url);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => slot(flooder, `f${i}.txt`, 'text/plain', Buffer.from(`file ${i}`))));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((st) => st === 201).length).toBeGreaterThanOrEqual(30);
+    expect(statuses).toContain(429);
+    // Another user is not affected.
+    expect((await slot(bob, 'b.txt', 'text/plain', Buffer.from('b'))).status).toBe(201);
+  });
+
   test('completing someone else\'s upload: not found, and their upload is untouched', async () => {
     const s = await slot(alice, 'mine.jpg', 'image/jpeg', photo);
     expect(await put(s.body, photo)).toBe(200);
