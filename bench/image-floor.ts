@@ -10,15 +10,24 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 
-/** Milliseconds per image, medians over the repetitions; cpuMs is utime+stime per image. */
+/** One stage's cost per image, ms: medians over the repetitions. */
+export interface StageMs {
+  hash: number;
+  preview: number;
+  display: number;
+  /** hash + preview + display, one after the other on one core. */
+  total: number;
+}
+
+/**
+ * `cpu` (utime+stime of this process over each stage) is the floor: on a shared machine the
+ * wall time also holds whatever else ran on the core, the CPU time does not. `wall` says
+ * how busy the machine was (equal to cpu on an idle core).
+ */
 export interface FloorResult {
   reps: number;
-  hashMs: number;
-  previewMs: number;
-  displayMs: number;
-  /** hash + preview + display, one after the other on one core. */
-  totalMs: number;
-  cpuMs: number;
+  cpu: StageMs;
+  wall: StageMs;
   sharp: string;
   vips: string;
 }
@@ -57,30 +66,36 @@ export async function measureFloor(photos: readonly Buffer[], reps: number): Pro
   hash(photos[0]);
   await preview(photos[0], rgbaToThumbHash);
   await display(photos[0]);
-  const t = { hash: [] as number[], preview: [] as number[], display: [] as number[], total: [] as number[] };
-  const cpu0 = process.cpuUsage();
+  const stages = ['hash', 'preview', 'display', 'total'] as const;
+  const cpu = Object.fromEntries(stages.map((k) => [k, [] as number[]])) as Record<keyof StageMs, number[]>;
+  const wall = Object.fromEntries(stages.map((k) => [k, [] as number[]])) as Record<keyof StageMs, number[]>;
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (let i = 0; i < reps; i++) {
     const input = photos[i % photos.length];
-    const t0 = performance.now();
+    const w = [performance.now()];
+    const c = [cpuMs()];
     hash(input);
-    const t1 = performance.now();
+    w.push(performance.now());
+    c.push(cpuMs());
     await preview(input, rgbaToThumbHash);
-    const t2 = performance.now();
+    w.push(performance.now());
+    c.push(cpuMs());
     await display(input);
-    const t3 = performance.now();
-    t.hash.push(t1 - t0);
-    t.preview.push(t2 - t1);
-    t.display.push(t3 - t2);
-    t.total.push(t3 - t0);
+    w.push(performance.now());
+    c.push(cpuMs());
+    for (const [k, from, to] of [['hash', 0, 1], ['preview', 1, 2], ['display', 2, 3], ['total', 0, 3]] as const) {
+      cpu[k].push(c[to] - c[from]);
+      wall[k].push(w[to] - w[from]);
+    }
   }
-  const cpu = process.cpuUsage(cpu0);
+  const medians = (m: Record<keyof StageMs, number[]>): StageMs => ({ hash: median(m.hash), preview: median(m.preview), display: median(m.display), total: median(m.total) });
   return {
     reps,
-    hashMs: median(t.hash),
-    previewMs: median(t.preview),
-    displayMs: median(t.display),
-    totalMs: median(t.total),
-    cpuMs: (cpu.user + cpu.system) / 1000 / reps,
+    cpu: medians(cpu),
+    wall: medians(wall),
     sharp: sharp.versions.sharp,
     vips: sharp.versions.vips,
   };

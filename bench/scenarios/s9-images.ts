@@ -165,13 +165,18 @@ function rows(ctx: Ctx, data: ImagesRuns): Row[] {
   const cores = os.availableParallelism();
   // The floor of each stage: hash and preview for what the preview brings (placeholder and
   // thumbnail), all three stages one after the other for the display size.
-  const previewFloor = f.hashMs + f.previewMs;
-  const displayFloor = f.totalMs;
+  const previewFloor = f.cpu.hash + f.cpu.preview;
+  const displayFloor = f.cpu.total;
+  // The last of a round waits for the whole round's work: `uploaders` images spread over
+  // the cores, every preview before any display. That is the floor of the p99 and the max.
+  const roundPreview = (p.uploaders * previewFloor) / cores;
+  const roundDisplay = (p.uploaders * displayFloor) / cores;
   const failures = Object.entries(img.failures).map(([k, v]) => `${k}: ${v}`).join(', ');
   const head = [
     `${cores} × ${os.cpus()[0]?.model ?? '?'}, ${data.workers} image workers (MEDIA_WORKERS default), sharp ${f.sharp} / libvips ${f.vips}`,
     `${img.started} uploads of ~${(data.photoBytes / 1e6).toFixed(1)} MB 4000×3000 JPEGs (${p.uploaders} in flight), ${img.done} fully on screen${failures ? `; failed: ${failures} (charged at the ${p.timeoutMs / 1000} s timeout)` : ''}`,
-    'baseline column: the floor, sharp in-process on one core with nothing else running (hash + preview for placeholder/thumbnail, + display for the display size)',
+    'baseline column: the floor, from the CPU time of the same sharp work in-process on one core (hash + preview for placeholder/thumbnail, + display for the display size); p50: one image alone; p99 and max: the last of a round, its whole work spread over the cores, previews first',
+    `floor per image: CPU ${f.cpu.hash.toFixed(0)} + ${f.cpu.preview.toFixed(0)} + ${f.cpu.display.toFixed(0)} ms (hash, preview, display), wall ${f.wall.hash.toFixed(0)} + ${f.wall.preview.toFixed(0)} + ${f.wall.display.toFixed(0)} ms${f.wall.total > 1.1 * f.cpu.total ? ': the machine was busy' : ''}`,
     Math.ceil(0.99 * img.started) === img.started ? `p99 of ${img.started} samples is their maximum` : '',
   ];
   const ph = pct(img.placeholder);
@@ -191,19 +196,28 @@ function rows(ctx: Ctx, data: ImagesRuns): Row[] {
   const r = `@ ${p.rate.toLocaleString('en-US')}/s`;
   return [
     row('S9', 'complete → placeholder on screen (DELIVER): p50', 'ms', ms(ph.p50), previewFloor, null, null, head.filter(Boolean).join('; ')),
-    row('S9', 'complete → placeholder on screen: p99', 'ms', ms(ph.p99), previewFloor, '≤ 1,000 ms', le(1000)),
-    row('S9', 'complete → placeholder on screen: max', 'ms', ms(ph.max), previewFloor),
+    row('S9', 'complete → placeholder on screen: p99', 'ms', ms(ph.p99), roundPreview, '≤ 1,000 ms', le(1000)),
+    row('S9', 'complete → placeholder on screen: max', 'ms', ms(ph.max), roundPreview),
     row('S9', 'complete → thumbnail bytes fetched: p50', 'ms', ms(th.p50), previewFloor, null, null, `${img.thumbnailInMessage} of ${img.started} message DELIVERs carried the thumbnail`),
-    row('S9', 'complete → thumbnail bytes fetched: p99', 'ms', ms(th.p99), previewFloor, '≤ 1,000 ms', le(1000)),
-    row('S9', 'complete → thumbnail bytes fetched: max', 'ms', ms(th.max), previewFloor),
+    row('S9', 'complete → thumbnail bytes fetched: p99', 'ms', ms(th.p99), roundPreview, '≤ 1,000 ms', le(1000)),
+    row('S9', 'complete → thumbnail bytes fetched: max', 'ms', ms(th.max), roundPreview),
     row('S9', 'complete → display size (attachment_ready): p50', 'ms', ms(di.p50), displayFloor, null, null, img.displayInMessage > 0 ? `${img.displayInMessage} display sizes were ready before the SEND (carried by the message DELIVER)` : undefined),
-    row('S9', 'complete → display size (attachment_ready): p99', 'ms', ms(di.p99), displayFloor, '≤ 3,000 ms', le(3000)),
-    row('S9', 'complete → display size (attachment_ready): max', 'ms', ms(di.max), displayFloor),
-    row('S9', 'complete → display bytes fetched: p99', 'ms', ms(db.p99), displayFloor),
+    row(
+      'S9',
+      'complete → display size (attachment_ready): p99',
+      'ms',
+      ms(di.p99),
+      roundDisplay,
+      '≤ 3,000 ms',
+      le(3000),
+      roundDisplay > 3000 ? `the floor is above the target here: ${cores} cores cannot do ${p.uploaders} images' work in 3 s even with nothing else to do` : undefined,
+    ),
+    row('S9', 'complete → display size (attachment_ready): max', 'ms', ms(di.max), roundDisplay),
+    row('S9', 'complete → display bytes fetched: p99', 'ms', ms(db.p99), roundDisplay),
     row('S9', '/complete answered (preview made): p50', 'ms', ms(co.p50), previewFloor),
-    row('S9', '/complete answered (preview made): p99', 'ms', ms(co.p99), previewFloor),
-    row('S9', 'images on screen per second per shard, while busy', 'img/s', data.imagesPerSec, (cores * 1000) / f.totalMs, null, null, `ours: images / Σ over rounds of (first /complete → last display bytes fetched); floor: ${cores} cores × 1 / (${f.totalMs.toFixed(0)} ms per image on one core), every core doing nothing but image work`),
-    row('S9', 'server CPU per image (image run less the messaging)', 'ms', data.cpuUsPerImage === null ? null : data.cpuUsPerImage / 1000, f.cpuMs, null, null, 'floor: CPU of hash + preview + display in-process; ours includes HTTP, disk, store, jobs, worker hops'),
+    row('S9', '/complete answered (preview made): p99', 'ms', ms(co.p99), roundPreview),
+    row('S9', 'images on screen per second per shard, while busy', 'img/s', data.imagesPerSec, (cores * 1000) / f.cpu.total, null, null, `ours: images / Σ over rounds of (first /complete → last display bytes fetched); floor: ${cores} cores × 1 / (${f.cpu.total.toFixed(0)} ms CPU per image), every core doing nothing but image work`),
+    row('S9', 'server CPU per image (image run less the messaging)', 'ms', data.cpuUsPerImage === null ? null : data.cpuUsPerImage / 1000, f.cpu.total, null, null, 'floor: CPU of hash + preview + display in-process; ours includes HTTP, disk, store, jobs, worker hops'),
     row('S9', `messaging ${r}: achieved send rate`, 'msg/s', l.sentInWindow / l.windowSec, q.sentInWindow / q.windowSec, null, null, msgNotes.filter(Boolean).join('; ')),
     row('S9', `messaging ${r}: send→deliver p50`, 'ms', ms(l.latency.p50), ms(q.latency.p50)),
     row('S9', `messaging ${r}: send→deliver p99`, 'ms', ms(l.latency.p99), ms(q.latency.p99), '≤ 1.5x without images', (o, b) => b !== null && o <= 1.5 * b),
