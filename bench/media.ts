@@ -10,15 +10,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { MediaPool } from '../src/media';
-
-async function photo(seed: number): Promise<Buffer> {
-  return sharp({
-    create: { width: 4000, height: 3000, channels: 3, background: { r: 60 + seed, g: 140, b: 200 }, noise: { type: 'gaussian', mean: 128, sigma: 30 } },
-  })
-    .jpeg({ quality: 80 })
-    .withMetadata({ orientation: 6 })
-    .toBuffer();
-}
+import { cameraPhoto as photo } from './photo';
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 20);

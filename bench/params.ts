@@ -29,6 +29,28 @@ export interface Params {
    * steady state (the poll's socket only; the server has closed the send socket).
    */
   s8: { pairs: number; rate: number; warmupMs: number; measureMs: number; drainMs: number; loadgens: number; idle: number; idleWarm: number; settleMs: number };
+  /**
+   * Images: `uploaders` senders each upload a 12 MP photo to their own recipient at once,
+   * in rounds (the next when all are on screen), at least `rounds` and until the loaded
+   * messaging window ends. Messaging: S3's `pairs` direct pairs, open loop at `rate`, one window
+   * without and one with the image load, same server and clients. `imageWarmMs`: images
+   * run this long before the loaded phase starts (the pool is full by then). The floor:
+   * `floorReps` images in-process on one core, over `photos` distinct photos.
+   */
+  s9: {
+    pairs: number;
+    uploaders: number;
+    rounds: number;
+    rate: number;
+    warmupMs: number;
+    measureMs: number;
+    drainMs: number;
+    imageWarmMs: number;
+    timeoutMs: number;
+    photos: number;
+    floorReps: number;
+    loadgens: number;
+  };
 }
 
 const full: Params = {
@@ -45,6 +67,7 @@ const full: Params = {
   s6: { events: 300_000, eventsFull: 100_000, eventsTmpfs: 300_000, batch: 256, convs: 1000 },
   s7: { pairs: 100, shards: 3, rate: 100, warmupMs: 3000, measureMs: 15_000, drainMs: 2000 },
   s8: { pairs: 100, rate: 1000, warmupMs: 5000, measureMs: 10_000, drainMs: 2000, loadgens: 2, idle: 1000, idleWarm: 200, settleMs: 6000 },
+  s9: { pairs: 100, uploaders: 20, rounds: 8, rate: 1000, warmupMs: 3000, measureMs: 15_000, drainMs: 2000, imageWarmMs: 2000, timeoutMs: 60_000, photos: 4, floorReps: 8, loadgens: 2 },
 };
 
 const quick: Params = {
@@ -59,6 +82,7 @@ const quick: Params = {
   s6: { ...full.s6, events: 50_000, eventsFull: 20_000, eventsTmpfs: 50_000 },
   s7: { ...full.s7, warmupMs: 2000, measureMs: 6000 },
   s8: { ...full.s8, rate: 500, warmupMs: 2000, measureMs: 3000, drainMs: 1000 },
+  s9: { ...full.s9, rounds: 3, rate: 500, warmupMs: 2000, measureMs: 5000, drainMs: 1000, floorReps: 4 },
 };
 
 export function paramsFor(isQuick: boolean): Params {

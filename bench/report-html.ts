@@ -92,6 +92,24 @@ function sections(r: BenchResults): string[] {
       barChart('RSS per idle session', 'KB', both(s8.idleWs, s8.idleLongpoll, (d) => d.rssPerSession / 1024)),
     );
   }
+  if (r.s9?.images) {
+    const s9 = r.s9;
+    const img = s9.images as NonNullable<typeof s9.images>;
+    const images = [
+      { name: 'placeholder (DELIVER)', color: colors.ours, hist: img.placeholder },
+      { name: 'thumbnail bytes', color: colors.alt, hist: img.thumbnail },
+      { name: 'display size (attachment_ready)', color: colors.baseline, hist: img.display },
+    ];
+    const messaging = [
+      ...(s9.loaded ? [{ name: 'with image load', color: colors.ours, hist: s9.loaded.latencyHist }] : []),
+      ...(s9.quiet ? [{ name: 'without', color: colors.baseline, hist: s9.quiet.latencyHist }] : []),
+    ];
+    out.push(
+      "<h2>S9 images: upload to the recipient's screen</h2>",
+      percentilePlot('from /complete asked to the recipient, by percentile', images, { ms: 1000, label: 'target p99 1 s (placeholder, thumbnail)' }),
+      percentilePlot('messaging send→deliver latency with and without image load', messaging),
+    );
+  }
   if (r.profiles.length) {
     out.push('<h2>Server CPU profiles</h2>');
     for (const p of r.profiles) {

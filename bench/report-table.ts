@@ -6,7 +6,7 @@ export function fmt(v: number | null, unit: string): string {
   if (v === null || Number.isNaN(v)) return '—';
   let digits = 0;
   if (unit === 'ms') digits = v < 10 ? 2 : 1;
-  else if (unit === 'KB' || unit === 's' || unit === 'req' || unit === 'sockets') digits = 2;
+  else if (unit === 'KB' || unit === 's' || unit === 'req' || unit === 'sockets' || unit === 'img/s') digits = 2;
   else if (unit === 'µs') digits = v < 100 ? 1 : 0;
   else if (unit === 'events' || unit === '%') digits = 1;
   return `${v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;

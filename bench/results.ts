@@ -4,6 +4,8 @@
  * JSON to bench/results/<timestamp>.json and latest.json.
  */
 import type { HistogramData, Percentiles } from './histogram';
+import type { FloorResult } from './image-floor';
+import type { ImageRunResult } from './lg-images';
 import type { ProfileSummary } from './profile';
 
 export interface Row {
@@ -99,6 +101,23 @@ export interface TransportRuns {
   idleLongpoll: IdleRun | null;
 }
 
+/** S9: images from upload to the recipient's screen, and messaging latency beside them. */
+export interface ImagesRuns {
+  /** The image work in-process on one core, nothing else running (image-floor.ts). */
+  floor: FloorResult | null;
+  photoBytes: number;
+  /** Media pool threads of the server: MEDIA_WORKERS default, one per core. */
+  workers: number;
+  /** Messaging alone, then messaging while the images run: same server, same clients. */
+  quiet: PhaseRun | null;
+  loaded: PhaseRun | null;
+  images: ImageRunResult | null;
+  /** Images on screen per second of the rounds' busy spans (first /complete to last display). */
+  imagesPerSec: number | null;
+  /** Server CPU over the image run, less the messaging's at its quiet rate, per image, µs. */
+  cpuUsPerImage: number | null;
+}
+
 export interface ThroughputRun extends PhaseRun {
   /** Mean events per group commit over the whole run (ours only, from /metrics). */
   commitBatchMean: number | null;
@@ -173,6 +192,7 @@ export interface BenchResults {
   s6?: StoreRun[];
   s7?: { skipped: string | null; runs: CrossShardRun[] };
   s8?: TransportRuns;
+  s9?: ImagesRuns;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }

@@ -24,7 +24,7 @@ export interface Seeded {
 const dummyHash = 'scrypt$bench$not-a-real-hash';
 
 export async function seed(dbFile: string, p: Params): Promise<Seeded> {
-  const userCount = Math.max(p.s1.connections, 2 * p.s2.pairs, 2 * p.s3.pairs, p.s4.members, 2 * p.s8.pairs, p.s8.idleWarm + p.s8.idle);
+  const userCount = Math.max(p.s1.connections, 2 * p.s2.pairs, 2 * p.s3.pairs, p.s4.members, 2 * p.s8.pairs, p.s8.idleWarm + p.s8.idle, 2 * (p.s9.pairs + p.s9.uploaders));
   const pad = (n: number): string => String(n).padStart(6, '0');
   const out: Seeded = {
     users: Array.from({ length: userCount + (userCount % 2) }, (_, i) => `u_bench${pad(i)}`),
