@@ -7,6 +7,7 @@
  * placeholder, from one decode shrunk on load to the thumbnail box) and `display` (the large
  * rendition). Outputs are encoded from pixels without metadata: no EXIF, GPS, XMP or ICC.
  */
+import os from 'node:os';
 import sharp, { type Sharp } from 'sharp';
 import { classifySharpError } from './errors';
 import { sniffType } from './sniff';
@@ -16,6 +17,19 @@ import type { ImageTask, ImageTaskResult, WireVariant } from './types';
 // only oversubscribe the cores. Its operation cache never hits on one-off uploads.
 sharp.concurrency(1);
 sharp.cache(false);
+
+/**
+ * Image work yields the CPU to the event loop: with one worker per core, an equal share
+ * would let a burst of uploads slow every message on the shard. On Linux the nice value is
+ * per thread (this worker, and the libvips threads it starts later, inherit it); where the
+ * call is refused, the work runs at normal priority.
+ */
+const workerNice = 10;
+try {
+  os.setPriority(workerNice);
+} catch {
+  // Not permitted here (some containers): nothing else to do.
+}
 
 /**
  * Thumbnails are WebP: a quarter smaller than JPEG at quality 80 on our test image, keeps

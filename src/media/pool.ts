@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Piscina } from 'piscina';
+import { Piscina, queueOptionsSymbol, type PiscinaTask, type TaskQueue } from 'piscina';
 import { MediaError } from './errors';
 import { sniffType } from './sniff';
 import type { ImageOptions, ImagePreview, ImageStage, ImageTask, ImageTaskResult, ImageVariant, WireVariant } from './types';
@@ -30,7 +30,7 @@ export class MediaPool {
 
   constructor(opts: MediaPoolOptions = {}) {
     const threads = opts.threads ?? os.availableParallelism();
-    this.pool = new Piscina({ filename: workerScript(), minThreads: threads, maxThreads: threads });
+    this.pool = new Piscina({ filename: workerScript(), minThreads: threads, maxThreads: threads, taskQueue: new PreviewsFirst() });
     this.defaults = {
       maxPixels: opts.maxPixels ?? defaultMaxPixels,
       thumbnailSize: opts.thumbnailSize ?? defaultThumbnailSize,
@@ -63,7 +63,13 @@ export class MediaPool {
     }
     // A small view into a large ArrayBuffer would clone the whole buffer to the worker.
     const owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
-    const task: ImageTask = { stage, bytes: owned, ...this.defaults, ...definedOnly(opts) };
+    const task: ImageTask & { [queueOptionsSymbol]: QueueOptions } = {
+      stage,
+      bytes: owned,
+      ...this.defaults,
+      ...definedOnly(opts),
+      [queueOptionsSymbol]: { urgent: stage === 'preview' },
+    };
     let result: ImageTaskResult;
     try {
       result = await this.pool.run(task);
@@ -77,6 +83,40 @@ export class MediaPool {
   /** Waits for nothing: tasks still queued or running reject. */
   async close(): Promise<void> {
     await this.pool.destroy();
+  }
+}
+
+interface QueueOptions {
+  urgent: boolean;
+}
+
+/**
+ * The pool's queue: previews go ahead of display sizes. A preview is what a recipient waits
+ * for (the placeholder and thumbnail come with the message), costs a fraction of a display,
+ * and would otherwise wait behind every display job already queued.
+ */
+class PreviewsFirst implements TaskQueue {
+  private readonly urgent: PiscinaTask[] = [];
+  private readonly later: PiscinaTask[] = [];
+
+  get size(): number {
+    return this.urgent.length + this.later.length;
+  }
+
+  push(task: PiscinaTask): void {
+    const opts = task[queueOptionsSymbol as keyof PiscinaTask] as QueueOptions | null;
+    (opts?.urgent ? this.urgent : this.later).push(task);
+  }
+
+  shift(): PiscinaTask | null {
+    return this.urgent.shift() ?? this.later.shift() ?? null;
+  }
+
+  remove(task: PiscinaTask): void {
+    for (const list of [this.urgent, this.later]) {
+      const i = list.indexOf(task);
+      if (i >= 0) list.splice(i, 1);
+    }
   }
 }
 
