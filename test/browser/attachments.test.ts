@@ -144,4 +144,32 @@ browserDescribe('web client: attachments', () => {
     expect(download.suggestedFilename()).toBe('report.pdf');
     expect(await readFile(await download.path())).toEqual(pdf());
   });
+
+  test('images pasted and dropped go out together, as two photos', async () => {
+    const png = async (color: string) => (await sharp({ create: { width: 400, height: 300, channels: 3, background: color } }).png().toBuffer()).toString('base64');
+    const files = [await png('#e4572e'), await png('#29335c')];
+    // A paste in the message box, then a drop on the conversation: the browser's own events, carrying files.
+    await annPage.evaluate(([pasted, dropped]) => {
+      const file = (b64: string, name: string) => new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/png' });
+      const paste = new DataTransfer();
+      paste.items.add(file(pasted, 'image.png'));
+      document.querySelector('[data-testid="composer-input"]')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
+      const drop = new DataTransfer();
+      drop.items.add(file(dropped, 'dropped.png'));
+      const chat = document.querySelector('[data-testid="message-list"]')!;
+      chat.dispatchEvent(new DragEvent('dragover', { dataTransfer: drop, bubbles: true, cancelable: true }));
+      chat.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+    }, files);
+    const chips = annPage.getByTestId('pending-upload');
+    await eventually(async () => expect(await chips.count()).toBe(2));
+    for (const name of ['image.png', 'dropped.png']) await hasAttr(annPage.locator(`[data-testid="pending-upload"][data-name="${name}"]`), 'data-state', 'done');
+    await hidden(annPage.getByTestId('drop-hint'));
+    await annPage.getByTestId('composer-input').press('Enter');
+    await hidden(chips);
+
+    await hasText(convItem(bobPage, ann.username).getByTestId('conv-preview'), '📷 2 photos');
+    const last = bobPage.getByTestId('message').last();
+    await eventually(async () => expect(await last.getByTestId('attachment-image').count()).toBe(2));
+    for (const tile of await last.getByTestId('attachment-image').all()) await hasAttr(tile, 'data-state', 'loaded');
+  });
 });
