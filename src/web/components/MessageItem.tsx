@@ -70,6 +70,9 @@ export function MessageItem(props: {
             <span class="body" data-testid="message-body">
               message deleted
             </span>
+          ) : m.body === '' && !attachments.length ? (
+            // An attachments-only echo restored after a reload: its frame names them by id only.
+            <span class="body hint">Attachments</span>
           ) : (
             m.body !== '' && (
               <span class="body" data-testid="message-body">
