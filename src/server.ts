@@ -28,7 +28,7 @@ import { TokenService, loadOrCreateSecret } from './auth';
 import { RateLimiter } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
-import { LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
+import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
 import { MediaPool } from './media';
 import { AttachmentService } from './attachments';
 import { createHmac } from 'node:crypto';
@@ -165,6 +165,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     obs,
     ready: () => ready,
     attachments,
+    blobOrigins: blobOrigins(config.blob),
     clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });
   const gateway = new Gateway({

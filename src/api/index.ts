@@ -44,6 +44,8 @@ export interface ApiOptions {
   attachments: AttachmentService | null;
   /** The built web client to serve at `/`; defaults to `<repo>/dist/web`. */
   webDir?: string;
+  /** Origins of the blob engine's URLs other than this server (`blobOrigins`): the web client may PUT uploads there. */
+  blobOrigins?: string[];
 }
 
 export function createApi(opts: ApiOptions): Express {
@@ -69,7 +71,7 @@ export function createApi(opts: ApiOptions): Express {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });
   // Last, so it shadows nothing: the web client at `/` (static files from dist/web).
-  app.use(webRoutes(opts.webDir));
+  app.use(webRoutes(opts.webDir, opts.blobOrigins));
   app.use(errorHandler(opts.obs.logger));
   return app;
 }

@@ -12,24 +12,30 @@ export const defaultWebDir = resolve(__dirname, '../../dist/web');
 
 /**
  * The bundle is one script and one stylesheet from this origin, talking only to this
- * origin (REST, /ws, /lp): nothing inline and nothing foreign runs. Link-preview images
- * come from any web host, the favicon is a data: URL. Avatars set `style` through the
- * CSSOM (Preact assigns `el.style.*`), which CSP does not govern, so no 'unsafe-inline'.
+ * origin (REST, /ws, /lp) and to `blobOrigins`, where uploads are PUT (the S3 endpoint):
+ * nothing inline and nothing foreign runs. Images come from any web host (link previews,
+ * attachment URLs wherever the blob engine serves them), data: (the favicon, ThumbHash
+ * placeholders) and blob: (previews of files being uploaded). Avatars set `style` through
+ * the CSSOM (Preact assigns `el.style.*`), which CSP does not govern, so no 'unsafe-inline'.
  */
-const contentSecurityPolicy = [
-  "default-src 'self'",
-  "img-src 'self' https: http: data:",
-  "connect-src 'self'",
-  "style-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+export function contentSecurityPolicy(blobOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "img-src 'self' https: http: data: blob:",
+    ["connect-src 'self'", ...blobOrigins].join(' '),
+    "style-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
 
 /** Paths owned by the server itself: the web client never answers under them. */
 const reserved = /^\/(?:api|healthz|readyz|metrics|ws|lp)(?:\/|$)/;
 
-export function webRoutes(dir: string = defaultWebDir): ExpressRouter {
+/** `blobOrigins`: see `contentSecurityPolicy`. */
+export function webRoutes(dir: string = defaultWebDir, blobOrigins: readonly string[] = []): ExpressRouter {
   const r = ExpressRouter();
+  const policy = contentSecurityPolicy(blobOrigins);
   const built = existsSync(join(dir, 'index.html'));
   r.use((req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || reserved.test(req.path)) {
@@ -55,7 +61,7 @@ export function webRoutes(dir: string = defaultWebDir): ExpressRouter {
       setHeaders: (res) => {
         res.setHeader('Cache-Control', 'no-cache');
         res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('Content-Security-Policy', contentSecurityPolicy);
+        res.setHeader('Content-Security-Policy', policy);
       },
     }),
   );

@@ -4,12 +4,13 @@
  * and mute (over the socket, REST as the fallback). Also settles the frames a previous run
  * left unsent, exactly as if they were sent now.
  */
-import { ChatError, MUTED_FOREVER, type ChatClient, type ConvEvent, type OutboxFrame, type RestClient, type SendResult } from '../client';
+import { ChatError, MUTED_FOREVER, type Attachment, type ChatClient, type ConvEvent, type OutboxFrame, type RestClient, type SendResult } from '../client';
 import { newSortableId } from '../protocol/ids';
 import type { Applier } from './apply';
 import type { Inbox } from './inbox';
 import { localEcho, type MessageStore, type Msg } from './messages';
 import type { Notify } from './notify';
+import { messagePreview } from './preview';
 import type { ReadMarker } from './reading';
 import type { Typing } from './typing';
 
@@ -28,18 +29,23 @@ export interface ActionDeps {
 export class Actions {
   constructor(private readonly d: ActionDeps) {}
 
-  send(convId: string, body: string, replyTo: number | null): void {
+  /** Sends text and completed uploads (`attachments`, shown in the echo at once); the text may then be empty. */
+  send(convId: string, body: string, replyTo: number | null, attachments: Attachment[] = []): void {
     const { d } = this;
     const text = body.trim();
-    if (!text) return;
+    if (!text && !attachments.length) return;
     d.typing.stop(convId);
     const c = d.msgs.conv(convId);
     // Our own id, so the echo, its ACK and any DELIVER of it (other devices) share one key.
     const localId = newSortableId('m');
-    const promise = d.client.send(convId, text, replyTo !== null ? { reply_to: replyTo, client_msg_id: localId } : { client_msg_id: localId });
-    const echo = localEcho(localId, d.meId, text, replyTo);
+    const promise = d.client.send(convId, text, {
+      client_msg_id: localId,
+      ...(replyTo !== null ? { reply_to: replyTo } : {}),
+      ...(attachments.length ? { attachments: attachments.map((a) => a.id) } : {}),
+    });
+    const echo = localEcho(localId, d.meId, text, replyTo, attachments);
     c.pending.set(localId, echo);
-    d.inbox.touch(convId, { preview: text, updated_at: echo.ts });
+    d.inbox.touch(convId, { preview: messagePreview(text, attachments), updated_at: echo.ts });
     d.notify.changed();
     promise.then(
       (ack) => this.echoAcked(convId, echo, ack),
@@ -143,7 +149,7 @@ export class Actions {
     const { d } = this;
     d.msgs.confirm(convId, echo, ack.seq, ack.ts);
     // The echo's text is the preview again unless a newer message's came meanwhile.
-    d.inbox.touch(convId, { preview: echo.body, msg_seq: ack.seq, last_seq: ack.seq, updated_at: ack.ts });
+    d.inbox.touch(convId, { preview: messagePreview(echo.body, echo.attachments), msg_seq: ack.seq, last_seq: ack.seq, updated_at: ack.ts });
     // Sending is reading: nothing up to one's own message is unread.
     d.inbox.applyRead(convId, { last_read_seq: ack.seq });
     d.notify.changed();

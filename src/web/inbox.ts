@@ -5,6 +5,7 @@
  * read or mute change applied while it was being fetched (see `merge`).
  */
 import { MUTED_FOREVER, type ConvEvent, type InboxRow } from '../client';
+import { messagePreview } from './preview';
 
 /**
  * A change to a row: `last_seq` and `updated_at` only move forward; `preview` is the text
@@ -152,7 +153,7 @@ export class Inbox {
   applyEvent(ev: ConvEvent, targetIsNewest: boolean): void {
     switch (ev.kind) {
       case 'message':
-        this.touch(ev.conv_id, { preview: ev.body ?? '', updated_at: ev.ts, last_seq: ev.seq, msg_seq: ev.seq });
+        this.touch(ev.conv_id, { preview: messagePreview(ev.body ?? '', ev.attachments), updated_at: ev.ts, last_seq: ev.seq, msg_seq: ev.seq });
         return;
       case 'edit':
         if (targetIsNewest) this.touch(ev.conv_id, { preview: ev.body ?? '' });

@@ -1,10 +1,10 @@
 /**
  * Message state: folds conversation events (messages, reactions, edits, deletes, link
- * previews) and REST history pages into the messages the UI shows, beside this tab's local
+ * previews, attachments made ready) and REST history pages into the messages the UI shows, beside this tab's local
  * echoes awaiting their ACK. Folding is idempotent, so an event seen twice (live, then in
  * catch-up or a history page) changes nothing. Knows nothing of rows, users or the network.
  */
-import type { ConvEvent, LinkPreview, Message } from '../client';
+import { foldAttachmentReady, type Attachment, type ConvEvent, type LinkPreview, type Message } from '../client';
 
 /** A message as the UI shows it: a confirmed one (seq) or a local echo awaiting its ACK. */
 export interface Msg {
@@ -18,6 +18,8 @@ export interface Msg {
   edited_at: number | null;
   deleted: boolean;
   link_preview: LinkPreview | null;
+  /** In the order sent; their renditions as last reported (`attachment_ready`). */
+  attachments: Attachment[];
   /** Local echo whose send was refused. */
   failed?: string;
 }
@@ -57,11 +59,12 @@ function fromHistory(m: Message): Msg {
     edited_at: m.edited_at,
     deleted: m.deleted,
     link_preview: m.link_preview,
+    attachments: m.attachments ?? [],
   };
 }
 
 /** The local echo of a message this tab is sending, shown until its ACK gives it a seq. */
-export function localEcho(clientMsgId: string, senderId: string, body: string, replyTo: number | null): Msg {
+export function localEcho(clientMsgId: string, senderId: string, body: string, replyTo: number | null, attachments: Attachment[] = []): Msg {
   return {
     seq: null,
     client_msg_id: clientMsgId,
@@ -73,6 +76,7 @@ export function localEcho(clientMsgId: string, senderId: string, body: string, r
     edited_at: null,
     deleted: false,
     link_preview: null,
+    attachments,
   };
 }
 
@@ -88,7 +92,8 @@ export class MessageStore {
   /** Puts saved messages back (at start). */
   restore(convId: string, list: Msg[], hasOlder: boolean): void {
     const c = this.state(convId);
-    for (const m of list) if (m.seq !== null) this.put(c, m.seq, m);
+    // Records saved before messages had attachments have none.
+    for (const m of list) if (m.seq !== null) this.put(c, m.seq, m.attachments ? m : { ...m, attachments: [] });
     c.hasOlder = hasOlder;
   }
 
@@ -181,6 +186,8 @@ export class MessageStore {
           edited_at: prev?.edited_at ?? null,
           deleted: prev?.deleted ?? false,
           link_preview: prev?.link_preview ?? null,
+          // Renditions made since (attachment_ready seen first) are kept.
+          attachments: prev?.deleted ? [] : prev?.attachments.length ? prev.attachments : ev.attachments ?? [],
         });
         // Our own message sent from this tab, seen again as an event: drop its echo.
         if (ev.client_msg_id && ev.sender_id === me) c.pending.delete(ev.client_msg_id);
@@ -210,6 +217,7 @@ export class MessageStore {
         m.body = '';
         m.reactions = {};
         m.link_preview = null;
+        m.attachments = [];
         return;
       }
       case 'link_preview': {
@@ -222,6 +230,14 @@ export class MessageStore {
           image_url: ev.image_url ?? null,
           site_name: ev.site_name ?? null,
         };
+        return;
+      }
+      case 'attachment_ready': {
+        const m = c.bySeq.get(ev.target_seq ?? -1);
+        if (!m || m.deleted) return;
+        // A copy (components compare attachments by identity); the seq stays, so the order holds.
+        const next = foldAttachmentReady(m, ev);
+        if (next !== m) this.put(c, next.seq as number, next);
         return;
       }
       default:

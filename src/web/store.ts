@@ -8,7 +8,7 @@
  * renders on change and saves through `persist.ts`. No UI here: components read `AppStore`
  * and call its methods; `subscribe` tells them when to render again.
  */
-import { ApiError, ChatClient, type ChatStatus, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient } from '../client';
+import { ApiError, ChatClient, type Attachment, type AttachmentUrl, type ChatStatus, type Rendition, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient } from '../client';
 import { Actions } from './actions';
 import { Applier } from './apply';
 import { ChatCreator } from './create';
@@ -252,8 +252,20 @@ export class AppStore {
     return this.loader.loadOlder(convId);
   }
 
-  send(convId: string, body: string, replyTo: number | null): void {
-    this.actions.send(convId, body, replyTo);
+  /** Sends text and completed uploads (their ids); either may be empty, not both. */
+  send(convId: string, body: string, replyTo: number | null, attachments: Attachment[] = []): void {
+    this.actions.send(convId, body, replyTo, attachments);
+  }
+
+  /** Uploads one file (slot, PUT, complete): resolves with the completed attachment, rejects with the server's ApiError. */
+  upload(file: File, opts: { onProgress?: (sent: number, total: number) => void; signal?: AbortSignal }): Promise<Attachment> {
+    // A type the browser does not know is declared as plain bytes; the server sniffs the real one.
+    return this.client.uploadAttachment(file, { name: file.name || 'file', type: file.type || 'application/octet-stream', ...opts });
+  }
+
+  /** A signed URL of one rendition of an attachment, cached by the SDK until shortly before it expires. */
+  attachmentUrl(id: string, rendition: Rendition): Promise<AttachmentUrl> {
+    return this.client.attachmentUrl(id, rendition);
   }
 
   /** Drops a failed local echo. */

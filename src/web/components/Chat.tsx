@@ -1,7 +1,8 @@
 /**
  * One conversation: header, history with paging, typing line, composer. Holds the state
  * they share: the selected message (its actions shown), what the composer replies to or
- * edits, and whether the header's menu is open.
+ * edits, the files attached to the next message (dropped anywhere on the conversation or
+ * added in the composer), and whether the header's menu is open.
  */
 import { useState } from 'preact/hooks';
 import { joinNames } from '../format';
@@ -9,6 +10,7 @@ import type { AppStore } from '../store';
 import { BackButton, ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
+import { useUploads } from './uploads';
 
 export function ChatView(props: { store: AppStore; convId: string }) {
   const { store, convId } = props;
@@ -17,6 +19,8 @@ export function ChatView(props: { store: AppStore; convId: string }) {
   const [replyTo, setReplyTo] = useState<number | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
   const [menu, setMenu] = useState(false);
+  const uploads = useUploads(store);
+  const [dropping, setDropping] = useState(false);
 
   if (!row) {
     return (
@@ -30,9 +34,35 @@ export function ChatView(props: { store: AppStore; convId: string }) {
   }
 
   const typing = store.typing(convId);
+  const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') ?? false;
 
   return (
-    <section class="chat" data-testid="chat-view" data-conv-id={convId}>
+    <section
+      class={'chat' + (dropping ? ' dropping' : '')}
+      data-testid="chat-view"
+      data-conv-id={convId}
+      onDragOver={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+        setDropping(true);
+      }}
+      onDragLeave={(e) => {
+        // Leaving for a child is not leaving.
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDropping(false);
+      }}
+      onDrop={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        setDropping(false);
+        if (e.dataTransfer?.files.length) uploads.add([...e.dataTransfer.files]);
+      }}
+    >
+      {dropping && (
+        <div class="drop-hint" data-testid="drop-hint">
+          Drop files to send
+        </div>
+      )}
       <ChatHeader store={store} row={row} menu={menu} onMenu={setMenu} />
       <MessageList store={store} convId={convId} selected={selected} onSelect={setSelected} onReply={setReplyTo} onEdit={setEditing} />
       <div class="typing-line" aria-live="polite">
@@ -47,6 +77,7 @@ export function ChatView(props: { store: AppStore; convId: string }) {
         convId={convId}
         replyTo={replyTo}
         editing={editing}
+        uploads={uploads}
         onDone={() => {
           setReplyTo(null);
           setEditing(null);

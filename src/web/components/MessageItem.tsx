@@ -1,7 +1,8 @@
-/** One message: its bubble (quote, body with links, link preview, ticks), reactions, failure, actions and "Seen by". */
+/** One message: its bubble (quote, attachments, body with links, link preview, ticks), reactions, failure, actions and "Seen by". */
 import { joinNames, linkify, shortTime } from '../format';
 import type { Msg } from '../messages';
 import type { AppStore } from '../store';
+import { MessageAttachments } from './Attachments';
 import { Ticks } from './ui';
 
 /** Only web links are followed or loaded from a link preview (the server fetched them from a page it does not vouch for). */
@@ -33,6 +34,9 @@ export function MessageItem(props: {
   const seq = m.seq;
   const preview = m.link_preview && !m.deleted && webUrl.test(m.link_preview.url) ? m.link_preview : null;
   const previewImage = preview?.image_url && webUrl.test(preview.image_url) ? preview.image_url : null;
+  const attachments = m.deleted ? [] : m.attachments ?? [];
+  // Photos alone are shown without the bubble around them, as chat apps do.
+  const mediaOnly = !m.body && attachments.length > 0 && attachments.every((a) => a.kind === 'image');
 
   return (
     <div
@@ -45,7 +49,7 @@ export function MessageItem(props: {
       {props.showName && <div class="sender">{store.nameOf(m.sender_id)}</div>}
       <div class="bubble-row">
         <div
-          class={'bubble' + (m.deleted ? ' deleted' : '')}
+          class={'bubble' + (m.deleted ? ' deleted' : '') + (mediaOnly ? ' media-only' : '')}
           data-testid="message-bubble"
           role="button"
           tabIndex={0}
@@ -61,22 +65,28 @@ export function MessageItem(props: {
               <span class="quote-body">{quoted ? (quoted.deleted ? 'message deleted' : quoted.body) : 'Original message'}</span>
             </a>
           )}
+          {attachments.length > 0 && <MessageAttachments store={store} list={attachments} />}
           {m.deleted ? (
             <span class="body" data-testid="message-body">
               message deleted
             </span>
+          ) : m.body === '' && !attachments.length ? (
+            // An attachments-only echo restored after a reload: its frame names them by id only.
+            <span class="body hint">Attachments</span>
           ) : (
-            <span class="body" data-testid="message-body">
-              {linkify(m.body).map((p, i) =>
-                p.href ? (
-                  <a key={i} href={p.href} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
-                    {p.text}
-                  </a>
-                ) : (
-                  p.text
-                ),
-              )}
-            </span>
+            m.body !== '' && (
+              <span class="body" data-testid="message-body">
+                {linkify(m.body).map((p, i) =>
+                  p.href ? (
+                    <a key={i} href={p.href} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
+                      {p.text}
+                    </a>
+                  ) : (
+                    p.text
+                  ),
+                )}
+              </span>
+            )
           )}
           {preview && (
             <a class="link-preview" data-testid="link-preview" href={preview.url} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
