@@ -55,8 +55,11 @@ export interface AttachmentServiceOptions {
   urlTtlSeconds: number;
   unsentTtlMs: number;
   gcIntervalMs: number;
-  /** Uploads checked at once: each holds its bytes in memory while hashed and stored. */
-  completeConcurrency?: number;
+  /**
+   * Bytes of uploads being checked at once (each is held in memory while hashed, sniffed
+   * and stored); one upload larger than this is checked alone. Default 256 MiB.
+   */
+  completeBudgetBytes?: number;
 }
 
 const displayQueue = 'attachment-display';
@@ -71,11 +74,13 @@ export const blobKeys = {
 export class AttachmentService {
   private timer: NodeJS.Timeout | null = null;
   private collecting: Promise<void> | null = null;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Bytes of the completions running now, and those waiting for room, in arrival order. */
+  private inFlightBytes = 0;
+  private readonly waiting: { bytes: number; start: () => void }[] = [];
 
   constructor(private readonly opts: AttachmentServiceOptions) {
-    opts.jobs.register<{ attachment_id: string }>(displayQueue, (data) => this.makeDisplay(data.attachment_id), { concurrency: 2 });
+    // As many display sizes at once as there are workers (the pool holds them back while previews run).
+    opts.jobs.register<{ attachment_id: string }>(displayQueue, (data) => this.makeDisplay(data.attachment_id), { concurrency: opts.media.threads });
   }
 
   start(): void {
@@ -117,11 +122,11 @@ export class AttachmentService {
   async complete(userId: string, id: string): Promise<Attachment> {
     const rec = await this.owned(userId, id);
     if (rec.state === 'ready') return rec.meta as Attachment;
-    await this.slot();
+    await this.room(rec.declared_size);
     try {
       return await this.check(rec);
     } finally {
-      this.release();
+      this.release(rec.declared_size);
     }
   }
 
@@ -209,10 +214,11 @@ export class AttachmentService {
     try {
       if (uploaded.size > max) throw new ProtocolError('too_large', `the upload is ${uploaded.size} bytes; at most ${max}`);
       if (uploaded.size !== rec.declared_size) throw new ProtocolError('bad_request', `size mismatch: declared ${rec.declared_size} bytes, uploaded ${uploaded.size}`);
-      bytes = await readAll(await blobs.read(blobKeys.upload(id)), max);
+      const read = await readAll(await blobs.read(blobKeys.upload(id)), max);
+      bytes = read.bytes;
       // Read again, not trusted from the stat: a PUT may have replaced the object between them.
       if (bytes.length !== rec.declared_size) throw new ProtocolError('bad_request', `size mismatch: declared ${rec.declared_size} bytes, uploaded ${bytes.length}`);
-      const sha = createHash('sha256').update(bytes).digest('hex');
+      const sha = read.sha256;
       if (sha !== rec.declared_sha256) throw new ProtocolError('bad_request', 'hash mismatch: the uploaded bytes do not have the declared sha256');
       const { kind, contentType } = resolveType(rec.declared_type, sniffType(bytes.subarray(0, 4096)), limits);
       let meta: Attachment = { id, kind, content_type: contentType, size: bytes.length, name: rec.name, width: null, height: null, placeholder: null, thumbnail: null, display: null };
@@ -261,7 +267,7 @@ export class AttachmentService {
     if (!rec || rec.meta === null || rec.sha256 === null || rec.meta.kind !== 'image') return; // unsent and collected, or deleted
     let meta = rec.meta;
     if (meta.display === null) {
-      const bytes = await readAll(await blobs.read(blobKeys.content(rec.sha256)), Number.MAX_SAFE_INTEGER);
+      const { bytes } = await readAll(await blobs.read(blobKeys.content(rec.sha256)), Number.MAX_SAFE_INTEGER);
       let display: ImageVariant;
       try {
         display = await media.display(bytes, { maxPixels });
@@ -316,18 +322,26 @@ export class AttachmentService {
     }
   }
 
-  private async slot(): Promise<void> {
-    if (this.active < (this.opts.completeConcurrency ?? 4)) {
-      this.active++;
+  /** Waits until `bytes` more fit the completion budget (first come, first served). */
+  private async room(bytes: number): Promise<void> {
+    if (this.waiting.length === 0 && this.fits(bytes)) {
+      this.inFlightBytes += bytes;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((start) => this.waiting.push({ bytes, start }));
   }
 
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+  private fits(bytes: number): boolean {
+    return this.inFlightBytes === 0 || this.inFlightBytes + bytes <= (this.opts.completeBudgetBytes ?? 256 * 1024 * 1024);
+  }
+
+  private release(bytes: number): void {
+    this.inFlightBytes -= bytes;
+    while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
+      const next = this.waiting.shift() as { bytes: number; start: () => void };
+      this.inFlightBytes += next.bytes;
+      next.start();
+    }
   }
 }
 
@@ -351,9 +365,13 @@ function refusalOf(err: unknown): unknown {
   }
 }
 
-/** Reads a stream into memory, refusing more than `max` bytes. */
-async function readAll(stream: Readable, max: number): Promise<Buffer> {
+/**
+ * Reads a stream into memory, refusing more than `max` bytes, and hashes it as it comes:
+ * one sha256 over a whole 12 MP photo at the end would hold the event loop for ~15 ms.
+ */
+async function readAll(stream: Readable, max: number): Promise<{ bytes: Buffer; sha256: string }> {
   const chunks: Buffer[] = [];
+  const hash = createHash('sha256');
   let n = 0;
   for await (const chunk of stream) {
     const b = chunk as Buffer;
@@ -362,7 +380,8 @@ async function readAll(stream: Readable, max: number): Promise<Buffer> {
       stream.destroy();
       throw new ProtocolError('too_large', `the upload exceeds ${max} bytes`);
     }
+    hash.update(b);
     chunks.push(b);
   }
-  return Buffer.concat(chunks, n);
+  return { bytes: Buffer.concat(chunks, n), sha256: hash.digest('hex') };
 }

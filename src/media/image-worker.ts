@@ -7,6 +7,7 @@
  * placeholder, from one decode shrunk on load to the thumbnail box) and `display` (the large
  * rendition). Outputs are encoded from pixels without metadata: no EXIF, GPS, XMP or ICC.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import sharp, { type Sharp } from 'sharp';
 import { classifySharpError } from './errors';
@@ -21,15 +22,27 @@ sharp.cache(false);
 /**
  * Image work yields the CPU to the event loop: with one worker per core, an equal share
  * would let a burst of uploads slow every message on the shard. On Linux the nice value is
- * per thread (this worker, and the libvips threads it starts later, inherit it); where the
- * call is refused, the work runs at normal priority.
+ * per thread, and the pixels are pushed by libvips' own threads (created by whichever
+ * thread first needed them), so after each task this worker renices every libvips thread
+ * of the process as well as itself. Where that is refused or there is no /proc, the work
+ * runs at normal priority.
  */
 const workerNice = 10;
-try {
-  os.setPriority(workerNice);
-} catch {
-  // Not permitted here (some containers): nothing else to do.
+const reniced = new Set<number>();
+function yieldToTheLoop(): void {
+  try {
+    os.setPriority(workerNice);
+    for (const name of readdirSync('/proc/self/task')) {
+      const tid = Number(name);
+      if (reniced.has(tid)) continue;
+      if (readFileSync(`/proc/self/task/${name}/comm`, 'latin1').startsWith('libvips')) os.setPriority(tid, workerNice);
+      reniced.add(tid);
+    }
+  } catch {
+    // Not Linux, or not permitted here: nothing else to do.
+  }
 }
+yieldToTheLoop();
 
 /**
  * Thumbnails are WebP: a quarter smaller than JPEG at quality 80 on our test image, keeps
@@ -118,5 +131,14 @@ async function processImage(task: ImageTask): Promise<ImageTaskResult> {
   }
 }
 
+/** The task, then the priority of any libvips thread it started. */
+async function run(task: ImageTask): Promise<ImageTaskResult> {
+  try {
+    return await processImage(task);
+  } finally {
+    yieldToTheLoop();
+  }
+}
+
 // piscina calls the module's `default` export.
-export default processImage;
+export default run;

@@ -15,6 +15,8 @@ export interface MediaPoolOptions extends ImageOptions {
   threads?: number;
 }
 
+/** Longest a display size waits for previews to leave the pool: a steady stream of uploads must not starve it. */
+const displayHoldMs = 2000;
 /** 40 MP: above any phone camera's default output, far below what would exhaust memory. */
 const defaultMaxPixels = 40_000_000;
 const defaultThumbnailSize = 320;
@@ -26,10 +28,15 @@ const defaultDisplaySize = 1600;
  */
 export class MediaPool {
   private readonly pool: Piscina<ImageTask, ImageTaskResult>;
+  /** Worker threads in the pool. */
+  readonly threads: number;
+  /** Previews queued or running. */
+  private previews = 0;
   private readonly defaults: Required<ImageOptions>;
 
   constructor(opts: MediaPoolOptions = {}) {
     const threads = opts.threads ?? os.availableParallelism();
+    this.threads = threads;
     this.pool = new Piscina({ filename: workerScript(), minThreads: threads, maxThreads: threads, taskQueue: new PreviewsFirst() });
     this.defaults = {
       maxPixels: opts.maxPixels ?? defaultMaxPixels,
@@ -43,13 +50,26 @@ export class MediaPool {
    * a MediaError (not an image, truncated, too many pixels, ...).
    */
   async preview(bytes: Buffer, opts: ImageOptions = {}): Promise<ImagePreview> {
-    const { sourceType, result } = await this.run('preview', bytes, opts);
+    this.previews++;
+    let ran: Awaited<ReturnType<MediaPool['run']>>;
+    try {
+      ran = await this.run('preview', bytes, opts);
+    } finally {
+      this.previews--;
+    }
+    const { sourceType, result } = ran;
     if (result.stage !== 'preview') throw new MediaError('worker_failed', `worker answered ${result.stage} to a preview`);
     return { sourceType, width: result.width, height: result.height, thumbnail: toVariant(result.thumbnail), placeholder: result.placeholder };
   }
 
-  /** The display rendition (auto-oriented, metadata-free), or a MediaError. */
+  /**
+   * The display rendition (auto-oriented, metadata-free), or a MediaError. Waits while
+   * previews are in the pool (at most `displayHoldMs`): a display started on every worker
+   * would make the next previews wait for it, and previews are what recipients wait for.
+   */
   async display(bytes: Buffer, opts: ImageOptions = {}): Promise<ImageVariant> {
+    const until = Date.now() + displayHoldMs;
+    while (this.previews > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     const { result } = await this.run('display', bytes, opts);
     if (result.stage !== 'display') throw new MediaError('worker_failed', `worker answered ${result.stage} to a display`);
     return toVariant(result.display);
