@@ -240,7 +240,9 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       await previewer?.close(); // fetches in flight would only append after the drain
       await attachments?.stop();
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
-      await bus.flush(); // the last DELIVERs are in Redis before the next owner can publish any
+      // The last DELIVERs are in Redis before the next owner can publish any (bounded: a
+      // stalled Redis must not keep a stopping shard in the ring).
+      await Promise.race([bus.flush(), new Promise((r) => setTimeout(r, 5000).unref())]);
       await membership?.stop();
       await gateway.closeAll();
       // Not before: in Node 20 close() also drops idle keep-alive connections, and a

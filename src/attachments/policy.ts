@@ -76,8 +76,8 @@ function allowed(type: string, limits: AttachmentLimits): boolean {
 
 /**
  * What the stored bytes are, given what the client declared and what the sniffer saw;
- * refuses a mismatch. Audio and video in MP4-family containers (ISO BMFF) may be declared
- * as either; documents in zip containers keep their declared type.
+ * refuses a mismatch. Audio and video in MP4-family (ISO BMFF) or WebM/Matroska containers
+ * may be declared as either; documents in zip containers keep their declared type.
  */
 export function resolveType(declared: string, sniffed: SniffResult, limits: AttachmentLimits): { kind: AttachmentKind; contentType: string } {
   const d = normalType(declared);
@@ -89,13 +89,18 @@ export function resolveType(declared: string, sniffed: SniffResult, limits: Atta
     type = d;
   } else if (zipFamily.has(s) && zipFamily.has(d)) {
     type = d;
-  } else if (d === s || (isBmff(d) && isBmff(s))) {
-    type = d === s ? s : d;
+  } else if (d === s || (isBmff(d) && isBmff(s)) || (isMatroska(d) && isMatroska(s))) {
+    type = d;
   } else {
     throw mismatch(d, `the bytes are ${s}`);
   }
   if (!allowed(type, limits)) throw new ProtocolError('bad_request', `content type ${type} is not allowed`);
   return { kind: kindOf(type), contentType: type };
+}
+
+/** WebM and Matroska hold audio or video: a voice note from MediaRecorder is audio/webm. */
+function isMatroska(type: string): boolean {
+  return type === 'video/webm' || type === 'audio/webm' || type === 'video/x-matroska';
 }
 
 function isBmff(type: string): boolean {

@@ -63,6 +63,8 @@ export interface AttachmentServiceOptions {
 }
 
 const displayQueue = 'attachment-display';
+/** Removes `uploads/<id>` once its PUT URL expired: a URL may be used again after completion or refusal. */
+const uploadCleanupQueue = 'attachment-upload-cleanup';
 
 /** Blob keys: uploads (PUT URLs are issued for these only), checked content, renditions. */
 export const blobKeys = {
@@ -74,6 +76,10 @@ export const blobKeys = {
 export class AttachmentService {
   private timer: NodeJS.Timeout | null = null;
   private collecting: Promise<void> | null = null;
+  /** Completions running in this process, by attachment id. */
+  private readonly completing = new Map<string, Promise<Attachment>>();
+  /** Attachments whose display size cannot be made (a permanent refusal): not asked again here. */
+  private readonly displayFailed = new Set<string>();
   /** Bytes of the completions running now, and those waiting for room, in arrival order. */
   private inFlightBytes = 0;
   private readonly waiting: { bytes: number; start: () => void }[] = [];
@@ -81,6 +87,7 @@ export class AttachmentService {
   constructor(private readonly opts: AttachmentServiceOptions) {
     // As many display sizes at once as there are workers (the pool holds them back while previews run).
     opts.jobs.register<{ attachment_id: string }>(displayQueue, (data) => this.makeDisplay(data.attachment_id), { concurrency: opts.media.threads });
+    opts.jobs.register<{ attachment_id: string }>(uploadCleanupQueue, (data) => this.removeStaleUpload(data.attachment_id));
   }
 
   start(): void {
@@ -111,6 +118,10 @@ export class AttachmentService {
       created_at: Date.now(),
     });
     const url = await blobs.presignPut(blobKeys.upload(id), uploadTtlSeconds);
+    // Once the URL expired (plus a margin for the storage service's clock, up to a minute),
+    // whatever it stored is removed unless the slot is still pending.
+    const graceSeconds = Math.min(60, uploadTtlSeconds);
+    await this.opts.jobs.add(uploadCleanupQueue, { attachment_id: id }, { jobId: `u-${id}`, delayMs: (uploadTtlSeconds + graceSeconds) * 1000 });
     return { attachment_id: id, upload_url: url, upload_method: 'PUT', upload_headers: { 'content-type': type }, expires_at: Date.now() + uploadTtlSeconds * 1000 };
   }
 
@@ -122,11 +133,24 @@ export class AttachmentService {
   async complete(userId: string, id: string): Promise<Attachment> {
     const rec = await this.owned(userId, id);
     if (rec.state === 'ready') return rec.meta as Attachment;
-    await this.room(rec.declared_size);
+    // A retry while the first completion runs shares it (one read, one decode).
+    let running = this.completing.get(id);
+    if (!running) {
+      running = this.completeOnce(userId, id, rec.declared_size).finally(() => this.completing.delete(id));
+      this.completing.set(id, running);
+    }
+    return running;
+  }
+
+  private async completeOnce(userId: string, id: string, declaredSize: number): Promise<Attachment> {
+    await this.room(declaredSize);
     try {
+      // Read again: it may have been completed (on another shard) while this one waited.
+      const rec = await this.owned(userId, id);
+      if (rec.state === 'ready') return rec.meta as Attachment;
       return await this.check(rec);
     } finally {
-      this.release(rec.declared_size);
+      this.release(declaredSize);
     }
   }
 
@@ -149,7 +173,7 @@ export class AttachmentService {
     let key: string;
     let type: string;
     if (meta.kind === 'image') {
-      const which = want === 'thumbnail' ? 'thumbnail' : 'display';
+      const which = want === 'thumbnail' || this.displayFailed.has(id) ? 'thumbnail' : 'display';
       const variant = meta[which];
       if (variant === null) {
         // Its job may have been lost (an embedded server restarted): ask again; ids dedup.
@@ -214,7 +238,8 @@ export class AttachmentService {
     try {
       if (uploaded.size > max) throw new ProtocolError('too_large', `the upload is ${uploaded.size} bytes; at most ${max}`);
       if (uploaded.size !== rec.declared_size) throw new ProtocolError('bad_request', `size mismatch: declared ${rec.declared_size} bytes, uploaded ${uploaded.size}`);
-      const read = await readAll(await blobs.read(blobKeys.upload(id)), max);
+      // The budget counted the declared size: a bigger object replaced since the stat is refused unread.
+      const read = await readAll(await blobs.read(blobKeys.upload(id)), rec.declared_size);
       bytes = read.bytes;
       // Read again, not trusted from the stat: a PUT may have replaced the object between them.
       if (bytes.length !== rec.declared_size) throw new ProtocolError('bad_request', `size mismatch: declared ${rec.declared_size} bytes, uploaded ${bytes.length}`);
@@ -231,7 +256,10 @@ export class AttachmentService {
         meta = { ...meta, width: preview.width, height: preview.height, placeholder: preview.placeholder, thumbnail: variantOf(preview.thumbnail) };
       }
       // The reference first: from here on no collector deletes the blob under us.
-      await store.refBlob(sha);
+      await store.refBlob(sha).catch((err: unknown) => {
+        this.opts.logger.warn('blob reference not taken', { attachment_id: id, err });
+        throw new ProtocolError('unavailable', 'the same content is being collected; retry shortly');
+      });
       try {
         const stored = await blobs.stat(blobKeys.content(sha));
         if (stored === null || stored.size !== bytes.length) await blobs.write(blobKeys.content(sha), bytes, contentType);
@@ -253,8 +281,10 @@ export class AttachmentService {
     } catch (err) {
       if (err instanceof ProtocolError && err.code !== 'unavailable') {
         // Refused: nothing of it stays (the upload, the slot); the client asks for a new one.
+        // A completion elsewhere may have won meanwhile: its record stays.
         await blobs.delete(blobKeys.upload(id)).catch(() => undefined);
-        await store.deleteAttachments([id]).catch(() => undefined);
+        const [now] = await store.getAttachments([id]).catch(() => [undefined]);
+        if (now?.state === 'pending') await store.deleteAttachments([id]).catch(() => undefined);
       }
       throw err;
     }
@@ -274,7 +304,8 @@ export class AttachmentService {
       } catch (err) {
         // The preview of the same bytes succeeded; a refusal now will not change on retry.
         if (err instanceof MediaError && err.code !== 'worker_failed') {
-          this.opts.logger.warn('display size not made', { attachment_id: id, code: err.code });
+          this.opts.logger.warn('display size not made; the thumbnail stands in', { attachment_id: id, code: err.code });
+          this.displayFailed.add(id);
           return;
         }
         throw err;
@@ -288,6 +319,14 @@ export class AttachmentService {
     if (now?.conv_id != null && now.seq != null) await this.announce(now.conv_id, now.seq, now.owner_id, meta);
   }
 
+  /** The upload job: a completed, refused or collected slot's `uploads/<id>` goes (idempotent). */
+  private async removeStaleUpload(id: string): Promise<void> {
+    const [rec] = await this.opts.store.getAttachments([id]);
+    // Still pending: the collector removes it with the slot.
+    if (rec?.state === 'pending') return;
+    await this.opts.blobs.delete(blobKeys.upload(id));
+  }
+
   private async announce(convId: string, seq: number, ownerId: string, attachment: Attachment): Promise<void> {
     await this.opts.route({ op: 'attachment_ready', conv_id: convId, user_id: ownerId, target_seq: seq, attachment });
   }
@@ -298,10 +337,11 @@ export class AttachmentService {
       for (;;) {
         const stale = await store.listUnposted(Date.now() - unsentTtlMs, 100);
         if (stale.length === 0) break;
-        for (const rec of await store.deleteAttachments(stale.map((r) => r.attachment_id))) {
-          await blobs.delete(blobKeys.upload(rec.attachment_id));
-          if (rec.sha256 !== null) await store.unrefBlob(rec.sha256);
-        }
+        const removed = await store.deleteAttachments(stale.map((r) => r.attachment_id));
+        // Every reference first: a record removed is never listed again, so an error later
+        // in this pass must not leave its blob referenced forever.
+        for (const rec of removed) if (rec.sha256 !== null) await store.unrefBlob(rec.sha256);
+        for (const rec of removed) await blobs.delete(blobKeys.upload(rec.attachment_id)).catch((err: unknown) => logger.warn('upload not removed', { attachment_id: rec.attachment_id, err }));
         if (stale.length < 100) break;
       }
       for (;;) {

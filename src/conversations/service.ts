@@ -209,8 +209,9 @@ export class ConversationService {
     // Its last DELIVERs must be in the bus before the new owner publishes any of its own:
     // fan-out lags commit (it locates gateways first), and a lagging chain would let the
     // new owner's events overtake them (devices drop what arrives below their high seq).
-    await actor.settled();
-    await this.opts.bus.flush();
+    await within(actor.settled().then(() => this.opts.bus.flush()), deadline, () =>
+      this.opts.logger.warn('handover: fan-out not flushed in time; handing over anyway', { conv_id: convId }),
+    );
     await this.markers.flush();
     if (this.actors.get(convId) === actor) this.actors.delete(convId);
     this.opts.metrics.liveActors.set(this.actors.size);
@@ -252,6 +253,17 @@ export class ConversationService {
     await this.commits.drain();
     await this.markers.stop();
     // Fan-out runs after commit, chained per actor: wait until every DELIVER left.
-    await Promise.all([...this.actors.values()].map((a) => a.settled()));
+    await within(Promise.all([...this.actors.values()].map((a) => a.settled())), deadline, () =>
+      this.opts.logger.warn('stop: fan-out not finished in time', {}),
+    );
   }
+}
+
+/** Waits for `work` until `deadline` (ms); past it, tells `late` and goes on (a stalled bus must not hold a handover forever). */
+async function within(work: Promise<unknown>, deadline: number, late: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+  const outcome = await Promise.race([work.then(() => 'done' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'late') late();
 }

@@ -257,6 +257,25 @@ describe('bad input: a clear error, nothing half-stored', () => {
     expect((await slot(bob, 'b.txt', 'text/plain', Buffer.from('b'))).status).toBe(201);
   });
 
+  test('a PUT URL used again after completion stores only until the URL has expired', async () => {
+    const short = await startTestServer({ ATTACH_UPLOAD_TTL_SECONDS: '2' });
+    try {
+      const user = await registerUser(short.url);
+      const s = await http<Slot>(short.url, 'POST', '/api/v1/attachments', { name: 'a.jpg', content_type: 'image/jpeg', size: photo.length, sha256: sha(photo) }, user.token);
+      expect(await put(s.body, photo)).toBe(200);
+      expect((await http(short.url, 'POST', `/api/v1/attachments/${s.body.attachment_id}/complete`, undefined, user.token)).status).toBe(200);
+      // The URL still works: junk lands under the upload key again.
+      expect(await put(s.body, Buffer.from('junk'))).toBe(200);
+      const uploads = () => readdirSync(join(short.dataDir, 'blobs', 'objects')).filter((f) => f === `uploads~${s.body.attachment_id}`).length;
+      expect(uploads()).toBe(1);
+      // Expiry (2 s) plus the clock margin (2 s here): the cleanup job removes it.
+      await pollUntil(async () => uploads(), (n) => n === 0, 8000);
+      expect((await http(short.url, 'GET', `/api/v1/attachments/${s.body.attachment_id}`, undefined, user.token)).status).toBe(200);
+    } finally {
+      await stopTestServer(short);
+    }
+  });
+
   test('completing someone else\'s upload: not found, and their upload is untouched', async () => {
     const s = await slot(alice, 'mine.jpg', 'image/jpeg', photo);
     expect(await put(s.body, photo)).toBe(200);
