@@ -4,3 +4,4 @@ export * from './errors';
 export { newId, newSortableId } from './ids';
 export { FrameDecoder, reservedIdPrefixes, type DecodeResult } from './codec';
 export { encodeFrame, type EncodedFrame } from './encode';
+export { messagePreview } from './preview';

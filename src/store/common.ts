@@ -6,6 +6,7 @@
  */
 import { ProtocolError, type Attachment, type ConvEvent, type EventKind, type LinkPreview } from '../protocol';
 import type { MessageView, NewConversation } from './types';
+import { messagePreview } from '../protocol/preview';
 
 /**
  * The unique key of a direct conversation: both ids sorted and joined by '|'. Throws
@@ -37,29 +38,9 @@ export function uniqueMembers(members: NewConversation['members']): NewConversat
 const previewChars = 100;
 
 /** The first 100 UTF-16 units of a body, never ending in half a surrogate pair. */
-/**
- * The inbox preview of a message: its text, or for a message of attachments only what
- * they are ("📷 Photo", "📎 report.pdf"), as a chat list shows it.
- */
+/** The inbox preview of a message (the protocol's rule, see protocol/preview.ts), clipped. */
 export function previewOf(body: string, attachments: readonly Attachment[] | null = null): string {
-  if (body.trim() === '' && attachments !== null && attachments.length > 0) return clip(attachmentsLabel(attachments));
-  return clip(body);
-}
-
-function attachmentsLabel(list: readonly Attachment[]): string {
-  const n = list.length;
-  const kinds = new Set(list.map((a) => a.kind));
-  if (kinds.size > 1) return `📎 ${n} attachments`;
-  switch (list[0].kind) {
-    case 'image':
-      return n === 1 ? '📷 Photo' : `📷 ${n} photos`;
-    case 'video':
-      return n === 1 ? '🎥 Video' : `🎥 ${n} videos`;
-    case 'audio':
-      return n === 1 ? '🎤 Audio' : `🎤 ${n} audio clips`;
-    default:
-      return n === 1 ? `📎 ${list[0].name}` : `📎 ${n} files`;
-  }
+  return clip(messagePreview(body, attachments));
 }
 
 function clip(body: string): string {

@@ -1,26 +1,2 @@
-/**
- * The conversation list's preview of a message, as the server writes it in inbox rows
- * (`previewOf` in src/store/common.ts; test/web/preview.test.ts holds the two together):
- * the text, or for a message of attachments only what they are ("📷 Photo", "📎 report.pdf").
- */
-import type { Attachment } from '../client';
-
-export function messagePreview(body: string, attachments: readonly Pick<Attachment, 'kind' | 'name'>[] | null | undefined): string {
-  if (body.trim() === '' && attachments && attachments.length > 0) return attachmentsLabel(attachments);
-  return body;
-}
-
-function attachmentsLabel(list: readonly Pick<Attachment, 'kind' | 'name'>[]): string {
-  const n = list.length;
-  if (new Set(list.map((a) => a.kind)).size > 1) return `📎 ${n} attachments`;
-  switch (list[0].kind) {
-    case 'image':
-      return n === 1 ? '📷 Photo' : `📷 ${n} photos`;
-    case 'video':
-      return n === 1 ? '🎥 Video' : `🎥 ${n} videos`;
-    case 'audio':
-      return n === 1 ? '🎤 Audio' : `🎤 ${n} audio clips`;
-    default:
-      return n === 1 ? `📎 ${list[0].name}` : `📎 ${n} files`;
-  }
-}
+/** The conversation list's preview of a message: the protocol's own rule, as the server writes inbox rows. */
+export { messagePreview } from '../protocol/preview';
