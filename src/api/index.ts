@@ -1,5 +1,5 @@
 /**
- * API module: REST over express 5 under /api/v1 (DESIGN.md section 5), plus /healthz,
+ * API module: REST over express 5 under /api/v1 (README, "Protocol and API"), plus /healthz,
  * /readyz and /metrics.
  */
 import express, { type Express } from 'express';

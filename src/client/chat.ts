@@ -1,6 +1,6 @@
 /**
- * ChatClient: one device's real-time session over the wire protocol (DESIGN.md
- * section 4), with the sync state, outbox, unread counts and reconnects an app needs.
+ * ChatClient: one device's real-time session over the wire protocol (docs/protocol.md),
+ * with the sync state, outbox, unread counts and reconnects an app needs.
  * This file is the app-facing surface; the connection lifecycle is in connection.ts,
  * incoming frames in dispatch.ts. The frames ride a WebSocket or the long-poll carrier
  * (`transport`, see transport.ts); everything above the carrier is shared. All state

@@ -1,4 +1,4 @@
-/** Errors the SDK surfaces. Each carries the server's stable code (DESIGN.md section 4). */
+/** Errors the SDK surfaces. Each carries the server's stable code (docs/protocol.md). */
 import { httpStatus, type ErrorCode } from '../protocol/errors';
 
 /** A REST call failed: `status` is the HTTP status (0 when the request never got an answer). */

@@ -398,7 +398,7 @@ function queryString(query: Query | undefined): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;
-    // Commas stay literal so `user_ids=a,b` reads as the list DESIGN.md shows.
+    // Commas stay literal so `user_ids=a,b` reads as the list the README shows.
     parts.push(`${key}=${encodeURIComponent(String(value)).replace(/%2C/g, ',')}`);
   }
   return parts.length ? '?' + parts.join('&') : '';

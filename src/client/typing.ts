@@ -1,5 +1,5 @@
 /**
- * Receiver-side typing expiry (DESIGN.md section 3): an indicator lapses 4 s after its
+ * Receiver-side typing expiry (docs/protocol.md: TYPING): an indicator lapses 4 s after its
  * last refresh, so a sender that vanished without "stopped" does not type forever.
  */
 import type { TypingState } from '../protocol/frames';

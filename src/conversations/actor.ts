@@ -19,7 +19,7 @@ import * as rules from './rules';
 import * as signals from './signals';
 import { ConversationState } from './state';
 
-/** Seqs reserved per sequencer call (DESIGN.md: batches of 64). */
+/** Seqs reserved per sequencer call (docs/architecture.md: batches of 64). */
 const seqBatch = 64;
 /** How far back a recovering actor republishes: covers a dead owner's fan-out lag. */
 const recoveryWindowMs = 10_000;

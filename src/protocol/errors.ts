@@ -1,5 +1,5 @@
 /**
- * The one table of protocol error codes and close codes (DESIGN.md section 4).
+ * The one table of protocol error codes and close codes (docs/protocol.md).
  * Every module reports failures as a ProtocolError; the gateway turns it into an ERROR
  * frame and the REST layer into an HTTP status with a JSON body.
  */

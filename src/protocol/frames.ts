@@ -1,5 +1,5 @@
 /**
- * Wire protocol v1 frame and record types (DESIGN.md section 4). Pure types: the client
+ * Wire protocol v1 frame and record types (docs/protocol.md). Pure types: the client
  * SDK imports this file, so it must never pull in I/O or server-only dependencies.
  */
 import type { ErrorCode } from './errors';
@@ -342,7 +342,7 @@ export type ServerFrame =
   | PongFrame
   | ErrorFrame;
 
-/** Limits the server enforces; all configurable (DESIGN.md section 4). */
+/** Limits the server enforces; all configurable (docs/protocol.md). */
 export interface Limits {
   maxFrameBytes: number;
   maxBodyChars: number;

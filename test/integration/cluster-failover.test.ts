@@ -1,5 +1,5 @@
 /**
- * History checks of the distributed mode under failure (DESIGN.md sections 3 and 7): shard
+ * History checks of the distributed mode under failure (docs/architecture.md, "Cluster"): shard
  * processes on Cassandra and Redis carry a steady send load while a shard is SIGKILLed, a
  * shard joins, or Redis restarts; afterwards every device's history is checked against the
  * store's event log.
