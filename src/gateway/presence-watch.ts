@@ -85,7 +85,7 @@ export class PresenceWatch {
    * during CONNECT included).
    */
   async sessionStarted(session: Session): Promise<void> {
-    const { becameOnline } = await this.opts.presence.addSession(session.userId, this.opts.gatewayId, session.id);
+    const { becameOnline } = await this.opts.presence.addSession(session.userId, this.opts.gatewayId, session.id, session.deviceId);
     if (becameOnline && session.settings) this.announce(session.userId, session.settings, 'online', Date.now());
   }
 
@@ -113,7 +113,7 @@ export class PresenceWatch {
       for (const [userId, list] of [...sessions].map(([u, l]) => [u, [...l]] as const)) {
         for (const s of list) {
           if (s.isClosed()) continue;
-          const { becameOnline } = await presence.addSession(userId, gatewayId, s.id);
+          const { becameOnline } = await presence.addSession(userId, gatewayId, s.id, s.deviceId);
           if (becameOnline && s.settings) this.announce(userId, s.settings, 'online', Date.now());
         }
       }

@@ -35,12 +35,18 @@ export interface Presence {
    * gateway calls it before adding sessions and then several times per registration ttl.
    */
   heartbeat(gatewayId: string): Promise<HeartbeatResult>;
-  /** Engines with expiry reject a gateway whose registration is not fresh (heartbeat first). */
-  addSession(userId: string, gatewayId: string, sessionId: string): Promise<{ becameOnline: boolean }>;
+  /**
+   * Engines with expiry reject a gateway whose registration is not fresh (heartbeat first).
+   * `deviceId` is the device the session belongs to (push decides per device); sessions of
+   * no device (REST) are not registered.
+   */
+  addSession(userId: string, gatewayId: string, sessionId: string, deviceId?: string): Promise<{ becameOnline: boolean }>;
   removeSession(userId: string, gatewayId: string, sessionId: string, now: number): Promise<{ becameOffline: boolean }>;
   /** Gateway id -> the given users that have sessions on it. Users with no session are absent. */
   locate(userIds: Iterable<string>): Promise<Map<string, string[]>>;
   get(userIds: readonly string[]): Promise<PresenceInfo[]>;
+  /** User id -> the devices with a session on a live gateway; users with none are absent. */
+  liveDevices(userIds: readonly string[]): Promise<Map<string, Set<string>>>;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,8 @@
 import type { HeartbeatResult, Presence, PresenceInfo } from './index';
 
 interface UserEntry {
-  /** gateway id -> that user's session ids there */
-  gateways: Map<string, Set<string>>;
+  /** gateway id -> that user's sessions there (session id -> device id, '' for none) */
+  gateways: Map<string, Map<string, string>>;
   sessions: number;
   lastSeen: number | null;
 }
@@ -16,13 +16,13 @@ export class MemoryPresence implements Presence {
     return { lapsed: false, wentOffline: [] };
   }
 
-  async addSession(userId: string, gatewayId: string, sessionId: string): Promise<{ becameOnline: boolean }> {
+  async addSession(userId: string, gatewayId: string, sessionId: string, deviceId = ''): Promise<{ becameOnline: boolean }> {
     let entry = this.users.get(userId);
     if (!entry) this.users.set(userId, (entry = { gateways: new Map(), sessions: 0, lastSeen: null }));
     let onGateway = entry.gateways.get(gatewayId);
-    if (!onGateway) entry.gateways.set(gatewayId, (onGateway = new Set()));
+    if (!onGateway) entry.gateways.set(gatewayId, (onGateway = new Map()));
     if (onGateway.has(sessionId)) return { becameOnline: false };
-    onGateway.add(sessionId);
+    onGateway.set(sessionId, deviceId);
     entry.sessions++;
     return { becameOnline: entry.sessions === 1 };
   }
@@ -36,6 +36,16 @@ export class MemoryPresence implements Presence {
     if (entry.sessions > 0) return { becameOffline: false };
     entry.lastSeen = now;
     return { becameOffline: true };
+  }
+
+  async liveDevices(userIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    for (const userId of userIds) {
+      const devices = new Set<string>();
+      for (const sessions of this.users.get(userId)?.gateways.values() ?? []) for (const d of sessions.values()) if (d !== '') devices.add(d);
+      if (devices.size > 0) out.set(userId, devices);
+    }
+    return out;
   }
 
   async locate(userIds: Iterable<string>): Promise<Map<string, string[]>> {

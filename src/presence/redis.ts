@@ -76,12 +76,14 @@ export class RedisPresence implements Presence {
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 1) throw new RangeError(`presence: ttlMs must be a positive integer, got ${this.ttlMs}`);
   }
 
-  async addSession(userId: string, gatewayId: string, sessionId: string): Promise<{ becameOnline: boolean }> {
+  async addSession(userId: string, gatewayId: string, sessionId: string, deviceId = ''): Promise<{ becameOnline: boolean }> {
     const flipped = await this.run(addSession, [this.gatewaysKey, this.userKey(userId), this.gatewayKey(gatewayId)], [
       checkGatewayId(gatewayId),
       `${gatewayId}/${sessionId}`,
       userId,
       this.clock(),
+      // The field's value: its device ('1' for none, as fields were before devices were kept).
+      deviceId === '' ? '1' : `d:${deviceId}`,
     ]);
     return { becameOnline: flipped === 1 };
   }
@@ -134,6 +136,25 @@ export class RedisPresence implements Presence {
         else out.set(gatewayId, [users[i]]);
       }
     }
+    return out;
+  }
+
+  /** One round trip, like locate: session fields of live gateways, their values naming the device. */
+  async liveDevices(userIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    if (userIds.length === 0) return out;
+    const pipeline = this.redis.pipeline().zrangebyscore(this.gatewaysKey, `(${this.clock()}`, '+inf');
+    for (const userId of userIds) pipeline.hgetall(this.userKey(userId));
+    const replies = await execPipeline(pipeline);
+    const live = new Set(replies[0] as string[]);
+    userIds.forEach((userId, i) => {
+      const devices = new Set<string>();
+      for (const [field, value] of Object.entries(replies[i + 1] as Record<string, string>)) {
+        const slash = field.indexOf('/');
+        if (slash >= 0 && live.has(field.slice(0, slash)) && value.startsWith('d:')) devices.add(value.slice(2));
+      }
+      if (devices.size > 0) out.set(userId, devices);
+    });
     return out;
   }
 

@@ -47,9 +47,9 @@ describe('RedisPresence registrations with a ttl', () => {
       const [g1, g2] = [c.open(), c.open()];
       await g1.heartbeat('g1');
       await g2.heartbeat('g2');
-      await g1.addSession('alice', 'g1', 's1'); // only on the crashing gateway
-      await g1.addSession('bob', 'g1', 's2');
-      await g2.addSession('bob', 'g2', 's3'); // also on a live one
+      await g1.addSession('alice', 'g1', 's1', 'alice-phone'); // only on the crashing gateway
+      await g1.addSession('bob', 'g1', 's2', 'bob-phone');
+      await g2.addSession('bob', 'g2', 's3', 'bob-laptop'); // also on a live one
       const crashedAt = Date.now();
       // g1 crashes: no more heartbeats. g2 keeps going, so only g1 lapses.
       const reported: string[] = [];
@@ -65,6 +65,8 @@ describe('RedisPresence registrations with a ttl', () => {
         ['bob', true],
       ]);
       expect(Object.fromEntries(await g2.locate(['alice', 'bob']))).toEqual({ g2: ['bob'] });
+      // Push decides per device: only devices on live gateways count as connected.
+      expect(Object.fromEntries([...(await g2.liveDevices(['alice', 'bob']))].map(([u, d]) => [u, [...d]]))).toEqual({ bob: ['bob-laptop'] });
       expect(await g2.heartbeat('g2')).toEqual({ lapsed: false, wentOffline: [] });
       const [alice] = await g2.get(['alice']);
       expect(alice.last_seen).toBeGreaterThanOrEqual(crashedAt - 50);

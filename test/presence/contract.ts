@@ -94,6 +94,23 @@ export function runPresenceContract(name: string, factory: PresenceFactory): voi
       expect((await g1.locate([])).size).toBe(0);
     });
 
+    it('knows which devices have a live session: per user, across gateways, not sessions of no device', async () => {
+      const [g1, g2] = [await gateway('g1'), await gateway('g2')];
+      const [a, b, c] = [id('a'), id('b'), id('c')];
+      await g1.addSession(a, 'g1', 's1', 'phone');
+      await g2.addSession(a, 'g2', 's2', 'laptop');
+      await g2.addSession(a, 'g2', 's3', 'laptop');
+      await g1.addSession(b, 'g1', 's4');
+      await g1.addSession(c, 'g1', 's5', 'tablet');
+      await g1.removeSession(c, 'g1', 's5', 1);
+      await g2.removeSession(a, 'g2', 's2', 1);
+      const live = await g1.liveDevices([a, b, c]);
+      expect(Object.fromEntries([...live].map(([u, d]) => [u, [...d].sort()]))).toEqual({ [a]: ['laptop', 'phone'] });
+      await g2.removeSession(a, 'g2', 's3', 1);
+      expect([...((await g2.liveDevices([a])).get(a) ?? [])]).toEqual(['phone']);
+      expect((await g1.liveDevices([])).size).toBe(0);
+    });
+
     it('locates and reads many users in one call', async () => {
       const [g1, g2] = [await gateway('g1'), await gateway('g2')];
       const users = Array.from({ length: 500 }, () => id('u'));
