@@ -37,6 +37,7 @@ const parseSettings = validator<Partial<UserSettings>>({
     show_presence: { type: 'boolean' },
     show_last_seen: { type: 'boolean' },
     send_read_receipts: { type: 'boolean' },
+    push_previews: { type: 'boolean' },
   },
   additionalProperties: false,
 });

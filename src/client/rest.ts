@@ -184,6 +184,8 @@ export interface UserSettings {
   show_presence: boolean;
   show_last_seen: boolean;
   send_read_receipts: boolean;
+  /** Notifications show sender and text; when false they say only "New message". */
+  push_previews: boolean;
 }
 
 export type { AttachmentUrl, Rendition, UploadRequest, UploadSlot } from '../protocol/frames';

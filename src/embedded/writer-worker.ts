@@ -48,6 +48,14 @@ async function serve(req: WriteRequest): Promise<unknown> {
       return store.claimBlob(a[0] as string, a[1] as number, a[2] as number | null);
     case 'dropBlob':
       return store.dropBlob(a[0] as string);
+    case 'putPushRegistration':
+      return store.putPushRegistration(a[0] as Parameters<SqliteStore['putPushRegistration']>[0]);
+    case 'deletePushRegistration':
+      return store.deletePushRegistration(a[0] as string, a[1] as string);
+    case 'deletePushRegistrationIfTarget':
+      return store.deletePushRegistrationIfTarget(a[0] as string, a[1] as string, a[2] as Parameters<SqliteStore['deletePushRegistrationIfTarget']>[2]);
+    case 'addPushDeadLetter':
+      return store.addPushDeadLetter(a[0] as Parameters<SqliteStore['addPushDeadLetter']>[0], a[1] as number);
     case 'reserve':
       return sequencer.reserve(a[0] as string, a[1] as number);
   }

@@ -1,11 +1,11 @@
 /**
  * Rules every store engine applies the same way: the direct-pair key, member lists, the
  * conversation preview, link preview payloads, the wire shape of a stored event and of a
- * history row, read limits and the inbox cursor. Kept here so the engines cannot drift
- * apart on what the contract suite checks.
+ * history row, read limits, the inbox cursor, the stored form of a push target. Kept here
+ * so the engines cannot drift apart on what the contract suite checks.
  */
 import { ProtocolError, type Attachment, type ConvEvent, type EventKind, type LinkPreview } from '../protocol';
-import type { MessageView, NewConversation } from './types';
+import type { MessageView, NewConversation, PushTarget } from './types';
 import { messagePreview } from '../protocol/preview';
 
 /**
@@ -201,4 +201,20 @@ export function messageViewOf(r: StoredMessage, replyCount: number): MessageView
     reply_count: replyCount,
     link_preview: r.link_preview,
   });
+}
+
+/**
+ * The stored form of a push target: JSON of its identifying fields only, in a fixed order,
+ * so equal targets are equal strings (deletePushRegistrationIfTarget compares these).
+ */
+export function pushTargetText(t: PushTarget): string {
+  return JSON.stringify(
+    t.provider === 'webpush'
+      ? { provider: t.provider, endpoint: t.endpoint, keys: { p256dh: t.keys.p256dh, auth: t.keys.auth } }
+      : { provider: t.provider, token: t.token },
+  );
+}
+
+export function pushTargetOf(text: string): PushTarget {
+  return JSON.parse(text) as PushTarget;
 }

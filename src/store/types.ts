@@ -17,12 +17,15 @@ export interface UserSettings {
   show_last_seen: boolean;
   /** Others get RECEIPT kind "read" for this user's READs. */
   send_read_receipts: boolean;
+  /** Notifications show sender and text; when false they say only "New message". */
+  push_previews: boolean;
 }
 
 export const defaultUserSettings: Readonly<UserSettings> = {
   show_presence: true,
   show_last_seen: true,
   send_read_receipts: true,
+  push_previews: true,
 };
 
 export interface UserRecord {
@@ -173,6 +176,42 @@ export interface InboxPage {
   next_cursor: string | null;
 }
 
+/**
+ * Where a device's notifications go: a Web Push subscription (endpoint and keys, as the
+ * browser's PushSubscription.toJSON() gives them) or an FCM registration token (FCM also
+ * reaches iOS through APNs). Two targets are the same when these fields are equal.
+ */
+export type PushTarget =
+  | { provider: 'webpush'; endpoint: string; keys: { p256dh: string; auth: string } }
+  | { provider: 'fcm'; token: string };
+
+/** A device's push registration: one per (user_id, device_id). */
+export interface PushRegistration {
+  user_id: string;
+  device_id: string;
+  target: PushTarget;
+  /** When the device first registered (ms); a replace keeps the stored one. */
+  created_at: number;
+  /** When the target was last set (ms). */
+  updated_at: number;
+}
+
+/** A push that failed for good (dead target, retries exhausted), kept for operators. */
+export interface PushDeadLetter {
+  /** Unique (the caller's id, e.g. newId): writing the same letter twice keeps one. */
+  letter_id: string;
+  user_id: string;
+  device_id: string;
+  provider: PushTarget['provider'];
+  /** When it was given up (ms); letters are ordered by it, then by letter_id. */
+  failed_at: number;
+  /** The provider's last answer, for people ("410 Gone", "registration-token-not-registered"). */
+  reason: string;
+  attempts: number;
+  /** The notification as it would have been sent (JSON text). */
+  payload: string;
+}
+
 /** The durable store. Every method may reject with an engine error; callers map it. */
 export interface Store {
   // users
@@ -265,6 +304,23 @@ export interface Store {
   claimBlob(sha256: string, since: number, claimedAt: number | null): Promise<boolean>;
   /** Forgets a claimed blob (after its objects were deleted); refBlob of it then creates it anew. */
   dropBlob(sha256: string): Promise<void>;
+
+  // push registrations (one per (user_id, device_id))
+  /** Creates or replaces the device's registration (created_at kept on replace). */
+  putPushRegistration(reg: PushRegistration): Promise<void>;
+  /** Every registration of these users, in no particular order. */
+  getPushRegistrations(userIds: readonly string[]): Promise<PushRegistration[]>;
+  /** Removes the device's registration; false when there was none. */
+  deletePushRegistration(userId: string, deviceId: string): Promise<boolean>;
+  /**
+   * Removes the device's registration only if its target is still `target` (a provider said
+   * it is gone; the device may have registered a new one since); false otherwise.
+   */
+  deletePushRegistrationIfTarget(userId: string, deviceId: string, target: PushTarget): Promise<boolean>;
+  /** Keeps a push that failed for good; at most the newest `keep` per user are kept. */
+  addPushDeadLetter(letter: PushDeadLetter, keep: number): Promise<void>;
+  /** The newest dead letters of a user, newest first. */
+  listPushDeadLetters(userId: string, limit: number): Promise<PushDeadLetter[]>;
 
   /** Flushes and releases the engine. */
   close(): Promise<void>;

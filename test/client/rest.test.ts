@@ -78,7 +78,7 @@ test('each call hits its endpoint with method, query, body and bearer token', as
   await expect(rest.getPresence(['a', 'b'])).resolves.toEqual([{ user_id: 'a', state: 'online', last_seen: null }]);
   expect(last().query.get('user_ids')).toBe('a,b');
 
-  const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true };
+  const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true, push_previews: true };
   server.route('PATCH', '/api/v1/me/settings', () => ({ status: 200, body: { settings } }));
   await expect(rest.updateSettings({ show_presence: false })).resolves.toEqual(settings);
   expect(last().body).toEqual({ show_presence: false });

@@ -136,6 +136,7 @@ describe('schema violations answer 400 naming the field', () => {
     ['members: user_ids missing', 'POST', '/api/v1/conversations/:conv/members', () => ({ users: [bob.user_id] }), 'user'],
     ['settings: wrong type', 'PATCH', '/api/v1/me/settings', () => ({ show_presence: 'no' }), 'show_presence'],
     ['settings: unknown field', 'PATCH', '/api/v1/me/settings', () => ({ invisible: true }), 'invisible'],
+    ['settings: push_previews a string', 'PATCH', '/api/v1/me/settings', () => ({ push_previews: 'off' }), 'push_previews'],
   ];
 
   test.each(cases)('%s', async (_name, method, path, body, field) => {
@@ -151,6 +152,16 @@ describe('schema violations answer 400 naming the field', () => {
     await raw('PATCH', '/api/v1/me/settings', { body: JSON.stringify({ show_presence: false, bogus: 1 }), token: alice.token });
     const me = await http(url, 'GET', '/api/v1/me', undefined, alice.token);
     expect(me.body.settings.show_presence).toBe(true);
+  });
+
+  test('push_previews is accepted, answered with every setting and kept (GET /me)', async () => {
+    const set = await http(url, 'PATCH', '/api/v1/me/settings', { push_previews: false }, alice.token);
+    expect(set.status).toBe(200);
+    expect(set.body.settings).toEqual({ show_presence: true, show_last_seen: true, send_read_receipts: true, push_previews: false });
+    const me = await http(url, 'GET', '/api/v1/me', undefined, alice.token);
+    expect(me.body.settings.push_previews).toBe(false);
+    await http(url, 'PATCH', '/api/v1/me/settings', { push_previews: true }, alice.token);
+    expect((await http(url, 'GET', '/api/v1/me', undefined, alice.token)).body.settings.push_previews).toBe(true);
   });
 });
 

@@ -196,6 +196,23 @@ describe('CassandraStore engine specifics', () => {
     }
   }, 60_000);
 
+  it('reads settings written before push_previews existed as push_previews true, and updates them', async () => {
+    const userId = newId('u');
+    await (cassandra as Cassandra).client.execute(
+      'INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES (?, ?, ?, ?, ?, ?)',
+      [userId, userId, 'Old', 'h', t0, '{"show_presence":false,"show_last_seen":true,"send_read_receipts":true}'],
+      { prepare: true },
+    );
+    expect((await store().getUser(userId))?.settings).toEqual({
+      show_presence: false,
+      show_last_seen: true,
+      send_read_receipts: true,
+      push_previews: true,
+    });
+    expect((await store().updateUserSettings(userId, { push_previews: false }))?.settings.push_previews).toBe(false);
+    expect((await store().getUsers([userId]))[0].settings).toMatchObject({ show_presence: false, push_previews: false });
+  });
+
   it('adds claimed_at to the blobs table of an existing keyspace: a claim left by the old collector is stale at once', async () => {
     const old = randomKeyspace('it_store_old');
     const c = await connectCassandra(cassandraConfig(old));

@@ -8,6 +8,7 @@ import { attachmentsContract } from './contract-attachments';
 import type { ContractContext } from './contract-fixtures';
 import { eventsContract } from './contract-events';
 import { inboxContract } from './contract-inbox';
+import { pushContract } from './contract-push';
 import { richContract } from './contract-rich';
 import { usersContract } from './contract-users';
 
@@ -40,5 +41,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     inboxContract(ctx);
     richContract(ctx);
     attachmentsContract(ctx);
+    pushContract(ctx);
   });
 }

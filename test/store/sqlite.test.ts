@@ -114,6 +114,34 @@ describe('SqliteStore engine specifics', () => {
       remove();
     }
   });
+
+  it('upgrades a database from before push: settings without push_previews read true, push tables are added', async () => {
+    const { file, remove } = tempFile();
+    try {
+      // A users table as it shipped, with settings written before push_previews existed.
+      const old = new Database(file);
+      old.exec(`CREATE TABLE users (user_id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL, created_at INTEGER NOT NULL, settings TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO users VALUES ('u_old', 'old', 'Old', 'h', 1,
+          '{"show_presence":false,"show_last_seen":true,"send_read_receipts":true}');`);
+      old.close();
+      const store = new SqliteStore(openSqliteDatabase(file, { synchronous: 'normal' }));
+      expect((await store.getUser('u_old'))?.settings).toEqual({
+        show_presence: false,
+        show_last_seen: true,
+        send_read_receipts: true,
+        push_previews: true,
+      });
+      expect((await store.updateUserSettings('u_old', { push_previews: false }))?.settings.push_previews).toBe(false);
+      expect((await store.getUsers(['u_old']))[0].settings).toMatchObject({ show_presence: false, push_previews: false });
+      const reg = { user_id: 'u_old', device_id: 'd', target: { provider: 'fcm', token: 't' } as const, created_at: 1, updated_at: 1 };
+      await store.putPushRegistration(reg);
+      expect(await store.getPushRegistrations(['u_old'])).toEqual([reg]);
+      await store.close();
+    } finally {
+      remove();
+    }
+  });
 });
 
 describe('background checkpoints', () => {

@@ -14,6 +14,9 @@ import type {
   NewAttachment,
   NewConversation,
   NewUser,
+  PushDeadLetter,
+  PushRegistration,
+  PushTarget,
   Store,
   UnreadCounts,
   UnreferencedBlob,
@@ -27,6 +30,7 @@ import { Cql } from './db';
 import { Inbox } from './inbox';
 import { EventLog } from './log';
 import { addMissingColumns } from './migrate';
+import { PushTable } from './push';
 import { UserTable } from './users';
 
 export interface CassandraStoreOptions {
@@ -50,6 +54,7 @@ export class CassandraStore implements Store {
   private readonly inbox: Inbox;
   private readonly attachments: AttachmentTable;
   private readonly blobs: BlobTable;
+  private readonly push: PushTable;
   private readonly now: () => number;
 
   private constructor(
@@ -63,6 +68,7 @@ export class CassandraStore implements Store {
     this.log = new EventLog(db);
     this.attachments = new AttachmentTable(db);
     this.blobs = new BlobTable(db, this.now);
+    this.push = new PushTable(db);
     this.appender = new EventAppender(db, this.log, this.conversations, this.attachments, this.blobs);
     this.inbox = new Inbox(db, this.conversations, this.log);
   }
@@ -202,6 +208,30 @@ export class CassandraStore implements Store {
 
   dropBlob(sha256: string): Promise<void> {
     return this.blobs.drop(sha256);
+  }
+
+  putPushRegistration(reg: PushRegistration): Promise<void> {
+    return this.push.put(reg);
+  }
+
+  getPushRegistrations(userIds: readonly string[]): Promise<PushRegistration[]> {
+    return this.push.getMany(userIds);
+  }
+
+  deletePushRegistration(userId: string, deviceId: string): Promise<boolean> {
+    return this.push.delete(userId, deviceId);
+  }
+
+  deletePushRegistrationIfTarget(userId: string, deviceId: string, target: PushTarget): Promise<boolean> {
+    return this.push.deleteIfTarget(userId, deviceId, target);
+  }
+
+  addPushDeadLetter(letter: PushDeadLetter, keep: number): Promise<void> {
+    return this.push.addDeadLetter(letter, keep);
+  }
+
+  listPushDeadLetters(userId: string, limit: number): Promise<PushDeadLetter[]> {
+    return this.push.listDeadLetters(userId, limit);
   }
 
   /** Every call awaits its writes, so there is nothing to flush; closes the connection if owned. */

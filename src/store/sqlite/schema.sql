@@ -140,3 +140,28 @@ CREATE TABLE IF NOT EXISTS blobs (
 -- which left claimed rows out.
 DROP INDEX IF EXISTS blobs_unreferenced;
 CREATE INDEX IF NOT EXISTS blobs_at_zero ON blobs (unreferenced_since) WHERE refs = 0;
+
+-- Push registrations (PushRegistration): one per device. target is the JSON of
+-- pushTargetText (../common.ts), one string per target, so a conditional delete compares it.
+CREATE TABLE IF NOT EXISTS push_registrations (
+  user_id    TEXT NOT NULL,
+  device_id  TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+
+-- Pushes that failed for good (PushDeadLetter), per user in time order; each add trims
+-- the user's rows to the newest `keep`.
+CREATE TABLE IF NOT EXISTS push_dead_letters (
+  user_id   TEXT NOT NULL,
+  failed_at INTEGER NOT NULL,
+  letter_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  provider  TEXT NOT NULL,
+  reason    TEXT NOT NULL,
+  attempts  INTEGER NOT NULL,
+  payload   TEXT NOT NULL,
+  PRIMARY KEY (user_id, failed_at, letter_id)
+) WITHOUT ROWID;

@@ -14,6 +14,9 @@ import type {
   NewAttachment,
   NewConversation,
   NewUser,
+  PushDeadLetter,
+  PushRegistration,
+  PushTarget,
   Store,
   UnreadCounts,
   UnreferencedBlob,
@@ -25,6 +28,7 @@ import { AttachmentTable, BlobTable } from './attachments';
 import { ConversationTable } from './conversations';
 import { EventReader } from './events';
 import { InboxQueries } from './inbox';
+import { PushTable } from './push';
 import { UserTable } from './users';
 
 /** How often refBlob looks again at a blob claimed for deletion, and for how long at most. */
@@ -47,6 +51,7 @@ export class SqliteStore implements Store {
   private readonly inbox: InboxQueries;
   private readonly attachments: AttachmentTable;
   private readonly blobs: BlobTable;
+  private readonly push: PushTable;
 
   constructor(
     private readonly db: Database.Database,
@@ -56,6 +61,7 @@ export class SqliteStore implements Store {
     this.conversations = new ConversationTable(db);
     this.attachments = new AttachmentTable(db);
     this.blobs = new BlobTable(db, now);
+    this.push = new PushTable(db);
     this.writer = new EventWriter(db, this.attachments, this.blobs);
     this.reader = new EventReader(db);
     this.inbox = new InboxQueries(db);
@@ -193,6 +199,30 @@ export class SqliteStore implements Store {
 
   async dropBlob(sha256: string): Promise<void> {
     this.blobs.drop(sha256);
+  }
+
+  async putPushRegistration(reg: PushRegistration): Promise<void> {
+    this.push.put(reg);
+  }
+
+  async getPushRegistrations(userIds: readonly string[]): Promise<PushRegistration[]> {
+    return this.push.getMany(userIds);
+  }
+
+  async deletePushRegistration(userId: string, deviceId: string): Promise<boolean> {
+    return this.push.delete(userId, deviceId);
+  }
+
+  async deletePushRegistrationIfTarget(userId: string, deviceId: string, target: PushTarget): Promise<boolean> {
+    return this.push.deleteIfTarget(userId, deviceId, target);
+  }
+
+  async addPushDeadLetter(letter: PushDeadLetter, keep: number): Promise<void> {
+    this.push.addDeadLetter(letter, keep);
+  }
+
+  async listPushDeadLetters(userId: string, limit: number): Promise<PushDeadLetter[]> {
+    return this.push.listDeadLetters(userId, limit);
   }
 
   async close(): Promise<void> {

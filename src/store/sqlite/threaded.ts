@@ -16,6 +16,9 @@ import type {
   NewAttachment,
   NewConversation,
   NewUser,
+  PushDeadLetter,
+  PushRegistration,
+  PushTarget,
   UserRecord,
   UserSettings,
 } from '../types';
@@ -38,6 +41,10 @@ export interface StoreWrites {
   unrefBlob: { args: [string]; result: void };
   claimBlob: { args: [string, number, number | null]; result: boolean };
   dropBlob: { args: [string]; result: void };
+  putPushRegistration: { args: [PushRegistration]; result: void };
+  deletePushRegistration: { args: [string, string]; result: boolean };
+  deletePushRegistrationIfTarget: { args: [string, string, PushTarget]; result: boolean };
+  addPushDeadLetter: { args: [PushDeadLetter, number]; result: void };
 }
 
 /**
@@ -122,6 +129,22 @@ export class ThreadedSqliteStore extends SqliteStore {
 
   override dropBlob(sha256: string): Promise<void> {
     return this.thread.call('dropBlob', sha256);
+  }
+
+  override putPushRegistration(reg: PushRegistration): Promise<void> {
+    return this.thread.call('putPushRegistration', reg);
+  }
+
+  override deletePushRegistration(userId: string, deviceId: string): Promise<boolean> {
+    return this.thread.call('deletePushRegistration', userId, deviceId);
+  }
+
+  override deletePushRegistrationIfTarget(userId: string, deviceId: string, target: PushTarget): Promise<boolean> {
+    return this.thread.call('deletePushRegistrationIfTarget', userId, deviceId, target);
+  }
+
+  override addPushDeadLetter(letter: PushDeadLetter, keep: number): Promise<void> {
+    return this.thread.call('addPushDeadLetter', letter, keep);
   }
 
   override async close(): Promise<void> {
