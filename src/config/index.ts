@@ -70,6 +70,19 @@ export interface Config {
   };
   /** Image worker threads; 0 means one per core. */
   mediaWorkers: number;
+  /** Push providers (src/push/providers). */
+  push: {
+    /** CIDRs push endpoints may resolve to although private (tests, self-hosted push services). */
+    allow: string[];
+    /** Budget of one push request, DNS to answer. */
+    timeoutMs: number;
+    /** null: generate a pair on first start and keep it in dataDir (vapid.json). */
+    vapidKeys: { publicKey: string; privateKey: string } | null;
+    /** mailto: or https: contact put in VAPID tokens. */
+    vapidSubject: string;
+    /** Path of the FCM service account key file; null: FCM off. */
+    fcmServiceAccount: string | null;
+  };
 }
 
 /** Thrown for an unknown or invalid key; the message names the key. */
@@ -125,6 +138,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
   if (r.BUS === 'redis' && r.CLUSTER_SHARD_TTL_MS <= r.CLUSTER_HEARTBEAT_MS) {
     throw new ConfigError('CLUSTER_SHARD_TTL_MS: must be longer than CLUSTER_HEARTBEAT_MS');
   }
+  const vapidKeys = parseVapidKeys(r.PUSH_VAPID_PUBLIC_KEY, r.PUSH_VAPID_PRIVATE_KEY);
   if (r.BLOB === 's3' && (r.S3_ACCESS_KEY === undefined || r.S3_SECRET_KEY === undefined)) {
     throw new ConfigError('S3_ACCESS_KEY: S3_ACCESS_KEY and S3_SECRET_KEY are required with BLOB=s3');
   }
@@ -178,7 +192,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     editWindowMs: r.EDIT_WINDOW_MS,
     linkPreviews: {
       enabled: r.LINK_PREVIEWS === 'on',
-      allow: parseCidrs(r.LINK_PREVIEW_ALLOW),
+      allow: parseCidrs('LINK_PREVIEW_ALLOW', r.LINK_PREVIEW_ALLOW),
       timeoutMs: r.LINK_PREVIEW_TIMEOUT_MS,
       maxBytes: r.LINK_PREVIEW_MAX_BYTES,
       maxRedirects: r.LINK_PREVIEW_MAX_REDIRECTS,
@@ -206,12 +220,31 @@ function fromRaw(raw: Record<string, unknown>): Config {
       gcIntervalMs: r.ATTACH_GC_INTERVAL_MS,
     },
     mediaWorkers: r.MEDIA_WORKERS,
+    push: {
+      allow: parseCidrs('PUSH_ALLOW', r.PUSH_ALLOW),
+      timeoutMs: r.PUSH_TIMEOUT_MS,
+      vapidKeys,
+      // Push services want a way to reach the sender; the public https address is one.
+      vapidSubject: r.PUSH_VAPID_SUBJECT ?? (r.PUBLIC_URL?.startsWith('https://') ? r.PUBLIC_URL : 'mailto:push@localhost'),
+      fcmServiceAccount: r.PUSH_FCM_SERVICE_ACCOUNT ?? null,
+    },
   };
+}
+
+/** Both VAPID keys or neither; each the right length once base64url-decoded (P-256: 65-byte point, 32-byte scalar). */
+function parseVapidKeys(publicKey: string | undefined, privateKey: string | undefined): Config['push']['vapidKeys'] {
+  if (publicKey === undefined && privateKey === undefined) return null;
+  if (publicKey === undefined) throw new ConfigError('PUSH_VAPID_PUBLIC_KEY: required with PUSH_VAPID_PRIVATE_KEY');
+  if (privateKey === undefined) throw new ConfigError('PUSH_VAPID_PRIVATE_KEY: required with PUSH_VAPID_PUBLIC_KEY');
+  const point = Buffer.from(publicKey, 'base64url');
+  if (point.length !== 65 || point[0] !== 0x04) throw new ConfigError('PUSH_VAPID_PUBLIC_KEY: not the base64url of an uncompressed P-256 point (65 bytes)');
+  if (Buffer.from(privateKey, 'base64url').length !== 32) throw new ConfigError('PUSH_VAPID_PRIVATE_KEY: not the base64url of a 32-byte P-256 private key');
+  return { publicKey, privateKey };
 }
 
 
 /** "10.0.0.0/8, ::1/128" -> the CIDRs; an address without a prefix length is the one address. */
-function parseCidrs(list: string): string[] {
+function parseCidrs(key: string, list: string): string[] {
   const out: string[] = [];
   for (const part of list.split(',')) {
     const item = part.trim();
@@ -221,7 +254,7 @@ function parseCidrs(list: string): string[] {
     const max = family === 4 ? 32 : 128;
     const prefix = bits === undefined ? max : Number(bits);
     if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
-      throw new ConfigError(`LINK_PREVIEW_ALLOW: "${item}" is not an IP address or CIDR`);
+      throw new ConfigError(`${key}: "${item}" is not an IP address or CIDR`);
     }
     out.push(`${address}/${prefix}`);
   }

@@ -69,6 +69,12 @@ export interface RawConfig {
   ATTACH_UNSENT_TTL_MS: number;
   ATTACH_GC_INTERVAL_MS: number;
   MEDIA_WORKERS: number;
+  PUSH_VAPID_PUBLIC_KEY?: string;
+  PUSH_VAPID_PRIVATE_KEY?: string;
+  PUSH_VAPID_SUBJECT?: string;
+  PUSH_FCM_SERVICE_ACCOUNT?: string;
+  PUSH_ALLOW: string;
+  PUSH_TIMEOUT_MS: number;
 }
 
 /** What a messenger's users send: photos, video, voice notes, documents, archives. */
@@ -205,5 +211,27 @@ export const schema = {
     ATTACH_UNSENT_TTL_MS: int(24 * 3600_000, 1000, 30 * 24 * 3600_000, 'uploads never sent in a message are collected after this long'),
     ATTACH_GC_INTERVAL_MS: int(10 * 60_000, 100, 24 * 3600_000, 'how often unsent uploads and unreferenced blobs are collected'),
     MEDIA_WORKERS: int(0, 0, 64, 'image worker threads (0: one per core)'),
+    PUSH_VAPID_PUBLIC_KEY: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_-]+={0,2}$',
+      description: 'Web Push VAPID public key, base64url of the 65-byte P-256 point (with PUSH_VAPID_PRIVATE_KEY; generated and kept in DATA_DIR/vapid.json when both are unset)',
+    },
+    PUSH_VAPID_PRIVATE_KEY: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_-]+={0,2}$',
+      description: 'Web Push VAPID private key, base64url of the 32-byte P-256 scalar (with PUSH_VAPID_PUBLIC_KEY)',
+    },
+    PUSH_VAPID_SUBJECT: {
+      type: 'string',
+      pattern: '^(mailto:.+|https://.+)$',
+      description: 'contact the push services see in VAPID tokens, mailto: or https: (default PUBLIC_URL when https, else mailto:push@localhost)',
+    },
+    PUSH_FCM_SERVICE_ACCOUNT: { type: 'string', minLength: 1, description: 'path of a Firebase service account JSON key file; FCM is off when unset' },
+    PUSH_ALLOW: {
+      type: 'string',
+      default: '',
+      description: 'comma-separated CIDRs push endpoints may resolve to although private, loopback or link-local',
+    },
+    PUSH_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed for one push request (DNS, connect, answer); longer counts as a failure to retry'),
   },
 } as const;

@@ -102,21 +102,22 @@ function bareAddress(address: string): string {
 }
 
 /**
- * The blocked ranges above minus an operator allowlist. Built once per previewer; throws
- * on an allowlist entry that is not a CIDR (or a bare address), naming it.
+ * The blocked ranges above minus an operator allowlist. Built once per previewer (or push
+ * provider); throws on an allowlist entry that is not a CIDR (or a bare address), naming
+ * it and `listName` (the owner's config key).
  */
 export class AddressPolicy {
   private readonly allowV4 = new BlockList();
   private readonly allowV6 = new BlockList();
 
-  constructor(allow: readonly string[]) {
+  constructor(allow: readonly string[], listName = 'link preview allow list') {
     for (const entry of allow) {
       const [net = '', prefixText, extra] = entry.trim().split('/');
       const family = isIP(net);
       const max = family === 4 ? 32 : 128;
       const prefix = prefixText === undefined ? max : Number(prefixText);
       if (family === 0 || extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) {
-        throw new Error(`link preview allow list: "${entry}" is not an IPv4 or IPv6 CIDR`);
+        throw new Error(`${listName}: "${entry}" is not an IPv4 or IPv6 CIDR`);
       }
       if (family === 4) this.allowV4.addSubnet(net, prefix, 'ipv4');
       else this.allowV6.addSubnet(net, prefix, 'ipv6');

@@ -28,7 +28,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
@@ -62,9 +62,11 @@ function lookupAll(host: string): Promise<dns.LookupAddress[]> {
 /**
  * Every address `url`'s host resolves to, all of them allowed by `policy`. One blocked
  * address refuses the lot: a name that answers with a private address is not trusted
- * with the rest of its answers either.
+ * with the rest of its answers either. Rejects with PreviewRefusal 'dns_failed' or
+ * 'blocked_address', or with the signal's reason once it aborts. Connect through
+ * `pinnedLookup` of the result, never by name again.
  */
-async function vettedAddresses(url: URL, policy: AddressPolicy, signal: AbortSignal): Promise<dns.LookupAddress[]> {
+export async function vettedAddresses(url: URL, policy: AddressPolicy, signal: AbortSignal): Promise<dns.LookupAddress[]> {
   const host = bareHost(url);
   const literal = isIP(host);
   let addresses: dns.LookupAddress[];
@@ -84,14 +86,21 @@ async function vettedAddresses(url: URL, policy: AddressPolicy, signal: AbortSig
   return addresses;
 }
 
+/**
+ * A `lookup` for http(s) request or agent options that answers every name with
+ * `addresses` (from vettedAddresses), so the connection goes where the check looked.
+ */
+export function pinnedLookup(addresses: readonly dns.LookupAddress[]): LookupFunction {
+  return (_hostname, options, callback) => {
+    // Node asks for `all` when it races IPv4 and IPv6 (autoSelectFamily); both answers are vetted.
+    if (options.all === true) callback(null, [...addresses]);
+    else callback(null, addresses[0]?.address ?? '', addresses[0]?.family ?? 4);
+  };
+}
+
 /** Sends the GET to the vetted addresses and resolves with the response head. */
 function request(url: URL, addresses: dns.LookupAddress[], signal: AbortSignal): Promise<http.IncomingMessage> {
   const host = bareHost(url);
-  const pinned: LookupFunction = (_hostname, options, callback) => {
-    // Node asks for `all` when it races IPv4 and IPv6 (autoSelectFamily); both answers are vetted.
-    if (options.all === true) callback(null, addresses);
-    else callback(null, addresses[0]?.address ?? '', addresses[0]?.family ?? 4);
-  };
   const isHttps = url.protocol === 'https:';
   const options: https.RequestOptions = {
     host,
@@ -105,7 +114,7 @@ function request(url: URL, addresses: dns.LookupAddress[], signal: AbortSignal):
       // No compression to undo, and the byte cap counts exactly what crossed the wire.
       'accept-encoding': 'identity',
     },
-    lookup: pinned,
+    lookup: pinnedLookup(addresses),
     // A fresh connection per request: a pooled socket would outlive the check that vetted it.
     agent: false,
     signal,

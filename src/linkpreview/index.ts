@@ -7,4 +7,8 @@
 export type { LinkPreviewConfig, LinkPreviewResult } from './types';
 export { firstUrl } from './url';
 export { isBlockedAddress } from './address';
+// The address rules and the vetted, pinned connect, for other callers of outside URLs (push endpoints).
+export { AddressPolicy } from './address';
+export { abortable, pinnedLookup, vettedAddresses } from './fetch';
+export { PreviewRefusal, type RefusalCode } from './errors';
 export { LinkPreviewer } from './previewer';

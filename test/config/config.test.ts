@@ -99,3 +99,25 @@ test('the README documents every configuration key', () => {
   const missing = Object.keys(schema.properties).filter((key) => !readme.includes(`| \`${key}\` |`));
   expect(missing).toEqual([]);
 });
+
+test('push keys: VAPID pair or none, subject fallback, allowlist, timeout', () => {
+  const c = loadConfig({});
+  expect(c.push).toEqual({ allow: [], timeoutMs: 10_000, vapidKeys: null, vapidSubject: 'mailto:push@localhost', fcmServiceAccount: null });
+  expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com' }).push.vapidSubject).toBe('https://chat.example.com');
+  expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com', PUSH_VAPID_SUBJECT: 'mailto:ops@example.com' }).push.vapidSubject).toBe('mailto:ops@example.com');
+  expect(() => loadConfig({ PUSH_VAPID_SUBJECT: 'ops@example.com' })).toThrow(/^PUSH_VAPID_SUBJECT:/);
+  const publicKey = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url');
+  const privateKey = Buffer.alloc(32, 2).toString('base64url');
+  expect(loadConfig({ PUSH_VAPID_PUBLIC_KEY: publicKey, PUSH_VAPID_PRIVATE_KEY: privateKey }).push.vapidKeys).toEqual({ publicKey, privateKey });
+  expect(() => loadConfig({ PUSH_VAPID_PUBLIC_KEY: publicKey })).toThrow(/^PUSH_VAPID_PRIVATE_KEY:/);
+  expect(() => loadConfig({ PUSH_VAPID_PRIVATE_KEY: privateKey })).toThrow(/^PUSH_VAPID_PUBLIC_KEY:/);
+  expect(() => loadConfig({ PUSH_VAPID_PUBLIC_KEY: privateKey, PUSH_VAPID_PRIVATE_KEY: privateKey })).toThrow(/^PUSH_VAPID_PUBLIC_KEY:/);
+  expect(() => loadConfig({ PUSH_VAPID_PUBLIC_KEY: publicKey, PUSH_VAPID_PRIVATE_KEY: publicKey })).toThrow(/^PUSH_VAPID_PRIVATE_KEY:/);
+  expect(loadConfig({ PUSH_ALLOW: '127.0.0.1, fd00::/8', PUSH_TIMEOUT_MS: '2500', PUSH_FCM_SERVICE_ACCOUNT: '/etc/relay/fcm.json' }).push).toMatchObject({
+    allow: ['127.0.0.1/32', 'fd00::/8'],
+    timeoutMs: 2500,
+    fcmServiceAccount: '/etc/relay/fcm.json',
+  });
+  expect(() => loadConfig({ PUSH_ALLOW: 'localhost' })).toThrow(/^PUSH_ALLOW:/);
+  expect(() => loadConfig({ PUSH_TIMEOUT_MS: '5' })).toThrow(/^PUSH_TIMEOUT_MS:/);
+});
