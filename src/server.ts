@@ -31,6 +31,7 @@ import { openJobs } from './jobs/engine';
 import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
 import { MediaPool } from './media';
 import { AttachmentService } from './attachments';
+import { PushService, openPushProviders } from './push';
 import { createHmac } from 'node:crypto';
 
 export interface RunningServer {
@@ -146,6 +147,16 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       })
     : null;
   if (attachments) conversations.useAttachments(attachments);
+  const pushProviders = openPushProviders(config);
+  const push = new PushService({
+    store,
+    presence,
+    jobs,
+    senders: pushProviders.senders,
+    logger: obs.logger,
+    counters: { sent: (provider, result) => obs.metrics.pushes.inc({ provider, result }) },
+  });
+  conversations.usePush(push);
   let ready = false;
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
   const intake = new Intake({ router, limiter, limits: config.limits, ackLatency: obs.metrics.ackLatency });
@@ -165,6 +176,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
     obs,
     ready: () => ready,
     attachments,
+    push: { vapidPublicKey: pushProviders.vapidPublicKey, providers: Object.keys(pushProviders.senders) as ('webpush' | 'fcm')[], checkTarget: (t) => pushProviders.checkTarget(t) },
     blobOrigins: blobOrigins(config.blob),
     clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });
@@ -239,6 +251,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       clusterRouter?.drain();
       await previewer?.close(); // fetches in flight would only append after the drain
       await attachments?.stop();
+      await push.stop(); // open windows are queued as jobs before the conversations stop
       await conversations.stop(); // ACKs of everything in flight go out before the sockets close
       // The last DELIVERs are in Redis before the next owner can publish any (bounded: a
       // stalled Redis must not keep a stopping shard in the ring).
@@ -252,6 +265,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       linkServer?.close();
       await links?.close();
       await jobs.close(); // running handlers may still write to the store
+      await pushProviders.close();
       await Promise.all([bus.close(), presence.close(), sequencer.close(), checkpointer?.stop(), media.close(), blobs.close()]);
       await store.close();
       await closeEngines();

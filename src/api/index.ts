@@ -19,6 +19,18 @@ import { conversationRoutes } from './conversations';
 import { webRoutes } from './web';
 import { attachmentRoutes } from './attachments';
 import type { AttachmentService } from '../attachments';
+import type { PushTarget } from '../store';
+import { pushRoutes } from './push';
+
+/** What the REST layer needs of push. */
+export interface PushApi {
+  /** For browsers' PushManager.subscribe; null when Web Push is off. */
+  vapidPublicKey: string | null;
+  /** Target kinds this server sends to. */
+  providers: PushTarget['provider'][];
+  /** Rejects with a ProtocolError when the target is one this server must not call (SSRF rules). */
+  checkTarget(target: PushTarget): Promise<void>;
+}
 
 export interface ApiOptions {
   store: Store;
@@ -40,6 +52,8 @@ export interface ApiOptions {
   ready: () => boolean;
   /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
   clusterInfo: (() => { shard: string; version: string; shards: string[] }) | null;
+  /** Push registration: what the server can send to; null when push is off. */
+  push: PushApi | null;
   /** Uploads and downloads; null when off (a cluster on BLOB=local). */
   attachments: AttachmentService | null;
   /** The built web client to serve at `/`; defaults to `<repo>/dist/web`. */
@@ -67,6 +81,7 @@ export function createApi(opts: ApiOptions): Express {
   app.use('/api/v1', userRoutes(opts));
   app.use('/api/v1', conversationRoutes(opts));
   app.use('/api/v1', attachmentRoutes(opts));
+  app.use('/api/v1', pushRoutes(opts));
   app.use('/api/v1', (_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });

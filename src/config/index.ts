@@ -82,6 +82,8 @@ export interface Config {
     vapidSubject: string;
     /** Path of the FCM service account key file; null: FCM off. */
     fcmServiceAccount: string | null;
+    /** PEM file of extra CAs to trust for push services; null: the system's only. */
+    caFile: string | null;
   };
 }
 
@@ -227,6 +229,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
       // Push services want a way to reach the sender; the public https address is one.
       vapidSubject: r.PUSH_VAPID_SUBJECT ?? (r.PUBLIC_URL?.startsWith('https://') ? r.PUBLIC_URL : 'mailto:push@localhost'),
       fcmServiceAccount: r.PUSH_FCM_SERVICE_ACCOUNT ?? null,
+      caFile: r.PUSH_CA_FILE ?? null,
     },
   };
 }

@@ -75,6 +75,7 @@ export interface RawConfig {
   PUSH_FCM_SERVICE_ACCOUNT?: string;
   PUSH_ALLOW: string;
   PUSH_TIMEOUT_MS: number;
+  PUSH_CA_FILE?: string;
 }
 
 /** What a messenger's users send: photos, video, voice notes, documents, archives. */
@@ -233,5 +234,6 @@ export const schema = {
       description: 'comma-separated CIDRs push endpoints may resolve to although private, loopback or link-local',
     },
     PUSH_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed for one push request (DNS, connect, answer); longer counts as a failure to retry'),
+    PUSH_CA_FILE: { type: 'string', minLength: 1, description: 'PEM file of extra CA certificates push services may present (a self-hosted push service with a private CA)' },
   },
 } as const;

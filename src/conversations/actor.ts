@@ -169,8 +169,13 @@ export class ConversationActor {
         return this.append(rules.removeMember(state, cmd, this.stamp()), job, null, null);
       case 'announce':
         return this.append(rules.announce(state, cmd, this.stamp()), job, null, null);
-      case 'read':
-        return job.resolve(reads.read(cmd, rules.requireMember(state, cmd.user_id)));
+      case 'read': {
+        const member = rules.requireMember(state, cmd.user_id);
+        const before = member.lastRead;
+        const result = reads.read(cmd, member);
+        if (result.last_read_seq > before) this.deps.onRead(cmd.user_id, this.convId, result.last_read_seq);
+        return job.resolve(result);
+      }
       case 'delivered':
         return job.resolve(reads.delivered(cmd, rules.requireMember(state, cmd.user_id)));
       case 'mark_unread':
@@ -267,14 +272,20 @@ export class ConversationActor {
         if (key !== null) this.dedup.settle(key, original);
         return;
       }
-      const author = event.kind === 'delete' ? state.message(event.target_seq ?? 0)?.sender : undefined;
+      const author = event.kind === 'delete' || event.kind === 'reaction' ? state.message(event.target_seq ?? 0)?.sender : undefined;
       state.committed(item);
       if (job.cmd.op === 'add_members' || job.cmd.op === 'remove_member') job.resolve(state.membersResult(event.seq));
       else job.resolve({ seq: event.seq, ts: event.ts, duplicate: false } satisfies AckResult);
       if (key !== null) this.dedup.settle(key, { seq: event.seq, ts: event.ts, kind: event.kind });
-      if (event.kind === 'message') reads.sent(event);
+      if (event.kind === 'message') {
+        reads.sent(event);
+        // Writing is reading: the sender's other devices lose what they were shown.
+        this.deps.onRead(event.sender_id, this.convId, event.seq);
+      }
       this.deliver(state, event, item.members?.remove ?? [], excludeSession);
       if (event.kind === 'message') this.deps.onMessage(event);
+      const notified = notifies(event, state, author);
+      if (notified.length > 0) this.deps.onNotify(event, notified, { type: state.conv.type, title: state.conv.title });
       if (attached.length > 0) this.deps.onAttachmentsPosted(event);
       if (event.kind === 'delete') reads.deleted(event, author);
     });
@@ -284,6 +295,18 @@ export class ConversationActor {
   private deliver(state: ConversationState, event: ConvEvent, removed: readonly string[], excludeSession: string | null): void {
     this.out.publish([...state.members.keys(), ...removed], encodeFrame({ type: 'DELIVER', ...event }), excludeSession);
   }
+}
+
+/**
+ * Who is notified of an event: every other member of a message; the author of the message
+ * a reaction was added to. Edits, deletes, receipts and typing notify no one.
+ */
+function notifies(event: ConvEvent, state: ConversationState, targetAuthor: string | undefined): string[] {
+  if (event.kind === 'message') return [...state.members.keys()].filter((u) => u !== event.sender_id);
+  if (event.kind === 'reaction' && event.emoji != null && targetAuthor !== undefined && targetAuthor !== event.sender_id && state.members.has(targetAuthor)) {
+    return [targetAuthor];
+  }
+  return [];
 }
 
 function needsSeq(cmd: Command): boolean {

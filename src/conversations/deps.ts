@@ -21,6 +21,13 @@ export interface ActorDeps {
   attachmentSendWindowMs?: number;
   /** Called once per message event after it is durable (link previews start here). */
   onMessage: (event: ConvEvent) => void;
+  /**
+   * Called once per notifying event after it is durable (a message; a reaction, for the
+   * author of its target): push decides which devices of `recipients` hear of it.
+   */
+  onNotify: (event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }) => void;
+  /** A member's read marker moved (push retracts what their other devices were shown). */
+  onRead: (userId: string, convId: string, seq: number) => void;
   /** Called once per message with attachments after it is durable (renditions made meanwhile are announced). */
   onAttachmentsPosted: (event: ConvEvent) => void;
   /**

@@ -9,6 +9,7 @@ export {
   type CreateRequest,
   type Created,
   type LinkPreviews,
+  type Notifier,
   type PostedAttachments,
   type Route,
 } from './service';

@@ -59,6 +59,12 @@ export class ConversationMovedError extends Error {
 }
 
 /** How a shard sends a command to the owner of its conversation (the cluster router). */
+/** The push module's side of events and reads (see PushService). */
+export interface Notifier {
+  notify(event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }): void;
+  read(userId: string, convId: string, seq: number): void;
+}
+
 /** The attachments module's side of a message being stored (see AttachmentService.posted). */
 export interface PostedAttachments {
   posted(convId: string, seq: number, sent: readonly Attachment[]): Promise<void>;
@@ -83,6 +89,7 @@ export class ConversationService {
   /** Commands this service starts itself (announce, link previews) go through the router. */
   private route: Route = (cmd) => this.dispatch(cmd);
   private attachments: PostedAttachments | null = null;
+  private push: Notifier | null = null;
 
   constructor(private readonly opts: ConversationServiceOptions) {
     this.commits = new CommitQueue(opts.store, opts.metrics);
@@ -99,6 +106,8 @@ export class ConversationService {
       attachmentSendWindowMs: opts.attachmentSendWindowMs,
       onMessage: (event) => this.previewLink(event),
       onAttachmentsPosted: (event) => this.attachmentsPosted(event),
+      onNotify: (event, recipients, conv) => this.push?.notify(event, recipients, conv),
+      onRead: (userId, convId, seq) => this.push?.read(userId, convId, seq),
       takeRecovery: (convId) => this.recovering.delete(convId),
     };
   }
@@ -113,6 +122,11 @@ export class ConversationService {
         (err: unknown) => this.opts.logger.warn('link preview not stored', { conv_id: event.conv_id, seq: event.seq, err }),
       );
     });
+  }
+
+  /** Notifying events and reads go to `push` (src/push), which decides who is pushed. */
+  usePush(push: Notifier): void {
+    this.push = push;
   }
 
   /** Sent attachments whose renditions finished before their message was stored are announced by `attachments`. */

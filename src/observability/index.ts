@@ -20,6 +20,8 @@ export interface Metrics {
   deliveries: Counter;
   frameErrors: Counter<'code'>;
   commitBatch: Histogram;
+  /** Push provider answers (and dead letters), by provider and result. */
+  pushes: Counter<'provider' | 'result'>;
 }
 
 export interface Observability {
@@ -55,6 +57,12 @@ export function createObservability(opts: { level: string; shardId: string; sile
       name: 'chat_commit_batch_size',
       help: 'events per group commit',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+    pushes: new Counter({
+      name: 'chat_push_total',
+      help: 'push sends by provider and result (sent, gone, retry, failed, dead_letter)',
+      labelNames: ['provider', 'result'],
       registers: [registry],
     }),
   };

@@ -102,7 +102,7 @@ test('the README documents every configuration key', () => {
 
 test('push keys: VAPID pair or none, subject fallback, allowlist, timeout', () => {
   const c = loadConfig({});
-  expect(c.push).toEqual({ allow: [], timeoutMs: 10_000, vapidKeys: null, vapidSubject: 'mailto:push@localhost', fcmServiceAccount: null });
+  expect(c.push).toEqual({ allow: [], timeoutMs: 10_000, vapidKeys: null, vapidSubject: 'mailto:push@localhost', fcmServiceAccount: null, caFile: null });
   expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com' }).push.vapidSubject).toBe('https://chat.example.com');
   expect(loadConfig({ PUBLIC_URL: 'https://chat.example.com', PUSH_VAPID_SUBJECT: 'mailto:ops@example.com' }).push.vapidSubject).toBe('mailto:ops@example.com');
   expect(() => loadConfig({ PUSH_VAPID_SUBJECT: 'ops@example.com' })).toThrow(/^PUSH_VAPID_SUBJECT:/);

@@ -1,0 +1,165 @@
+/**
+ * Push end to end on the embedded engines, through the real WebPushProvider (web-push,
+ * VAPID, aes128gcm) to a local HTTPS push service that decrypts every payload with the
+ * subscription's keys: a device without a live session is pushed, a device with one is
+ * not; a burst is one notification; a read on another device retracts it; mutes and the
+ * previews setting are honoured; a gone subscription is removed; bad registrations are
+ * refused (malformed, http, private addresses).
+ */
+import { createECDH, randomBytes, type ECDH } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createConversation, http, pollUntil, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
+import { closeAll, connectDevice, send, type Device } from './rich-helpers';
+import { makeTestTls } from '../push/tls';
+
+jest.setTimeout(60_000);
+
+// http_ece ships no types; the one call used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ece = require('http_ece') as { decrypt(body: Buffer, params: { version: 'aes128gcm'; privateKey: ECDH; authSecret: Buffer }): Buffer };
+
+interface Pushed {
+  device: string;
+  payload: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+let server: TestServer;
+let pushService: https.Server;
+let pushPort: number;
+const pushed: Pushed[] = [];
+/** Subscription keys by device path, and what the service answers for it. */
+const devices = new Map<string, { ecdh: ECDH; auth: Buffer; answer: number }>();
+const sockets: Device[] = [];
+let alice: TestUser;
+let bob: TestUser;
+
+beforeAll(async () => {
+  const tls = makeTestTls();
+  pushService = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const device = (req.url ?? '').split('/')[2];
+      const d = devices.get(device);
+      if (!d) return void res.writeHead(404).end();
+      if (d.answer === 201) {
+        const plain = ece.decrypt(Buffer.concat(chunks), { version: 'aes128gcm', privateKey: d.ecdh, authSecret: d.auth });
+        pushed.push({ device, payload: JSON.parse(plain.toString('utf8')) as Record<string, unknown>, headers: req.headers });
+      }
+      res.writeHead(d.answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => pushService.listen(0, '127.0.0.1', resolve));
+  pushPort = (pushService.address() as AddressInfo).port;
+  const caFile = join(require('node:os').tmpdir(), `push-ca-${process.pid}.pem`);
+  writeFileSync(caFile, tls.cert);
+  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: caFile });
+  [alice, bob] = await Promise.all([registerUser(server.url), registerUser(server.url)]);
+});
+
+afterAll(async () => {
+  closeAll(sockets);
+  await stopTestServer(server);
+  pushService.closeAllConnections();
+  await new Promise((r) => pushService.close(r));
+});
+
+/** A browser-like subscription of `device` at the local push service. */
+function subscription(device: string, answer = 201): { endpoint: string; keys: { p256dh: string; auth: string } } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const auth = randomBytes(16);
+  devices.set(device, { ecdh, auth, answer });
+  return { endpoint: `https://127.0.0.1:${pushPort}/push/${device}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+}
+
+const register = (user: TestUser, device: string, body: unknown) => http(server.url, 'PUT', `/api/v1/push/devices/${device}`, body, user.token);
+const of = (device: string) => pushed.filter((p) => p.device === device);
+
+test('the VAPID key is served, the same across calls', async () => {
+  const a = await http(server.url, 'GET', '/api/v1/push/vapid-key', undefined, bob.token);
+  expect(a.status).toBe(200);
+  expect(Buffer.from(a.body.public_key as string, 'base64url')).toHaveLength(65);
+  expect((await http(server.url, 'GET', '/api/v1/push/vapid-key', undefined, alice.token)).body).toEqual(a.body);
+});
+
+test('an offline device is pushed once for a burst; a device with a live session is not; the sender never is', async () => {
+  const conv = await createConversation(server.url, alice, 'direct', [bob]);
+  expect((await register(bob, 'bob-phone', { platform: 'web', webpush: subscription('bob-phone') })).status).toBe(201);
+  expect((await register(bob, 'bob-laptop', { platform: 'web', webpush: subscription('bob-laptop') })).status).toBe(201);
+  expect((await register(alice, 'alice-phone', { platform: 'web', webpush: subscription('alice-phone') })).status).toBe(201);
+  const laptop = await connectDevice(server, bob, 'bob-laptop');
+  const sender = await connectDevice(server, alice, 'alice-web');
+  sockets.push(laptop, sender);
+  for (const body of ['hi', 'are you there?', 'lunch?']) await send(sender.sock, conv, body);
+  await pollUntil(async () => of('bob-phone').length, (n) => n >= 1, 5000);
+  await sleep(600); // any second notification would be here by now
+  expect(of('bob-phone')).toHaveLength(1);
+  expect(of('bob-phone')[0].payload).toMatchObject({ kind: 'message', conv_id: conv, title: alice.username, body: '3 messages', badge: 1, tag: conv });
+  expect(of('bob-phone')[0].headers.urgency).toBe('high');
+  expect(of('bob-laptop')).toHaveLength(0);
+  expect(of('alice-phone')).toHaveLength(0);
+
+  // Bob reads on the laptop: the phone's notification is retracted, badge 0.
+  laptop.sock.send({ type: 'READ', conv_id: conv, seq: 4 });
+  await pollUntil(async () => of('bob-phone').length, (n) => n >= 2, 5000);
+  expect(of('bob-phone')[1].payload).toMatchObject({ kind: 'retract', conv_id: conv, badge: 0, tag: conv });
+});
+
+test('group bursts say the group and sender; previews off hides them; a muted conversation is silent unless mentioned', async () => {
+  const carol = await registerUser(server.url);
+  const group = await createConversation(server.url, alice, 'group', [bob, carol], 'Lunch crew');
+  expect((await register(carol, 'carol-phone', { platform: 'web', webpush: subscription('carol-phone') })).status).toBe(201);
+  const sender = sockets[1];
+  await send(sender.sock, group, 'see you');
+  await pollUntil(async () => of('carol-phone').length, (n) => n >= 1, 5000);
+  expect(of('carol-phone')[0].payload).toMatchObject({ title: 'Lunch crew', body: `${alice.username}: see you` });
+
+  await http(server.url, 'PATCH', '/api/v1/me/settings', { push_previews: false }, carol.token);
+  await sleep(300);
+  await send(sender.sock, group, 'secret plans');
+  await pollUntil(async () => of('carol-phone').length, (n) => n >= 2, 5000);
+  expect(of('carol-phone')[1].payload).toMatchObject({ title: 'New message', body: '' });
+  expect(JSON.stringify(of('carol-phone')[1].payload)).not.toContain('secret');
+
+  await http(server.url, 'PUT', `/api/v1/conversations/${group}/mute`, { until: -1 }, carol.token);
+  await send(sender.sock, group, 'while muted');
+  await sleep(800);
+  expect(of('carol-phone')).toHaveLength(2);
+  await send(sender.sock, group, 'hey @carol', { mentions: [carol.user_id] });
+  await pollUntil(async () => of('carol-phone').length, (n) => n >= 3, 5000);
+});
+
+test('a subscription the push service says is gone is removed', async () => {
+  const dave = await registerUser(server.url);
+  const conv = await createConversation(server.url, alice, 'direct', [dave]);
+  expect((await register(dave, 'dave-phone', { platform: 'web', webpush: subscription('dave-phone', 410) })).status).toBe(201);
+  await send(sockets[1].sock, conv, 'ping');
+  await pollUntil(async () => ((await http(server.url, 'GET', '/api/v1/push/devices', undefined, dave.token)).body.devices as unknown[]).length, (n) => n === 0, 5000);
+});
+
+test('bad registrations: malformed subscription and token, http, private addresses, neither or both targets', async () => {
+  const good = subscription('x');
+  const cases: [unknown, RegExp][] = [
+    [{ platform: 'web', webpush: { endpoint: 'not a url', keys: good.keys } }, /webpush/],
+    [{ platform: 'web', webpush: { endpoint: good.endpoint, keys: { p256dh: 'short', auth: good.keys.auth } } }, /p256dh/],
+    [{ platform: 'web', webpush: { ...good, endpoint: good.endpoint.replace('https', 'http') } }, /https/],
+    [{ platform: 'web', webpush: { ...good, endpoint: 'https://10.1.2.3/push/x' } }, /refused/],
+    [{ platform: 'web', webpush: { ...good, endpoint: 'https://169.254.169.254/latest' } }, /refused/],
+    [{ platform: 'android', fcm_token: '' }, /fcm_token/],
+    [{ platform: 'web' }, /exactly one/],
+    [{ platform: 'web', webpush: good, fcm_token: 'abc' }, /exactly one/],
+    [{ platform: 'pager', webpush: good }, /platform/],
+  ];
+  for (const [body, message] of cases) {
+    const res = await register(bob, 'bad-device', body);
+    expect([res.status, res.body.error?.message]).toEqual([400, expect.stringMatching(message)]);
+  }
+  expect(((await http(server.url, 'GET', '/api/v1/push/devices', undefined, bob.token)).body.devices as { device_id: string }[]).map((d) => d.device_id)).not.toContain('bad-device');
+  expect((await http(server.url, 'DELETE', '/api/v1/push/devices/nope', undefined, bob.token)).status).toBe(404);
+  expect((await http(server.url, 'GET', '/api/v1/push/devices', undefined, undefined)).status).toBe(401);
+});
