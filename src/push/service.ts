@@ -1,13 +1,14 @@
 /**
  * Push notifications for devices without a live session.
  *
- * On the conversation's owner (the only shard sequencing it): every notifying event (a
- * message, or a reaction to your message) opens or extends a 200 ms window per recipient
- * and conversation; when it closes, one `push-batch` job carries the burst. Any shard runs
- * the job: it drops recipients who left, muted the conversation (unless mentioned) or have
- * read past the burst meanwhile, finds the recipient's registered devices without a live
- * session (presence knows devices), builds one notification, and queues one `push-device`
- * job per device, so a device's retries never resend to another. A READ that moves a
+ * On the conversation's owner (the only shard sequencing it): the first notifying event (a
+ * message, or a reaction to your message) for a recipient opens a 200 ms window and queues
+ * one delayed `push-batch` job for it at once, so the burst survives the owner dying in
+ * the window. Any shard runs the job: it reads the window's events from the store (nothing
+ * is held in memory), drops recipients who left, muted the conversation (unless
+ * mentioned) or have read past the burst meanwhile, finds the recipient's registered
+ * devices without a live session (presence knows devices), builds one notification, and
+ * queues one `push-device` job per device, so a device's retries never resend to another. A READ that moves a
  * recipient's marker after they were pushed about the conversation queues a silent
  * retraction to their devices without a live session. Every job id is derived from what
  * it carries, so a job that runs twice (a shard died mid-run) sends nothing twice.
@@ -63,20 +64,27 @@ interface DeviceJob {
   notification: Notification;
 }
 
-interface Window {
-  burst: Burst;
-  timer: NodeJS.Timeout;
+/** A recipient's window in a conversation, as the delayed job carries it. */
+interface BurstJob {
+  user_id: string;
+  conv_id: string;
+  conv_type: 'direct' | 'group';
+  conv_title: string | null;
+  /** The event that opened the window, and the end of the window (its ts + the window). */
+  first_seq: number;
+  until_ts: number;
 }
 
 export class PushService {
-  private readonly windows = new Map<string, Window>();
+  /** `${user}\0${conv}` -> when the open window ends (owner side). */
+  private readonly windows = new Map<string, number>();
   /** `${user}\0${conv}` -> when the user was last pushed about the conversation (owner side). */
   private readonly pushed = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly opts: PushServiceOptions) {
     const attempts = opts.attempts ?? 5;
-    opts.jobs.register<Burst>(batchQueue, (burst) => this.deliverBurst(burst), { concurrency: 4 });
+    opts.jobs.register<BurstJob>(batchQueue, (job) => this.deliverBurst(job), { concurrency: 4 });
     opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, run.attempt, attempts), { concurrency: 16 });
     opts.jobs.register<{ user_id: string; conv_id: string; seq: number }>(retractQueue, (job) => this.retract(job.user_id, job.conv_id, job.seq), { concurrency: 4 });
   }
@@ -87,18 +95,18 @@ export class PushService {
    */
   notify(event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }): void {
     if (this.stopped) return;
+    const batchMs = this.opts.batchMs ?? 200;
+    const now = Date.now();
     for (const userId of recipients) {
       if (userId === event.sender_id) continue;
       const key = `${userId}\0${event.conv_id}`;
-      const open = this.windows.get(key);
-      if (open) {
-        extend(open.burst, event, userId);
-        continue;
-      }
-      const burst = startBurst(event, userId, conv);
-      const timer = setTimeout(() => this.close(key), this.opts.batchMs ?? 200);
-      timer.unref();
-      this.windows.set(key, { burst, timer });
+      if ((this.windows.get(key) ?? 0) > now) continue; // the open window's job will read this event
+      this.windows.set(key, now + batchMs);
+      this.pushed.set(key, now);
+      if (this.windows.size > 10_000) this.forgetClosed(now);
+      if (this.pushed.size > 100_000) this.forgetOld();
+      const job: BurstJob = { user_id: userId, conv_id: event.conv_id, conv_type: conv.type, conv_title: conv.title, first_seq: event.seq, until_ts: event.ts + batchMs };
+      this.enqueue(batchQueue, job, `b-${userId}-${event.conv_id}-${event.seq}`, batchMs);
     }
   }
 
@@ -112,27 +120,19 @@ export class PushService {
     this.enqueue(retractQueue, { user_id: userId, conv_id: convId, seq }, `r-${userId}-${convId}-${seq}`);
   }
 
-  /** Closes every open window now (their jobs are queued) and takes no more events. */
+  /** Takes no more events (every open window's job is already queued). */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const key of [...this.windows.keys()]) this.close(key);
   }
 
   // ------------------------------------------------------------------ internals
 
-  private close(key: string): void {
-    const w = this.windows.get(key);
-    if (!w) return;
-    this.windows.delete(key);
-    clearTimeout(w.timer);
-    this.pushed.set(key, Date.now());
-    if (this.pushed.size > 100_000) this.forgetOld();
-    const b = w.burst;
-    this.enqueue(batchQueue, b, `b-${b.user_id}-${b.conv_id}-${b.last_seq}`);
+  private enqueue(queue: string, data: unknown, jobId: string, delayMs = 0): void {
+    this.opts.jobs.add(queue, data, { jobId, delayMs }).catch((err: unknown) => this.opts.logger.error('push job not queued', { queue, job_id: jobId, err }));
   }
 
-  private enqueue(queue: string, data: unknown, jobId: string): void {
-    this.opts.jobs.add(queue, data, { jobId }).catch((err: unknown) => this.opts.logger.error('push job not queued', { queue, job_id: jobId, err }));
+  private forgetClosed(now: number): void {
+    for (const [key, until] of this.windows) if (until <= now) this.windows.delete(key);
   }
 
   private forgetOld(): void {
@@ -141,8 +141,10 @@ export class PushService {
   }
 
   /** The burst job: who of the recipient's devices gets what (idempotent: per-device job ids). */
-  private async deliverBurst(b: Burst): Promise<void> {
-    const { store, presence } = this.opts;
+  private async deliverBurst(job: BurstJob): Promise<void> {
+    const { store } = this.opts;
+    const b = await this.burstOf(job);
+    if (b === null) return;
     const member = await store.getMember(b.conv_id, b.user_id);
     if (member === null || member.last_read_seq >= b.last_seq) return; // left, or read it meanwhile
     const muted = member.muted_until === -1 || (member.muted_until !== null && member.muted_until > Date.now());
@@ -158,6 +160,28 @@ export class PushService {
     });
     // Awaited: the burst's job ends only once every device's job is queued (a rerun re-adds by id).
     await Promise.all(devices.map((reg) => this.toDevice(reg, notification, `d-${b.user_id}-${b.conv_id}-${b.last_seq}-${reg.device_id}`)));
+  }
+
+  /** The window's notifying events for the recipient, read from the log; null when none (unsent meanwhile). */
+  private async burstOf(job: BurstJob): Promise<Burst | null> {
+    const { store } = this.opts;
+    const events = (await store.readEvents(job.conv_id, job.first_seq - 1, 500)).filter((e) => e.ts < job.until_ts);
+    let b: Burst | null = null;
+    for (const e of events) {
+      if (!(await this.notifiesUser(e, job.user_id))) continue;
+      if (b === null) b = startBurst(e, job.user_id, { type: job.conv_type, title: job.conv_title });
+      else extend(b, e, job.user_id);
+    }
+    return b;
+  }
+
+  /** Whether `e` notifies `userId`: another's message; a reaction to their message. */
+  private async notifiesUser(e: ConvEvent, userId: string): Promise<boolean> {
+    if (e.sender_id === userId) return false;
+    // An unsent message's body is gone from the log: it notifies no one any more.
+    if (e.kind === 'message') return e.body !== null && e.body !== undefined;
+    if (e.kind !== 'reaction' || e.emoji == null || e.target_seq === undefined) return false;
+    return (await this.opts.store.readMessage(e.conv_id, e.target_seq))?.sender_id === userId;
   }
 
   private async retract(userId: string, convId: string, seq: number): Promise<void> {
