@@ -165,9 +165,12 @@ export class PushService {
   /** The window's notifying events for the recipient, read from the log; null when none (unsent meanwhile). */
   private async burstOf(job: BurstJob): Promise<Burst | null> {
     const { store } = this.opts;
-    const events = (await store.readEvents(job.conv_id, job.first_seq - 1, 500)).filter((e) => e.ts < job.until_ts);
+    const log = await store.readEvents(job.conv_id, job.first_seq - 1, 500);
+    // Unsent by now (inside the window or since): nothing to say about it.
+    const unsent = new Set(log.filter((e) => e.kind === 'delete').map((e) => e.target_seq));
     let b: Burst | null = null;
-    for (const e of events) {
+    for (const e of log) {
+      if (e.ts >= job.until_ts || unsent.has(e.seq) || unsent.has(e.target_seq)) continue;
       if (!(await this.notifiesUser(e, job.user_id))) continue;
       if (b === null) b = startBurst(e, job.user_id, { type: job.conv_type, title: job.conv_title });
       else extend(b, e, job.user_id);
@@ -178,8 +181,7 @@ export class PushService {
   /** Whether `e` notifies `userId`: another's message; a reaction to their message. */
   private async notifiesUser(e: ConvEvent, userId: string): Promise<boolean> {
     if (e.sender_id === userId) return false;
-    // An unsent message's body is gone from the log: it notifies no one any more.
-    if (e.kind === 'message') return e.body !== null && e.body !== undefined;
+    if (e.kind === 'message') return true;
     if (e.kind !== 'reaction' || e.emoji == null || e.target_seq === undefined) return false;
     return (await this.opts.store.readMessage(e.conv_id, e.target_seq))?.sender_id === userId;
   }

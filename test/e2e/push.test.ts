@@ -134,6 +134,26 @@ test('group bursts say the group and sender; previews off hides them; a muted co
   await pollUntil(async () => of('carol-phone').length, (n) => n >= 3, 5000);
 });
 
+test('a reaction pushes the message\'s author only; a message unsent inside the window pushes nothing', async () => {
+  const erin = await registerUser(server.url);
+  const conv = await createConversation(server.url, erin, 'direct', [alice]);
+  expect((await register(erin, 'erin-phone', { platform: 'web', webpush: subscription('erin-phone') })).status).toBe(201);
+  const erinWeb = await connectDevice(server, erin, 'erin-web');
+  sockets.push(erinWeb);
+  const mine = await send(erinWeb.sock, conv, 'my photo');
+  erinWeb.sock.close(); // erin goes offline
+  await sleep(200);
+  const aliceWeb = sockets[1];
+  aliceWeb.sock.send({ type: 'REACT', client_msg_id: `r-${mine.seq}`, conv_id: conv, target_seq: mine.seq, emoji: '👍' });
+  await pollUntil(async () => of('erin-phone').length, (n) => n >= 1, 5000);
+  expect(of('erin-phone')[0].payload).toMatchObject({ title: alice.username, body: 'Reacted 👍 to your message' });
+  // Unsent before the window closed: the burst reads the log and finds nothing to say.
+  const oops = await send(aliceWeb.sock, conv, 'wrong chat');
+  aliceWeb.sock.send({ type: 'DELETE', client_msg_id: `d-${oops.seq}`, conv_id: conv, target_seq: oops.seq });
+  await sleep(800);
+  expect(of('erin-phone')).toHaveLength(1);
+});
+
 test('a subscription the push service says is gone is removed', async () => {
   const dave = await registerUser(server.url);
   const conv = await createConversation(server.url, alice, 'direct', [dave]);
