@@ -56,7 +56,7 @@ export function pushRoutes(opts: ApiOptions): ExpressRouter {
 
   r.get('/push/devices', async (_req, res) => {
     const regs = await store.getPushRegistrations([userOf(res)]);
-    res.json({ devices: regs.map(({ device_id, target, created_at, updated_at }) => ({ device_id, provider: target.provider, created_at, updated_at })) });
+    res.json({ devices: regs.map(({ device_id, platform, app_id, target, created_at, updated_at }) => ({ device_id, platform, app_id, provider: target.provider, created_at, updated_at })) });
   });
 
   /** Registers or replaces the device's target: `{platform, webpush: PushSubscription}` or `{platform, fcm_token}`. */
@@ -82,7 +82,7 @@ export function pushRoutes(opts: ApiOptions): ExpressRouter {
     await opts.push.checkTarget(target);
     const now = Date.now();
     const existed = (await store.getPushRegistrations([userId])).some((g) => g.device_id === deviceId);
-    await store.putPushRegistration({ user_id: userId, device_id: deviceId, target, created_at: now, updated_at: now });
+    await store.putPushRegistration({ user_id: userId, device_id: deviceId, platform: body.platform, app_id: body.app_id ?? '', target, created_at: now, updated_at: now });
     res.status(existed ? 200 : 201).json({ device_id: deviceId, provider: target.provider });
   });
 

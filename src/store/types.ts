@@ -189,6 +189,10 @@ export type PushTarget =
 export interface PushRegistration {
   user_id: string;
   device_id: string;
+  /** What the device is: a browser, an Android or an iOS app. */
+  platform: 'web' | 'android' | 'ios';
+  /** The app the device runs (a bundle or package id), '' when not given. */
+  app_id: string;
   target: PushTarget;
   /** When the device first registered (ms); a replace keeps the stored one. */
   created_at: number;

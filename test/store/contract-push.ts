@@ -16,7 +16,7 @@ function fcm(token = newId('tok')): PushTarget {
 }
 
 function registration(userId: string, target: PushTarget, deviceId = newId('d'), at = t0): PushRegistration {
-  return { user_id: userId, device_id: deviceId, target, created_at: at, updated_at: at };
+  return { user_id: userId, device_id: deviceId, platform: 'android', app_id: 'com.example.chat', target, created_at: at, updated_at: at };
 }
 
 function letter(userId: string, failedAt: number, fields: Partial<PushDeadLetter> = {}): PushDeadLetter {
@@ -48,7 +48,8 @@ export function pushContract(ctx: ContractContext): void {
       await store.putPushRegistration(first);
       expect(await store.getPushRegistrations([user])).toEqual([first]);
 
-      const replaced = { ...first, target: fcm(), created_at: t0 + 5000, updated_at: t0 + 5000 };
+      // The device came back as another app build on another platform: both are replaced too.
+      const replaced = { ...first, platform: 'ios' as const, app_id: 'com.example.chat.ios', target: fcm(), created_at: t0 + 5000, updated_at: t0 + 5000 };
       await store.putPushRegistration(replaced);
       expect(await store.getPushRegistrations([user])).toEqual([{ ...replaced, created_at: t0 }]);
     });

@@ -134,7 +134,7 @@ describe('SqliteStore engine specifics', () => {
       });
       expect((await store.updateUserSettings('u_old', { push_previews: false }))?.settings.push_previews).toBe(false);
       expect((await store.getUsers(['u_old']))[0].settings).toMatchObject({ show_presence: false, push_previews: false });
-      const reg = { user_id: 'u_old', device_id: 'd', target: { provider: 'fcm', token: 't' } as const, created_at: 1, updated_at: 1 };
+      const reg = { user_id: 'u_old', device_id: 'd', platform: 'android' as const, app_id: 'a', target: { provider: 'fcm', token: 't' } as const, created_at: 1, updated_at: 1 };
       await store.putPushRegistration(reg);
       expect(await store.getPushRegistrations(['u_old'])).toEqual([reg]);
       await store.close();

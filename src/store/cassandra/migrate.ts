@@ -12,6 +12,10 @@ const addedColumns: Record<string, [name: string, type: string][]> = {
     ['ready_attachments', 'map<text, text>'],
   ],
   blobs: [['claimed_at', 'bigint']],
+  push_registrations: [
+    ['platform', 'text'],
+    ['app_id', 'text'],
+  ],
 };
 
 export async function addMissingColumns(cassandra: Cassandra): Promise<void> {

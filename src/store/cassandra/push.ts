@@ -9,10 +9,10 @@ import { clampLimit, pushTargetOf, pushTargetText } from '../common';
 import { num, str, type Cql, type Row } from './db';
 
 const insertCql =
-  'INSERT INTO push_registrations (user_id, device_id, target, created_at, updated_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS';
+  'INSERT INTO push_registrations (user_id, device_id, platform, app_id, target, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS';
 // created_at is left alone: a replace keeps the first registration's time.
-const replaceCql = 'UPDATE push_registrations SET target = ?, updated_at = ? WHERE user_id = ? AND device_id = ? IF EXISTS';
-const ofUserCql = 'SELECT user_id, device_id, target, created_at, updated_at FROM push_registrations WHERE user_id = ?';
+const replaceCql = 'UPDATE push_registrations SET platform = ?, app_id = ?, target = ?, updated_at = ? WHERE user_id = ? AND device_id = ? IF EXISTS';
+const ofUserCql = 'SELECT user_id, device_id, platform, app_id, target, created_at, updated_at FROM push_registrations WHERE user_id = ?';
 const deleteCql = 'DELETE FROM push_registrations WHERE user_id = ? AND device_id = ? IF EXISTS';
 const deleteIfCql = 'DELETE FROM push_registrations WHERE user_id = ? AND device_id = ? IF target = ?';
 
@@ -33,10 +33,10 @@ export class PushTable {
   async put(reg: PushRegistration): Promise<void> {
     const target = pushTargetText(reg.target);
     for (let race = 0; race < maxRaces; race++) {
-      const created = await this.db.lwt(insertCql, [reg.user_id, reg.device_id, target, reg.created_at, reg.updated_at]);
+      const created = await this.db.lwt(insertCql, [reg.user_id, reg.device_id, reg.platform, reg.app_id, target, reg.created_at, reg.updated_at]);
       if (created.applied) return;
       if (str(created.row, 'target') === target && num(created.row, 'updated_at') === reg.updated_at) return;
-      if ((await this.db.lwt(replaceCql, [target, reg.updated_at, reg.user_id, reg.device_id])).applied) return;
+      if ((await this.db.lwt(replaceCql, [reg.platform, reg.app_id, target, reg.updated_at, reg.user_id, reg.device_id])).applied) return;
     }
     throw new Error(`store: push registration ${reg.user_id}/${reg.device_id} kept changing under ${maxRaces} attempts`);
   }
@@ -83,6 +83,9 @@ function registrationOf(row: Row): PushRegistration {
   return {
     user_id: str(row, 'user_id') ?? '',
     device_id: str(row, 'device_id') ?? '',
+    // Rows written before platform and app id were kept are from browsers.
+    platform: (str(row, 'platform') ?? 'web') as PushRegistration['platform'],
+    app_id: str(row, 'app_id') ?? '',
     target: pushTargetOf(str(row, 'target') ?? '{}'),
     created_at: num(row, 'created_at') ?? 0,
     updated_at: num(row, 'updated_at') ?? 0,

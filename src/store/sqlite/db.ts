@@ -47,6 +47,10 @@ const addedColumns: Record<string, [name: string, definition: string][]> = {
   ],
   conv_members: [['marked_unread', 'INTEGER NOT NULL DEFAULT 0']],
   blobs: [['claimed_at', 'INTEGER NOT NULL DEFAULT 0']],
+  push_registrations: [
+    ['platform', "TEXT NOT NULL DEFAULT 'web'"],
+    ['app_id', "TEXT NOT NULL DEFAULT ''"],
+  ],
 };
 
 function addMissingColumns(db: Database.Database): void {

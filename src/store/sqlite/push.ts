@@ -10,6 +10,8 @@ import { clampLimit, pushTargetOf, pushTargetText } from '../common';
 interface RegistrationRow {
   user_id: string;
   device_id: string;
+  platform: PushRegistration['platform'];
+  app_id: string;
   target: string;
   created_at: number;
   updated_at: number;
@@ -18,7 +20,7 @@ interface RegistrationRow {
 const letterColumns = 'letter_id, user_id, device_id, provider, failed_at, reason, attempts, payload';
 
 export class PushTable {
-  private readonly upsert: Database.Statement<[string, string, string, number, number]>;
+  private readonly upsert: Database.Statement<[string, string, string, string, string, number, number]>;
   private readonly ofUsers: Database.Statement<[string], RegistrationRow>;
   private readonly remove: Database.Statement<[string, string]>;
   private readonly removeIf: Database.Statement<[string, string, string]>;
@@ -30,11 +32,12 @@ export class PushTable {
   constructor(db: Database.Database) {
     // A replace keeps created_at: only the target and updated_at move.
     this.upsert = db.prepare(
-      `INSERT INTO push_registrations (user_id, device_id, target, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, device_id) DO UPDATE SET target = excluded.target, updated_at = excluded.updated_at`,
+      `INSERT INTO push_registrations (user_id, device_id, platform, app_id, target, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, device_id) DO UPDATE SET platform = excluded.platform, app_id = excluded.app_id, target = excluded.target,
+         updated_at = excluded.updated_at`,
     );
     this.ofUsers = db.prepare(
-      `SELECT user_id, device_id, target, created_at, updated_at FROM push_registrations
+      `SELECT user_id, device_id, platform, app_id, target, created_at, updated_at FROM push_registrations
        WHERE user_id IN (SELECT value FROM json_each(?))`,
     );
     this.remove = db.prepare('DELETE FROM push_registrations WHERE user_id = ? AND device_id = ?');
@@ -59,7 +62,7 @@ export class PushTable {
   }
 
   put(reg: PushRegistration): void {
-    this.upsert.run(reg.user_id, reg.device_id, pushTargetText(reg.target), reg.created_at, reg.updated_at);
+    this.upsert.run(reg.user_id, reg.device_id, reg.platform, reg.app_id, pushTargetText(reg.target), reg.created_at, reg.updated_at);
   }
 
   getMany(userIds: readonly string[]): PushRegistration[] {

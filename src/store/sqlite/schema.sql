@@ -146,6 +146,8 @@ CREATE INDEX IF NOT EXISTS blobs_at_zero ON blobs (unreferenced_since) WHERE ref
 CREATE TABLE IF NOT EXISTS push_registrations (
   user_id    TEXT NOT NULL,
   device_id  TEXT NOT NULL,
+  platform   TEXT NOT NULL DEFAULT 'web',
+  app_id     TEXT NOT NULL DEFAULT '',
   target     TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
