@@ -15,7 +15,10 @@ export function PushToggle(props: { client: ChatClient }) {
     setBusy(true);
     setError(null);
     try {
-      setStatus(await (status === 'on' ? turnOff(props.client) : turnOn(props.client)));
+      const next = await (status === 'on' ? turnOff(props.client) : turnOn(props.client));
+      // The prompt was dismissed (or the browser answered for the user, as headless ones do).
+      if (status !== 'on' && next === 'off') setError('Notifications stay off: the browser did not give permission.');
+      setStatus(next);
     } catch (err) {
       setError(`Could not turn notifications ${status === 'on' ? 'off' : 'on'}: ${err instanceof Error ? err.message : String(err)}`);
       setStatus(await pushStatus().catch(() => 'off' as const));
