@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ChatTransportOption } from '../../client';
 import { convFromHash, goTo, useStore } from '../hooks';
-import { onOpenChat, refreshPush, turnOff } from '../push';
+import { onOpenChat, pushStatus, refreshPush, turnOff } from '../push';
 import { deviceId, loadSession, saveSession, saveTransport, transportPreference, type Session } from '../storage';
 import { AppStore } from '../store';
 import { AuthScreen } from './Auth';
@@ -99,7 +99,9 @@ function Shell(props: { session: Session; transport: ChatTransportOption; onSign
         onSignOut={() => {
           // This browser stops getting the signed-out user's notifications. Best effort: when the
           // server is unreachable, the dropped subscription answers "gone" to its next push and is removed then.
-          turnOff(store.client).catch(() => undefined);
+          pushStatus()
+            .then((s) => (s === 'on' ? turnOff(store.client) : undefined))
+            .catch(() => undefined);
           store.stop(true);
           props.onSignedOut(null);
         }}
