@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the web client (src/web) with esbuild into dist/web: app.js, app.css, index.html.
+// Bundles the web client (src/web) with esbuild into dist/web: app.js, app.css, index.html,
+// and the service worker sw.js (its own bundle: it runs in a worker, apart from the page).
 // Type checking is `npm run typecheck` (tsconfig.web.json); esbuild only transpiles.
 'use strict';
 const { mkdirSync, copyFileSync } = require('node:fs');
@@ -30,13 +31,14 @@ async function main() {
     logLevel: 'warning',
     define: { 'process.env.NODE_ENV': '"production"' },
   };
+  // At the root of dist/web, so served as /sw.js its default scope is the whole app.
+  const worker = { ...options, entryPoints: [join(src, 'sw.ts')], outfile: join(out, 'sw.js') };
   if (watch) {
-    const ctx = await esbuild.context(options);
-    await ctx.watch();
+    for (const o of [options, worker]) await (await esbuild.context(o)).watch();
     console.log('watching src/web');
     return;
   }
-  const result = await esbuild.build({ ...options, metafile: true });
+  const [result] = await Promise.all([esbuild.build({ ...options, metafile: true }), esbuild.build(worker)]);
   const bytes = result.metafile.outputs[join('dist/web/app.js')]?.bytes;
   console.log(`web client built in dist/web${bytes ? ` (app.js ${(bytes / 1024).toFixed(1)} KiB)` : ''}`);
 }

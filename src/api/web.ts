@@ -17,6 +17,9 @@ export const defaultWebDir = resolve(__dirname, '../../dist/web');
  * attachment URLs wherever the blob engine serves them), data: (the favicon, ThumbHash
  * placeholders) and blob: (previews of files being uploaded). Avatars set `style` through
  * the CSSOM (Preact assigns `el.style.*`), which CSP does not govern, so no 'unsafe-inline'.
+ * The service worker (/sw.js, notifications) is this origin's too: `worker-src 'self'`,
+ * spelled out although default-src already says it, so tightening default-src later
+ * cannot silently break push.
  */
 export function contentSecurityPolicy(blobOrigins: readonly string[] = []): string {
   return [
@@ -24,6 +27,7 @@ export function contentSecurityPolicy(blobOrigins: readonly string[] = []): stri
     "img-src 'self' https: http: data: blob:",
     ["connect-src 'self'", ...blobOrigins].join(' '),
     "style-src 'self'",
+    "worker-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');

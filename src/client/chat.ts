@@ -15,6 +15,7 @@ import { FrameDispatcher } from './dispatch';
 import { Emitter } from './emitter';
 import { ChatError, ClientClosedError } from './errors';
 import { PendingMarkers } from './markers';
+import type { PushRegistered, PushRegistration } from './push';
 import { newMsgId, Outbox, type OutboxFrame } from './outbox';
 import { RestClient, type AttachmentUrl, type ClientMsgOptions, type Rendition, type SendOptions, type SendResult } from './rest';
 import { SyncTracker } from './sync';
@@ -32,6 +33,8 @@ const maxMuteUntil = 8.64e15;
 export class ChatClient extends Emitter<ChatEvents> {
   /** REST calls with the same base URL and token. */
   readonly rest: RestClient;
+  /** This installation's device id (the `deviceId` option): sessions and push registrations are keyed on it. */
+  readonly deviceId: string;
   private readonly conn: Connection;
   private readonly sync: SyncTracker;
   private readonly outbox: Outbox;
@@ -55,6 +58,7 @@ export class ChatClient extends Emitter<ChatEvents> {
       () => this.emit('outbox', this.outbox.frames()),
     );
     this.rest = new RestClient({ baseUrl: opts.baseUrl, token: opts.token, fetch: opts.fetch });
+    this.deviceId = opts.deviceId;
     this.attachments = new Attachments(this.rest);
     const { sync, outbox, typingExpiry, markers, rest } = this;
     const frames = new FrameDispatcher({ opts, rest, sync, outbox, typingExpiry, markers, emit });
@@ -239,6 +243,25 @@ export class ChatClient extends Emitter<ChatEvents> {
   ping(): Promise<number> {
     if (this.conn.status !== 'ready') return Promise.reject(new Error('not connected'));
     return this.conn.pinger.ping();
+  }
+
+  /**
+   * Asks the server to push to this device (or `deviceId`) while it has no live session:
+   * a browser's `PushSubscription.toJSON()` as `webpush`, or an app's `fcm_token`.
+   * Registering again replaces the target. Over REST, so it works while disconnected.
+   */
+  registerPush(registration: PushRegistration, deviceId: string = this.deviceId): Promise<PushRegistered> {
+    return this.rest.registerPush(registration, deviceId);
+  }
+
+  /** Stops pushes to this device (or `deviceId`); rejects with ApiError `not_found` when none was registered. */
+  unregisterPush(deviceId: string = this.deviceId): Promise<void> {
+    return this.rest.unregisterPush(deviceId);
+  }
+
+  /** The server's VAPID public key (base64url), the `applicationServerKey` of `pushManager.subscribe`. */
+  vapidKey(): Promise<string> {
+    return this.rest.vapidKey();
   }
 
   /** Puts a frame answered by ACK in the outbox (unless `Outbox.refusal` objects) and writes it when connected. */

@@ -42,6 +42,7 @@ export {
   type FetchLike,
   type ResponseLike,
 } from './rest';
+export type { PushPlatform, PushRegistration, PushRegistered, PushDevice, PushPayload, WebPushSubscriptionJSON } from './push';
 export { ApiError, ChatError, ClientClosedError } from './errors';
 export { Attachments, foldAttachmentReady, type AttachmentsOptions, type UploadOptions } from './attachments';
 export type { UploadData, ProgressListener } from './upload';

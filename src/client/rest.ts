@@ -16,6 +16,7 @@ import type {
   UploadSlot,
 } from '../protocol/frames';
 import { ApiError, parseJson, toApiError } from './errors';
+import type { PushDevice, PushRegistered, PushRegistration } from './push';
 
 /**
  * The subset of `fetch` the SDK uses; inject one for platforms without a global fetch.
@@ -363,6 +364,26 @@ export class RestClient {
     const res = await this.request<{ settings?: UserSettings } & Partial<UserSettings>>('PATCH', '/me/settings', undefined, patch);
     // The server answers `{settings}`; a bare settings object is accepted too.
     return res.settings ?? (res as UserSettings);
+  }
+
+  /** The VAPID public key (base64url) browsers subscribe with: `applicationServerKey`. 503 `unavailable` when Web Push is off. */
+  async vapidKey(): Promise<string> {
+    return (await this.request<{ public_key: string }>('GET', '/push/vapid-key')).public_key;
+  }
+
+  /** Registers or replaces the push target of the caller's device `deviceId`. 400 `bad_request` for a bad subscription or token. */
+  registerPush(registration: PushRegistration, deviceId: string): Promise<PushRegistered> {
+    return this.request('PUT', `/push/devices/${enc(deviceId)}`, undefined, registration);
+  }
+
+  /** Stops pushes to the caller's device `deviceId`; 404 `not_found` when it had no registration. */
+  async unregisterPush(deviceId: string): Promise<void> {
+    await this.request('DELETE', `/push/devices/${enc(deviceId)}`);
+  }
+
+  /** The caller's devices with a push registration. */
+  async listPushDevices(): Promise<PushDevice[]> {
+    return (await this.request<{ devices: PushDevice[] }>('GET', '/push/devices')).devices;
   }
 
   private async request<T>(method: string, path: string, query?: Query, body?: object): Promise<T> {

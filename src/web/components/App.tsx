@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ChatTransportOption } from '../../client';
 import { convFromHash, goTo, useStore } from '../hooks';
+import { onOpenChat, pushStatus, refreshPush, turnOff } from '../push';
 import { deviceId, loadSession, saveSession, saveTransport, transportPreference, type Session } from '../storage';
 import { AppStore } from '../store';
 import { AuthScreen } from './Auth';
@@ -68,6 +69,12 @@ function Shell(props: { session: Session; transport: ChatTransportOption; onSign
   }, [store]);
 
   useEffect(() => {
+    // Notifications stay as the user left them: re-registered if on, never asked for here.
+    refreshPush(store.client).catch(() => undefined);
+    return onOpenChat(goTo);
+  }, [store]);
+
+  useEffect(() => {
     const onHash = () => setConvId(convFromHash(location.hash));
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
@@ -90,6 +97,11 @@ function Shell(props: { session: Session; transport: ChatTransportOption; onSign
         onNewChat={() => setNewChat(true)}
         onTransport={props.onTransport}
         onSignOut={() => {
+          // This browser stops getting the signed-out user's notifications. Best effort: when the
+          // server is unreachable, the dropped subscription answers "gone" to its next push and is removed then.
+          pushStatus()
+            .then((s) => (s === 'on' ? turnOff(store.client) : undefined))
+            .catch(() => undefined);
           store.stop(true);
           props.onSignedOut(null);
         }}

@@ -4,6 +4,7 @@ import type { ChatTransportOption, InboxRow } from '../../client';
 import { shortTime } from '../format';
 import { goTo } from '../hooks';
 import type { AppStore } from '../store';
+import { PushToggle } from './PushToggle';
 import { Avatar, MutedIcon } from './ui';
 
 export function Sidebar(props: {
@@ -42,6 +43,7 @@ export function Sidebar(props: {
               <option value="longpoll">Long-poll only</option>
             </select>
           </label>
+          <PushToggle client={store.client} />
           <button class="danger" data-testid="sign-out" onClick={props.onSignOut}>
             Sign out
           </button>
