@@ -131,6 +131,8 @@ export interface PushRuns {
   fanout: {
     expected: number;
     pushed: number;
+    /** Requests the push service got (more than `expected`: something was pushed twice). */
+    requests: number;
     spanMs: number;
     fromAck: HistogramData;
     pushesPerSec: number;

@@ -135,7 +135,9 @@ async function fanout(ctx: Ctx, target: Target, service: Service, clients: Clien
   const loaded = await runPhase(ctx, target, `S10 messaging @ ${rate} with the group pushes`, shapes, p, others);
   data.loaded = chargeUndelivered(loaded, loaded.sentInWindow, p.drainMs);
   const sent = await sending;
-  const n = await awaitArrivals(service, expected, nowMs() + 60_000);
+  // Generous: ~200 pushes/s were seen on the busy 2-core VM; a push missing by then is charged at the wait.
+  const waitMs = Math.max(60_000, expected * 20);
+  const n = await awaitArrivals(service, expected, nowMs() + waitMs);
   const cpu1 = cpuMicros(target.pid);
   const end = nowMs();
   const taken = await service.request({ op: 'take' }, 'taken');
@@ -144,24 +146,30 @@ async function fanout(ctx: Ctx, target: Target, service: Service, clients: Clien
   const h = new Histogram();
   let first = Infinity;
   let last = 0;
+  let wrong = 0;
   for (const a of taken.arrivals) {
     // off_u_push_g012_0034 -> c_push_g012
-    const ack = ackOf.get(`c_push_g${a.device.slice(12, 15)}`);
+    const group = `c_push_g${a.device.slice(12, 15)}`;
+    const ack = ackOf.get(group);
     if (ack !== undefined) h.record((a.at - ack) * 1000);
+    if (a.kind !== undefined && (a.kind !== 'message' || a.conv !== group || a.urgency !== 'high')) wrong++;
     first = Math.min(first, a.at);
     last = Math.max(last, a.at);
   }
-  h.recordMany(60_000_000, expected - n);
+  if (wrong > 0) throw new Error(`(b): ${wrong} sampled pushes were not this group's message at high urgency`);
+  h.recordMany(waitMs * 1000, Math.max(0, expected - n));
   // The server's CPU from the group messages to the last push, less the messaging's at its quiet rate.
-  const messagingUs = (data.quiet.serverCpuPct / 100) * (Math.min(end, windowTo + p.drainMs) - startAt) * 1000;
+  // The messaging sends from startAt to windowTo (its drain only receives the last ones).
+  const messagingUs = (data.quiet.serverCpuPct / 100) * (Math.min(end, windowTo) - startAt) * 1000;
   const spanMs = last - first;
   data.fanout = {
     expected,
-    pushed: n,
+    pushed: new Set(taken.arrivals.map((a) => a.device)).size,
+    requests: taken.arrivals.length,
     spanMs,
     fromAck: h.toJSON(),
-    pushesPerSec: spanMs > 0 ? (n * 1000) / spanMs : 0,
-    cpuUsPerPush: n > 0 ? (cpu1 - cpu0 - messagingUs) / n : 0,
+    pushesPerSec: spanMs > 0 ? (taken.arrivals.length * 1000) / spanMs : 0,
+    cpuUsPerPush: taken.arrivals.length > 0 ? (cpu1 - cpu0 - messagingUs) / taken.arrivals.length : 0,
     serviceCpuUs: taken.cpuUs,
     decrypted: taken.decrypted,
     badPayloads: taken.badPayloads,
@@ -252,7 +260,7 @@ function rows(ctx: Ctx, data: PushRuns): Row[] {
       `${c.reads} READs at ${p.readRate}/s, ${c.retracted} retract requests decrypted${c.retracted < c.reads ? ` (the rest charged at ${p.timeoutMs / 1000} s)` : ''}; no batching window; baseline: the floor's one push alone`),
     row('S10', '(c) READ on the online device → retract request: p99', 'ms', ms(r.p99), ms(kaAlone.p99), '≤ 500 ms', le(500)),
     row('S10', '(b) fan-out: provider requests per second', 'req/s', f.pushesPerSec, ka.pushesPerSec, null, null,
-      `${f.pushed.toLocaleString('en-US')} of ${f.expected.toLocaleString('en-US')} pushed (${p.groups} groups × ${p.members} offline members + the online sender), first → last request ${(f.spanMs / 1000).toFixed(1)} s, 1 in ${p.sampleEvery} decrypted and checked (${f.decrypted}); baseline: the floor with ${ka.concurrency} in flight (as the server's push-device jobs), keep-alive, one process; with a new connection per push: ${pp.pushesPerSec.toFixed(0)}/s`),
+      `${f.pushed.toLocaleString('en-US')} of ${f.expected.toLocaleString('en-US')} devices pushed${f.requests > f.pushed ? ` (${f.requests} requests: some twice)` : ''} (${p.groups} groups × ${p.members} offline members + the online sender), first → last request ${(f.spanMs / 1000).toFixed(1)} s, 1 in ${p.sampleEvery} decrypted and checked (${f.decrypted}); baseline: the floor with ${ka.concurrency} in flight (as the server's push-device jobs), keep-alive, one process; with a new connection per push: ${pp.pushesPerSec.toFixed(0)}/s`),
     row('S10', '(b) fan-out: server CPU per push (less the messaging)', 'ms', ms(f.cpuUsPerPush), ms(ka.cpuUsPerPush), null, null,
       `baseline: the floor's CPU per push, keep-alive (web-push encrypt + VAPID sign + HTTPS POST); with a new TLS connection per push, as the provider does: ${ms(pp.cpuUsPerPush).toFixed(2)} ms (ours / that = ${(f.cpuUsPerPush / pp.cpuUsPerPush).toFixed(2)}x)`),
     row('S10', '(b) fan-out: group message ACK → push request: p50', 'ms', ms(fa.p50), null),
