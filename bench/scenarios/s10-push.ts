@@ -199,7 +199,7 @@ export async function runS10(ctx: Ctx): Promise<Row[]> {
     const seed = await seedPush(path.join(ctx.dataDir, 'chat.db'), port, { direct: p.direct, readers: p.readers, groups: p.groups, members: p.members }, ctx.params.sqliteSync);
     console.log(`  S10 seeded ${p.direct + p.readers + p.groups * p.members + 1} users, as many push registrations less one, ${p.groups} groups of ${p.members} + the sender in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    target = await startTarget(ctx, 'ours', 'S10', { env: { PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: caFile, MAX_GROUP_MEMBERS: String(p.members + 1) } });
+    target = await startTarget(ctx, 'ours', 'S10-ours', { env: { PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: caFile, MAX_GROUP_MEMBERS: String(p.members + 1) } });
     const senderConvs = [...seed.direct.map((d) => d.conv), ...seed.readers.map((r) => r.conv), ...seed.groups.map((g) => g.conv)];
     await clients.request(
       {
