@@ -29,7 +29,7 @@ export interface Ctx {
 export const upToDate = Number.MAX_SAFE_INTEGER;
 
 /** Starts the server of `kind`; `tag` names its log file and CPU profile. */
-export function startTarget(ctx: Ctx, kind: TargetKind, tag: string, opts: { inspect?: boolean } = {}): Promise<Target> {
+export function startTarget(ctx: Ctx, kind: TargetKind, tag: string, opts: { inspect?: boolean; env?: Record<string, string> } = {}): Promise<Target> {
   if (kind === 'baseline') return startBaseline();
   return startOurs({
     dataDir: ctx.dataDir,
@@ -39,6 +39,7 @@ export function startTarget(ctx: Ctx, kind: TargetKind, tag: string, opts: { ins
     cpuProfile: ctx.profileDir ? { dir: ctx.profileDir, name: `${tag}.cpuprofile` } : null,
     logFile: path.join(ctx.workDir, `server-${tag}.log`),
     main: ctx.serverMain,
+    ...(opts.env ? { env: opts.env } : {}),
   });
 }
 

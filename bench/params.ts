@@ -51,6 +51,35 @@ export interface Params {
     floorReps: number;
     loadgens: number;
   };
+  /**
+   * Push to offline devices: (a) `direct` direct conversations, one message each at
+   * `sendRate`/s, to recipients with a registered Web Push device and no session; (c)
+   * `readers` recipients pushed likewise, then reading on an online second device at
+   * `readRate`/s; (b) `groups` groups of `members` offline recipients and the sender, one
+   * message each, while S3's `pairs` send open loop at `rate` (a window without, one with).
+   * The push service decrypts every request in (a) and (c), one in `sampleEvery` in (b).
+   * A push not seen `timeoutMs` after its message is charged at that time. The floor:
+   * `floorAlone` pushes one at a time, then `floorPushes` with `floorConcurrency` in flight.
+   */
+  s10: {
+    direct: number;
+    readers: number;
+    groups: number;
+    members: number;
+    sendRate: number;
+    readRate: number;
+    pairs: number;
+    rate: number;
+    warmupMs: number;
+    measureMs: number;
+    drainMs: number;
+    timeoutMs: number;
+    sampleEvery: number;
+    floorAlone: number;
+    floorPushes: number;
+    floorConcurrency: number;
+    loadgens: number;
+  };
 }
 
 const full: Params = {
@@ -68,6 +97,25 @@ const full: Params = {
   s7: { pairs: 100, shards: 3, rate: 100, warmupMs: 3000, measureMs: 15_000, drainMs: 2000 },
   s8: { pairs: 100, rate: 1000, warmupMs: 5000, measureMs: 10_000, drainMs: 2000, loadgens: 2, idle: 1000, idleWarm: 200, settleMs: 6000 },
   s9: { pairs: 100, uploaders: 20, rounds: 8, rate: 1000, warmupMs: 3000, measureMs: 15_000, drainMs: 2000, imageWarmMs: 2000, timeoutMs: 60_000, photos: 4, floorReps: 8, loadgens: 2 },
+  s10: {
+    direct: 200,
+    readers: 100,
+    groups: 40,
+    members: 250,
+    sendRate: 50,
+    readRate: 20,
+    pairs: 100,
+    rate: 1000,
+    warmupMs: 2000,
+    measureMs: 10_000,
+    drainMs: 2000,
+    timeoutMs: 10_000,
+    sampleEvery: 10,
+    floorAlone: 200,
+    floorPushes: 2000,
+    floorConcurrency: 16,
+    loadgens: 2,
+  },
 };
 
 const quick: Params = {
@@ -83,6 +131,7 @@ const quick: Params = {
   s7: { ...full.s7, warmupMs: 2000, measureMs: 6000 },
   s8: { ...full.s8, rate: 500, warmupMs: 2000, measureMs: 3000, drainMs: 1000 },
   s9: { ...full.s9, rounds: 3, rate: 500, warmupMs: 2000, measureMs: 5000, drainMs: 1000, floorReps: 4 },
+  s10: { ...full.s10, direct: 100, readers: 50, groups: 10, rate: 500, warmupMs: 1000, measureMs: 3000, drainMs: 1000, floorAlone: 100, floorPushes: 500 },
 };
 
 export function paramsFor(isQuick: boolean): Params {

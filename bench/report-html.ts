@@ -110,6 +110,22 @@ function sections(r: BenchResults): string[] {
       percentilePlot('messaging send→deliver latency with and without image load', messaging),
     );
   }
+  if (r.s10?.direct && r.s10.retract) {
+    const s10 = r.s10;
+    const pushes = [
+      { name: '(a) message ACK → push request', color: colors.ours, hist: (s10.direct as NonNullable<typeof s10.direct>).fromAck },
+      { name: '(c) READ → retract request', color: colors.alt, hist: (s10.retract as NonNullable<typeof s10.retract>).fromRead },
+    ];
+    const messaging = [
+      ...(s10.loaded ? [{ name: 'with group pushes', color: colors.ours, hist: s10.loaded.latencyHist }] : []),
+      ...(s10.quiet ? [{ name: 'without', color: colors.baseline, hist: s10.quiet.latencyHist }] : []),
+    ];
+    out.push(
+      '<h2>S10 push to offline devices</h2>',
+      percentilePlot('to the push service, by percentile', pushes, { ms: 400, label: 'target (a) p99 400 ms' }),
+      percentilePlot('messaging send→deliver latency with and without the group pushes', messaging),
+    );
+  }
   if (r.profiles.length) {
     out.push('<h2>Server CPU profiles</h2>');
     for (const p of r.profiles) {

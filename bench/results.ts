@@ -6,6 +6,7 @@
 import type { HistogramData, Percentiles } from './histogram';
 import type { FloorResult } from './image-floor';
 import type { ImageRunResult } from './lg-images';
+import type { FloorRun } from './push-floor';
 import type { ProfileSummary } from './profile';
 
 export interface Row {
@@ -118,6 +119,35 @@ export interface ImagesRuns {
   cpuUsPerImage: number | null;
 }
 
+/** S10: push to offline devices. Latencies in µs histograms; counts of what arrived. */
+export interface PushRuns {
+  /** The push request alone from a bare script (push-floor.ts), both connection policies. */
+  floor: FloorRun[];
+  /** (a) message ACK → provider request at the push service, and SEND → request. */
+  direct: { sent: number; pushed: number; fromAck: HistogramData; fromSend: HistogramData } | null;
+  /** (c) READ sent on the online device → retract request for the offline one. */
+  retract: { reads: number; retracted: number; fromRead: HistogramData } | null;
+  /** (b) fan-out: pushes, their span (first → last request), server CPU less the messaging's. */
+  fanout: {
+    expected: number;
+    pushed: number;
+    /** Requests the push service got (more than `expected`: something was pushed twice). */
+    requests: number;
+    spanMs: number;
+    fromAck: HistogramData;
+    pushesPerSec: number;
+    cpuUsPerPush: number;
+    serviceCpuUs: number;
+    decrypted: number;
+    badPayloads: number;
+    /** Monotonic ms: the loaded messaging window, and the last push (did the load cover it). */
+    windowTo: number;
+    lastPushAt: number;
+  } | null;
+  quiet: PhaseRun | null;
+  loaded: PhaseRun | null;
+}
+
 export interface ThroughputRun extends PhaseRun {
   /** Mean events per group commit over the whole run (ours only, from /metrics). */
   commitBatchMean: number | null;
@@ -193,6 +223,7 @@ export interface BenchResults {
   s7?: { skipped: string | null; runs: CrossShardRun[] };
   s8?: TransportRuns;
   s9?: ImagesRuns;
+  s10?: PushRuns;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }

@@ -30,6 +30,7 @@ import { runS6 } from './scenarios/s6-store';
 import { runS7 } from './scenarios/s7-cross-shard';
 import { runS8 } from './scenarios/s8-longpoll';
 import { runS9 } from './scenarios/s9-images';
+import { runS10 } from './scenarios/s10-push';
 import { seed } from './seed';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -44,6 +45,7 @@ const scenarios: { id: string; title: string; run: (ctx: Ctx) => Promise<Row[]> 
   { id: 'S7', title: 'cross-shard 1:1 on Cassandra and Redis, both shard transports', run: runS7 },
   { id: 'S8', title: 'long-poll against WebSocket, our server', run: runS8 },
   { id: 'S9', title: "images: upload to the recipient's screen, and messaging beside them", run: runS9 },
+  { id: 'S10', title: 'push to offline devices: latency, fan-out, retraction', run: runS10 },
 ];
 
 interface Args {
