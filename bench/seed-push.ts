@@ -35,7 +35,7 @@ export async function seedPush(dbFile: string, port: number, sizes: { direct: nu
   const user = (user_id: string) => store.createUser({ user_id, username: user_id.slice(2), display_name: user_id === out.sender ? 'Push sender' : user_id, password_hash: dummyHash, created_at: now });
   const register = (user_id: string, device_id: string) => {
     const s = subscriptionOf(device_id, port);
-    return store.putPushRegistration({ user_id, device_id, target: { provider: 'webpush', endpoint: s.endpoint, keys: s.keys }, created_at: now, updated_at: now });
+    return store.putPushRegistration({ user_id, device_id, platform: 'web', app_id: '', target: { provider: 'webpush', endpoint: s.endpoint, keys: s.keys }, created_at: now, updated_at: now });
   };
   const direct = (conv_id: string, other: string) =>
     store.createConversation({ conv_id, type: 'direct', title: null, created_at: now, members: [{ user_id: out.sender, role: 'member' }, { user_id: other, role: 'member' }] });
