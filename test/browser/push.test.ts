@@ -10,23 +10,14 @@
  * the title, body and conversation tag; a read on another device retracts it; a click the
  * worker forwards opens the chat; "Turn on" refused, or failing to subscribe, says so.
  */
-import { createECDH, randomBytes, type ECDH } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { createConversation, http, pollUntil, registerUser, sendRest, type TestUser } from '../e2e/harness';
 import { connectDevice, type Device } from '../e2e/rich-helpers';
-import { makeTestTls } from '../push/tls';
+import { LocalPushService } from '../push/local-service';
 import { browserDescribe, eventually, signUp, sleep, uniqueName, useBrowserEnv, visible } from './helpers';
 
 jest.setTimeout(90_000);
 
-// http_ece ships no types; the one call used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ece = require('http_ece') as { decrypt(body: Buffer, params: { version: 'aes128gcm'; privateKey: ECDH; authSecret: Buffer }): Buffer };
 
 interface Shown {
   title: string;
@@ -36,38 +27,19 @@ interface Shown {
 }
 
 browserDescribe('web client: push notifications through the service worker', () => {
-  const tls = makeTestTls();
-  const caFile = join(tmpdir(), `push-ca-browser-${process.pid}.pem`);
-  writeFileSync(caFile, tls.cert);
-  const env = useBrowserEnv({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: caFile });
-
-  /** Decrypted payloads, in arrival order. */
-  const pushed: Record<string, unknown>[] = [];
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  const auth = randomBytes(16);
-  let pushService: https.Server;
-  let pushPort: number;
+  const push = LocalPushService.create();
+  const env = useBrowserEnv({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile });
+  /** Decrypted payloads of the browser's device, in arrival order. */
+  const pushed = () => push.of('browser').map((p) => p.payload);
   const sockets: Device[] = [];
 
   beforeAll(async () => {
-    pushService = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const plain = ece.decrypt(Buffer.concat(chunks), { version: 'aes128gcm', privateKey: ecdh, authSecret: auth });
-        pushed.push(JSON.parse(plain.toString('utf8')) as Record<string, unknown>);
-        res.writeHead(201).end();
-      });
-    });
-    await new Promise<void>((resolve) => pushService.listen(0, '127.0.0.1', resolve));
-    pushPort = (pushService.address() as AddressInfo).port;
+    await push.listen();
   });
 
   afterAll(async () => {
     for (const d of sockets) d.sock.close();
-    pushService?.closeAllConnections();
-    await new Promise((r) => pushService?.close(r));
+    await push.close();
   });
 
   let ctx: BrowserContext;
@@ -114,7 +86,7 @@ browserDescribe('web client: push notifications through the service worker', () 
   test('a message shows one notification for the conversation; a read elsewhere retracts it', async () => {
     alice = await registerUser(env.server.url);
     conv = await createConversation(env.server.url, alice, 'direct', [bob]);
-    const sub = { endpoint: `https://127.0.0.1:${pushPort}/push/browser`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+    const sub = push.subscription('browser');
     const reg = await http(env.server.url, 'PUT', `/api/v1/push/devices/${encodeURIComponent(deviceId)}`, { platform: 'web', webpush: sub }, bob.token);
     expect(reg.status).toBe(201);
 
@@ -128,24 +100,24 @@ browserDescribe('web client: push notifications through the service worker', () 
     await sleep(300); // the app's socket closed with its page: let the server drop the session
     const sent = await sendRest(env.server.url, alice, conv, 'are you there?', `push-${Date.now()}`);
     expect(sent.status).toBe(201);
-    await pollUntil(async () => pushed.length, (n) => n >= 1, 5000);
-    expect(pushed[0]).toMatchObject({ kind: 'message', conv_id: conv, title: alice.username, body: 'are you there?', badge: 1, tag: conv });
+    await pollUntil(async () => pushed().length, (n) => n >= 1, 5000);
+    expect(pushed()[0]).toMatchObject({ kind: 'message', conv_id: conv, title: alice.username, body: 'are you there?', badge: 1, tag: conv });
 
-    await deliver(pushed[0]);
+    await deliver(pushed()[0]);
     const shown = await eventually(async () => {
       const list = await notifications(page);
       expect(list).toHaveLength(1);
       return list[0];
     });
-    expect(shown).toEqual({ title: pushed[0].title, body: 'are you there?', tag: conv, data: { conv_id: conv, seq: sent.body.seq } });
+    expect(shown).toEqual({ title: pushed()[0].title, body: 'are you there?', tag: conv, data: { conv_id: conv, seq: sent.body.seq } });
 
     // Bob reads on another device: the server retracts, and the worker closes the notification.
     const other = await connectDevice(env.server, bob, 'bob-other-device');
     sockets.push(other);
     other.sock.send({ type: 'READ', conv_id: conv, seq: sent.body.seq });
-    await pollUntil(async () => pushed.length, (n) => n >= 2, 5000);
-    expect(pushed[1]).toMatchObject({ kind: 'retract', conv_id: conv, badge: 0, tag: conv });
-    await deliver(pushed[1]);
+    await pollUntil(async () => pushed().length, (n) => n >= 2, 5000);
+    expect(pushed()[1]).toMatchObject({ kind: 'retract', conv_id: conv, badge: 0, tag: conv });
+    await deliver(pushed()[1]);
     await eventually(async () => expect(await notifications(page)).toEqual([]));
   });
 

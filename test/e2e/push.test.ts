@@ -6,79 +6,33 @@
  * previews setting are honoured; a gone subscription is removed; bad registrations are
  * refused (malformed, http, private addresses).
  */
-import { createECDH, randomBytes, type ECDH } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import https from 'node:https';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { createConversation, http, pollUntil, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
 import { closeAll, connectDevice, send, type Device } from './rich-helpers';
-import { makeTestTls } from '../push/tls';
+import { LocalPushService } from '../push/local-service';
 
 jest.setTimeout(60_000);
 
-// http_ece ships no types; the one call used here.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ece = require('http_ece') as { decrypt(body: Buffer, params: { version: 'aes128gcm'; privateKey: ECDH; authSecret: Buffer }): Buffer };
-
-interface Pushed {
-  device: string;
-  payload: Record<string, unknown>;
-  headers: Record<string, string | string[] | undefined>;
-}
-
 let server: TestServer;
-let pushService: https.Server;
-let pushPort: number;
-const pushed: Pushed[] = [];
-/** Subscription keys by device path, and what the service answers for it. */
-const devices = new Map<string, { ecdh: ECDH; auth: Buffer; answer: number }>();
+let push: LocalPushService;
 const sockets: Device[] = [];
 let alice: TestUser;
 let bob: TestUser;
 
 beforeAll(async () => {
-  const tls = makeTestTls();
-  pushService = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const device = (req.url ?? '').split('/')[2];
-      const d = devices.get(device);
-      if (!d) return void res.writeHead(404).end();
-      if (d.answer === 201) {
-        const plain = ece.decrypt(Buffer.concat(chunks), { version: 'aes128gcm', privateKey: d.ecdh, authSecret: d.auth });
-        pushed.push({ device, payload: JSON.parse(plain.toString('utf8')) as Record<string, unknown>, headers: req.headers });
-      }
-      res.writeHead(d.answer).end();
-    });
-  });
-  await new Promise<void>((resolve) => pushService.listen(0, '127.0.0.1', resolve));
-  pushPort = (pushService.address() as AddressInfo).port;
-  const caFile = join(require('node:os').tmpdir(), `push-ca-${process.pid}.pem`);
-  writeFileSync(caFile, tls.cert);
-  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: caFile });
+  push = await LocalPushService.start();
+  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile });
   [alice, bob] = await Promise.all([registerUser(server.url), registerUser(server.url)]);
 });
 
 afterAll(async () => {
   closeAll(sockets);
   await stopTestServer(server);
-  pushService.closeAllConnections();
-  await new Promise((r) => pushService.close(r));
+  await push.close();
 });
 
-/** A browser-like subscription of `device` at the local push service. */
-function subscription(device: string, answer = 201): { endpoint: string; keys: { p256dh: string; auth: string } } {
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  const auth = randomBytes(16);
-  devices.set(device, { ecdh, auth, answer });
-  return { endpoint: `https://127.0.0.1:${pushPort}/push/${device}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
-}
-
+const subscription = (device: string, answer = 201) => push.subscription(device, answer);
 const register = (user: TestUser, device: string, body: unknown) => http(server.url, 'PUT', `/api/v1/push/devices/${device}`, body, user.token);
-const of = (device: string) => pushed.filter((p) => p.device === device);
+const of = (device: string) => push.of(device);
 
 test('the VAPID key is served, the same across calls', async () => {
   const a = await http(server.url, 'GET', '/api/v1/push/vapid-key', undefined, bob.token);
