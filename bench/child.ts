@@ -1,7 +1,7 @@
 /**
  * A bench process forked from the orchestrator and driven over IPC, one request at a time,
  * each answered by a message of a known op (or `{op: 'error', message}`). S10's push service
- * and push clients use it; S9's ImageClients is the same shape written before it.
+ * and push clients use it, and S9's image clients.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 

@@ -17,9 +17,7 @@
  * the floor; of the messaging rows it is the quiet window, so the ratio reads "with images
  * / without".
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { nowMs } from '../clock';
 import { deal, liveSpec, startTarget, type Ctx } from '../context';
 import { Histogram, percentiles, type HistogramData } from '../histogram';
@@ -29,45 +27,10 @@ import { Progress } from '../progress';
 import { cpuMicros } from '../procstat';
 import { row, type ImagesRuns, type PhaseRun, type Row } from '../results';
 import type { Target } from '../target';
+import { Forked } from '../child';
 
 /** The image clients' process: one request at a time, answered by op. */
-class ImageClients {
-  private constructor(private readonly child: ChildProcess) {}
-
-  static start(): ImageClients {
-    return new ImageClients(fork(path.join(__dirname, '..', 'lg-images.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  request<K extends FromImages['op']>(msg: ToImages, op: K): Promise<Extract<FromImages, { op: K }>> {
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: FromImages): void => {
-        if (m.op !== op && m.op !== 'error') return;
-        off();
-        if (m.op === 'error') reject(new Error(`image clients failed: ${m.message}`));
-        else resolve(m as Extract<FromImages, { op: K }>);
-      };
-      const onExit = (code: number | null): void => {
-        off();
-        reject(new Error(`image clients exited (${code})`));
-      };
-      const off = (): void => {
-        this.child.off('message', onMessage);
-        this.child.off('exit', onExit);
-      };
-      this.child.on('message', onMessage);
-      this.child.once('exit', onExit);
-      this.child.send(msg);
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid as number;
-  }
-
-  stop(): void {
-    if (this.child.connected) this.child.disconnect();
-  }
-}
+type ImageClients = Forked<ToImages, FromImages>;
 
 function messaging(ctx: Ctx, lists: ReturnType<typeof liveSpec>[][]): PlanShape[] {
   const p = ctx.params.s9;
@@ -143,7 +106,7 @@ export async function runS9(ctx: Ctx): Promise<Row[]> {
   const p = ctx.params.s9;
   const data: ImagesRuns = { floor: null, photoBytes: 0, workers: os.availableParallelism(), quiet: null, loaded: null, images: null, imagesPerSec: null, cpuUsPerImage: null };
   ctx.results.s9 = data;
-  const clients = ImageClients.start();
+  const clients: ImageClients = new Forked<ToImages, FromImages>('lg-images.js', 'image clients');
   try {
     console.log(`  S9 floor: ${p.photos} photos of 4000×3000, then ${p.floorReps} images through hash, preview and display, in-process on one core`);
     const prepared = await clients.request({ op: 'prepare', photos: p.photos, floorReps: p.floorReps }, 'prepared');
