@@ -39,19 +39,4 @@ export interface PushDevice extends PushRegistered {
   updated_at: number;
 }
 
-/**
- * The JSON a push delivers to the device (the server's `src/push/notification.ts`
- * `Notification`; keep the two in step). One notification per conversation: `tag` is the
- * conversation, so a newer one replaces the last instead of stacking.
- */
-export interface PushPayload {
-  /** `message`: show (or replace) the notification; `retract`: close the one with this `tag` (read elsewhere). */
-  kind: 'message' | 'retract';
-  conv_id: string;
-  seq: number;
-  title: string;
-  body: string;
-  /** Conversations with unread messages: the app badge to set (0 clears it). */
-  badge: number;
-  tag: string;
-}
+export type { PushPayload } from '../protocol/frames';

@@ -121,6 +121,23 @@ export interface AttachmentUrl {
   content_type: string;
 }
 
+/**
+ * What a push notification carries to a device (Web Push: the decrypted body; FCM: the data
+ * fields). One notification per conversation: `tag` is the conversation, so a newer one
+ * replaces the last instead of stacking.
+ */
+export interface PushPayload {
+  /** `message`: show (or replace) the notification; `retract`: close the one with this `tag` (read elsewhere). */
+  kind: 'message' | 'retract';
+  conv_id: string;
+  seq: number;
+  title: string;
+  body: string;
+  /** Conversations with unread messages: the app badge to set (0 clears it). */
+  badge: number;
+  tag: string;
+}
+
 /** A link preview folded into a message of history. */
 export interface LinkPreview {
   url: string;

@@ -8,6 +8,8 @@
  * - with previews off (the user's `push_previews`): "New message", no sender, no text.
  */
 
+import type { PushPayload } from '../protocol';
+
 /** One recipient's events in one conversation within the window. */
 export interface Burst {
   user_id: string;
@@ -29,19 +31,8 @@ export interface Burst {
   mentioned: boolean;
 }
 
-/** The payload every provider carries (Web Push encrypted, FCM as data). */
-export interface Notification {
-  /** `message`: show it; `retract`: close the conversation's notification and set the badge. */
-  kind: 'message' | 'retract';
-  conv_id: string;
-  seq: number;
-  title: string;
-  body: string;
-  /** Conversations with unread messages. */
-  badge: number;
-  /** Replaces the previous notification of the same tag (the conversation). */
-  tag: string;
-}
+/** The payload every provider carries (Web Push encrypted, FCM as data): the protocol's PushPayload. */
+export type Notification = PushPayload;
 
 const maxBody = 180;
 

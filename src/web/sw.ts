@@ -1,7 +1,7 @@
 /**
  * The web client's service worker (scripts/build-web.js → dist/web/sw.js, served at /sw.js
  * so its scope is the whole app). It only handles notifications; it caches nothing.
- * - `push`: the server's payload (`PushPayload`, src/push/notification.ts). `message` shows
+ * - `push`: the server's payload (`PushPayload`, src/protocol/frames.ts). `message` shows
  *   or replaces the conversation's notification (tag = conversation); `retract` (read on
  *   another device) closes it. Both set the app badge where the browser has one.
  * - `notificationclick`: focuses an open tab and asks it to open the chat, or opens one.

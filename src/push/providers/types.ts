@@ -4,6 +4,7 @@
  * notification, and acts on the SendResult (drop the registration on 'gone', schedule
  * another attempt on 'retry', dead-letter on 'failed').
  */
+import type { PushPayload } from '../../protocol/frames';
 
 /** A browser's PushSubscription (RFC 8030 endpoint, RFC 8291 keys, base64url). */
 export interface WebPushTarget {
@@ -22,19 +23,10 @@ export interface FcmTarget {
 export type PushTarget = WebPushTarget | FcmTarget;
 
 /**
- * What a device is told. 'message' shows a notification (title, body, badge; `tag`
- * replaces an earlier one of the same tag); 'retract' is silent: the app removes the
- * notification of `tag` (an unsent or read message) and updates the badge.
+ * What a device is told (the protocol's PushPayload): 'message' shows a notification,
+ * 'retract' is silent (the app removes the notification of `tag` and updates the badge).
  */
-export interface PushNotification {
-  conv_id: string;
-  seq: number;
-  title: string;
-  body: string;
-  badge: number;
-  tag: string;
-  kind: 'message' | 'retract';
-}
+export type PushNotification = PushPayload;
 
 /** RFC 8030 urgency; FCM maps 'high' to high priority and the rest to normal. */
 export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
