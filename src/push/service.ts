@@ -2,13 +2,14 @@
  * Push notifications for devices without a live session.
  *
  * On the conversation's owner (the only shard sequencing it): the first notifying event (a
- * message, or a reaction to your message) for a recipient opens a 200 ms window and queues
- * one delayed `push-batch` job for it at once, so the burst survives the owner dying in
- * the window. Any shard runs the job: it reads the window's events from the store (nothing
- * is held in memory), drops recipients who left, muted the conversation (unless
- * mentioned) or have read past the burst meanwhile, finds the recipient's registered
- * devices without a live session (presence knows devices), builds one notification, and
- * queues one `push-device` job per device, so a device's retries never resend to another. A READ that moves a
+ * message, or a reaction to your message) opens a 200 ms window for the conversation and
+ * queues one delayed `push-batch` job for it at once, so the window survives the owner
+ * dying; the events after it cost a map lookup. Any shard runs the job: it reads the
+ * window's events from the store (nothing is held in memory), makes each member's burst
+ * (their notifying events), drops members who left, muted the conversation (unless
+ * mentioned) or have read past their burst meanwhile, finds their registered devices
+ * without a live session (presence knows devices), builds one notification per member,
+ * and queues one `push-device` job per device, so a device's retries never resend to another. A READ that moves a
  * recipient's marker after they were pushed about the conversation queues a silent
  * retraction to their devices without a live session. Every job id is derived from what
  * it carries, so a job that runs twice (a shard died mid-run) sends nothing twice.
@@ -52,7 +53,7 @@ export interface PushServiceOptions {
 const batchQueue = 'push-batch';
 const deviceQueue = 'push-device';
 const retractQueue = 'push-retract';
-/** How long a recipient counts as pushed about a conversation (for retraction). */
+/** How long a conversation's newest window can still be retracted by a read. */
 const pushedTtlMs = 24 * 3600_000;
 
 interface DeviceJob {
@@ -64,9 +65,8 @@ interface DeviceJob {
   notification: Notification;
 }
 
-/** A recipient's window in a conversation, as the delayed job carries it. */
-interface BurstJob {
-  user_id: string;
+/** A conversation's window, as the delayed job carries it. */
+interface WindowJob {
   conv_id: string;
   conv_type: 'direct' | 'group';
   conv_title: string | null;
@@ -75,49 +75,54 @@ interface BurstJob {
   until_ts: number;
 }
 
+/** A read that may retract the window `first_seq`..`until_ts` of the conversation. */
+interface RetractJob extends WindowJob {
+  user_id: string;
+  /** The seq read up to. */
+  seq: number;
+}
+
 export class PushService {
-  /** `${user}\0${conv}` -> when the open window ends (owner side). */
+  /** conv -> when its open window ends (owner side). */
   private readonly windows = new Map<string, number>();
-  /** `${user}\0${conv}` -> when the user was last pushed about the conversation (owner side). */
-  private readonly pushed = new Map<string, number>();
+  /** conv -> the newest window: its first seq and when it opened, and who was asked to retract it (owner side). */
+  private readonly recent = new Map<string, { job: WindowJob; at: number; retracted: Set<string> }>();
   private stopped = false;
 
   constructor(private readonly opts: PushServiceOptions) {
     const attempts = opts.attempts ?? 5;
-    opts.jobs.register<BurstJob>(batchQueue, (job) => this.deliverBurst(job), { concurrency: 4 });
+    opts.jobs.register<WindowJob>(batchQueue, (job) => this.deliverWindow(job), { concurrency: 4 });
     opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, run.attempt, attempts), { concurrency: 16 });
-    opts.jobs.register<{ user_id: string; conv_id: string; seq: number }>(retractQueue, (job) => this.retract(job.user_id, job.conv_id, job.seq), { concurrency: 4 });
+    opts.jobs.register<RetractJob>(retractQueue, (job) => this.retract(job), { concurrency: 4 });
   }
 
   /**
-   * A notifying event was stored (on the owner). `recipients`: who it is for (the sender
-   * never is); the rest is decided when the window closes.
+   * A notifying event was stored (on the owner); `recipients` is empty when it notifies no
+   * one. One job per conversation window, whatever the group's size: the job decides per
+   * member, so a message costs a map lookup here.
    */
   notify(event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }): void {
-    if (this.stopped) return;
+    if (this.stopped || recipients.length === 0) return;
     const batchMs = this.opts.batchMs ?? 200;
     const now = Date.now();
-    for (const userId of recipients) {
-      if (userId === event.sender_id) continue;
-      const key = `${userId}\0${event.conv_id}`;
-      if ((this.windows.get(key) ?? 0) > now) continue; // the open window's job will read this event
-      this.windows.set(key, now + batchMs);
-      this.pushed.set(key, now);
-      if (this.windows.size > 10_000) this.forgetClosed(now);
-      if (this.pushed.size > 100_000) this.forgetOld();
-      const job: BurstJob = { user_id: userId, conv_id: event.conv_id, conv_type: conv.type, conv_title: conv.title, first_seq: event.seq, until_ts: event.ts + batchMs };
-      this.enqueue(batchQueue, job, `b-${userId}-${event.conv_id}-${event.seq}`, batchMs);
-    }
+    if ((this.windows.get(event.conv_id) ?? 0) > now) return; // the open window's job will read this event
+    this.windows.set(event.conv_id, now + batchMs);
+    const job: WindowJob = { conv_id: event.conv_id, conv_type: conv.type, conv_title: conv.title, first_seq: event.seq, until_ts: event.ts + batchMs };
+    this.recent.set(event.conv_id, { job, at: now, retracted: new Set() });
+    if (this.windows.size > 10_000 || this.recent.size > 100_000) this.forget(now);
+    this.enqueue(batchQueue, job, `b-${event.conv_id}-${event.seq}`, batchMs);
   }
 
-  /** A member read the conversation up to `seq`: retract what their other devices were shown. */
+  /**
+   * A member read the conversation up to `seq`: if that covers the newest pushed window,
+   * retract what their devices without a live session were shown (once per window).
+   */
   read(userId: string, convId: string, seq: number): void {
-    const key = `${userId}\0${convId}`;
-    const at = this.pushed.get(key);
-    if (at === undefined || this.stopped) return;
-    this.pushed.delete(key);
-    if (Date.now() - at > pushedTtlMs) return;
-    this.enqueue(retractQueue, { user_id: userId, conv_id: convId, seq }, `r-${userId}-${convId}-${seq}`);
+    const w = this.recent.get(convId);
+    if (w === undefined || this.stopped || seq < w.job.first_seq || w.retracted.has(userId) || Date.now() - w.at > pushedTtlMs) return;
+    w.retracted.add(userId);
+    const job: RetractJob = { ...w.job, user_id: userId, seq };
+    this.enqueue(retractQueue, job, `r-${userId}-${convId}-${w.job.first_seq}`);
   }
 
   /** Takes no more events (every open window's job is already queued). */
@@ -131,63 +136,72 @@ export class PushService {
     this.opts.jobs.add(queue, data, { jobId, delayMs }).catch((err: unknown) => this.opts.logger.error('push job not queued', { queue, job_id: jobId, err }));
   }
 
-  private forgetClosed(now: number): void {
-    for (const [key, until] of this.windows) if (until <= now) this.windows.delete(key);
+  private forget(now: number): void {
+    for (const [conv, until] of this.windows) if (until <= now) this.windows.delete(conv);
+    for (const [conv, w] of this.recent) if (now - w.at > pushedTtlMs) this.recent.delete(conv);
   }
 
-  private forgetOld(): void {
-    const cutoff = Date.now() - pushedTtlMs;
-    for (const [key, at] of this.pushed) if (at < cutoff) this.pushed.delete(key);
-  }
-
-  /** The burst job: who of the recipient's devices gets what (idempotent: per-device job ids). */
-  private async deliverBurst(job: BurstJob): Promise<void> {
+  /**
+   * The window's job: each member's burst from the log, the members still to be told (not
+   * left, not muted unless mentioned, not read past it), their devices without a live
+   * session, and one job per device (idempotent: per-device job ids).
+   */
+  private async deliverWindow(job: WindowJob): Promise<void> {
     const { store } = this.opts;
-    const b = await this.burstOf(job);
-    if (b === null) return;
-    const member = await store.getMember(b.conv_id, b.user_id);
-    if (member === null || member.last_read_seq >= b.last_seq) return; // left, or read it meanwhile
-    const muted = member.muted_until === -1 || (member.muted_until !== null && member.muted_until > Date.now());
-    if (muted && !b.mentioned) return;
-    const devices = await this.offlineDevices(b.user_id);
-    if (devices.length === 0) return;
-    const [recipient, sender] = await Promise.all([store.getUser(b.user_id), store.getUser(b.sender_id)]);
-    const badge = await this.badge(b.user_id);
-    const notification = buildNotification(b, {
-      previews: recipient?.settings.push_previews ?? true,
-      senderName: sender?.display_name ?? sender?.username ?? 'Someone',
-      badge,
-    });
-    // Awaited: the burst's job ends only once every device's job is queued (a rerun re-adds by id).
-    await Promise.all(devices.map((reg) => this.toDevice(reg, notification, `d-${b.user_id}-${b.conv_id}-${b.last_seq}-${reg.device_id}`)));
-  }
-
-  /** The window's notifying events for the recipient, read from the log; null when none (unsent meanwhile). */
-  private async burstOf(job: BurstJob): Promise<Burst | null> {
-    const { store } = this.opts;
-    const log = await store.readEvents(job.conv_id, job.first_seq - 1, 500);
-    // Unsent by now (inside the window or since): nothing to say about it.
-    const unsent = new Set(log.filter((e) => e.kind === 'delete').map((e) => e.target_seq));
-    let b: Burst | null = null;
-    for (const e of log) {
-      if (e.ts >= job.until_ts || unsent.has(e.seq) || unsent.has(e.target_seq)) continue;
-      if (!(await this.notifiesUser(e, job.user_id))) continue;
-      if (b === null) b = startBurst(e, job.user_id, { type: job.conv_type, title: job.conv_title });
-      else extend(b, e, job.user_id);
+    const events = await this.windowEvents(job);
+    if (events.length === 0) return;
+    const authors = await this.reactedAuthors(events);
+    const now = Date.now();
+    const bursts: Burst[] = [];
+    for (const m of await store.getMembers(job.conv_id)) {
+      const b = burstOf(events, m.user_id, job, authors);
+      if (b === null || m.last_read_seq >= b.last_seq) continue; // nothing for them, or read it meanwhile
+      const muted = m.muted_until === -1 || (m.muted_until !== null && m.muted_until > now);
+      if (!muted || b.mentioned) bursts.push(b);
     }
-    return b;
+    if (bursts.length === 0) return;
+    const devices = await this.offlineDevices(bursts.map((b) => b.user_id));
+    const told = bursts.filter((b) => devices.has(b.user_id));
+    if (told.length === 0) return;
+    const users = new Map((await store.getUsers([...new Set(told.flatMap((b) => [b.user_id, b.sender_id]))])).map((u) => [u.user_id, u]));
+    // Awaited: the window's job ends only once every device's job is queued (a rerun re-adds by id).
+    await Promise.all(
+      told.map(async (b) => {
+        const sender = users.get(b.sender_id);
+        const notification = buildNotification(b, {
+          previews: users.get(b.user_id)?.settings.push_previews ?? true,
+          senderName: sender?.display_name ?? sender?.username ?? 'Someone',
+          badge: await this.badge(b.user_id),
+        });
+        const regs = devices.get(b.user_id) ?? [];
+        await Promise.all(regs.map((reg) => this.toDevice(reg, notification, `d-${b.user_id}-${b.conv_id}-${b.last_seq}-${reg.device_id}`)));
+      }),
+    );
   }
 
-  /** Whether `e` notifies `userId`: another's message; a reaction to their message. */
-  private async notifiesUser(e: ConvEvent, userId: string): Promise<boolean> {
-    if (e.sender_id === userId) return false;
-    if (e.kind === 'message') return true;
-    if (e.kind !== 'reaction' || e.emoji == null || e.target_seq === undefined) return false;
-    return (await this.opts.store.readMessage(e.conv_id, e.target_seq))?.sender_id === userId;
+  /** Whose message each reaction of the window is on: read once per window, not once per member. */
+  private async reactedAuthors(events: readonly ConvEvent[]): Promise<Map<number, string>> {
+    const authors = new Map<number, string>();
+    for (const e of events) {
+      if (e.kind !== 'reaction' || e.target_seq === undefined || authors.has(e.target_seq)) continue;
+      authors.set(e.target_seq, (await this.opts.store.readMessage(e.conv_id, e.target_seq))?.sender_id ?? '');
+    }
+    return authors;
   }
 
-  private async retract(userId: string, convId: string, seq: number): Promise<void> {
-    const devices = await this.offlineDevices(userId);
+  /** The window's events still standing (messages unsent by now, and reactions to them, left out). */
+  private async windowEvents(job: WindowJob): Promise<ConvEvent[]> {
+    const log = await this.opts.store.readEvents(job.conv_id, job.first_seq - 1, 500);
+    const unsent = new Set(log.filter((e) => e.kind === 'delete').map((e) => e.target_seq));
+    return log.filter((e) => e.ts < job.until_ts && !unsent.has(e.seq) && !unsent.has(e.target_seq));
+  }
+
+  /** The retraction job: only for a window that notified the reader (their own sends did not). */
+  private async retract(job: RetractJob): Promise<void> {
+    const { user_id: userId, conv_id: convId, seq } = job;
+    const events = await this.windowEvents(job);
+    if (burstOf(events, userId, job, await this.reactedAuthors(events)) === null) return;
+    const devices = (await this.offlineDevices([userId])).get(userId) ?? [];
     if (devices.length === 0) return;
     // The read marker is written a moment later (coalesced): count this conversation as read.
     const notification: Notification = { kind: 'retract', conv_id: convId, seq, title: '', body: '', badge: await this.badge(userId, convId), tag: convId };
@@ -200,10 +214,18 @@ export class PushService {
   }
 
   /** The user's registered devices that have no live session (those get the event live). */
-  private async offlineDevices(userId: string): Promise<PushRegistration[]> {
-    const [regs, live] = await Promise.all([this.opts.store.getPushRegistrations([userId]), this.opts.presence.liveDevices([userId])]);
-    const online = live.get(userId);
-    return regs.filter((r) => !online?.has(r.device_id) && this.opts.senders[r.target.provider] !== undefined);
+  private async offlineDevices(userIds: readonly string[]): Promise<Map<string, PushRegistration[]>> {
+    const out = new Map<string, PushRegistration[]>();
+    const regs = (await this.opts.store.getPushRegistrations(userIds)).filter((r) => this.opts.senders[r.target.provider] !== undefined);
+    if (regs.length === 0) return out;
+    const live = await this.opts.presence.liveDevices([...new Set(regs.map((r) => r.user_id))]);
+    for (const reg of regs) {
+      if (live.get(reg.user_id)?.has(reg.device_id)) continue;
+      const list = out.get(reg.user_id);
+      if (list) list.push(reg);
+      else out.set(reg.user_id, [reg]);
+    }
+    return out;
   }
 
   /** Conversations with unread messages, as the app icon's badge counts them. */
@@ -265,6 +287,24 @@ export class PushService {
       this.opts.deadLetters ?? 100,
     );
   }
+}
+
+/** The events of the window that notify `userId`, as one burst; null when none does. */
+function burstOf(events: readonly ConvEvent[], userId: string, job: WindowJob, authors: ReadonlyMap<number, string>): Burst | null {
+  let b: Burst | null = null;
+  for (const e of events) {
+    if (!notifies(e, userId, authors)) continue;
+    if (b === null) b = startBurst(e, userId, { type: job.conv_type, title: job.conv_title });
+    else extend(b, e, userId);
+  }
+  return b;
+}
+
+/** Whether `e` notifies `userId`: another's message; a reaction to their message. */
+function notifies(e: ConvEvent, userId: string, authors: ReadonlyMap<number, string>): boolean {
+  if (e.sender_id === userId) return false;
+  if (e.kind === 'message') return true;
+  return e.kind === 'reaction' && e.emoji != null && e.target_seq !== undefined && authors.get(e.target_seq) === userId;
 }
 
 function startBurst(event: ConvEvent, userId: string, conv: { type: 'direct' | 'group'; title: string | null }): Burst {
