@@ -69,11 +69,11 @@ export function pushRoutes(opts: ApiOptions): ExpressRouter {
     if (body.webpush !== undefined) {
       const check = checkWebPushSubscription(body.webpush);
       if (!check.ok) throw new ProtocolError('bad_request', `webpush: ${reasons[check.reason] ?? check.reason}`);
-      target = { provider: 'webpush', endpoint: check.target.endpoint, keys: check.target.keys };
+      target = check.target;
     } else {
       const check = checkFcmToken(body.fcm_token);
       if (!check.ok) throw new ProtocolError('bad_request', `fcm_token: ${reasons[check.reason] ?? check.reason}`);
-      target = { provider: 'fcm', token: check.target.token };
+      target = check.target;
     }
     if (opts.push === null || !opts.push.providers.includes(target.provider)) {
       throw new ProtocolError('bad_request', `${target.provider === 'fcm' ? 'FCM' : 'Web Push'} is not configured on this server`);

@@ -138,6 +138,25 @@ export interface PushPayload {
   tag: string;
 }
 
+/** A browser's PushSubscription (RFC 8030 endpoint, RFC 8291 keys, base64url), as PushSubscription.toJSON() gives it. */
+export interface WebPushTarget {
+  provider: 'webpush';
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+/** An FCM registration token (Android, or iOS through FCM's APNs bridge). */
+export interface FcmTarget {
+  provider: 'fcm';
+  token: string;
+}
+
+/**
+ * Where a device's notifications go, one shape for the store, the push service and the
+ * providers. Two targets are the same when these fields are equal.
+ */
+export type PushTarget = WebPushTarget | FcmTarget;
+
 /** A link preview folded into a message of history. */
 export interface LinkPreview {
   url: string;

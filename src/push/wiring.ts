@@ -1,14 +1,14 @@
 /**
- * The push module as the server runs it: the providers the configuration enables, adapted
- * to PushService's senders (store targets name their provider; provider targets their
- * kind), the VAPID key pair, and the registration-time check of a target's address.
+ * The push module as the server runs it: the providers the configuration enables as
+ * PushService's senders, the VAPID key pair, and the registration-time check of a target's
+ * address.
  */
 import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../protocol';
 import type { PushTarget } from '../store';
 import type { Config } from '../config';
 import { AddressPolicy, PreviewRefusal, vettedAddresses } from '../linkpreview';
-import { FcmProvider, WebPushProvider, loadFcmServiceAccount, loadOrCreateVapidKeys, type PushProvider } from './providers';
+import { FcmProvider, WebPushProvider, loadFcmServiceAccount, loadOrCreateVapidKeys, type FcmTarget, type PushProvider, type WebPushTarget } from './providers';
 import type { PushSender } from './service';
 import type { Notification } from './notification';
 
@@ -30,8 +30,8 @@ export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>): Pus
   const webpush = new WebPushProvider({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca });
   const fcm = p.fcmServiceAccount === null ? null : new FcmProvider({ ...loadFcmServiceAccount(p.fcmServiceAccount), timeoutMs: p.timeoutMs });
   const policy = new AddressPolicy(p.allow, 'PUSH_ALLOW');
-  const senders: PushProviders['senders'] = { webpush: adapt(webpush, (t) => (t.provider === 'webpush' ? { kind: 'webpush', endpoint: t.endpoint, keys: t.keys } : null)) };
-  if (fcm) senders.fcm = adapt(fcm, (t) => (t.provider === 'fcm' ? { kind: 'fcm', token: t.token } : null));
+  const senders: PushProviders['senders'] = { webpush: sender(webpush, (t): t is WebPushTarget => t.provider === 'webpush') };
+  if (fcm) senders.fcm = sender(fcm, (t): t is FcmTarget => t.provider === 'fcm');
   return {
     senders,
     vapidPublicKey: keys.publicKey,
@@ -51,12 +51,11 @@ export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>): Pus
 }
 
 /** A provider as a sender: a message shows at once and replaces its conversation's; a retraction may wait. */
-function adapt<T extends Parameters<PushProvider['send']>[0]>(provider: PushProvider<T>, toTarget: (t: PushTarget) => T | null): PushSender {
+function sender<T extends PushTarget>(provider: PushProvider<T>, isMine: (t: PushTarget) => t is T): PushSender {
   return {
     async send(target: PushTarget, n: Notification) {
-      const t = toTarget(target);
-      if (t === null) return { status: 'failed', reason: `no ${provider.kind} target` };
-      return provider.send(t, n, { ttlSeconds, collapseKey: n.tag, urgency: n.kind === 'message' ? 'high' : 'normal' });
+      if (!isMine(target)) return { status: 'failed', reason: `not a ${provider.provider} target` };
+      return provider.send(target, n, { ttlSeconds, collapseKey: n.tag, urgency: n.kind === 'message' ? 'high' : 'normal' });
     },
   };
 }

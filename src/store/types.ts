@@ -7,7 +7,10 @@ import type {
   InboxRow,
   LinkPreview,
   MemberRole,
+  PushTarget,
 } from '../protocol';
+
+export type { PushTarget } from '../protocol';
 
 /** Per-user privacy settings. */
 export interface UserSettings {
@@ -176,14 +179,6 @@ export interface InboxPage {
   next_cursor: string | null;
 }
 
-/**
- * Where a device's notifications go: a Web Push subscription (endpoint and keys, as the
- * browser's PushSubscription.toJSON() gives them) or an FCM registration token (FCM also
- * reaches iOS through APNs). Two targets are the same when these fields are equal.
- */
-export type PushTarget =
-  | { provider: 'webpush'; endpoint: string; keys: { p256dh: string; auth: string } }
-  | { provider: 'fcm'; token: string };
 
 /** A device's push registration: one per (user_id, device_id). */
 export interface PushRegistration {

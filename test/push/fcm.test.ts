@@ -18,7 +18,7 @@ import { makeTestTls, type TestTls } from './tls';
 
 const PROJECT = 'relay-test';
 const TOKEN = 'fcm-device-1:APA91bHPRgkF3JUikC4ENAHEeMrd41Zxv3hVZjC9KtT8OvPVGJ-hQMRKRrZuJAEcl7B338qju59zJMjw2DELjzEvxwYv7hH5Ynpc1ODQ0aT4U4OFEeco8ohsN5PjL1iC2dNtk2BAokeMCg2ZXKqpc8FXKmhX94kIxQ';
-const target: FcmTarget = { kind: 'fcm', token: TOKEN };
+const target: FcmTarget = { provider: 'fcm', token: TOKEN };
 const message: PushNotification = { conv_id: 'c1', seq: 42, title: 'Ann', body: 'hello ☕', badge: 3, tag: 'c1', kind: 'message' };
 const opts: SendOptions = { ttlSeconds: 3600, collapseKey: 'c1', urgency: 'high' };
 
@@ -176,7 +176,7 @@ test('FCM that never answers: retry at our timeout, not the library 15 s', async
 
 test('a malformed token is failed without a request; after close, sends retry without a request', async () => {
   const p = provider();
-  await expect(p.send({ kind: 'fcm', token: 'has spaces' }, message, opts)).resolves.toEqual({ status: 'failed', reason: 'bad target: bad_token' });
+  await expect(p.send({ provider: 'fcm', token: 'has spaces' }, message, opts)).resolves.toEqual({ status: 'failed', reason: 'bad target: bad_token' });
   await p.close();
   await expect(p.send(target, message, opts)).resolves.toEqual({ status: 'retry', reason: 'closed' });
   expect(received).toHaveLength(0);

@@ -41,7 +41,7 @@ describe('checkWebPushSubscription', () => {
   const good = { endpoint: 'https://fcm.googleapis.com/fcm/send/abc:APA91b', keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') }, expirationTime: null };
 
   test('a browser subscription becomes a webpush target (extra fields dropped)', () => {
-    expect(checkWebPushSubscription(good)).toEqual({ ok: true, target: { kind: 'webpush', endpoint: good.endpoint, keys: good.keys } });
+    expect(checkWebPushSubscription(good)).toEqual({ ok: true, target: { provider: 'webpush', endpoint: good.endpoint, keys: good.keys } });
   });
 
   test.each([
@@ -68,7 +68,7 @@ describe('checkWebPushSubscription', () => {
 
 describe('checkFcmToken', () => {
   test('a token of token characters up to 4 KB', () => {
-    expect(checkFcmToken('dXk1:APA91bH-_x')).toEqual({ ok: true, target: { kind: 'fcm', token: 'dXk1:APA91bH-_x' } });
+    expect(checkFcmToken('dXk1:APA91bH-_x')).toEqual({ ok: true, target: { provider: 'fcm', token: 'dXk1:APA91bH-_x' } });
     expect(checkFcmToken('a'.repeat(4096)).ok).toBe(true);
   });
   test.each([[''], ['a'.repeat(4097)], ['has space'], ['semi;colon'], ['ünïcode'], [42], [null]])('refuses %p', (token) => {

@@ -102,7 +102,7 @@ function subscription(mode: Mode, host = '127.0.0.1'): { target: WebPushTarget; 
   ecdh.generateKeys();
   const auth = randomBytes(16);
   const target: WebPushTarget = {
-    kind: 'webpush',
+    provider: 'webpush',
     endpoint: `https://${host}:${port}/push/${mode}/${randomBytes(4).toString('hex')}`,
     keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
   };

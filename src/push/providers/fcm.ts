@@ -127,7 +127,7 @@ export function fcmOutcome(err: unknown): SendResult {
  * fcmOutcome for how FCM's errors map to SendResults.
  */
 export class FcmProvider implements PushProvider<FcmTarget> {
-  readonly kind = 'fcm' as const;
+  readonly provider = 'fcm' as const;
   private readonly app: App;
   private readonly messaging: Messaging;
   private readonly ownAgent: https.Agent | null;

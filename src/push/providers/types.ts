@@ -1,26 +1,12 @@
 /**
  * The push provider contract: one engine per target kind (Web Push, FCM), side by side
- * behind `PushProvider`. The push module picks the provider by `target.kind`, builds the
+ * behind `PushProvider`. The push module picks the provider by `target.provider`, builds the
  * notification, and acts on the SendResult (drop the registration on 'gone', schedule
  * another attempt on 'retry', dead-letter on 'failed').
  */
-import type { PushPayload } from '../../protocol/frames';
+import type { PushPayload, PushTarget } from '../../protocol/frames';
 
-/** A browser's PushSubscription (RFC 8030 endpoint, RFC 8291 keys, base64url). */
-export interface WebPushTarget {
-  kind: 'webpush';
-  endpoint: string;
-  keys: { p256dh: string; auth: string };
-}
-
-/** An FCM registration token (Android, or iOS through FCM). */
-export interface FcmTarget {
-  kind: 'fcm';
-  token: string;
-}
-
-/** Where a push goes; the same shape as the store's PushTarget. */
-export type PushTarget = WebPushTarget | FcmTarget;
+export type { FcmTarget, PushTarget, WebPushTarget } from '../../protocol/frames';
 
 /**
  * What a device is told (the protocol's PushPayload): 'message' shows a notification,
@@ -68,7 +54,7 @@ export type SendResult =
  *   resolves 'retry' without contacting anyone.
  */
 export interface PushProvider<T extends PushTarget = PushTarget> {
-  readonly kind: T['kind'];
+  readonly provider: T['provider'];
   send(target: T, notification: PushNotification, opts: SendOptions): Promise<SendResult>;
   close(): Promise<void>;
 }

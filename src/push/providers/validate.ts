@@ -60,7 +60,7 @@ export function checkWebPushSubscription(sub: unknown): TargetCheck<WebPushTarge
   if (point === null || !isP256Point(point)) return { ok: false, reason: 'bad_p256dh' };
   const secret = base64urlBytes(auth);
   if (secret === null || secret.length !== 16) return { ok: false, reason: 'bad_auth' };
-  return { ok: true, target: { kind: 'webpush', endpoint, keys: { p256dh: p256dh as string, auth: auth as string } } };
+  return { ok: true, target: { provider: 'webpush', endpoint, keys: { p256dh: p256dh as string, auth: auth as string } } };
 }
 
 /** An FCM registration token as an FcmTarget: non-empty, at most 4 KB, token characters only. */
@@ -68,5 +68,5 @@ export function checkFcmToken(token: unknown): TargetCheck<FcmTarget> {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_FCM_TOKEN_BYTES || !FCM_TOKEN.test(token)) {
     return { ok: false, reason: 'bad_token' };
   }
-  return { ok: true, target: { kind: 'fcm', token } };
+  return { ok: true, target: { provider: 'fcm', token } };
 }

@@ -69,7 +69,7 @@ function fromStatus(err: WebPushError): SendResult {
  * targets, oversize payloads and non-HTTP answers failed.
  */
 export class WebPushProvider implements PushProvider<WebPushTarget> {
-  readonly kind = 'webpush' as const;
+  readonly provider = 'webpush' as const;
   private readonly policy: AddressPolicy;
   private readonly shutdown = new AbortController();
   private readonly vapidDetails: { subject: string; publicKey: string; privateKey: string };
