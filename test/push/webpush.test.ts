@@ -6,6 +6,7 @@
  * addresses unless allowed (PUSH_ALLOW).
  */
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH } from 'node:crypto';
+import dns from 'node:dns';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -222,6 +223,62 @@ describe('sending', () => {
     const big = { ...notification, body: 'x'.repeat(MAX_WEBPUSH_PAYLOAD_BYTES) };
     await expect(p.send(subscription('ok').target, big, opts)).resolves.toMatchObject({ status: 'failed' });
     expect(connections).toBe(0);
+  });
+
+  test('pushes to one host share keep-alive connections and one VAPID token; each is still encrypted for its own subscriber', async () => {
+    const p = provider();
+    const subs = Array.from({ length: 40 }, () => subscription('ok'));
+    const results = await Promise.all(subs.map((s) => p.send(s.target, notification, opts)));
+    expect(results.every((r) => r.status === 'sent')).toBe(true);
+    // At most the per-host socket cap, not one connection per push.
+    expect(connections).toBeGreaterThan(0);
+    expect(connections).toBeLessThanOrEqual(16);
+    const opened = connections;
+    for (const s of subs.slice(0, 5)) await p.send(s.target, notification, opts);
+    expect(connections).toBe(opened);
+    expect(new Set(received.map((r) => r.headers.authorization)).size).toBe(1);
+    checkVapid(received[0]?.headers.authorization, `https://127.0.0.1:${port}`);
+    // aes128gcm: the sender's one-time public key is bytes 21..86 of the body; never reused.
+    expect(new Set(received.map((r) => r.body.subarray(21, 86).toString('hex'))).size).toBe(received.length);
+    for (const [i, s] of subs.entries()) {
+      const req = received.find((r) => r.path === new URL(s.target.endpoint).pathname);
+      const plain = ece.decrypt(req?.body ?? Buffer.alloc(0), { version: 'aes128gcm', privateKey: s.ecdh, authSecret: s.auth });
+      expect(JSON.parse(plain.toString('utf8'))).toEqual(notification);
+      if (i > 5) break;
+    }
+    await p.close();
+  });
+
+  test('after a timeout the connection is not reused: the next push to the host goes through', async () => {
+    const p = provider({ timeoutMs: 300 });
+    await expect(p.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    await expect(p.send(subscription('hang').target, notification, opts)).resolves.toEqual({ status: 'retry', reason: 'timeout' });
+    await expect(p.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    await p.close();
+  });
+
+  test('a host is vetted again after a minute: a name that now resolves to a private address is refused', async () => {
+    const p = provider({ allow: ['127.0.0.1/32'] });
+    const lookup = jest.spyOn(dns, 'lookup');
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      await expect(p.send(subscription('ok', 'localhost').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+      await expect(p.send(subscription('ok', 'localhost').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+      const asked = lookup.mock.calls.filter(([host]) => host === 'localhost').length;
+      expect(asked).toBe(1);
+      // The name moves to an internal address; within the minute the vetted one is still used.
+      lookup.mockImplementation(((host: string, _o: unknown, cb: (e: null, a: dns.LookupAddress[]) => void) => cb(null, [{ address: '10.1.2.3', family: 4 }])) as unknown as typeof dns.lookup);
+      clock.mockReturnValue(now + 61_000);
+      const count = received.length;
+      const moved = await p.send(subscription('ok', 'localhost').target, notification, opts);
+      expect(moved).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^blocked address/) });
+      expect(received).toHaveLength(count);
+    } finally {
+      lookup.mockRestore();
+      clock.mockRestore();
+      await p.close();
+    }
   });
 
   test('publicKey is the VAPID public key', () => {
