@@ -2,7 +2,8 @@
  * FcmProvider through the real firebase-admin 13 code, up to the socket: the app's
  * httpAgent connects every host to a local TLS server that plays the FCM v1 endpoint and
  * Google's OAuth token endpoint (local-fcm.ts), and the credential hands out a fixed
- * access token, so no request leaves the machine.
+ * access token (but for one test of a real service account's token exchange), so no
+ * request leaves the machine.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { FcmProvider, loadFcmServiceAccount, type FcmTarget, type PushNotification, type SendOptions } from '../../src/push/providers';
-import { LocalFcm, fcmError, json } from './local-fcm';
+import { LocalFcm, fcmError, installAgentFetch, json } from './local-fcm';
 
 const PROJECT = 'relay-test';
 const TOKEN = 'fcm-device-1:APA91bHPRgkF3JUikC4ENAHEeMrd41Zxv3hVZjC9KtT8OvPVGJ-hQMRKRrZuJAEcl7B338qju59zJMjw2DELjzEvxwYv7hH5Ynpc1ODQ0aT4U4OFEeco8ohsN5PjL1iC2dNtk2BAokeMCg2ZXKqpc8FXKmhX94kIxQ';
@@ -19,6 +20,7 @@ const message: PushNotification = { conv_id: 'c1', seq: 42, title: 'Ann', body: 
 const opts: SendOptions = { ttlSeconds: 3600, collapseKey: 'c1', urgency: 'high' };
 
 let fcm: LocalFcm;
+let uninstallFetch: () => void;
 const hung: ServerResponse[] = [];
 
 function provider(timeoutMs = 5000): FcmProvider {
@@ -41,9 +43,11 @@ function serviceAccountFile(): string {
 
 beforeAll(async () => {
   fcm = await LocalFcm.start();
+  uninstallFetch = installAgentFetch();
 });
 
 afterAll(async () => {
+  uninstallFetch();
   await fcm.close();
 });
 
@@ -149,4 +153,18 @@ test('loadFcmServiceAccount reads a key file; a file that is no key is refused n
   writeFileSync(file, JSON.stringify({ project_id: PROJECT }));
   expect(() => loadFcmServiceAccount(file)).toThrow(/^PUSH_FCM_SERVICE_ACCOUNT: .* is not a service account key/);
   expect(() => loadFcmServiceAccount(join(file, '..', 'missing.json'))).toThrow(/^PUSH_FCM_SERVICE_ACCOUNT: cannot read/);
+});
+
+test("a service account's token exchange goes through the given agent, and its token signs the send", async () => {
+  const file = serviceAccountFile();
+  const agent = fcm.agent();
+  const p = new FcmProvider({ ...loadFcmServiceAccount(file, agent), timeoutMs: 5000, httpAgent: agent });
+  await expect(p.send(target, message, opts)).resolves.toEqual({ status: 'sent' });
+  expect(fcm.tokenRequests).toHaveLength(1);
+  expect(fcm.tokenRequests[0]?.headers.host).toBe('oauth2.googleapis.com');
+  const issued = fcm.tokenRequests[0]?.accessToken;
+  expect(issued).toEqual(expect.any(String));
+  expect(fcm.received[0]?.headers.authorization).toBe(`Bearer ${issued}`);
+  expect(fcm.unexpected).toEqual([]);
+  await p.close();
 });
