@@ -33,6 +33,7 @@ import { MediaPool } from './media';
 import { AttachmentService } from './attachments';
 import { PushService, openPushProviders } from './push';
 import { createHmac } from 'node:crypto';
+import type { Agent as HttpsAgent } from 'node:https';
 
 export interface RunningServer {
   /** http://host:port of the listening server. */
@@ -45,7 +46,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { silentLogs?: boolean } = {}): Promise<RunningServer> {
+export interface StartServerOptions {
+  silentLogs?: boolean;
+  /**
+   * The agent firebase-admin's requests (the OAuth token exchange and FCM sends) go through;
+   * tests route it to a local endpoint. Not configuration: production uses the defaults.
+   */
+  pushHttpAgent?: HttpsAgent;
+}
+
+export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const shardId = config.shardId ?? newId('shard');
   const obs = createObservability({ level: config.logLevel, shardId, silent: opts.silentLogs });
   mkdirSync(config.dataDir, { recursive: true });
@@ -147,7 +157,7 @@ export async function startServer(config: Config, opts: { silentLogs?: boolean }
       })
     : null;
   if (attachments) conversations.useAttachments(attachments);
-  const pushProviders = openPushProviders(config);
+  const pushProviders = openPushProviders(config, { fcmHttpAgent: opts.pushHttpAgent });
   const push = new PushService({
     store,
     presence,

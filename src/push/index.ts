@@ -5,5 +5,5 @@
  */
 export { PushService, type PushCounters, type PushSender, type PushServiceOptions, type SendResult } from './service';
 export { buildNotification, type Burst, type Notification } from './notification';
-export { openPushProviders, type PushProviders } from './wiring';
+export { openPushProviders, type PushProviders, type PushProvidersOptions } from './wiring';
 export { checkFcmToken, checkWebPushSubscription } from './providers';

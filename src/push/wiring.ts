@@ -4,6 +4,7 @@
  * address.
  */
 import { readFileSync } from 'node:fs';
+import type { Agent } from 'node:https';
 import { ProtocolError } from '../protocol';
 import type { PushTarget } from '../store';
 import type { Config } from '../config';
@@ -23,12 +24,21 @@ export interface PushProviders {
 /** How long a push service keeps an undelivered notification: a day-old "new message" is noise. */
 const ttlSeconds = 24 * 3600;
 
-export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>): PushProviders {
+export interface PushProvidersOptions {
+  /**
+   * The agent of every firebase-admin request: the service account's OAuth token exchange
+   * and the FCM sends. Default: FcmProvider's own agent and the library's default for the token.
+   */
+  fcmHttpAgent?: Agent;
+}
+
+export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>, opts: PushProvidersOptions = {}): PushProviders {
   const p = config.push;
   const keys = loadOrCreateVapidKeys(p.vapidKeys, config.dataDir);
   const ca = p.caFile === null ? undefined : readFileSync(p.caFile);
   const webpush = new WebPushProvider({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca });
-  const fcm = p.fcmServiceAccount === null ? null : new FcmProvider({ ...loadFcmServiceAccount(p.fcmServiceAccount), timeoutMs: p.timeoutMs });
+  const agent = opts.fcmHttpAgent;
+  const fcm = p.fcmServiceAccount === null ? null : new FcmProvider({ ...loadFcmServiceAccount(p.fcmServiceAccount, agent), timeoutMs: p.timeoutMs, httpAgent: agent });
   const policy = new AddressPolicy(p.allow, 'PUSH_ALLOW');
   const senders: PushProviders['senders'] = { webpush: sender(webpush, (t): t is WebPushTarget => t.provider === 'webpush') };
   if (fcm) senders.fcm = sender(fcm, (t): t is FcmTarget => t.provider === 'fcm');

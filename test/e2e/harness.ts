@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
-import { startServer, type RunningServer } from '../../src/server';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src/server';
 import { LongPollCarrier, WsCarrier, baseOf, transport, type ClientCarrier, type Transport } from './carriers';
 
 export { transport, type Transport } from './carriers';
@@ -19,11 +19,14 @@ export interface TestServer extends RunningServer {
   wsUrl: string;
 }
 
-/** Starts a server in this process on a random port with its own data directory. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts a server in this process on a random port with its own data directory; `opts`
+ * carries the test seams of startServer (logs stay silent whatever they say).
+ */
+export async function startTestServer(env: Record<string, string> = {}, opts: Omit<StartServerOptions, 'silentLogs'> = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', ...env, DATA_DIR: dataDir });
-  const server = await startServer(config, { silentLogs: true });
+  const server = await startServer(config, { ...opts, silentLogs: true });
   return { ...server, dataDir, wsUrl: server.url.replace('http', 'ws') + '/ws' };
 }
 

@@ -4,7 +4,7 @@
  * subscription's keys: a device without a live session is pushed, a device with one is
  * not; a burst is one notification; a read on another device retracts it; mutes and the
  * previews setting are honoured; a gone subscription is removed; bad registrations are
- * refused (malformed, http, private addresses).
+ * refused (malformed, http, private addresses, FCM on a server without it).
  */
 import { createConversation, http, pollUntil, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
 import { closeAll, connectDevice, send, type Device } from './rich-helpers';
@@ -125,6 +125,8 @@ test('bad registrations: malformed subscription and token, http, private address
     [{ platform: 'web', webpush: { ...good, endpoint: 'https://10.1.2.3/push/x' } }, /refused/],
     [{ platform: 'web', webpush: { ...good, endpoint: 'https://169.254.169.254/latest' } }, /refused/],
     [{ platform: 'android', fcm_token: '' }, /fcm_token/],
+    // A well-formed token, but this server has no FCM service account.
+    [{ platform: 'android', fcm_token: 'abc:def' }, /^FCM is not configured on this server$/],
     [{ platform: 'web' }, /exactly one/],
     [{ platform: 'web', webpush: good, fcm_token: 'abc' }, /exactly one/],
     [{ platform: 'pager', webpush: good }, /platform/],

@@ -4,8 +4,9 @@
  * Node can sign but not issue X.509 certificates, and no certificate library is installed
  * (selfsigned, node-forge), so the certificate comes from the `openssl` command (present
  * on Debian and in the CI image), made once per test file in a temporary directory. It is
- * self-signed, valid one day, for localhost, 127.0.0.1, ::1 and fcm.googleapis.com (the
- * FCM tests route that name to 127.0.0.1); clients trust it through the `ca` option.
+ * self-signed, valid one day, for localhost, 127.0.0.1, ::1, fcm.googleapis.com and
+ * oauth2.googleapis.com (the FCM tests route those names to 127.0.0.1: the sends, and the
+ * service account's token exchange); clients trust it through the `ca` option.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +28,7 @@ export function makeTestTls(): TestTls {
       [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
         '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,DNS:fcm.googleapis.com,IP:127.0.0.1,IP:::1',
+        '-addext', 'subjectAltName=DNS:localhost,DNS:fcm.googleapis.com,DNS:oauth2.googleapis.com,IP:127.0.0.1,IP:::1',
       ],
       { stdio: 'pipe' },
     );

@@ -51,8 +51,10 @@ export function loadFcmServiceAccount(path: string, httpAgent?: Agent): { creden
   if (typeof projectId !== 'string' || typeof clientEmail !== 'string' || typeof privateKey !== 'string') {
     throw new Error(`PUSH_FCM_SERVICE_ACCOUNT: ${path} is not a service account key (project_id, client_email, private_key)`);
   }
-  // The agent also carries the OAuth token requests to Google.
-  return { credential: cert({ projectId, clientEmail, privateKey }, httpAgent), projectId };
+  // The path, not the parsed key: firebase-admin 13 hands `httpAgent` to the OAuth client
+  // only when it loads the key file itself (given an object, its token requests ignore the
+  // agent). It reads the file again at the first token request, so the file must stay.
+  return { credential: cert(path, httpAgent), projectId };
 }
 
 /**
