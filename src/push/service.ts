@@ -21,8 +21,8 @@ import type { Jobs } from '../jobs';
 import type { Logger } from '../observability';
 import { buildNotification, type Burst, type Notification } from './notification';
 
-/** What a provider answered for one device. */
-export type SendResult = { status: 'sent' } | { status: 'gone' } | { status: 'retry'; afterMs?: number } | { status: 'failed'; reason: string };
+import type { SendResult } from './providers';
+export type { SendResult } from './providers';
 
 /** Sends to one kind of target (Web Push, FCM). */
 export interface PushSender {
@@ -55,6 +55,11 @@ const deviceQueue = 'push-device';
 const retractQueue = 'push-retract';
 /** How long a conversation's newest window can still be retracted by a read. */
 const pushedTtlMs = 24 * 3600_000;
+/**
+ * The longest Retry-After honoured: a push service that wants longer is not going to take
+ * this notification while it still matters (a "new message" an hour late is noise).
+ */
+const maxRetryAfterMs = 3600_000;
 
 interface DeviceJob {
   /** The job's own id (dead letters are keyed by it). */
@@ -63,6 +68,8 @@ interface DeviceJob {
   device_id: string;
   target: PushTarget;
   notification: Notification;
+  /** Attempts made by earlier jobs of this push (a Retry-After answer continues in a job of its own). */
+  attempts_before?: number;
 }
 
 /** A conversation's window, as the delayed job carries it. */
@@ -88,11 +95,14 @@ export class PushService {
   /** conv -> the newest window: its first seq and when it opened, and who was asked to retract it (owner side). */
   private readonly recent = new Map<string, { job: WindowJob; at: number; retracted: Set<string> }>();
   private stopped = false;
+  /** Provider attempts per push, across the jobs of one push. */
+  private readonly attempts: number;
 
   constructor(private readonly opts: PushServiceOptions) {
     const attempts = opts.attempts ?? 5;
     opts.jobs.register<WindowJob>(batchQueue, (job) => this.deliverWindow(job), { concurrency: 4 });
-    opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, run.attempt, attempts), { concurrency: 16 });
+    this.attempts = attempts;
+    opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, (job.attempts_before ?? 0) + run.attempt), { concurrency: 16 });
     opts.jobs.register<RetractJob>(retractQueue, (job) => this.retract(job), { concurrency: 4 });
   }
 
@@ -148,20 +158,23 @@ export class PushService {
    */
   private async deliverWindow(job: WindowJob): Promise<void> {
     const { store } = this.opts;
+    const members = await store.getMembers(job.conv_id);
+    // Devices first: most windows are of conversations whose members are all online (or
+    // never registered a device), and then the log is not worth reading.
+    const devices = await this.offlineDevices(members.map((m) => m.user_id));
+    if (devices.size === 0) return;
     const events = await this.windowEvents(job);
     if (events.length === 0) return;
     const authors = await this.reactedAuthors(events);
     const now = Date.now();
-    const bursts: Burst[] = [];
-    for (const m of await store.getMembers(job.conv_id)) {
+    const told: Burst[] = [];
+    for (const m of members) {
+      if (!devices.has(m.user_id)) continue;
       const b = burstOf(events, m.user_id, job, authors);
       if (b === null || m.last_read_seq >= b.last_seq) continue; // nothing for them, or read it meanwhile
       const muted = m.muted_until === -1 || (m.muted_until !== null && m.muted_until > now);
-      if (!muted || b.mentioned) bursts.push(b);
+      if (!muted || b.mentioned) told.push(b);
     }
-    if (bursts.length === 0) return;
-    const devices = await this.offlineDevices(bursts.map((b) => b.user_id));
-    const told = bursts.filter((b) => devices.has(b.user_id));
     if (told.length === 0) return;
     const users = new Map((await store.getUsers([...new Set(told.flatMap((b) => [b.user_id, b.sender_id]))])).map((u) => [u.user_id, u]));
     // Awaited: the window's job ends only once every device's job is queued (a rerun re-adds by id).
@@ -199,10 +212,11 @@ export class PushService {
   /** The retraction job: only for a window that notified the reader (their own sends did not). */
   private async retract(job: RetractJob): Promise<void> {
     const { user_id: userId, conv_id: convId, seq } = job;
-    const events = await this.windowEvents(job);
-    if (burstOf(events, userId, job, await this.reactedAuthors(events)) === null) return;
+    // Devices first, as for a window: most readers have no device to retract on.
     const devices = (await this.offlineDevices([userId])).get(userId) ?? [];
     if (devices.length === 0) return;
+    const events = await this.windowEvents(job);
+    if (burstOf(events, userId, job, await this.reactedAuthors(events)) === null) return;
     // The read marker is written a moment later (coalesced): count this conversation as read.
     const notification: Notification = { kind: 'retract', conv_id: convId, seq, title: '', body: '', badge: await this.badge(userId, convId), tag: convId };
     await Promise.all(devices.map((reg) => this.toDevice(reg, notification, `x-${userId}-${convId}-${seq}-${reg.device_id}`)));
@@ -210,7 +224,8 @@ export class PushService {
 
   private toDevice(reg: PushRegistration, notification: Notification, jobId: string): Promise<void> {
     const job: DeviceJob = { job_id: jobId, user_id: reg.user_id, device_id: reg.device_id, target: reg.target, notification };
-    return this.opts.jobs.add(deviceQueue, job, { jobId });
+    // The engine's attempts are the service's: the last one must reach sendToDevice to leave a dead letter.
+    return this.opts.jobs.add(deviceQueue, job, { jobId, attempts: this.attempts });
   }
 
   /** The user's registered devices that have no live session (those get the event live). */
@@ -243,7 +258,8 @@ export class PushService {
   }
 
   /** One device, one notification: throws to retry; the last attempt keeps a dead letter. */
-  private async sendToDevice(job: DeviceJob, attempt: number, attempts: number): Promise<void> {
+  private async sendToDevice(job: DeviceJob, attempt: number): Promise<void> {
+    const attempts = this.attempts;
     const { store, counters, logger } = this.opts;
     const sender = this.opts.senders[job.target.provider];
     if (!sender) return;
@@ -263,11 +279,23 @@ export class PushService {
         await store.deletePushRegistrationIfTarget(job.user_id, job.device_id, job.target);
         return;
       case 'retry':
-        if (attempt < attempts) throw new Error(`push to ${job.device_id}: provider asked to retry`);
-        return this.deadLetter(job, 'retries exhausted', attempt);
+        if (attempt >= attempts) return this.deadLetter(job, `retries exhausted${result.reason === undefined ? '' : ` (last: ${result.reason})`}`, attempt);
+        if (result.afterMs !== undefined) return this.retryAfter(job, attempt, result.afterMs);
+        throw new Error(`push to ${job.device_id}: provider asked to retry${result.reason === undefined ? '' : ` (${result.reason})`}`);
       case 'failed':
         return this.deadLetter(job, result.reason, attempt);
     }
+  }
+
+  /**
+   * The push service said when to come back (429/503 Retry-After): the next attempt is a job
+   * of its own due then, since the engine's backoff (1 s, 2 s, ...) would knock too early.
+   * Its id is derived, so a rerun of this job queues it once.
+   */
+  private async retryAfter(job: DeviceJob, attempt: number, afterMs: number): Promise<void> {
+    if (afterMs > maxRetryAfterMs) return this.deadLetter(job, `push service asked to wait ${Math.round(afterMs / 1000)} s`, attempt);
+    const next: DeviceJob = { ...job, attempts_before: attempt };
+    await this.opts.jobs.add(deviceQueue, next, { jobId: `${job.job_id}#${attempt}`, delayMs: afterMs, attempts: this.attempts - attempt });
   }
 
   private async deadLetter(job: DeviceJob, reason: string, attempts: number): Promise<void> {

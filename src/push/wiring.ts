@@ -9,7 +9,7 @@ import { ProtocolError } from '../protocol';
 import type { PushTarget } from '../store';
 import type { Config } from '../config';
 import { AddressPolicy, PreviewRefusal, vettedAddresses } from '../linkpreview';
-import { FcmProvider, WebPushProvider, loadFcmServiceAccount, loadOrCreateVapidKeys, type FcmTarget, type PushProvider, type WebPushTarget } from './providers';
+import { FcmProvider, WebPushThread, loadFcmServiceAccount, loadOrCreateVapidKeys, type FcmTarget, type PushProvider, type WebPushTarget } from './providers';
 import type { PushSender } from './service';
 import type { Notification } from './notification';
 
@@ -36,7 +36,8 @@ export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>, opts
   const p = config.push;
   const keys = loadOrCreateVapidKeys(p.vapidKeys, config.dataDir);
   const ca = p.caFile === null ? undefined : readFileSync(p.caFile);
-  const webpush = new WebPushProvider({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca });
+  // On a worker thread: a push's encryption must not be paid on the event loop.
+  const webpush = new WebPushThread({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca });
   const agent = opts.fcmHttpAgent;
   const fcm = p.fcmServiceAccount === null ? null : new FcmProvider({ ...loadFcmServiceAccount(p.fcmServiceAccount, agent), timeoutMs: p.timeoutMs, httpAgent: agent });
   const policy = new AddressPolicy(p.allow, 'PUSH_ALLOW');

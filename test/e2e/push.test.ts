@@ -20,7 +20,7 @@ let bob: TestUser;
 
 beforeAll(async () => {
   push = await LocalPushService.start();
-  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile });
+  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile, PUSH_TIMEOUT_MS: '1000' });
   [alice, bob] = await Promise.all([registerUser(server.url), registerUser(server.url)]);
 });
 
@@ -114,6 +114,51 @@ test('a subscription the push service says is gone is removed', async () => {
   expect((await register(dave, 'dave-phone', { platform: 'web', webpush: subscription('dave-phone', 410) })).status).toBe(201);
   await send(sockets[1].sock, conv, 'ping');
   await pollUntil(async () => ((await http(server.url, 'GET', '/api/v1/push/devices', undefined, dave.token)).body.devices as unknown[]).length, (n) => n === 0, 5000);
+});
+
+test('429 with Retry-After: the next attempt waits as long as asked (not the 1 s backoff), then one push arrives', async () => {
+  const conv = await createConversation(server.url, alice, 'direct', [bob]);
+  expect((await register(bob, 'bob-busy', { platform: 'web', webpush: subscription('bob-busy') })).status).toBe(201);
+  push.script('bob-busy', { status: 429, headers: { 'retry-after': '3' } });
+  const sender = await connectDevice(server, alice, 'alice-busy');
+  sockets.push(sender);
+  await send(sender.sock, conv, 'when you can');
+  await pollUntil(async () => of('bob-busy').length, (n) => n >= 1, 10_000);
+  const tries = push.attemptsOf('bob-busy');
+  expect(tries.map((t) => t.answer)).toEqual([{ status: 429, headers: { 'retry-after': '3' } }, 201]);
+  expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(2900);
+  await sleep(500);
+  expect(of('bob-busy')).toHaveLength(1);
+  expect((await http(server.url, 'GET', '/api/v1/push/dead-letters', undefined, bob.token)).body.dead_letters).toEqual([]);
+});
+
+test('a push service that hangs, then errs, then accepts: each attempt times out or fails, and the burst arrives once', async () => {
+  const conv = await createConversation(server.url, alice, 'direct', [bob]);
+  expect((await register(bob, 'bob-flaky', { platform: 'web', webpush: subscription('bob-flaky') })).status).toBe(201);
+  push.script('bob-flaky', 'hang', 503);
+  const sender = await connectDevice(server, alice, 'alice-flaky');
+  sockets.push(sender);
+  await send(sender.sock, conv, 'are you there');
+  await pollUntil(async () => of('bob-flaky').length, (n) => n >= 1, 15_000);
+  expect(push.attemptsOf('bob-flaky').map((t) => t.answer)).toEqual(['hang', 503, 201]);
+  await sleep(500);
+  expect(of('bob-flaky')).toHaveLength(1);
+});
+
+test('a Retry-After of more than an hour: the push is given up at once with a dead letter saying so', async () => {
+  const conv = await createConversation(server.url, alice, 'direct', [bob]);
+  expect((await register(bob, 'bob-away', { platform: 'web', webpush: subscription('bob-away') })).status).toBe(201);
+  push.script('bob-away', { status: 503, headers: { 'retry-after': '7200' } });
+  const sender = await connectDevice(server, alice, 'alice-away');
+  sockets.push(sender);
+  await send(sender.sock, conv, 'later then');
+  const letters = await pollUntil(
+    async () => (await http(server.url, 'GET', '/api/v1/push/dead-letters', undefined, bob.token)).body.dead_letters as { device_id: string; reason: string; attempts: number }[],
+    (l) => l.some((d) => d.device_id === 'bob-away'),
+    5000,
+  );
+  expect(letters.find((d) => d.device_id === 'bob-away')).toMatchObject({ reason: 'push service asked to wait 7200 s', attempts: 1 });
+  expect(push.attemptsOf('bob-away')).toHaveLength(1);
 });
 
 test('bad registrations: malformed subscription and token, http, private addresses, neither or both targets', async () => {

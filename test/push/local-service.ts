@@ -28,10 +28,16 @@ export interface Subscription {
   keys: { p256dh: string; auth: string };
 }
 
+/** How the service answers one request: a status (201: accepted and decrypted), with headers; or no answer at all. */
+export type Answer = number | { status: number; headers: Record<string, string> } | 'hang';
+
 export class LocalPushService {
   /** Accepted pushes, decrypted, in arrival order. */
   readonly received: Pushed[] = [];
-  private readonly devices = new Map<string, { ecdh: ECDH; auth: Buffer; answer: number }>();
+  /** Every request, answered or not: when it came and what it got. */
+  readonly attempts: { device: string; at: number; answer: Answer }[] = [];
+  private readonly devices = new Map<string, { ecdh: ECDH; auth: Buffer; answer: number; script: Answer[] }>();
+  private readonly hung: import('node:http').ServerResponse[] = [];
 
   private server: https.Server;
   private listening = 0;
@@ -73,8 +79,18 @@ export class LocalPushService {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
     const auth = randomBytes(16);
-    this.devices.set(device, { ecdh, auth, answer });
+    this.devices.set(device, { ecdh, auth, answer, script: [] });
     return { endpoint: `https://127.0.0.1:${this.port}/push/${device}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+  }
+
+  /** The next requests for `device` get these answers, in order, before its usual one. */
+  script(device: string, ...answers: Answer[]): void {
+    this.devices.get(device)?.script.push(...answers);
+  }
+
+  /** The requests made for `device`. */
+  attemptsOf(device: string): { at: number; answer: Answer }[] {
+    return this.attempts.filter((a) => a.device === device);
   }
 
   /** The pushes accepted for `device`. */
@@ -83,6 +99,7 @@ export class LocalPushService {
   }
 
   async close(): Promise<void> {
+    for (const res of this.hung) res.destroy();
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -91,10 +108,14 @@ export class LocalPushService {
     const device = url.split('/')[2];
     const d = this.devices.get(device);
     if (!d) return void res.writeHead(404).end();
-    if (d.answer === 201) {
+    const answer = d.script.shift() ?? d.answer;
+    this.attempts.push({ device, at: Date.now(), answer });
+    if (answer === 'hang') return void this.hung.push(res);
+    const status = typeof answer === 'number' ? answer : answer.status;
+    if (status === 201) {
       const plain = ece.decrypt(body, { version: 'aes128gcm', privateKey: d.ecdh, authSecret: d.auth });
       this.received.push({ device, payload: JSON.parse(plain.toString('utf8')) as Record<string, unknown>, headers });
     }
-    res.writeHead(d.answer).end();
+    res.writeHead(status, typeof answer === 'number' ? {} : answer.headers).end();
   }
 }

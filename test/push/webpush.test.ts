@@ -11,7 +11,8 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateVAPIDKeys } from 'web-push';
-import { MAX_WEBPUSH_PAYLOAD_BYTES, WebPushProvider, type PushNotification, type SendOptions, type WebPushTarget } from '../../src/push/providers';
+import type { Worker } from 'node:worker_threads';
+import { MAX_WEBPUSH_PAYLOAD_BYTES, WebPushProvider, WebPushThread, type PushNotification, type SendOptions, type WebPushTarget } from '../../src/push/providers';
 import { makeTestTls, type TestTls } from './tls';
 
 // http_ece ships no types; the one call used here.
@@ -283,6 +284,48 @@ describe('sending', () => {
 
   test('publicKey is the VAPID public key', () => {
     expect(provider().publicKey).toBe(vapid.publicKey);
+  });
+});
+
+describe('on a worker thread (WebPushThread, as the server sends)', () => {
+  function thread(timeoutMs = 5000): WebPushThread {
+    return new WebPushThread({ keys: vapid, subject: SUBJECT, allow: ['127.0.0.1/32'], timeoutMs, ca: Buffer.from(tls.cert) });
+  }
+
+  test('a push sent from the thread decrypts for its subscriber; the statuses come back as the provider gives them', async () => {
+    const t = thread();
+    const { target, ecdh, auth } = subscription('ok');
+    await expect(t.send(target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    const plain = ece.decrypt(received[0]?.body ?? Buffer.alloc(0), { version: 'aes128gcm', privateKey: ecdh, authSecret: auth });
+    expect(JSON.parse(plain.toString('utf8'))).toEqual(notification);
+    checkVapid(received[0]?.headers.authorization, `https://127.0.0.1:${port}`);
+    await expect(t.send(subscription('gone').target, notification, opts)).resolves.toEqual({ status: 'gone' });
+    await expect(t.send(subscription('busy').target, notification, opts)).resolves.toEqual({ status: 'retry', afterMs: 7000, reason: 'http 429' });
+    await expect(t.send({ ...target, endpoint: 'http://127.0.0.1/x' }, notification, opts)).resolves.toMatchObject({ status: 'failed' });
+    await t.close();
+  });
+
+  test('a worker that dies fails its sends in flight as retry; the next send starts a new one', async () => {
+    const t = thread();
+    await t.send(subscription('ok').target, notification, opts);
+    const pending = t.send(subscription('hang').target, notification, opts);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The thread's worker, reached as a test must: it is private.
+    await (t as unknown as { worker: Worker }).worker.terminate();
+    await expect(pending).resolves.toMatchObject({ status: 'retry', reason: expect.stringMatching(/^push worker exited/) });
+    await expect(t.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    await t.close();
+  });
+
+  test('close ends a send in flight with retry; later sends retry without a request', async () => {
+    const t = thread();
+    const pending = t.send(subscription('hang').target, notification, opts);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await t.close();
+    await expect(pending).resolves.toEqual({ status: 'retry', reason: 'closed' });
+    const count = received.length;
+    await expect(t.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'retry', reason: 'closed' });
+    expect(received).toHaveLength(count);
   });
 });
 

@@ -7,4 +7,5 @@ export type { FcmTarget, PushNotification, PushProvider, PushTarget, PushUrgency
 export { checkFcmToken, checkWebPushSubscription, MAX_ENDPOINT_BYTES, MAX_FCM_TOKEN_BYTES, type TargetCheck } from './validate';
 export { loadOrCreateVapidKeys, type VapidKeys } from './vapid';
 export { MAX_WEBPUSH_PAYLOAD_BYTES, WebPushProvider, type WebPushProviderOptions } from './webpush';
+export { WebPushThread } from './webpush-thread';
 export { FcmProvider, fcmMessage, fcmOutcome, loadFcmServiceAccount, type FcmProviderOptions } from './fcm';
