@@ -21,7 +21,7 @@ import type { Jobs } from '../jobs';
 import type { Logger } from '../observability';
 import { buildNotification, type Burst, type Notification } from './notification';
 
-import type { SendResult } from './providers';
+import { takesSilentPush, type SendResult } from './providers';
 export type { SendResult } from './providers';
 
 /** Sends to one kind of target (Web Push, FCM). */
@@ -213,7 +213,7 @@ export class PushService {
   private async retract(job: RetractJob): Promise<void> {
     const { user_id: userId, conv_id: convId, seq } = job;
     // Devices first, as for a window: most readers have no device to retract on.
-    const devices = (await this.offlineDevices([userId])).get(userId) ?? [];
+    const devices = ((await this.offlineDevices([userId])).get(userId) ?? []).filter((reg) => takesSilentPush(reg.target));
     if (devices.length === 0) return;
     const events = await this.windowEvents(job);
     if (burstOf(events, userId, job, await this.reactedAuthors(events)) === null) return;

@@ -93,3 +93,18 @@ function sameBytes(a: ArrayBuffer | null, b: Uint8Array): boolean {
   const x = new Uint8Array(a);
   return x.every((v, i) => v === b[i]);
 }
+
+/**
+ * Closes this browser's notifications of a conversation just read here. Other devices hear
+ * of the read from the server (a retraction push), but a browser does not push to itself,
+ * and Safari subscriptions get no retractions at all (see the server's takesSilentPush).
+ */
+export function closeNotifications(convId: string): void {
+  if (!('serviceWorker' in navigator)) return;
+  void navigator.serviceWorker
+    .getRegistration('/')
+    .then(async (reg) => {
+      for (const n of (await reg?.getNotifications({ tag: convId })) ?? []) n.close();
+    })
+    .catch(() => undefined);
+}

@@ -16,6 +16,8 @@ export class ReadMarker {
     private readonly client: Pick<ChatClient, 'markRead'>,
     private readonly inbox: Inbox,
     private readonly msgs: MessageStore,
+    /** Told of each conversation read here (its notifications in this browser are closed). */
+    private readonly onRead: (convId: string) => void = () => undefined,
   ) {}
 
   /** The conversation on screen, or null (the list). */
@@ -40,6 +42,7 @@ export class ReadMarker {
     if (!unreadHere || (this.sent.get(convId) ?? 0) >= newest) return;
     this.sent.set(convId, newest);
     this.client.markRead(convId, newest);
+    this.onRead(convId);
   }
 
   /** Reads the open conversation, if any (page shown again, list refreshed, catch-up done). */

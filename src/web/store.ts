@@ -18,6 +18,7 @@ import { Loader } from './loading';
 import { MessageStore, type Msg } from './messages';
 import type { Notify } from './notify';
 import * as persist from './persist';
+import { closeNotifications } from './push';
 import { PresenceWatch } from './presence';
 import { ReadMarker } from './reading';
 import { Receipts, type Tick } from './receipts';
@@ -73,7 +74,7 @@ export class AppStore {
     this.rest = this.client.rest;
     const { client, rest, inbox, msgs, receipts, users, notify } = this;
     const typing = (this.typingState = new Typing((convId, state) => client.typing(convId, state)));
-    const reads = (this.reads = new ReadMarker(client, inbox, msgs));
+    const reads = (this.reads = new ReadMarker(client, inbox, msgs, closeNotifications));
     const presence = (this.presenceWatch = new PresenceWatch(client, inbox, reads, meId));
     const apply = new Applier({ meId, client, inbox, msgs, users, reads, presence, notify });
     const loader = (this.loader = new Loader({ meId, rest, client, inbox, msgs, receipts, users, reads, presence, apply, notify }));

@@ -8,7 +8,8 @@
  * nothing is asked on load and the "Turn on notifications" control is there; /sw.js is
  * served as JavaScript under a CSP that allows it; a message shows one notification with
  * the title, body and conversation tag; a read on another device retracts it; a click the
- * worker forwards opens the chat; "Turn on" refused, or failing to subscribe, says so.
+ * worker forwards opens the chat; reading a chat in the browser closes its notification
+ * there; "Turn on" refused, or failing to subscribe, says so.
  */
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { createConversation, http, pollUntil, registerUser, sendRest, type TestUser } from '../e2e/harness';
@@ -129,6 +130,25 @@ browserDescribe('web client: push notifications through the service worker', () 
     await page.evaluate((convId) => navigator.serviceWorker.dispatchEvent(new MessageEvent('message', { data: { type: 'open-chat', conv_id: convId } })), conv);
     await visible(page.getByTestId('chat-view'));
     expect(await page.evaluate(() => location.hash)).toBe(`#/c/${encodeURIComponent(conv)}`);
+  });
+
+  test('reading the conversation in this browser closes its notification here (no push needed)', async () => {
+    for (const p of ctx.pages()) await p.close(); // no app page: bob's browser device is offline again
+    const helper = await ctx.newPage();
+    await helper.goto(env.server.url + '/healthz');
+    const { cdp, registrationId } = await workerOf(helper);
+    await sleep(300);
+    const before = pushed().length;
+    const sent = await sendRest(env.server.url, alice, conv, 'one more thing', `push-${Date.now()}`);
+    expect(sent.status).toBe(201);
+    await pollUntil(async () => pushed().length, (n) => n > before, 5000);
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: env.server.url, registrationId, data: JSON.stringify(pushed()[before]) });
+    await eventually(async () => expect((await notifications(helper)).map((n) => n.body)).toEqual(['one more thing']));
+
+    const app = await ctx.newPage();
+    await app.goto(`${env.server.url}/#/c/${encodeURIComponent(conv)}`);
+    await visible(app.getByTestId('chat-view'));
+    await eventually(async () => expect(await notifications(helper)).toEqual([]));
   });
 
   test('"Turn on" refused by the browser, or with a push service out of reach, says so and stays off', async () => {

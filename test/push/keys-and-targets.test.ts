@@ -3,7 +3,7 @@ import { createECDH, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkFcmToken, checkWebPushSubscription, fcmOutcome, loadOrCreateVapidKeys } from '../../src/push/providers';
+import { checkFcmToken, checkWebPushSubscription, fcmOutcome, loadOrCreateVapidKeys, takesSilentPush } from '../../src/push/providers';
 import { retryAfterMs } from '../../src/push/providers/retry-after';
 
 describe('VAPID keys', () => {
@@ -94,4 +94,17 @@ test('FCM errors without a server answer: network and token fetching retry, anyt
   expect(fcmOutcome(err('messaging/invalid-registration-token'))).toEqual({ status: 'gone' });
   expect(fcmOutcome(err('messaging/payload-size-limit-exceeded', 'too big'))).toEqual({ status: 'failed', reason: 'messaging/payload-size-limit-exceeded: too big' });
   expect(fcmOutcome(new Error('no code'))).toEqual({ status: 'failed', reason: 'no code' });
+});
+
+describe('takesSilentPush: who gets retractions', () => {
+  test('FCM tokens and browser push services do; Safari\'s (push.apple.com) does not, and neither does an unparsable endpoint', () => {
+    const keys = { p256dh: 'x', auth: 'y' };
+    expect(takesSilentPush({ provider: 'fcm', token: 'tok' })).toBe(true);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'https://fcm.googleapis.com/fcm/send/abc', keys })).toBe(true);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'https://updates.push.services.mozilla.com/wpush/v2/abc', keys })).toBe(true);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'https://web.push.apple.com/QGx3', keys })).toBe(false);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'https://WEB.PUSH.APPLE.COM/QGx3', keys })).toBe(false);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'https://notpush.apple.com.example/x', keys })).toBe(true);
+    expect(takesSilentPush({ provider: 'webpush', endpoint: 'not a url', keys })).toBe(false);
+  });
 });

@@ -8,4 +8,5 @@ export { checkFcmToken, checkWebPushSubscription, MAX_ENDPOINT_BYTES, MAX_FCM_TO
 export { loadOrCreateVapidKeys, type VapidKeys } from './vapid';
 export { MAX_WEBPUSH_PAYLOAD_BYTES, WebPushProvider, type WebPushProviderOptions } from './webpush';
 export { WebPushThread } from './webpush-thread';
+export { takesSilentPush } from './silent';
 export { FcmProvider, fcmMessage, fcmOutcome, loadFcmServiceAccount, type FcmProviderOptions } from './fcm';
