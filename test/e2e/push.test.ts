@@ -161,6 +161,23 @@ test('a Retry-After of more than an hour: the push is given up at once with a de
   expect(push.attemptsOf('bob-away')).toHaveLength(1);
 });
 
+test("another user's device id names nothing: it can be neither removed nor taken over, and pushes still go to its owner", async () => {
+  const devices = async (user: TestUser) => (await http(server.url, 'GET', '/api/v1/push/devices', undefined, user.token)).body.devices as { device_id: string; created_at: number; updated_at: number }[];
+  expect((await register(alice, 'shared-id', { platform: 'web', webpush: subscription('alice-shared') })).status).toBe(201);
+  const before = (await devices(alice)).find((d) => d.device_id === 'shared-id');
+  expect((await http(server.url, 'DELETE', '/api/v1/push/devices/shared-id', undefined, bob.token)).status).toBe(404);
+  // Bob registering the same id makes a registration of his own (201, not a replacement).
+  expect((await register(bob, 'shared-id', { platform: 'web', webpush: subscription('bob-shared') })).status).toBe(201);
+  expect((await devices(alice)).find((d) => d.device_id === 'shared-id')).toEqual(before);
+  const conv = await createConversation(server.url, bob, 'direct', [alice]);
+  const sender = await connectDevice(server, bob, 'bob-shared-sender');
+  sockets.push(sender);
+  await send(sender.sock, conv, 'whose phone is this');
+  await pollUntil(async () => of('alice-shared').length, (n) => n >= 1, 5000);
+  expect(of('alice-shared')[0].payload).toMatchObject({ conv_id: conv, body: 'whose phone is this' });
+  expect(of('bob-shared')).toHaveLength(0);
+});
+
 test('bad registrations: malformed subscription and token, http, private addresses, neither or both targets', async () => {
   const good = subscription('x');
   const cases: [unknown, RegExp][] = [
