@@ -60,6 +60,8 @@ const pushedTtlMs = 24 * 3600_000;
  * this notification while it still matters (a "new message" an hour late is noise).
  */
 const maxRetryAfterMs = 3600_000;
+/** The largest badge counted (the store stops counting there). */
+const maxBadge = 1000;
 
 interface DeviceJob {
   /** The job's own id (dead letters are keyed by it). */
@@ -245,18 +247,14 @@ export class PushService {
     return out;
   }
 
-  /** Conversations with unread messages, as the app icon's badge counts them. */
-  private async badge(userId: string, justRead: string | null = null): Promise<number> {
-    let count = 0;
-    let cursor: string | null = null;
+  /**
+   * Conversations with unread messages, as the app icon's badge counts them. Asked of the
+   * store directly, not from inbox pages: a group's window asks once per member, and an
+   * inbox page counts every unread message of every row where one is enough.
+   */
+  private badge(userId: string, justRead: string | null = null): Promise<number> {
     // Bounded: a badge above a few hundred reads as "many" anyway.
-    for (let page = 0; page < 5; page++) {
-      const p = await this.opts.store.listInbox(userId, cursor, 200);
-      count += p.rows.filter((r) => r.conv_id !== justRead && (r.unread > 0 || r.marked_unread)).length;
-      if (p.next_cursor === null) break;
-      cursor = p.next_cursor;
-    }
-    return count;
+    return this.opts.store.countUnreadConversations(userId, justRead, maxBadge);
   }
 
   /** One device, one notification: throws to retry; the last attempt keeps a dead letter. */

@@ -259,6 +259,14 @@ export interface Store {
   listInbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage>;
   /** The user's inbox rows changed at or after `sinceMs` (member or conversation changes). */
   inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]>;
+  /**
+   * How many of `userId`'s conversations have unread messages (messages from others, not
+   * deleted, after the user's read marker) or are marked unread; `except` (a conversation
+   * just read) is not counted. Counts at most `limit` (the badge says "many" past that).
+   * The same rows listInbox reports with `unread > 0 || marked_unread`, without counting
+   * each one's unread messages: one unread message is enough.
+   */
+  countUnreadConversations(userId: string, except: string | null, limit: number): Promise<number>;
 
   // attachments and blobs (see AttachmentRecord; a message event's `attachments` are posted by appendEvents)
   createAttachment(att: NewAttachment): Promise<void>;

@@ -152,6 +152,49 @@ describe('CassandraStore engine specifics', () => {
     console.log(`cassandra: one batch of ${items.length} events over ${convs.length} conversations took ${batchMs} ms`);
   });
 
+  it('counts unread conversations past long runs of other events, across log buckets', async () => {
+    const [a, b] = [newId('u'), newId('u')];
+    const badge = (limit = 100) => store().countUnreadConversations(a, null, limit);
+    // After the marker: 60 of a's own messages (more than the first probes read), crossing into bucket 1.
+    const far = await group(store(), [a, b]);
+    await store().appendEvents([message(far, 4000, b), ...Array.from({ length: 60 }, (_, i) => message(far, 4060 + i, a))]);
+    await store().saveMarkers([{ conv_id: far, user_id: a, last_read_seq: 4000 }]);
+    expect(await badge()).toBe(0);
+    await store().appendEvents([message(far, 4120, b)]);
+    expect(await badge()).toBe(1);
+    // The unread message two buckets after the marker's, the bucket between them empty.
+    const gap = await group(store(), [a, b]);
+    await store().appendEvents([message(gap, 1, a), message(gap, 9000, b)]);
+    await store().saveMarkers([{ conv_id: gap, user_id: a, last_read_seq: 1 }]);
+    expect(await badge()).toBe(2);
+    expect((await store().listInbox(a, null, 10)).rows.map((r) => r.unread)).toEqual([1, 1]);
+  });
+
+  it('leaves the log alone for a conversation read up to its last_seq, as the unread count does', async () => {
+    const [a, b] = [newId('u'), newId('u')];
+    const convId = await group(store(), [a, b]);
+    await store().appendEvents([message(convId, 1, b)]);
+    await store().saveMarkers([{ conv_id: convId, user_id: a, last_read_seq: 1 }]);
+    // An event row past last_seq: an append that died before writing the conversation row (written last).
+    await (cassandra as Cassandra).client.execute(
+      "INSERT INTO events (conv_id, bucket, seq, kind, sender_id, created_at) VALUES (?, 0, 2, 'message', ?, ?)",
+      [convId, b, t0],
+      { prepare: true },
+    );
+    expect((await store().listInbox(a, null, 10)).rows[0]).toMatchObject({ conv_id: convId, last_seq: 1, unread: 0 });
+    expect(await store().countUnreadConversations(a, null, 10)).toBe(0);
+  });
+
+  it('counts unread conversations beyond the ones looked at concurrently, and stops at the limit', async () => {
+    const [a, b] = [newId('u'), newId('u')];
+    const convs = await Promise.all(Array.from({ length: 40 }, () => group(store(), [a, b])));
+    await Promise.all(convs.map((c, i) => store().appendEvents([message(c, 1, i % 4 === 0 ? a : b)])));
+    expect(await store().countUnreadConversations(a, null, 100)).toBe(30);
+    expect(await store().countUnreadConversations(a, convs[1], 100)).toBe(29);
+    expect(await store().countUnreadConversations(a, null, 25)).toBe(25);
+    expect(await store().countUnreadConversations(b, null, 100)).toBe(10);
+  });
+
   it('re-posts the attachments of a send whose claim moved to a retry, at the retry seq', async () => {
     const a = newId('u');
     const convId = await group(store(), [a]);

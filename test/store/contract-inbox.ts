@@ -1,7 +1,7 @@
 /** Store contract, part 3: markers, unread counts, the inbox and previews. */
 import { ProtocolError, newId } from '../../src/protocol';
-import type { Store } from '../../src/store';
-import { group, message, t0, targeted, type ContractContext } from './contract-fixtures';
+import type { AppendItem, InboxPage, MarkerUpdate, Store } from '../../src/store';
+import { event, group, message, t0, targeted, type ContractContext } from './contract-fixtures';
 
 /** Registers this part of the Store contract; the store comes from `ctx` per test. */
 export function inboxContract(ctx: ContractContext): void {
@@ -160,6 +160,148 @@ export function inboxContract(ctx: ContractContext): void {
       expect(changed.find((r) => r.conv_id === busy)).toMatchObject({ unread: 1, last_seq: 1 });
       expect((await store.inboxChangedSince(b, since, 10)).map((r) => r.conv_id)).toEqual([busy]);
       expect(await store.inboxChangedSince(a, since, 1)).toHaveLength(1);
+    });
+  });
+
+  describe('unread conversations (the badge)', () => {
+    const badge = (userId: string, except: string | null = null, limit = 100) => store.countUnreadConversations(userId, except, limit);
+
+    it("counts others' messages, not the user's own", async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const convId = await group(store, [a, b]);
+      await store.appendEvents([message(convId, 1, a), message(convId, 2, a)]);
+      expect(await badge(a)).toBe(0);
+      expect(await badge(b)).toBe(1);
+      await store.appendEvents([message(convId, 3, b)]);
+      expect(await badge(a)).toBe(1);
+    });
+
+    it('leaves out deleted messages and events that are not messages', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const convId = await group(store, [a, b]);
+      await store.appendEvents([message(convId, 1, a), message(convId, 2, b), targeted(convId, 3, b, 'delete', 2), targeted(convId, 4, b, 'reaction', 1, { emoji: '👍' })]);
+      expect(await badge(a)).toBe(0);
+      await store.appendEvents([message(convId, 5, b)]);
+      expect(await badge(a)).toBe(1);
+    });
+
+    it('leaves out a conversation read past its messages', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const convId = await group(store, [a, b]);
+      await store.appendEvents([message(convId, 1, b), message(convId, 2, b)]);
+      await store.saveMarkers([{ conv_id: convId, user_id: a, last_read_seq: 1 }]);
+      expect(await badge(a)).toBe(1);
+      await store.saveMarkers([{ conv_id: convId, user_id: a, last_read_seq: 2 }]);
+      expect(await badge(a)).toBe(0);
+      // Events after the marker that are not unread messages (own message, reaction) keep it out.
+      await store.appendEvents([message(convId, 3, a), targeted(convId, 4, b, 'reaction', 3, { emoji: '👍' })]);
+      expect(await badge(a)).toBe(0);
+    });
+
+    it('counts a conversation marked unread, even with nothing unread in it', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const empty = await group(store, [a, b]);
+      const read = await group(store, [a, b]);
+      await store.appendEvents([message(read, 1, b)]);
+      await store.saveMarkers([{ conv_id: read, user_id: a, last_read_seq: 1 }]);
+      expect(await badge(a)).toBe(0);
+      await store.saveMarkers([
+        { conv_id: empty, user_id: a, marked_unread: true },
+        { conv_id: read, user_id: a, marked_unread: true },
+      ]);
+      expect(await badge(a)).toBe(2);
+      // The flag is a's own.
+      expect(await badge(b)).toBe(0);
+      await store.saveMarkers([{ conv_id: empty, user_id: a, marked_unread: false }]);
+      expect(await badge(a)).toBe(1);
+    });
+
+    it('leaves out the conversation given as except', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const one = await group(store, [a, b]);
+      const two = await group(store, [a, b]);
+      await store.appendEvents([message(one, 1, b)]);
+      await store.appendEvents([message(two, 1, b)]);
+      await store.saveMarkers([{ conv_id: two, user_id: a, last_read_seq: 1, marked_unread: true }]);
+      expect(await badge(a)).toBe(2);
+      expect(await badge(a, one)).toBe(1);
+      expect(await badge(a, two)).toBe(1);
+      expect(await badge(a, newId('c'))).toBe(2);
+    });
+
+    it('counts at most limit', async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      for (let i = 0; i < 3; i++) {
+        const convId = await group(store, [a, b]);
+        await store.appendEvents([message(convId, 1, b)]);
+      }
+      expect(await badge(a, null, 1)).toBe(1);
+      expect(await badge(a, null, 2)).toBe(2);
+      expect(await badge(a, null, 3)).toBe(3);
+      expect(await badge(a, null, 1000)).toBe(3);
+      expect(await badge(a, null, 0)).toBe(0);
+      expect(await badge(newId('u'))).toBe(0);
+    });
+
+    it('gives what listInbox gives on a mixed inbox', async () => {
+      const [a, b, c] = [newId('u'), newId('u'), newId('u')];
+      const convs: string[] = [];
+      const conv = async (members: string[], items: (convId: string) => AppendItem[], markers: Omit<MarkerUpdate, 'conv_id'>[] = []) => {
+        const convId = await group(store, members, t0 + convs.length);
+        const list = items(convId);
+        if (list.length > 0) await store.appendEvents(list);
+        if (markers.length > 0) await store.saveMarkers(markers.map((m) => ({ ...m, conv_id: convId })));
+        convs.push(convId);
+        return convId;
+      };
+      await conv([a, b], () => []); // empty
+      await conv([a, b], (id) => [message(id, 1, a)]); // own message only
+      await conv([a, b, c], (id) => [message(id, 1, b), message(id, 2, c)]); // unread
+      await conv([a, b], (id) => [message(id, 1, b), message(id, 2, b)], [{ user_id: a, last_read_seq: 1 }]); // partly read
+      await conv([a, b], (id) => [message(id, 1, b)], [{ user_id: a, last_read_seq: 1 }]); // read
+      await conv([a, b], (id) => [message(id, 1, b)], [{ user_id: a, last_read_seq: 1, marked_unread: true }]); // read, marked
+      await conv([a, b], () => [], [{ user_id: a, marked_unread: true }]); // empty, marked
+      await conv([a, b], (id) => [message(id, 1, b), targeted(id, 2, b, 'delete', 1)]); // deleted
+      await conv([a, b], (id) => [message(id, 1, a), targeted(id, 2, b, 'reaction', 1, { emoji: '👍' }), targeted(id, 3, b, 'edit', 1, { body: 'x' })]); // no message from others
+      await conv([a, b], (id) => [message(id, 1, b), message(id, 2, a)], [{ user_id: a, last_read_seq: 2 }]); // read by sending
+      // Left: a member no more, the unread message is not theirs to count.
+      await conv([a, b], (id) => [
+        message(id, 1, b),
+        { event: event(id, 2, b, 'member_removed', { user_ids: [a] }), members: { remove: [a] } },
+      ]);
+      // Direct, with a message to a.
+      const { conversation: d } = await store.createConversation({
+        conv_id: newId('c'),
+        type: 'direct',
+        title: null,
+        created_at: t0 + 100,
+        members: [
+          { user_id: a, role: 'member' },
+          { user_id: c, role: 'member' },
+        ],
+      });
+      await store.appendEvents([message(d.conv_id, 1, c)]);
+      convs.push(d.conv_id);
+
+      // The count push/service.ts made from inbox pages before this method existed.
+      const listed = async (userId: string, except: string | null) => {
+        let count = 0;
+        let cursor: string | null = null;
+        do {
+          const page: InboxPage = await store.listInbox(userId, cursor, 3);
+          count += page.rows.filter((r) => r.conv_id !== except && (r.unread > 0 || r.marked_unread)).length;
+          cursor = page.next_cursor;
+        } while (cursor !== null);
+        return count;
+      };
+      for (const user of [a, b, c]) {
+        for (const except of [null, ...convs]) {
+          expect([user, except, await badge(user, except)]).toEqual([user, except, await listed(user, except)]);
+        }
+      }
+      // The fixture is mixed enough to tell: 5 of a's conversations count (unread, partly read, read and marked, empty and marked, direct).
+      expect(await badge(a)).toBe(5);
+      expect(await badge(a, null, 4)).toBe(4);
     });
   });
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore, openSqliteDatabase } from '../../src/store';
-import { countUnreadSql } from '../../src/store/sqlite/inbox';
+import { countUnreadConversationsSql, countUnreadSql } from '../../src/store/sqlite/inbox';
 import { runStoreContract } from './contract';
 
 function tempFile(): { file: string; remove: () => void } {
@@ -55,6 +55,26 @@ describe('SqliteStore engine specifics', () => {
       expect(plan.split('\n')[0]).toMatch(/^SEARCH events USING (PRIMARY KEY|INDEX sqlite_autoindex_events_1) \(conv_id=\? AND seq>\?\)$/);
       // The mention check runs per unread row, on that row's own list only.
       expect(plan).not.toMatch(/SCAN events/);
+    } finally {
+      remove();
+    }
+  });
+
+  it('counts unread conversations from the member index, with a range probe of the (conv_id, seq) key', () => {
+    const { file, remove } = tempFile();
+    try {
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${countUnreadConversationsSql}`)
+        .all({ user_id: 'u', except: null, limit: 1000 })
+        .map((row) => (row as { detail: string }).detail);
+      db.close();
+      // The user's rows, each conversation by its key, and the EXISTS as a range of the log's key.
+      expect(plan).toContain('SEARCH m USING INDEX conv_members_by_user (user_id=?)');
+      expect(plan).toContainEqual(expect.stringMatching(/^SEARCH c USING (PRIMARY KEY|INDEX sqlite_autoindex_conversations_1) \(conv_id=\?\)$/));
+      expect(plan).toContainEqual(expect.stringMatching(/^SEARCH e USING (PRIMARY KEY|INDEX sqlite_autoindex_events_1) \(conv_id=\? AND seq>\?\)$/));
+      // No table is scanned (the outer count scans only the LIMITed subquery's rows).
+      expect(plan.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
     } finally {
       remove();
     }

@@ -3,12 +3,13 @@
  * user's conversation ids (user_convs), then each conversation row and the user's member
  * row (single-partition reads in parallel), sorted in memory. That is O(conversations of
  * the user) per call; unread counts are then read for the returned page only, each
- * O(events after the read marker).
+ * O(events after the read marker). The badge count (countUnreadConversations) reads the
+ * same rows, a few columns each, and of the log only up to the first unread message.
  */
 import { MUTED_FOREVER, type InboxRow } from '../../protocol';
 import type { InboxPage, MarkerUpdate } from '../types';
 import { type ConversationTable, type ConvRow, type MemberRow } from './conversations';
-import type { Cql } from './db';
+import { bool, num, str, type Cql } from './db';
 import type { EventLog } from './log';
 import { clampLimit, decodeCursor, encodeCursor, peerFromDirectKey } from '../common';
 
@@ -16,6 +17,9 @@ interface Entry {
   conv: ConvRow;
   member: MemberRow;
 }
+
+/** Conversations countUnreadConversations looks at concurrently, per call. */
+const badgeConcurrency = 32;
 
 const markerCql = 'UPDATE conv_members SET last_read_seq = ?, last_delivered_seq = ?, marked_unread = ?, updated_at = ? WHERE conv_id = ? AND user_id = ?';
 const muteCql = 'UPDATE conv_members SET muted_until = ?, updated_at = ? WHERE conv_id = ? AND user_id = ? IF EXISTS';
@@ -91,6 +95,44 @@ export class Inbox {
       .sort((x, y) => changedAt(y) - changedAt(x) || compareDesc(x.conv.conv_id, y.conv.conv_id))
       .slice(0, clampLimit(limit));
     return this.rows(page, now);
+  }
+
+  /**
+   * The badge count: the rows listInbox would give `unread > 0 || marked_unread`, at most
+   * `limit`. Cost: one read of the user's user_convs partition, then per conversation
+   * (`except` skipped unread) two single-row reads in parallel, of a few columns: its
+   * last_seq, and the user's member row (marker, flag, role). That is O(conversations of
+   * the user), like listInbox before its unread counts. The log is read only for a
+   * conversation not marked unread whose last_seq is past the marker, and only up to the
+   * first unread message (EventLog.hasUnread: usually one read of 16 rows), never counted.
+   * Conversations are looked at `badgeConcurrency` at a time, and no more are taken once
+   * `limit` are counted, so a user with many unread conversations stops early.
+   */
+  async countUnreadConversations(userId: string, except: string | null, limit: number): Promise<number> {
+    const n = clampLimit(limit);
+    if (n === 0) return 0;
+    const ids = (await this.convs.convIdsOf(userId)).filter((id) => id !== except);
+    let counted = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (counted < n && next < ids.length) {
+        if (await this.isUnread(ids[next++], userId)) counted++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(badgeConcurrency, ids.length) }, worker));
+    // Workers already past the check may each add one more.
+    return Math.min(counted, n);
+  }
+
+  /** One conversation for the badge; half-created ones and rows without a role are skipped, as entries() does. */
+  private async isUnread(convId: string, userId: string): Promise<boolean> {
+    const [conv, member] = await Promise.all([
+      this.db.first('SELECT last_seq FROM conversations WHERE conv_id = ?', [convId]),
+      this.db.first('SELECT role, last_read_seq, marked_unread FROM conv_members WHERE conv_id = ? AND user_id = ?', [convId, userId]),
+    ]);
+    if (conv === null || member === null || str(member, 'role') === null) return false;
+    if (bool(member, 'marked_unread')) return true;
+    return this.log.hasUnread(convId, userId, num(member, 'last_read_seq') ?? 0, num(conv, 'last_seq') ?? 0);
   }
 
   /** The user's conversations with the user's member row; ones half-created or left are skipped. */

@@ -14,6 +14,15 @@ const scanPage = 64;
 
 const unreadColumns = 'seq, kind, sender_id, deleted, mentions';
 
+/** hasUnread's first read, and its largest: most first reads find the message at once. */
+const firstProbe = 16;
+const maxProbe = 1024;
+
+/** Whether a log row is an unread message for `userId` (what countUnread counts). */
+function unreadFor(r: Row, userId: string): boolean {
+  return r.get('kind') === 'message' && r.get('sender_id') !== userId && r.get('deleted') !== true;
+}
+
 export class EventLog {
   constructor(private readonly db: Cql) {}
 
@@ -151,12 +160,35 @@ export class EventLog {
     if (lastSeq !== undefined && lastSeq <= afterSeq) return counts;
     const rows = await this.forward(convId, afterSeq, Infinity, lastSeq ?? this.lastSeq(convId), unreadColumns);
     for (const r of rows) {
-      if (r.get('kind') !== 'message' || r.get('sender_id') === userId || r.get('deleted') === true) continue;
+      if (!unreadFor(r, userId)) continue;
       counts.unread++;
       const mentions: unknown = r.get('mentions');
       if (Array.isArray(mentions) && mentions.includes(userId)) counts.mentions++;
     }
     return counts;
+  }
+
+  /**
+   * Whether countUnread would count at least one message: the same rows (the buckets from
+   * the marker's up to last_seq's, nothing read when last_seq <= afterSeq), but read in
+   * pages that stop at the first unread message. Pages start at 16 rows of 3 columns
+   * (usually the first event after the marker is such a message, so one small read) and
+   * double up to 1024, so a long run of reactions or own messages costs few round trips.
+   */
+  async hasUnread(convId: string, userId: string, afterSeq: number, lastSeq: number): Promise<boolean> {
+    if (lastSeq <= afterSeq || !storableSeq(afterSeq + 1)) return false;
+    let after = Math.max(0, afterSeq);
+    let bucket = bucketOf(after + 1);
+    const end = Math.max(bucket, bucketOf(lastSeq));
+    let probe = firstProbe;
+    while (bucket <= end) {
+      const rows = await this.db.rows('SELECT seq, kind, sender_id, deleted FROM events WHERE conv_id = ? AND bucket = ? AND seq > ? LIMIT ?', [convId, bucket, after, probe]);
+      if (rows.some((r) => unreadFor(r, userId))) return true;
+      if (rows.length < probe) bucket++;
+      else after = num(rows[rows.length - 1], 'seq') ?? after;
+      probe = Math.min(maxProbe, probe * 2);
+    }
+    return false;
   }
 
   /** History views of `rows`, each with the reply count of its thread (roots fetched once). */

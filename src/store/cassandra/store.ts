@@ -162,6 +162,10 @@ export class CassandraStore implements Store {
     return this.inbox.listInbox(userId, cursor, limit, this.now());
   }
 
+  countUnreadConversations(userId: string, except: string | null, limit: number): Promise<number> {
+    return this.inbox.countUnreadConversations(userId, except, limit);
+  }
+
   inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
     return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
   }

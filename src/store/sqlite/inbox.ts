@@ -13,6 +13,26 @@ export const countUnreadSql = `SELECT count(*) AS n,
   FROM events
   WHERE conv_id = @conv_id AND seq > @after AND kind = 'message' AND sender_id <> @user_id AND deleted = 0`;
 
+/**
+ * The badge: the user's conversations with an unread message or the unread flag, the
+ * conversation `@except` left out, at most `@limit` of them. A row counts when listInbox
+ * would give it `unread > 0 || marked_unread`. The member rows come from
+ * conv_members_by_user, the conversation by its key; a conversation read up to its
+ * last_seq is decided by the guard before the EXISTS and costs no events lookup (OR and
+ * AND short-circuit: the bytecode jumps past the subquery; appends move last_seq in the
+ * transaction that writes the events, so no unread message lies past it), the others by a range of the (conv_id, seq)
+ * key that stops at the first unread message instead of counting them all. Exported so
+ * the engine test can EXPLAIN it.
+ */
+export const countUnreadConversationsSql = `SELECT count(*) AS n FROM (
+  SELECT 1 FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+  WHERE m.user_id = @user_id AND m.conv_id IS NOT @except
+    AND (m.marked_unread <> 0 OR (c.last_seq > m.last_read_seq AND EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.conv_id = m.conv_id AND e.seq > m.last_read_seq AND e.kind = 'message'
+        AND e.sender_id <> m.user_id AND e.deleted = 0)))
+  LIMIT @limit)`;
+
 // The same counts per inbox row. They are applied to the page only (the outer query): in
 // the inner one SQLite would count for every conversation of the user before sorting.
 // Mentions are looked for only among the unread rows, and only in rows that have any.
@@ -52,6 +72,7 @@ export class InboxQueries {
   private readonly mute: Database.Statement<[number | null, number, string, string]>;
   private readonly page: Database.Statement<[string, number, string, number], InboxDbRow>;
   private readonly changed: Database.Statement<[string, number, number], InboxDbRow>;
+  private readonly unreadConvs: Database.Statement<[{ user_id: string; except: string | null; limit: number }], { n: number }>;
 
   constructor(db: Database.Database) {
     // MAX keeps markers forward-only whatever order updates arrive in; updated_at moves
@@ -80,6 +101,7 @@ export class InboxQueries {
          ORDER BY c.updated_at DESC, c.conv_id DESC LIMIT ?`)}
        ORDER BY p.updated_at DESC, p.conv_id DESC`,
     );
+    this.unreadConvs = db.prepare(countUnreadConversationsSql);
     this.changed = db.prepare(
       `${withUnread(`SELECT ${pageColumns}, MAX(c.updated_at, m.updated_at) AS changed_at
          FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
@@ -114,6 +136,10 @@ export class InboxQueries {
       rows: rows.map((r) => toInboxRow(r, userId, now)),
       next_cursor: more && last !== undefined ? encodeCursor(last.updated_at, last.conv_id) : null,
     };
+  }
+
+  countUnreadConversations(userId: string, except: string | null, limit: number): number {
+    return this.unreadConvs.get({ user_id: userId, except, limit: clampLimit(limit) })?.n ?? 0;
   }
 
   inboxChangedSince(userId: string, sinceMs: number, limit: number, now: number): InboxRow[] {

@@ -143,6 +143,10 @@ export class SqliteStore implements Store {
     return this.inbox.listInbox(userId, cursor, limit, this.now());
   }
 
+  async countUnreadConversations(userId: string, except: string | null, limit: number): Promise<number> {
+    return this.inbox.countUnreadConversations(userId, except, limit);
+  }
+
   async inboxChangedSince(userId: string, sinceMs: number, limit: number): Promise<InboxRow[]> {
     return this.inbox.inboxChangedSince(userId, sinceMs, limit, this.now());
   }
