@@ -60,6 +60,8 @@ const pushedTtlMs = 24 * 3600_000;
  * this notification while it still matters (a "new message" an hour late is noise).
  */
 const maxRetryAfterMs = 3600_000;
+/** Members whose notifications a window's job builds between two turns of the event loop. */
+const membersPerTurn = 8;
 /** The largest badge counted (the store stops counting there). */
 const maxBadge = 1000;
 
@@ -180,18 +182,24 @@ export class PushService {
     if (told.length === 0) return;
     const users = new Map((await store.getUsers([...new Set(told.flatMap((b) => [b.user_id, b.sender_id]))])).map((u) => [u.user_id, u]));
     // Awaited: the window's job ends only once every device's job is queued (a rerun re-adds by id).
-    await Promise.all(
-      told.map(async (b) => {
-        const sender = users.get(b.sender_id);
-        const notification = buildNotification(b, {
-          previews: users.get(b.user_id)?.settings.push_previews ?? true,
-          senderName: sender?.display_name ?? sender?.username ?? 'Someone',
-          badge: await this.badge(b.user_id),
-        });
-        const regs = devices.get(b.user_id) ?? [];
-        await Promise.all(regs.map((reg) => this.toDevice(reg, notification, `d-${b.user_id}-${b.conv_id}-${b.last_seq}-${reg.device_id}`)));
-      }),
-    );
+    // A few members at a time, yielding between: on the embedded store each badge is a
+    // synchronous query, and a 250-member group at once would hold the event loop (and every
+    // message behind it) for tens of milliseconds.
+    for (let i = 0; i < told.length; i += membersPerTurn) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.all(
+        told.slice(i, i + membersPerTurn).map(async (b) => {
+          const sender = users.get(b.sender_id);
+          const notification = buildNotification(b, {
+            previews: users.get(b.user_id)?.settings.push_previews ?? true,
+            senderName: sender?.display_name ?? sender?.username ?? 'Someone',
+            badge: await this.badge(b.user_id),
+          });
+          const regs = devices.get(b.user_id) ?? [];
+          await Promise.all(regs.map((reg) => this.toDevice(reg, notification, `d-${b.user_id}-${b.conv_id}-${b.last_seq}-${reg.device_id}`)));
+        }),
+      );
+    }
   }
 
   /** Whose message each reaction of the window is on: read once per window, not once per member. */
