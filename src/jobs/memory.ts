@@ -113,7 +113,11 @@ export class MemoryJobs implements Jobs {
       void run.finally(() => {
         this.runningRuns.delete(run);
         q.running--;
-        this.drain(name, q);
+        // The next job starts on a later turn of the event loop. A handler whose awaits are
+        // all synchronous underneath (the embedded store) completes within microtasks, so
+        // starting the next one here would run a whole backlog in one turn: hundreds of
+        // push windows queued behind a long job once held every message for 20 ms.
+        setImmediate(() => this.drain(name, q));
       });
     }
   }
