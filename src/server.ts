@@ -157,7 +157,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       })
     : null;
   if (attachments) conversations.useAttachments(attachments);
-  const pushProviders = openPushProviders(config, { fcmHttpAgent: opts.pushHttpAgent });
+  const pushProviders = openPushProviders(config, { fcmHttpAgent: opts.pushHttpAgent, onWorkerLost: (why) => obs.logger.warn('push worker thread lost; the next push starts another', { why }) });
   const push = new PushService({
     store,
     presence,

@@ -223,9 +223,10 @@ export class PushService {
   private async retract(job: RetractJob): Promise<void> {
     const { user_id: userId, conv_id: convId, seq } = job;
     // Devices first, as for a window: most readers have no device to retract on.
-    // A device registered (or re-registered) after the window ended was not pushed about it;
-    // a silent push would only spend a browser's allowance of pushes that show nothing.
-    const devices = ((await this.offlineDevices([userId])).get(userId) ?? []).filter((reg) => takesSilentPush(reg.target) && reg.updated_at <= job.until_ts);
+    // A device first registered after the window ended was not pushed about it; a silent
+    // push would only spend a browser's allowance of pushes that show nothing. (Not
+    // updated_at: apps register again on every start and token refresh.)
+    const devices = ((await this.offlineDevices([userId])).get(userId) ?? []).filter((reg) => takesSilentPush(reg.target) && reg.created_at <= job.until_ts);
     if (devices.length === 0) return;
     const events = await this.windowEvents(job);
     if (burstOf(events, userId, job, await this.reactedAuthors(events)) === null) return;

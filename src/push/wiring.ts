@@ -30,17 +30,20 @@ export interface PushProvidersOptions {
    * and the FCM sends. Default: FcmProvider's own agent and the library's default for the token.
    */
   fcmHttpAgent?: Agent;
+  /** Told why the Web Push worker thread went (crashed, stopped answering); a new one starts. */
+  onWorkerLost?: (why: string) => void;
 }
 
 export function openPushProviders(config: Pick<Config, 'push' | 'dataDir'>, opts: PushProvidersOptions = {}): PushProviders {
   const p = config.push;
   const keys = loadOrCreateVapidKeys(p.vapidKeys, config.dataDir);
   const ca = p.caFile === null ? undefined : readFileSync(p.caFile);
-  // On a worker thread: a push's encryption must not be paid on the event loop.
-  const webpush = new WebPushThread({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca });
   const agent = opts.fcmHttpAgent;
   const fcm = p.fcmServiceAccount === null ? null : new FcmProvider({ ...loadFcmServiceAccount(p.fcmServiceAccount, agent), timeoutMs: p.timeoutMs, httpAgent: agent });
   const policy = new AddressPolicy(p.allow, 'PUSH_ALLOW');
+  // On a worker thread: a push's encryption must not be paid on the event loop. Started
+  // last, so that a configuration error above leaves no thread behind.
+  const webpush = new WebPushThread({ keys, subject: p.vapidSubject, allow: p.allow, timeoutMs: p.timeoutMs, ca }, opts.onWorkerLost);
   const senders: PushProviders['senders'] = { webpush: sender(webpush, (t): t is WebPushTarget => t.provider === 'webpush') };
   if (fcm) senders.fcm = sender(fcm, (t): t is FcmTarget => t.provider === 'fcm');
   return {

@@ -16,7 +16,7 @@ export class ReadMarker {
     private readonly client: Pick<ChatClient, 'markRead'>,
     private readonly inbox: Inbox,
     private readonly msgs: MessageStore,
-    /** Told of each conversation read here (its notifications in this browser are closed). */
+    /** Told of each conversation seen on screen here (its notifications in this browser are closed). */
     private readonly onRead: (convId: string) => void = () => undefined,
   ) {}
 
@@ -35,6 +35,9 @@ export class ReadMarker {
   /** Reads the open conversation up to its newest message while the page is visible. */
   markReadIfVisible(convId: string): void {
     if (document.visibilityState !== 'visible' || convId !== this.open) return;
+    // On screen: its notifications here go, whether this device reads it now or it was read
+    // elsewhere (Safari gets no retraction pushes).
+    this.onRead(convId);
     const row = this.inbox.get(convId);
     const newest = Math.max(row?.last_seq ?? 0, this.msgs.newestSeq(convId));
     if (newest <= 0) return;
@@ -42,7 +45,6 @@ export class ReadMarker {
     if (!unreadHere || (this.sent.get(convId) ?? 0) >= newest) return;
     this.sent.set(convId, newest);
     this.client.markRead(convId, newest);
-    this.onRead(convId);
   }
 
   /** Reads the open conversation, if any (page shown again, list refreshed, catch-up done). */

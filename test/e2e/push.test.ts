@@ -7,7 +7,7 @@
  * refused (malformed, http, private addresses, FCM on a server without it).
  */
 import { createConversation, http, pollUntil, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
-import { closeAll, connectDevice, send, type Device } from './rich-helpers';
+import { closeAll, connectDevice, send, sendOk, type Device } from './rich-helpers';
 import { LocalPushService } from '../push/local-service';
 
 jest.setTimeout(60_000);
@@ -20,7 +20,7 @@ let bob: TestUser;
 
 beforeAll(async () => {
   push = await LocalPushService.start();
-  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile, PUSH_TIMEOUT_MS: '1000' });
+  server = await startTestServer({ PUSH_ALLOW: '127.0.0.1/32', PUSH_CA_FILE: push.caFile, PUSH_TIMEOUT_MS: '3000' });
   [alice, bob] = await Promise.all([registerUser(server.url), registerUser(server.url)]);
 });
 
@@ -114,6 +114,22 @@ test('a subscription the push service says is gone is removed', async () => {
   expect((await register(dave, 'dave-phone', { platform: 'web', webpush: subscription('dave-phone', 410) })).status).toBe(201);
   await send(sockets[1].sock, conv, 'ping');
   await pollUntil(async () => ((await http(server.url, 'GET', '/api/v1/push/devices', undefined, dave.token)).body.devices as unknown[]).length, (n) => n === 0, 5000);
+});
+
+test('a device that registered again since it was pushed (as apps do on every start) still gets the retraction', async () => {
+  const conv = await createConversation(server.url, alice, 'group', [bob]);
+  const sub = subscription('bob-restarts');
+  expect((await register(bob, 'bob-restarts', { platform: 'web', webpush: sub })).status).toBe(201);
+  const sender = await connectDevice(server, alice, 'alice-restarts');
+  sockets.push(sender);
+  const seq = await sendOk(sender.sock, conv, 'ping');
+  await pollUntil(async () => of('bob-restarts').length, (n) => n >= 1, 5000);
+  expect((await register(bob, 'bob-restarts', { platform: 'web', webpush: sub })).status).toBe(200);
+  const reader = await connectDevice(server, bob, 'bob-reads-elsewhere');
+  sockets.push(reader);
+  reader.sock.send({ type: 'READ', conv_id: conv, seq });
+  await pollUntil(async () => of('bob-restarts').length, (n) => n >= 2, 5000);
+  expect(of('bob-restarts')[1].payload).toMatchObject({ kind: 'retract', conv_id: conv });
 });
 
 test('429 with Retry-After: the next attempt waits as long as asked (not the 1 s backoff), then one push arrives', async () => {

@@ -15,3 +15,21 @@ test('loses pending jobs on close: nothing is stored', async () => {
   expect(got).toEqual([]);
   await after.close();
 });
+
+test('a backlog of handlers that never really wait runs over many turns of the event loop, not one', async () => {
+  const jobs = new MemoryJobs();
+  const order: string[] = [];
+  // As a handler on the embedded store: every await resolves at once, nothing yields to I/O.
+  jobs.register<number>('q', async (n) => {
+    await Promise.resolve();
+    order.push(`job ${n}`);
+  });
+  // Queued in one go, as a burst of window jobs is: the first starts, the rest wait.
+  for (let i = 0; i < 50; i++) void jobs.add('q', i);
+  setImmediate(() => order.push('other work'));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(order).toHaveLength(51);
+  // The other work did not wait for the whole backlog.
+  expect(order.indexOf('other work')).toBeLessThan(5);
+  await jobs.close();
+});

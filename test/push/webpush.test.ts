@@ -250,16 +250,19 @@ describe('sending', () => {
     await p.close();
   });
 
-  test('after a timeout the connection is not reused: the next push to the host goes through', async () => {
-    const p = provider({ timeoutMs: 300 });
+  test('after a timeout the connection is not reused: the next push to the host opens one and goes through', async () => {
+    const p = provider({ timeoutMs: 2000 });
     await expect(p.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    const opened = connections;
+    // The hang takes the idle connection (the agent reuses the latest freed one) and it is dropped at the deadline.
     await expect(p.send(subscription('hang').target, notification, opts)).resolves.toEqual({ status: 'retry', reason: 'timeout' });
     await expect(p.send(subscription('ok').target, notification, opts)).resolves.toEqual({ status: 'sent' });
+    expect(connections).toBe(opened + 1);
     await p.close();
   });
 
   test('a host is vetted again after a minute: a name that now resolves to a private address is refused', async () => {
-    const p = provider({ allow: ['127.0.0.1/32'] });
+    const p = provider({ allow: ['127.0.0.1/32', '::1/128'] });
     const lookup = jest.spyOn(dns, 'lookup');
     const now = Date.now();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(now);

@@ -28,8 +28,14 @@ export class WebPushThread implements PushProvider<WebPushTarget> {
   private readonly pending = new Map<number, { resolve: (r: SendResult) => void; timer: NodeJS.Timeout }>();
   private readonly options: WebPushProviderOptions;
 
-  /** Throws when the compiled worker script is missing (run npm run build). */
-  constructor(options: WebPushProviderOptions) {
+  /**
+   * Throws when the compiled worker script is missing (run npm run build). `onLost` hears
+   * why a worker went (for the logs); the next send starts another.
+   */
+  constructor(
+    options: WebPushProviderOptions,
+    private readonly onLost: (why: string) => void = () => undefined,
+  ) {
     // A Buffer crosses to the worker as a bare Uint8Array, which TLS does not take as a CA.
     this.options = { ...options, ...(options.ca === undefined ? {} : { ca: options.ca.toString() }) };
     // Started now, not at the first push: a thread takes tens of milliseconds to boot, which
@@ -43,7 +49,11 @@ export class WebPushThread implements PushProvider<WebPushTarget> {
     const id = this.nextId++;
     return new Promise<SendResult>((resolve) => {
       // The worker settles every send by its timeout; this only covers a worker that stopped answering.
-      const timer = setTimeout(() => this.settle(id, { status: 'retry', reason: 'push worker did not answer' }), this.options.timeoutMs + WORKER_SLACK_MS);
+      // A worker that stops answering is replaced, or every later send would wait this long too.
+      const timer = setTimeout(() => {
+        this.settle(id, { status: 'retry', reason: 'push worker did not answer' });
+        if (this.worker === worker) void worker.terminate();
+      }, this.options.timeoutMs + WORKER_SLACK_MS);
       this.pending.set(id, { resolve, timer });
       const msg: ToWorker = { op: 'send', id, target, notification, opts };
       worker.postMessage(msg);
@@ -79,6 +89,7 @@ export class WebPushThread implements PushProvider<WebPushTarget> {
     const lost = (why: string): void => {
       if (this.worker !== worker) return;
       this.worker = null;
+      if (!this.closed) this.onLost(why);
       // Sends in flight went with it; whether they reached the push service is unknown, and
       // a second notification of one batch replaces the first (same topic), so try again.
       for (const id of [...this.pending.keys()]) this.settle(id, { status: 'retry', reason: `push worker ${why}` });

@@ -19,7 +19,7 @@ import type { LookupAddress } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { generateRequestDetails, getVapidHeaders } from 'web-push';
-import { AddressPolicy, pinnedLookup, PreviewRefusal, vettedAddresses } from '../../linkpreview';
+import { abortable, AddressPolicy, pinnedLookup, PreviewRefusal, vettedAddresses } from '../../linkpreview';
 import { retryAfterMs } from './retry-after';
 import type { PushNotification, PushProvider, SendOptions, SendResult, WebPushTarget } from './types';
 import { checkWebPushSubscription } from './validate';
@@ -43,7 +43,8 @@ export interface WebPushProviderOptions {
   ca?: string | Buffer;
 }
 
-/** The shutdown's abort reason. */
+/** Why an in-flight send was cut short (the abort reason, compared by identity). */
+const TIMEOUT = new Error('timeout');
 const CLOSED = new Error('closed');
 
 // The Topic header allows at most 32 base64url characters (RFC 8030 section 5.4).
@@ -97,10 +98,15 @@ interface Route {
 }
 
 /** A map that forgets its oldest entry past `max` entries. */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+/** Sets `key`; returns the entry forgotten to stay within `max`, if any. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): V | undefined {
   map.delete(key);
   map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as string);
+  if (map.size <= max) return undefined;
+  const oldest = map.keys().next().value as string;
+  const forgotten = map.get(oldest);
+  map.delete(oldest);
+  return forgotten;
 }
 
 /**
@@ -118,6 +124,8 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
   private readonly policy: AddressPolicy;
   private readonly shutdown = new AbortController();
   private readonly routes = new Map<string, Route>();
+  /** Every agent not yet destroyed: the routes' and the retired ones finishing their requests. */
+  private readonly agents = new Set<https.Agent>();
   private readonly vapid = new Map<string, { header: string; renewAt: number }>();
 
   /** Throws on an allow entry that is not a CIDR. */
@@ -137,10 +145,16 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
     const payload = Buffer.from(JSON.stringify(notification));
     if (payload.length > MAX_WEBPUSH_PAYLOAD_BYTES) return { status: 'failed', reason: `payload of ${payload.length} bytes` };
 
-    const signal = AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.shutdown.signal]);
+    // A controller per send, tied to the shutdown by a listener removed at the end: an
+    // AbortSignal.any() of the long-lived shutdown signal would be kept by it for good (Node 20).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const timer = setTimeout(() => controller.abort(TIMEOUT), this.options.timeoutMs);
+    const onShutdown = (): void => controller.abort(CLOSED);
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     try {
       const url = new URL(target.endpoint);
-      const agent = await this.route(url, signal);
+      const agent = await abortable(this.route(url), signal);
       // No vapidDetails: the library would sign a token per push; ours is cached (and a
       // library-wide setVapidDetails, which nothing here calls, would only re-sign it).
       const details = generateRequestDetails(target, payload, {
@@ -152,14 +166,18 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
       });
       return fromAnswer(await post(url, details.headers, details.body, agent, signal));
     } catch (err) {
-      return outcome(err, signal, this.shutdown.signal);
+      return outcome(err, signal);
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
   }
 
   /** Ends sends in flight (they resolve 'retry') and closes every connection; later sends resolve 'retry' at once. */
   async close(): Promise<void> {
-    this.shutdown.abort(CLOSED);
-    for (const route of this.routes.values()) void route.agent.then((agent) => agent.destroy(), () => undefined);
+    this.shutdown.abort();
+    for (const agent of this.agents) agent.destroy();
+    this.agents.clear();
     this.routes.clear();
   }
 
@@ -168,17 +186,42 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
    * sends to a host share one vetting (the promise is what is remembered), so a burst to a
    * new host opens the host's connections on one agent, not one agent per push.
    */
-  private route(url: URL, signal: AbortSignal): Promise<https.Agent> {
+  private route(url: URL): Promise<https.Agent> {
     const now = Date.now();
     const known = this.routes.get(url.host);
     if (known !== undefined && known.until > now) return known.agent;
-    const vetting = this.vet(url, known, signal);
-    remember(this.routes, url.host, { addresses: known?.addresses ?? '', agent: vetting, until: now + ROUTE_TTL_MS }, MAX_HOSTS);
-    // A failed vetting is not remembered: the next send asks again.
-    vetting.catch(() => {
-      if (this.routes.get(url.host)?.agent === vetting) this.routes.delete(url.host);
-    });
+    // The vetting has its own deadline, not the first sender's: every send to the host
+    // waits for it (each up to its own deadline), and one sender's timeout must not become
+    // the others' error.
+    const vetting = this.vet(url, known, AbortSignal.timeout(this.options.timeoutMs));
+    const forgotten = remember(this.routes, url.host, { addresses: known?.addresses ?? '', agent: vetting, until: now + ROUTE_TTL_MS }, MAX_HOSTS);
+    if (forgotten !== undefined) this.retire(forgotten.agent);
+    vetting.then(
+      (agent) => {
+        if (known !== undefined && agent !== undefined) void known.agent.then((old) => old !== agent && this.retire(known.agent), () => undefined);
+      },
+      () => {
+        // A failed vetting is not remembered (the next send asks again), and the host's
+        // old connections, pinned to addresses no longer vouched for, go.
+        if (this.routes.get(url.host)?.agent === vetting) this.routes.delete(url.host);
+        if (known !== undefined) this.retire(known.agent);
+      },
+    );
     return vetting;
+  }
+
+  /** Destroys an agent no send will be given again, once the requests it carries are over. */
+  private retire(agent: Promise<https.Agent>): void {
+    void agent.then(
+      (a) => {
+        const timer = setTimeout(() => {
+          a.destroy();
+          this.agents.delete(a);
+        }, this.options.timeoutMs);
+        timer.unref();
+      },
+      () => undefined,
+    );
   }
 
   private async vet(url: URL, known: Route | undefined, signal: AbortSignal): Promise<https.Agent> {
@@ -187,8 +230,8 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
     const current = this.routes.get(url.host);
     if (current !== undefined) current.addresses = addresses;
     if (known !== undefined && known.addresses === addresses) return known.agent;
-    // The old agent is not destroyed: its requests in flight finish and its idle sockets time out.
-    return new https.Agent({
+    // The old agent is retired, not destroyed at once: its requests in flight finish first.
+    const agent = new https.Agent({
       keepAlive: true,
       maxSockets: SOCKETS_PER_HOST,
       timeout: IDLE_SOCKET_MS,
@@ -196,6 +239,8 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
       lookup: pinnedLookup(vetted),
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
     });
+    this.agents.add(agent);
+    return agent;
   }
 
   /** The Authorization header for a push service origin, signed once and reused until an hour before it ends. */
@@ -229,8 +274,10 @@ function post(url: URL, headers: Record<string, string | number>, body: Buffer |
 }
 
 /** The SendResult of a send that threw. */
-function outcome(err: unknown, signal: AbortSignal, shutdown: AbortSignal): SendResult {
-  if (signal.aborted) return { status: 'retry', reason: shutdown.aborted ? 'closed' : 'timeout' };
+function outcome(err: unknown, signal: AbortSignal): SendResult {
+  if (signal.aborted) return { status: 'retry', reason: signal.reason === CLOSED ? 'closed' : 'timeout' };
+  // The host's vetting ran out of its own time (DNS slower than the send budget): worth another try.
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return { status: 'retry', reason: `dns: ${err.message}` };
   if (err instanceof PreviewRefusal) {
     // A refused address is the target's fault and will not change by waiting; a failed lookup may.
     return err.code === 'blocked_address' ? { status: 'failed', reason: `blocked address: ${err.message}` } : { status: 'retry', reason: `dns: ${err.message}` };
