@@ -7,12 +7,11 @@
  * Hence the loop is the default. Without the compiled worker (running from sources) the
  * thread mode falls back to the loop.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { SqliteSequencer, type Sequencer } from '../sequencer';
 import { SqliteStore, ThreadedSqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer, type Store } from '../store';
 import { ThreadedSequencer } from './sequencer';
 import { WriterThread } from './writer';
+import { compiledWorker } from '../worker-script';
 
 export interface EmbeddedEngines {
   store: Store;
@@ -50,6 +49,5 @@ export async function openEmbeddedEngines(opts: EmbeddedOptions): Promise<Embedd
 
 /** The compiled worker next to this file, or in dist/ when running from src/ under ts-jest. */
 function workerScript(): string | null {
-  const candidates = [path.join(__dirname, 'writer-worker.js'), path.join(__dirname, '..', '..', 'dist', 'embedded', 'writer-worker.js')];
-  return candidates.find((f) => fs.existsSync(f)) ?? null;
+  return compiledWorker('embedded/writer-worker.js');
 }

@@ -2,13 +2,12 @@
  * Image processing off the event loop: a piscina pool of `image-worker.ts` threads. The loop
  * only sniffs the head, posts the bytes and receives the variants.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Piscina, queueOptionsSymbol, type PiscinaTask, type TaskQueue } from 'piscina';
 import { MediaError } from './errors';
 import { sniffType } from './sniff';
 import type { ImageOptions, ImagePreview, ImageStage, ImageTask, ImageTaskResult, ImageVariant, WireVariant } from './types';
+import { compiledWorker } from '../worker-script';
 
 export interface MediaPoolOptions extends ImageOptions {
   /** Worker threads; one per core by default (each runs libvips single-threaded). */
@@ -150,11 +149,7 @@ function toVariant(v: WireVariant): ImageVariant {
 
 /** The compiled worker next to this file, or in dist/ when running from src/ under ts-jest. */
 function workerScript(): string {
-  const candidates = [
-    path.join(__dirname, 'image-worker.js'),
-    path.join(__dirname, '..', '..', 'dist', 'media', 'image-worker.js'),
-  ];
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) throw new Error(`media: compiled image worker not found (run npm run build): ${candidates.join(', ')}`);
+  const found = compiledWorker('media/image-worker.js');
+  if (found === null) throw new Error('media: compiled image worker not found (run npm run build)');
   return found;
 }

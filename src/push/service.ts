@@ -20,7 +20,6 @@ import type { Presence } from '../presence';
 import type { Jobs } from '../jobs';
 import type { Logger } from '../observability';
 import { buildNotification, type Burst, type Notification } from './notification';
-
 import { takesSilentPush, type SendResult } from './providers';
 export type { SendResult } from './providers';
 
@@ -103,9 +102,8 @@ export class PushService {
   private readonly attempts: number;
 
   constructor(private readonly opts: PushServiceOptions) {
-    const attempts = opts.attempts ?? 5;
+    this.attempts = opts.attempts ?? 5;
     opts.jobs.register<WindowJob>(batchQueue, (job) => this.deliverWindow(job), { concurrency: 4 });
-    this.attempts = attempts;
     opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, (job.attempts_before ?? 0) + run.attempt), { concurrency: 16 });
     opts.jobs.register<RetractJob>(retractQueue, (job) => this.retract(job), { concurrency: 4 });
   }

@@ -4,11 +4,10 @@
  * `send` never rejects and settles within the timeout; a worker that dies fails its sends
  * in flight as 'retry' (the push jobs try again) and a new one is started for later sends.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { PushNotification, PushProvider, SendOptions, SendResult, WebPushTarget } from './types';
 import type { WebPushProviderOptions } from './webpush';
+import { compiledWorker } from '../../worker-script';
 
 export type ToWorker =
   | { op: 'send'; id: number; target: WebPushTarget; notification: PushNotification; opts: SendOptions }
@@ -113,8 +112,7 @@ export class WebPushThread implements PushProvider<WebPushTarget> {
 
 /** The compiled worker: beside this file when running from dist, else dist's (tests run src through ts-jest). */
 function workerScript(): string {
-  const candidates = [path.join(__dirname, 'webpush-worker.js'), path.join(__dirname, '..', '..', '..', 'dist', 'push', 'providers', 'webpush-worker.js')];
-  const found = candidates.find((f) => fs.existsSync(f));
-  if (found === undefined) throw new Error(`push: compiled Web Push worker not found (run npm run build): ${candidates.join(', ')}`);
+  const found = compiledWorker('push/providers/webpush-worker.js');
+  if (found === null) throw new Error('push: compiled Web Push worker not found (run npm run build)');
   return found;
 }

@@ -5,10 +5,9 @@
  * checkpoints moved to a worker). The serving connection stops auto-checkpointing and a
  * worker thread checkpoints the same file every `intervalMs`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { compiledWorker } from '../../worker-script';
 
 export interface Checkpointer {
   /** Stops the worker; the connection goes back to checkpointing itself. */
@@ -55,9 +54,5 @@ export function startCheckpointer(db: Database.Database, intervalMs = 250): Chec
 
 /** The compiled worker next to this file, or in dist/ when running from src/ under ts-jest. */
 function workerScript(): string | null {
-  const candidates = [
-    path.join(__dirname, 'checkpoint-worker.js'),
-    path.join(__dirname, '..', '..', '..', 'dist', 'store', 'sqlite', 'checkpoint-worker.js'),
-  ];
-  return candidates.find((f) => fs.existsSync(f)) ?? null;
+  return compiledWorker('store/sqlite/checkpoint-worker.js');
 }
