@@ -192,7 +192,7 @@ export class ConversationActor {
 
   private async load(): Promise<Loaded> {
     const [conv, members] = await Promise.all([this.deps.store.getConversation(this.convId), this.deps.store.getMembers(this.convId)]);
-    if (!conv) throw new ProtocolError('not_found', 'conversation not found');
+    if (!conv) throw rules.noSuchConversation();
     const state = new ConversationState(conv, members);
     this.lastTs = 0;
     await this.loadTail(state, conv);

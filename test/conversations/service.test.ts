@@ -125,10 +125,10 @@ test('fan-out publishes one message per gateway with the frame serialised once',
   expect(g2.find((x) => x.t === 'frames' && x.frame.includes('"DELIVER"'))).toMatchObject({ users: ['alice'], exclude_session: 's3' });
 });
 
-test('non-members and unknown conversations are refused; nothing is stored', async () => {
+test('non-members and unknown conversations are refused alike; nothing is stored', async () => {
   const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
-  await expect(send(conversation.conv_id, 'carol', 'x')).rejects.toMatchObject({ code: 'forbidden' });
-  await expect(send('c_missing', 'alice', 'x')).rejects.toMatchObject({ code: 'not_found' });
+  await expect(send(conversation.conv_id, 'carol', 'x')).rejects.toMatchObject({ code: 'not_found', message: 'conversation not found' });
+  await expect(send('c_missing', 'alice', 'x')).rejects.toMatchObject({ code: 'not_found', message: 'conversation not found' });
   const events = await store.readEvents(conversation.conv_id, 0, 100);
   expect(events.filter((e) => e.kind === 'message')).toHaveLength(0);
 });
@@ -224,7 +224,7 @@ describe('idempotency inside the actor (dedup.ts), commits held open on a real s
     const first = await send(conversation.conv_id, 'bob', 'bye');
     await service.dispatch({ op: 'remove_member', conv_id: conversation.conv_id, user_id: 'alice', target_id: 'bob' });
     expect(await send(conversation.conv_id, 'bob', 'bye')).toEqual({ ...first, duplicate: true });
-    await expect(send(conversation.conv_id, 'bob', 'new')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(send(conversation.conv_id, 'bob', 'new')).rejects.toMatchObject({ code: 'not_found' });
   });
 
   test('a DELETE found duplicate at commit (its key already used for another target) leaves its target alive', async () => {
