@@ -124,3 +124,60 @@ describe('a conversation the caller is not in answers as one that does not exist
     }
   });
 });
+
+/** The shard's conversation actors in memory, as /metrics reports them. */
+async function liveActors(): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^chat_live_actors (\d+)$/m.exec(text);
+  if (!m) throw new Error('chat_live_actors missing from /metrics');
+  return Number(m[1]);
+}
+
+const randomId = (): string => `c_${Math.random().toString(36).slice(2, 18)}`;
+
+describe('ids of conversations that do not exist cost nothing', () => {
+  test('frames for random ids leave no conversation actor behind', async () => {
+    const before = await liveActors();
+    // The gateway closes a connection after 20 refused frames in 10 s: a few frames per connection.
+    for (let c = 0; c < 20; c++) {
+      const { sock } = await TestSocket.connect(server.wsUrl, eve.token, cmid('probe'));
+      const frames = [
+        { type: 'SEND', client_msg_id: cmid('p'), conv_id: randomId(), body: 'hello?' },
+        { type: 'REACT', client_msg_id: cmid('p'), conv_id: randomId(), target_seq: 2, emoji: '👍' },
+        { type: 'EDIT', client_msg_id: cmid('p'), conv_id: randomId(), target_seq: 2, body: 'x' },
+        { type: 'DELETE', client_msg_id: cmid('p'), conv_id: randomId(), target_seq: 2 },
+        { type: 'MUTE', conv_id: randomId(), until: -1 },
+        { type: 'MARK_UNREAD', conv_id: randomId() },
+        { type: 'DELIVERED', conv_id: randomId(), seq: 3 },
+        { type: 'READ', conv_id: randomId(), seq: 3 },
+        { type: 'TYPING', conv_id: randomId(), state: 'started' },
+      ];
+      for (const f of [...frames, ...frames.map((f) => ({ ...f, conv_id: randomId(), ...('client_msg_id' in f ? { client_msg_id: cmid('p') } : {}) }))]) {
+        sock.send(f);
+      }
+      for (let i = 0; i < 18; i++) expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'not_found' });
+      sock.close();
+    }
+    expect(await liveActors()).toBe(before);
+  });
+
+  restTest('REST requests for random ids leave no conversation actor behind; a new conversation works right after', async () => {
+    const before = await liveActors();
+    const routes = (conv: string) => conversationRoutes(conv, 2);
+    for (let round = 0; round < 40; round++) {
+      const answers = await Promise.all(routes(randomId()).map(([, method, path, body]) => http(url, method, '/api/v1' + path, body, eve.token)));
+      for (const a of answers) expect(a.status).toBe(404);
+    }
+    expect(await liveActors()).toBe(before);
+
+    // A real conversation is untouched by all that.
+    const conv = await createConversation(url, eve, 'direct', [alice]);
+    const { sock } = await TestSocket.connect(server.wsUrl, eve.token, cmid('eve-real'));
+    try {
+      await sendOk(sock, conv, 'a real one');
+    } finally {
+      sock.close();
+    }
+    expect(await liveActors()).toBe(before + 1);
+  });
+});
