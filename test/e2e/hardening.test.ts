@@ -181,3 +181,114 @@ describe('ids of conversations that do not exist cost nothing', () => {
     expect(await liveActors()).toBe(before + 1);
   });
 });
+
+describe('lone UTF-16 surrogates are refused in every text field; surrogate pairs pass', () => {
+  // Escapes as a client writes them: JSON.parse makes each a lone surrogate (or two in the wrong order).
+  const lone: Record<string, string> = { 'lone high': '\\ud800', 'lone low': '\\udc00', 'reversed pair': '\\ude00\\ud83d' };
+  const message = (field: string, type?: string) => `${type ? `${type}: ` : ''}${field} must be well-formed Unicode text (it holds a lone UTF-16 surrogate)`;
+  /** JSON text of `template` with each "@" replaced by the raw escape `bad` (so the frame carries it as written). */
+  const withEscape = (template: object, bad: string): string => JSON.stringify(template).split('@').join(bad);
+
+  test('in frames: ERROR bad_request naming the field, nothing stored or delivered', async () => {
+    const b = await TestSocket.connect(server.wsUrl, bob.token, cmid('bob-watch'));
+    try {
+      for (const [what, bad] of Object.entries(lone)) {
+        const { sock } = await TestSocket.connect(server.wsUrl, alice.token, cmid('alice-lone'));
+        const cases: [string, string, object][] = [
+          ['SEND', 'body', { type: 'SEND', client_msg_id: cmid('l'), conv_id: group, body: 'hi @ there' }],
+          ['SEND', 'client_msg_id', { type: 'SEND', client_msg_id: '@', conv_id: group, body: 'hi' }],
+          ['SEND', 'mentions[0]', { type: 'SEND', client_msg_id: cmid('l'), conv_id: group, body: 'hi', mentions: ['@'] }],
+          ['REACT', 'emoji', { type: 'REACT', client_msg_id: cmid('l'), conv_id: group, target_seq: msgSeq, emoji: '@' }],
+          ['EDIT', 'body', { type: 'EDIT', client_msg_id: cmid('l'), conv_id: group, target_seq: msgSeq, body: '@' }],
+          ['TYPING', 'conv_id', { type: 'TYPING', conv_id: `${group}@`, state: 'started' }],
+          ['PRESENCE_SUB', 'user_ids[1]', { type: 'PRESENCE_SUB', user_ids: [bob.user_id, '@'] }],
+        ];
+        for (const [type, field, template] of cases) {
+          const text = withEscape(template, bad);
+          expect(text).toContain(bad);
+          sock.send(text);
+          const err = await sock.next((f) => f.type === 'ERROR' || f.type === 'ACK');
+          expect({ what, type, code: err.code, message: err.message }).toEqual({ what, type, code: 'bad_request', message: message(field, type) });
+        }
+        sock.close();
+        // A CONNECT is refused like any bad first frame.
+        const raw = await TestSocket.open(server.wsUrl);
+        raw.send(withEscape({ type: 'CONNECT', token: alice.token, device_id: 'phone@' }, bad));
+        expect(await raw.closed).toBe(4002);
+      }
+      await b.sock.none((f) => f.type === 'DELIVER' || f.type === 'TYPING', 200);
+      const events = await http(url, 'GET', `/api/v1/conversations/${group}/events?after=${msgSeq}`, undefined, alice.token);
+      expect((events.body.events as { kind: string }[]).filter((e) => e.kind !== 'reaction')).toEqual([]);
+    } finally {
+      b.sock.close();
+    }
+  });
+
+  test('in frames: astral characters (surrogate pairs) pass everywhere', async () => {
+    const { sock } = await TestSocket.connect(server.wsUrl, alice.token, `phone-😀-${cmid()}`);
+    const b = await TestSocket.connect(server.wsUrl, bob.token, cmid('bob-astral'));
+    try {
+      const seq = acked(await request(sock, { type: 'SEND', client_msg_id: cmid('😀'), conv_id: group, body: '😀 hi 🎉' }));
+      expect(await b.sock.next((f) => f.type === 'DELIVER' && f.seq === seq)).toMatchObject({ body: '😀 hi 🎉' });
+      acked(await request(sock, { type: 'REACT', client_msg_id: cmid('r'), conv_id: group, target_seq: seq, emoji: '😀' }));
+      acked(await request(sock, { type: 'EDIT', client_msg_id: cmid('e'), conv_id: group, target_seq: seq, body: '🎉 edited 😀' }));
+    } finally {
+      sock.close();
+      b.sock.close();
+    }
+  });
+
+  restTest('in REST bodies: 400 bad_request naming the field, on every route with a body', async () => {
+    const conv = await createConversation(url, alice, 'group', [bob], 'rest text');
+    const seq = (await http(url, 'POST', `/api/v1/conversations/${conv}/messages`, { client_msg_id: cmid('m'), body: 'hi' }, alice.token)).body.seq as number;
+    const cases: [string, string, string, object, string | undefined][] = [
+      ['register: display_name', 'POST', '/auth/register', { username: `lone${process.pid}x1`, password: 'correct horse battery', display_name: 'Eve @' }, undefined],
+      ['register: password', 'POST', '/auth/register', { username: `lone${process.pid}x2`, password: 'correct horse @ battery' }, undefined],
+      ['login: username', 'POST', '/auth/login', { username: 'eve@', password: 'correct horse battery' }, undefined],
+      ['create: title', 'POST', '/conversations', { type: 'group', member_ids: [bob.user_id], title: 'party @' }, alice.token],
+      ['create: member_ids[0]', 'POST', '/conversations', { type: 'group', member_ids: ['@'], title: 'x' }, alice.token],
+      ['add members: user_ids[0]', 'POST', `/conversations/${conv}/members`, { user_ids: ['@'] }, alice.token],
+      ['send: body', 'POST', `/conversations/${conv}/messages`, { client_msg_id: cmid('m'), body: 'hi @' }, alice.token],
+      ['send: client_msg_id', 'POST', `/conversations/${conv}/messages`, { client_msg_id: '@', body: 'hi' }, alice.token],
+      ['react: emoji', 'POST', `/conversations/${conv}/messages/${seq}/reactions`, { client_msg_id: cmid('r'), emoji: '@' }, alice.token],
+      ['edit: body', 'PATCH', `/conversations/${conv}/messages/${seq}`, { client_msg_id: cmid('e'), body: '@' }, alice.token],
+      ['unsend: client_msg_id', 'DELETE', `/conversations/${conv}/messages/${seq}`, { client_msg_id: '@' }, alice.token],
+      ['upload: name', 'POST', '/attachments', { name: 'cat @.jpg', content_type: 'image/jpeg', size: 10, sha256: 'a'.repeat(64) }, alice.token],
+      ['push: app_id', 'PUT', '/push/devices/d1', { platform: 'android', app_id: 'app@', fcm_token: 'tok' }, alice.token],
+      ['push: webpush.keys.auth', 'PUT', '/push/devices/d1', { platform: 'web', webpush: { endpoint: 'https://push.example/x', keys: { p256dh: 'k', auth: '@' } } }, alice.token],
+    ];
+    for (const [what, bad] of Object.entries(lone)) {
+      for (const [name, method, path, template, token] of cases) {
+        const field = name.split(': ')[1];
+        const res = await http(url, method, '/api/v1' + path, undefined, token, withEscape(template, bad));
+        expect({ what, name, status: res.status, error: res.body.error }).toEqual({ what, name, status: 400, error: { code: 'bad_request', message: message(field) } });
+      }
+    }
+    // Nothing of that was stored.
+    const events = await http(url, 'GET', `/api/v1/conversations/${conv}/events?after=0`, undefined, alice.token);
+    expect((events.body.events as { kind: string }[]).map((e) => e.kind)).toEqual(['member_added', 'message']);
+    expect((await http(url, 'POST', '/api/v1/auth/login', { username: `lone${process.pid}x1`, password: 'correct horse battery' })).status).toBe(401);
+  });
+
+  restTest('in REST bodies: astral characters pass', async () => {
+    const user = await registerUserPatiently(url);
+    const named = await http(url, 'POST', '/api/v1/auth/register', { username: `astral${process.pid}`, password: 'correct horse battery', display_name: 'Zoë 😀' });
+    expect(named.status).toBe(201);
+    const conv = await http(url, 'POST', '/api/v1/conversations', { type: 'group', member_ids: [alice.user_id], title: '🎉 party' }, user.token);
+    expect(conv.status).toBe(201);
+    expect(conv.body.title).toBe('🎉 party');
+    const sent = await http(url, 'POST', `/api/v1/conversations/${conv.body.conv_id}/messages`, { client_msg_id: cmid('😀'), body: '😀' }, user.token);
+    expect(sent.status).toBe(201);
+    const react = await http(url, 'POST', `/api/v1/conversations/${conv.body.conv_id}/messages/${sent.body.seq}/reactions`, { client_msg_id: cmid('r'), emoji: '😀' }, user.token);
+    expect(react.status).toBe(201);
+    const history = await http(url, 'GET', `/api/v1/conversations/${conv.body.conv_id}/messages`, undefined, user.token);
+    expect(history.body.messages[0]).toMatchObject({ body: '😀', reactions: { [user.user_id]: '😀' } });
+    const slot = await http(url, 'POST', '/api/v1/attachments', { name: '😀.jpg', content_type: 'image/jpeg', size: 10, sha256: 'a'.repeat(64) }, user.token);
+    expect(slot.status).toBe(201);
+  });
+
+  restTest('path parameters cannot carry one: percent-encoded surrogates do not decode', async () => {
+    const res = await http(url, 'GET', '/api/v1/conversations/c%ED%A0%80/messages', undefined, alice.token);
+    expect(res.status).toBe(400);
+  });
+});
