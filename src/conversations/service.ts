@@ -196,7 +196,11 @@ export class ConversationService {
     // An announce follows the conversation's creation, possibly on another shard: whatever
     // this shard remembered about the id is stale.
     if (cmd.op === 'announce') this.missing.forget(convId);
-    else if (this.missing.has(convId)) return Promise.reject(noSuchConversation());
+    else if (this.missing.has(convId)) {
+      // The router may have marked it just now (its shard died): nothing will load it.
+      this.recovering.delete(convId);
+      return Promise.reject(noSuchConversation());
+    }
     return new Promise((resolve, reject) => {
       const opening = this.opening.get(convId);
       if (opening) {
