@@ -5,7 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import Ajv, { type ValidateFunction } from 'ajv';
-import { ProtocolError, httpStatus, toProtocolError } from '../protocol';
+import { ProtocolError, httpStatus, illFormedField, illFormedMessage, toProtocolError } from '../protocol';
 import type { TokenService } from '../auth';
 import type { Logger } from '../observability';
 
@@ -21,6 +21,17 @@ export function validator<T>(schema: object): (value: unknown) => T {
     const detail = err?.keyword === 'additionalProperties' ? `unknown field "${String(err.params.additionalProperty)}"` : `${field} ${err?.message ?? 'is invalid'}`;
     throw new ProtocolError('bad_request', detail);
   };
+}
+
+/**
+ * Refuses a JSON body with a lone UTF-16 surrogate in any string or key (protocol/text.ts
+ * says why), for every route at once: one written later cannot forget it. Path parameters
+ * and query strings need no check: percent-decoding never yields a lone surrogate.
+ */
+export function wellFormedBody(req: Request, _res: Response, next: NextFunction): void {
+  const field = illFormedField(req.body);
+  if (field !== null) throw new ProtocolError('bad_request', `${field} ${illFormedMessage}`);
+  next();
 }
 
 /** Parses an optional integer query parameter within [min, max]. */

@@ -13,7 +13,7 @@ import type { Bus } from '../bus';
 import type { TokenService } from '../auth';
 import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
-import { errorHandler } from './http';
+import { errorHandler, wellFormedBody } from './http';
 import { userRoutes } from './users';
 import { conversationRoutes } from './conversations';
 import { webRoutes } from './web';
@@ -67,6 +67,7 @@ export function createApi(opts: ApiOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(express.json({ limit: opts.limits.maxFrameBytes }));
+  app.use(wellFormedBody);
   app.get('/healthz', (_req, res) => {
     const ring = opts.clusterInfo?.();
     res.json(ring ? { status: 'ok', shard: ring.shard, ring: { version: ring.version, shards: ring.shards } } : { status: 'ok' });

@@ -53,9 +53,14 @@ export class ConversationActor {
   private readonly sending = new Set<string>();
   lastActive = Date.now();
 
+  /**
+   * `found` is the conversation's row when the caller just read it (to know it exists):
+   * the first load uses it instead of reading it again.
+   */
   constructor(
     readonly convId: string,
     private readonly deps: ActorDeps,
+    private found: ConversationRecord | null = null,
   ) {
     this.out = new OrderedFanout(deps.fanout, deps.logger, convId);
   }
@@ -191,8 +196,10 @@ export class ConversationActor {
   }
 
   private async load(): Promise<Loaded> {
-    const [conv, members] = await Promise.all([this.deps.store.getConversation(this.convId), this.deps.store.getMembers(this.convId)]);
-    if (!conv) throw new ProtocolError('not_found', 'conversation not found');
+    const found = this.found;
+    this.found = null;
+    const [conv, members] = await Promise.all([found ?? this.deps.store.getConversation(this.convId), this.deps.store.getMembers(this.convId)]);
+    if (!conv) throw rules.noSuchConversation();
     const state = new ConversationState(conv, members);
     this.lastTs = 0;
     await this.loadTail(state, conv);

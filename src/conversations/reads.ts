@@ -4,6 +4,7 @@
  */
 import { ProtocolError, type ConvEvent, type InboxRow } from '../protocol';
 import type { ConversationRecord, InboxPage, MemberRecord, MessageView, Store } from '../store';
+import { noSuchConversation } from './rules';
 
 /** Margin subtracted from inbox cursors: an event sequenced before a sync but committed
  * after it carries an older timestamp, and shards' clocks differ a little. Rows are
@@ -27,14 +28,11 @@ export class ConversationReads {
     private readonly beforeRead: () => Promise<void>,
   ) {}
 
-  /** Throws forbidden unless `userId` is a member; not_found if the conversation is unknown. */
+  /** Throws not_found unless `userId` is a member: an unknown conversation and someone else's answer alike. */
   async requireMember(userId: string, convId: string): Promise<MemberRecord> {
     const member = await this.store.getMember(convId, userId);
     if (member) return member;
-    const conv = await this.store.getConversation(convId);
-    throw conv
-      ? new ProtocolError('forbidden', 'not a member of this conversation')
-      : new ProtocolError('not_found', 'conversation not found');
+    throw noSuchConversation();
   }
 
   async inbox(userId: string, cursor: string | null, limit: number): Promise<InboxPage> {
@@ -46,7 +44,7 @@ export class ConversationReads {
     await this.requireMember(userId, convId);
     await this.beforeRead(); // members' markers are part of the answer
     const [conversation, members] = await Promise.all([this.store.getConversation(convId), this.store.getMembers(convId)]);
-    if (!conversation) throw new ProtocolError('not_found', 'conversation not found');
+    if (!conversation) throw noSuchConversation();
     return { conversation, members };
   }
 

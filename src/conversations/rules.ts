@@ -35,10 +35,19 @@ export interface Stamp {
   attachmentSendWindowMs?: number;
 }
 
-/** The member on whose behalf a command runs; forbidden for anyone else. */
+/**
+ * The one refusal for a conversation the caller may not see. A conversation they are not
+ * in answers exactly like one that does not exist (code and message), or an outsider
+ * could probe which ids exist; `forbidden` is for members lacking a role.
+ */
+export function noSuchConversation(): ProtocolError {
+  return new ProtocolError('not_found', 'conversation not found');
+}
+
+/** The member on whose behalf a command runs; anyone else is told there is no such conversation. */
 export function requireMember(state: ConversationState, userId: string): MemberState {
   const member = state.members.get(userId);
-  if (!member) throw new ProtocolError('forbidden', 'not a member of this conversation');
+  if (!member) throw noSuchConversation();
   return member;
 }
 

@@ -14,6 +14,8 @@ import { MarkerWriter } from './markers';
 import { Fanout } from './fanout';
 import type { ActorDeps } from './deps';
 import type { Command, ResultOf } from './commands';
+import { MissingConversations, type MissingConversationsOptions } from './missing';
+import { noSuchConversation } from './rules';
 
 export interface ConversationServiceOptions {
   store: Store;
@@ -30,6 +32,8 @@ export interface ConversationServiceOptions {
   attachmentSendWindowMs?: number;
   /** Link previews for message bodies; null turns them off. */
   linkPreviews: LinkPreviews | null;
+  /** The negative cache of conversation lookups; defaults to defaultMissingConversations. */
+  missingConversations?: MissingConversationsOptions;
 }
 
 /** Finds the first link of a message body and fetches its preview (the linkpreview module). */
@@ -75,8 +79,25 @@ export type Route = <C extends Command>(cmd: C) => Promise<ResultOf<C>>;
 /** Longest wait for an actor to finish its in-flight commands when handing it over. */
 const drainTimeoutMs = 10_000;
 
+/** A command waiting for its conversation to be looked up, and how to answer it. */
+interface Waiting {
+  cmd: Command;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Commands for a conversation that has no actor here while the store is asked whether it exists. */
+interface Opening {
+  waiting: Waiting[];
+  /** Settles once every waiting command went to an actor or was refused. */
+  done: Promise<void>;
+}
+
 export class ConversationService {
   private readonly actors = new Map<string, ConversationActor>();
+  /** Conversations being looked up before an actor is made for them (see open). */
+  private readonly opening = new Map<string, Opening>();
+  private readonly missing: MissingConversations;
   private readonly deps: ActorDeps;
   private readonly markers: MarkerWriter;
   private readonly commits: CommitQueue;
@@ -92,6 +113,7 @@ export class ConversationService {
   private push: Notifier | null = null;
 
   constructor(private readonly opts: ConversationServiceOptions) {
+    this.missing = new MissingConversations(opts.missingConversations);
     this.commits = new CommitQueue(opts.store, opts.metrics);
     this.markers = new MarkerWriter(opts.store, opts.logger, opts.markerFlushMs);
     this.deps = {
@@ -158,13 +180,73 @@ export class ConversationService {
     // ahead of it; a cluster router retries the command on the next owner.
     if (this.stopped) return Promise.reject(new ConversationMovedError(`shard stopping; ${cmd.conv_id} moves to another shard`));
     if (this.moved.has(cmd.conv_id)) return Promise.reject(new ConversationMovedError(`${cmd.conv_id} moved to another shard`));
-    let actor = this.actors.get(cmd.conv_id);
-    if (!actor) {
-      actor = new ConversationActor(cmd.conv_id, this.deps);
-      this.actors.set(cmd.conv_id, actor);
-      this.opts.metrics.liveActors.set(this.actors.size);
+    const actor = this.actors.get(cmd.conv_id);
+    if (actor) return actor.enqueue(cmd);
+    return this.open(cmd) as Promise<ResultOf<C>>;
+  }
+
+  /**
+   * The first command for a conversation with no actor here. An actor is made only once
+   * the store says the conversation exists: any client may name any id, and an actor per
+   * id named (it used to live until evicted, minutes later) let random ids fill the heap.
+   * Commands that arrive during the lookup wait with it and reach the actor in arrival order.
+   */
+  private open(cmd: Command): Promise<unknown> {
+    const convId = cmd.conv_id;
+    // An announce follows the conversation's creation, possibly on another shard: whatever
+    // this shard remembered about the id is stale.
+    if (cmd.op === 'announce') this.missing.forget(convId);
+    else if (this.missing.has(convId)) {
+      // The router may have marked it just now (its shard died): nothing will load it.
+      this.recovering.delete(convId);
+      return Promise.reject(noSuchConversation());
     }
-    return actor.enqueue(cmd);
+    return new Promise((resolve, reject) => {
+      const opening = this.opening.get(convId);
+      if (opening) {
+        opening.waiting.push({ cmd, resolve, reject });
+        return;
+      }
+      const started: Opening = { waiting: [{ cmd, resolve, reject }], done: Promise.resolve() };
+      this.opening.set(convId, started);
+      started.done = this.lookUp(convId, started);
+    });
+  }
+
+  /** Answers the commands of `opening`: each goes to a new actor, or is refused, in order. */
+  private async lookUp(convId: string, opening: Opening): Promise<void> {
+    const { waiting } = opening;
+    try {
+      while (waiting.length > 0) {
+        // Only the commands that were waiting before the store was asked may be refused by
+        // its answer: one that came later may follow a creation (an announce does).
+        const asked = waiting.length;
+        let conv: ConversationRecord | null;
+        try {
+          conv = await this.opts.store.getConversation(convId);
+        } catch (err) {
+          this.opts.logger.error('conversation lookup failed', { conv_id: convId, err });
+          const unavailable = new ProtocolError('unavailable', 'could not load the conversation; retry');
+          for (const w of waiting.splice(0)) w.reject(unavailable);
+          return;
+        }
+        if (conv !== null) {
+          // Made even when stopping or moved meanwhile: these commands were accepted before,
+          // and stop() and release() wait for them as for any accepted command.
+          const actor = new ConversationActor(convId, this.deps, conv);
+          this.actors.set(convId, actor);
+          this.opts.metrics.liveActors.set(this.actors.size);
+          for (const w of waiting.splice(0)) actor.enqueue(w.cmd).then(w.resolve, w.reject);
+          return;
+        }
+        this.missing.add(convId);
+        // A dead shard's conversation is marked before its first command: none to recover.
+        this.recovering.delete(convId);
+        for (const w of waiting.splice(0, asked)) w.reject(noSuchConversation());
+      }
+    } finally {
+      this.opening.delete(convId);
+    }
   }
 
   /** Creates a conversation (direct ones are deduplicated per pair) and announces it. */
@@ -192,6 +274,7 @@ export class ConversationService {
         ...others.map((user_id) => ({ user_id, role: 'member' as const })),
       ],
     });
+    this.missing.forget(conversation.conv_id);
     if (created) await this.route({ op: 'announce', conv_id: conversation.conv_id, user_id: creatorId });
     const [conv, members] = await Promise.all([
       this.opts.store.getConversation(conversation.conv_id),
@@ -216,6 +299,8 @@ export class ConversationService {
    */
   async release(convId: string): Promise<void> {
     this.moved.add(convId);
+    // Commands accepted before the move that wait for the lookup are answered here first.
+    await this.opening.get(convId)?.done;
     const actor = this.actors.get(convId);
     if (!actor) return;
     const deadline = Date.now() + drainTimeoutMs;
@@ -246,6 +331,11 @@ export class ConversationService {
     return this.actors.size;
   }
 
+  /** Ids in the negative cache of conversation lookups (bounded by its maxEntries). */
+  get missingCached(): number {
+    return this.missing.size;
+  }
+
   private evictIdle(): void {
     const cutoff = Date.now() - this.opts.actorIdleMs;
     for (const [id, actor] of this.actors) {
@@ -263,7 +353,8 @@ export class ConversationService {
     if (this.sweeper) clearInterval(this.sweeper);
     this.stopped = true;
     const deadline = Date.now() + drainTimeoutMs;
-    while ([...this.actors.values()].some((a) => !a.idle) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const busy = () => this.opening.size > 0 || [...this.actors.values()].some((a) => !a.idle);
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await this.commits.drain();
     await this.markers.stop();
     // Fan-out runs after commit, chained per actor: wait until every DELIVER left.

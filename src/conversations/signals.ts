@@ -9,6 +9,7 @@ import type { Logger } from '../observability';
 import type { MuteCommand, MuteResult, TypingCommand } from './commands';
 import type { OrderedFanout } from './fanout';
 import type { ConversationState } from './state';
+import { noSuchConversation } from './rules';
 
 /** TYPING: relayed to the other members' online sessions, in the actor's fan-out order; never stored. */
 export function typing(state: ConversationState, cmd: TypingCommand, out: OrderedFanout): void {
@@ -28,7 +29,7 @@ export async function mute(state: ConversationState, cmd: MuteCommand, store: St
     logger.error('mute failed', { conv_id: state.convId, err });
     throw new ProtocolError('unavailable', 'could not store the mute; retry');
   }
-  if (!ok) throw new ProtocolError('forbidden', 'not a member of this conversation');
+  if (!ok) throw noSuchConversation();
   out.publish([cmd.user_id], encodeFrame({ type: 'MUTE_SYNC', conv_id: state.convId, muted_until: until }));
   return { muted_until: until, muted: until !== null && (until === MUTED_FOREVER || until > Date.now()) };
 }

@@ -15,10 +15,11 @@ import { PreviewRefusal } from './errors';
 import type { LinkPreviewConfig } from './types';
 import { parseHttpUrl } from './url';
 
-/** An HTML page as fetched: the URL it finally came from (after redirects) and its text. */
+/** An HTML page as fetched: the URL it finally came from (after redirects), its text, and that URL's vetted addresses. */
 export interface FetchedPage {
   url: URL;
   html: string;
+  addresses: dns.LookupAddress[];
 }
 
 export type FetchLimits = Pick<LinkPreviewConfig, 'timeoutMs' | 'maxBytes' | 'maxRedirects'>;
@@ -212,7 +213,7 @@ export async function fetchHtml(start: URL, policy: AddressPolicy, limits: Fetch
         throw new PreviewRefusal('not_html', mediaType === '' ? 'no content-type' : mediaType);
       }
       const body = await readCapped(res, limits.maxBytes);
-      return { url, html: decode(body, contentType) };
+      return { url, html: decode(body, contentType), addresses };
     }
   } catch (err) {
     // Aborting surfaces as AbortError or a reset from deep inside http; report why we aborted.

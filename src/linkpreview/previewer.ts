@@ -5,7 +5,7 @@
 import type { Logger } from '../observability';
 import { AddressPolicy } from './address';
 import { PreviewRefusal, type RefusalCode } from './errors';
-import { fetchHtml } from './fetch';
+import { fetchHtml, vettedAddresses, type FetchedPage } from './fetch';
 import { parseMetadata } from './html';
 import type { LinkPreviewConfig, LinkPreviewResult } from './types';
 import { parseHttpUrl } from './url';
@@ -88,8 +88,10 @@ export class LinkPreviewer {
       return null;
     }
     try {
+      const deadline = Date.now() + this.config.timeoutMs;
       const page = await fetchHtml(target, this.policy, this.config, this.shutdown.signal);
-      const meta = parseMetadata(page.html, page.url);
+      const parsed = parseMetadata(page.html, page.url);
+      const meta = parsed.image_url === null ? parsed : { ...parsed, image_url: await this.vetImage(parsed.image_url, page, deadline) };
       if (meta.title === null && meta.description === null && meta.image_url === null) {
         this.skipped(target, 'no_metadata');
         return this.remember(url, null);
@@ -102,6 +104,39 @@ export class LinkPreviewer {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * The page's image URL if members' clients may be sent to it, else null (the rest of the
+   * preview stays). Clients load it as an image as soon as the preview shows, from inside
+   * their own networks, so it gets the page's rules: http(s), no credentials, and a host
+   * whose every address the policy allows. The page's own host was vetted by the fetch;
+   * any other is resolved within what is left of the fetch's time budget. Never throws.
+   */
+  private async vetImage(image: string, page: FetchedPage, deadline: number): Promise<string | null> {
+    const url = parseHttpUrl(image);
+    if (url === null) return this.imageDropped(null, 'bad_url');
+    if (url.username !== '' || url.password !== '') return this.imageDropped(url, 'credentials');
+    // The addresses the fetch connected to passed the policy a moment ago: no second lookup.
+    if (url.hostname === page.url.hostname && page.addresses.length > 0) return image;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new PreviewRefusal('timeout')), Math.max(0, deadline - Date.now()));
+    const onShutdown = (): void => controller.abort(new PreviewRefusal('closed'));
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    try {
+      await vettedAddresses(url, this.policy, controller.signal);
+      return image;
+    } catch (err) {
+      return this.imageDropped(url, err instanceof PreviewRefusal ? err.code : 'network');
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  private imageDropped(url: URL | null, reason: RefusalCode | 'credentials'): null {
+    if (this.logger.isDebugEnabled()) this.logger.debug('link preview image dropped', { host: url?.host ?? null, reason });
+    return null;
   }
 
   private skipped(target: URL | null, reason: RefusalCode | 'queue_full', detail?: string): void {

@@ -5,6 +5,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ClientFrame, Limits } from './frames';
 import { ProtocolError } from './errors';
+import { illFormedField, illFormedMessage } from './text';
 
 /** Result of decoding one client frame: the frame, or an error to answer with. */
 export type DecodeResult =
@@ -37,8 +38,12 @@ export class FrameDecoder {
    * for the same cause (an over-long body is `too_large` everywhere). Never throws.
    */
   check(value: unknown): DecodeResult {
-    if (this.validate(value)) return { ok: true, frame: value };
     const ref = refOf(value);
+    // Before the schema, so that REST (whose bodies are checked as they are parsed) and
+    // frames give the same answer when a field is both ill-formed and, say, too long.
+    const illFormed = illFormedField(value);
+    if (illFormed !== null) return { ok: false, error: new ProtocolError('bad_request', `${typeOf(value)}${illFormed} ${illFormedMessage}`), ref };
+    if (this.validate(value)) return { ok: true, frame: value };
     const err = this.validate.errors?.[0];
     const tooLong = err !== undefined && (err.keyword === 'maxLength' || err.keyword === 'maxItems') &&
       err.instancePath === '/body';
@@ -48,6 +53,12 @@ export class FrameDecoder {
       ref,
     };
   }
+}
+
+/** "SEND: " for a frame of a known type, so the message names the frame as describe() does. */
+function typeOf(value: unknown): string {
+  const type = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).type : undefined;
+  return typeof type === 'string' && knownTypes.includes(type) ? `${type}: ` : '';
 }
 
 function refOf(value: unknown): string | null {

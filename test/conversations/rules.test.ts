@@ -52,7 +52,7 @@ describe('send', () => {
   });
 
   test.each([
-    ['a non-member', { user_id: 'dave' }, 'forbidden'],
+    ['a non-member (as an unknown conversation)', { user_id: 'dave' }, 'not_found'],
     ['an empty body', { body: '  ' }, 'bad_request'],
     ['an unknown attachment id', { attachments: ['a1'] }, 'bad_request'],
     ['a reply to an unknown seq', { reply_to: 7 }, 'bad_request'],

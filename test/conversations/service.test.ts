@@ -9,6 +9,7 @@ import { MemoryBus, gatewayTopic, type BusMessage } from '../../src/bus';
 import { MemoryPresence } from '../../src/presence';
 import { createObservability } from '../../src/observability';
 import { defaultLimits } from '../../src/protocol';
+import * as ids from '../../src/protocol/ids';
 
 let dir: string;
 let store: SqliteStore;
@@ -46,7 +47,12 @@ afterEach(async () => {
 });
 
 /** A service over `store` (on connection `db`) with this test's bus and presence. */
-function serviceOn(on: SqliteStore, db: ReturnType<typeof openSqliteDatabase>, actorIdleMs: number): ConversationService {
+function serviceOn(
+  on: SqliteStore,
+  db: ReturnType<typeof openSqliteDatabase>,
+  actorIdleMs: number,
+  missingConversations?: { maxEntries: number; ttlMs: number },
+): ConversationService {
   const obs = createObservability({ level: 'error', shardId: 't', silent: true });
   return new ConversationService({
     store: on,
@@ -60,13 +66,14 @@ function serviceOn(on: SqliteStore, db: ReturnType<typeof openSqliteDatabase>, a
     actorIdleMs,
     editWindowMs: 60_000,
     linkPreviews: null,
+    missingConversations,
   });
 }
 
 /** A second service on the same database file: new actors, empty dedup windows. */
-function freshService(actorIdleMs = 60_000): ConversationService {
+function freshService(actorIdleMs = 60_000, missingConversations?: { maxEntries: number; ttlMs: number }): ConversationService {
   const db = openSqliteDatabase(join(dir, 'chat.db'), { synchronous: 'normal' });
-  return serviceOn(new SqliteStore(db), db, actorIdleMs);
+  return serviceOn(new SqliteStore(db), db, actorIdleMs, missingConversations);
 }
 
 const send = (conv: string, user: string, id: string, body = 'hi') =>
@@ -125,12 +132,98 @@ test('fan-out publishes one message per gateway with the frame serialised once',
   expect(g2.find((x) => x.t === 'frames' && x.frame.includes('"DELIVER"'))).toMatchObject({ users: ['alice'], exclude_session: 's3' });
 });
 
-test('non-members and unknown conversations are refused; nothing is stored', async () => {
+test('non-members and unknown conversations are refused alike; nothing is stored', async () => {
   const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
-  await expect(send(conversation.conv_id, 'carol', 'x')).rejects.toMatchObject({ code: 'forbidden' });
-  await expect(send('c_missing', 'alice', 'x')).rejects.toMatchObject({ code: 'not_found' });
+  await expect(send(conversation.conv_id, 'carol', 'x')).rejects.toMatchObject({ code: 'not_found', message: 'conversation not found' });
+  await expect(send('c_missing', 'alice', 'x')).rejects.toMatchObject({ code: 'not_found', message: 'conversation not found' });
   const events = await store.readEvents(conversation.conv_id, 0, 100);
   expect(events.filter((e) => e.kind === 'message')).toHaveLength(0);
+});
+
+describe('commands for conversations that do not exist', () => {
+  /** Counts the store's conversation lookups. */
+  function countLookups(on: SqliteStore): () => number {
+    let n = 0;
+    const get = on.getConversation.bind(on);
+    on.getConversation = (convId) => {
+      n++;
+      return get(convId);
+    };
+    return () => n;
+  }
+  const anyCommand = (conv: string, i: number) => {
+    switch (i % 4) {
+      case 0:
+        return send(conv, 'alice', `probe-${i}`);
+      case 1:
+        return service.dispatch({ op: 'read', conv_id: conv, user_id: 'alice', seq: 1, receipts: true });
+      case 2:
+        return service.dispatch({ op: 'typing', conv_id: conv, user_id: 'alice', state: 'started' });
+      default:
+        return service.dispatch({ op: 'react', conv_id: conv, user_id: 'alice', session_id: null, client_msg_id: `r-${i}`, target_seq: 1, emoji: '👍' });
+    }
+  };
+
+  test('leave no actor behind, whatever the command, and are answered not_found', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 3000 }, (_, i) => anyCommand(`c_random${i}`, i)));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'not_found')).toBe(true);
+    expect(service.liveActors).toBe(0);
+    // What stays is bounded: the negative cache, never more than its cap.
+    expect(service.missingCached).toBeLessThanOrEqual(10_000);
+  });
+
+  test('a repeated unknown id is looked up once while cached; the cache stays within its cap', async () => {
+    const lookups = countLookups(store);
+    await Promise.allSettled(Array.from({ length: 50 }, () => send('c_again', 'alice', 'x')));
+    const first = lookups();
+    expect(first).toBeLessThanOrEqual(2); // the first command's, and at most one for those that came during it
+    await Promise.allSettled(Array.from({ length: 50 }, () => send('c_again', 'alice', 'x')));
+    expect(lookups()).toBe(first);
+    expect(service.liveActors).toBe(0);
+
+    const small = freshService(60_000, { maxEntries: 100, ttlMs: 60_000 });
+    for (let i = 0; i < 1000; i++) await small.dispatch({ op: 'typing', conv_id: `c_r${i}`, user_id: 'alice', state: 'started' }).catch(() => undefined);
+    expect(small.missingCached).toBe(100);
+    expect(small.liveActors).toBe(0);
+    await small.stop();
+  });
+
+  test('a conversation whose id was cached as missing works as soon as it is created', async () => {
+    // Ids are the server's, so this cannot happen by chance; the cache must be right anyway.
+    await expect(send('c_future', 'alice', 'early')).rejects.toMatchObject({ code: 'not_found' });
+    expect(service.missingCached).toBe(1);
+    const spy = jest.spyOn(ids, 'newId').mockReturnValueOnce('c_future');
+    try {
+      const { conversation } = await service.create('alice', { type: 'direct', member_ids: ['bob'], title: null });
+      expect(conversation.conv_id).toBe('c_future');
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await send('c_future', 'alice', 'now')).duplicate).toBe(false);
+
+    // Created by another shard: its announce, routed here, is what tells this one.
+    await expect(send('c_elsewhere', 'alice', 'early')).rejects.toMatchObject({ code: 'not_found' });
+    await store.createConversation({
+      conv_id: 'c_elsewhere', type: 'group', title: 'g', created_at: Date.now(),
+      members: [{ user_id: 'alice', role: 'admin' }, { user_id: 'bob', role: 'member' }],
+    });
+    await service.dispatch({ op: 'announce', conv_id: 'c_elsewhere', user_id: 'alice' });
+    expect((await send('c_elsewhere', 'alice', 'now')).duplicate).toBe(false);
+  });
+
+  test('commands of a conversation without an actor keep their order while it is looked up', async () => {
+    const { conversation } = await service.create('alice', { type: 'group', member_ids: ['bob'], title: 'g' });
+    await service.stop();
+    const again = freshService();
+    const acks = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        again.dispatch({ op: 'send', conv_id: conversation.conv_id, user_id: 'alice', session_id: null, client_msg_id: `o${i}`, body: String(i) }),
+      ),
+    );
+    for (let i = 1; i < acks.length; i++) expect(acks[i].seq).toBeGreaterThan(acks[i - 1].seq);
+    expect(again.liveActors).toBe(1);
+    await again.stop();
+  });
 });
 
 test('direct conversations are deduplicated per pair, from either side', async () => {
@@ -224,7 +317,7 @@ describe('idempotency inside the actor (dedup.ts), commits held open on a real s
     const first = await send(conversation.conv_id, 'bob', 'bye');
     await service.dispatch({ op: 'remove_member', conv_id: conversation.conv_id, user_id: 'alice', target_id: 'bob' });
     expect(await send(conversation.conv_id, 'bob', 'bye')).toEqual({ ...first, duplicate: true });
-    await expect(send(conversation.conv_id, 'bob', 'new')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(send(conversation.conv_id, 'bob', 'new')).rejects.toMatchObject({ code: 'not_found' });
   });
 
   test('a DELETE found duplicate at commit (its key already used for another target) leaves its target alive', async () => {

@@ -107,18 +107,18 @@ testWs('binary frames are refused with bad_request and the connection lives on',
   sock.close();
 });
 
-test('non-member commands are forbidden', async () => {
+test('non-member commands are not_found, as for an unknown conversation', async () => {
   const eve = await registerUser(server.url);
   const { sock } = await TestSocket.connect(server.wsUrl, eve.token, 'eve');
   const before = eventCount();
-  expect(await sock.sendMessage(conv, 'intrude', 'eve-1')).toMatchObject({ type: 'ERROR', code: 'forbidden', ref: 'eve-1' });
+  expect(await sock.sendMessage(conv, 'intrude', 'eve-1')).toMatchObject({ type: 'ERROR', code: 'not_found', ref: 'eve-1' });
   for (const frame of [
     { type: 'READ', conv_id: conv, seq: 1 },
     { type: 'DELIVERED', conv_id: conv, seq: 1 },
     { type: 'TYPING', conv_id: conv, state: 'started' },
   ]) {
     sock.send(frame);
-    expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'forbidden', ref: null });
+    expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'not_found', ref: null });
   }
   // Replay of a conversation the user is not in returns nothing.
   const other = await TestSocket.connect(server.wsUrl, eve.token, 'eve2', { convs: { [conv]: 0 } });

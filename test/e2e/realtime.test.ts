@@ -198,7 +198,7 @@ test('member changes are seen at once by the actor', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'members');
   const c = await TestSocket.connect(server.wsUrl, carol.token, 'c-members');
   const refused = await c.sock.sendMessage(conv, 'let me in', 'mem-1');
-  expect(refused).toMatchObject({ type: 'ERROR', code: 'forbidden', ref: 'mem-1' });
+  expect(refused).toMatchObject({ type: 'ERROR', code: 'not_found', ref: 'mem-1' });
   const add = await http(server.url, 'POST', `/api/v1/conversations/${conv}/members`, { user_ids: [carol.user_id] }, alice.token);
   expect(add.status).toBe(200);
   expect(await c.sock.next((f) => f.type === 'DELIVER' && f.kind === 'member_added')).toMatchObject({ user_ids: [carol.user_id] });
@@ -206,6 +206,6 @@ test('member changes are seen at once by the actor', async () => {
   const del = await http(server.url, 'DELETE', `/api/v1/conversations/${conv}/members/${carol.user_id}`, undefined, alice.token);
   expect(del.status).toBe(200);
   expect(await c.sock.next((f) => f.type === 'DELIVER' && f.kind === 'member_removed')).toMatchObject({ user_ids: [carol.user_id] });
-  expect(await c.sock.sendMessage(conv, 'out again', 'mem-3')).toMatchObject({ type: 'ERROR', code: 'forbidden' });
+  expect(await c.sock.sendMessage(conv, 'out again', 'mem-3')).toMatchObject({ type: 'ERROR', code: 'not_found' });
   c.sock.close();
 });

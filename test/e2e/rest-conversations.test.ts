@@ -225,10 +225,10 @@ describe('access to a conversation', () => {
     ['read', 'POST', `/conversations/${id}/read`, { seq: 1 }],
   ];
 
-  test('a non-member gets 403 for details, messages, events, send, members add/remove and read', async () => {
+  test('a non-member gets 404, as for an unknown conversation, for details, messages, events, send, members add/remove and read', async () => {
     for (const [name, method, path, body] of requests(conv, () => bob)) {
       const res = await http(url, method, '/api/v1' + path, body, eve.token);
-      expect({ name, status: res.status, code: res.body.error?.code }).toEqual({ name, status: 403, code: 'forbidden' });
+      expect({ name, status: res.status, code: res.body.error?.code }).toEqual({ name, status: 404, code: 'not_found' });
     }
     // Nothing the intruder tried changed the conversation.
     const events = await get(alice, `/conversations/${conv}/events?after=0`);
@@ -353,7 +353,7 @@ describe('members', () => {
   });
 
   test('an admin adds a member and gets the member list; the new member reads history', async () => {
-    expect((await get(newcomer, `/conversations/${group}/messages`)).status).toBe(403);
+    expect((await get(newcomer, `/conversations/${group}/messages`)).status).toBe(404);
     const res = await post(admin, `/conversations/${group}/members`, { user_ids: [newcomer.user_id] });
     expect([200, 201]).toContain(res.status);
     const roles = Object.fromEntries((res.body.members as { user_id: string; role: string }[]).map((m) => [m.user_id, m.role]));
@@ -409,7 +409,7 @@ describe('members', () => {
     const res = await post(member, `/conversations/${group}/members`, { user_ids: [outsider.user_id] });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
-    expect((await get(outsider, `/conversations/${group}`)).status).toBe(403);
+    expect((await get(outsider, `/conversations/${group}`)).status).toBe(404);
   });
 
   test('a non-admin cannot remove another member (403)', async () => {
@@ -423,14 +423,14 @@ describe('members', () => {
     expect(res.status).toBe(404);
   });
 
-  test('an admin removes a member, who gets 403 afterwards', async () => {
+  test('an admin removes a member, who gets 404 afterwards', async () => {
     const res = await del(admin, `/conversations/${group}/members/${newcomer.user_id}`);
     expect(res.status).toBe(200);
     expect(res.body.seq).toEqual(expect.any(Number));
     for (const path of [`/conversations/${group}`, `/conversations/${group}/messages`, `/conversations/${group}/events`]) {
-      expect((await get(newcomer, path)).status).toBe(403);
+      expect((await get(newcomer, path)).status).toBe(404);
     }
-    expect((await sendRest(url, newcomer, group, 'still here?', 'after-removal')).status).toBe(403);
+    expect((await sendRest(url, newcomer, group, 'still here?', 'after-removal')).status).toBe(404);
     const members = (await get(admin, `/conversations/${group}`)).body.members as { user_id: string }[];
     expect(members.map((m) => m.user_id)).not.toContain(newcomer.user_id);
     expect(await inboxRow(newcomer, group)).toBeUndefined();
@@ -447,7 +447,7 @@ describe('members', () => {
   test('a member leaves by removing themself', async () => {
     const res = await del(leaver, `/conversations/${group}/members/${leaver.user_id}`);
     expect(res.status).toBe(200);
-    expect((await get(leaver, `/conversations/${group}`)).status).toBe(403);
+    expect((await get(leaver, `/conversations/${group}`)).status).toBe(404);
     const members = (await get(admin, `/conversations/${group}`)).body.members as { user_id: string }[];
     expect(members.map((m) => m.user_id).sort()).toEqual([admin.user_id, member.user_id].sort());
   });

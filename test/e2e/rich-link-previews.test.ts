@@ -118,6 +118,9 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       const n = Number(rest[0]);
       return n > 0 ? redirect(res, `/hop/${n - 1}/${rest.slice(1).join('/')}`) : html(res, htmlPage(ogHead));
     }
+    case 'image-at':
+      // /image-at/<name>?<image URL, encoded>: a page whose og:image is that URL.
+      return html(res, htmlPage(`<meta property="og:title" content="Image ${decodeURIComponent(rest[0] ?? '')}"><meta property="og:image" content="${decodeURIComponent((req.url ?? '').split('?')[1] ?? '').replace(/"/g, '&quot;')}">`));
     case 'to-private':
       return redirect(res, `${loop3.origin}/ssrf/redirected`);
     case 'to-localhost':
@@ -331,6 +334,30 @@ test('SSRF: loopback, private, shared, link-local (metadata), multicast and unsp
   await expectNoPreview([a1, a2, b1, b2], conv, seqs);
   closeAll([a1, a2, b1, b2]);
 }, 40_000);
+
+test('an image URL at a private, loopback or metadata address, or with credentials, is dropped from the preview; the rest of it stays', async () => {
+  const conv = await createConversation(server.url, alice, 'group', [bob], 'images');
+  const a = await connectDevice(server, alice, 'im-a');
+  const b = await connectDevice(server, bob, 'im-b');
+  const images: [string, string, boolean][] = [
+    ['metadata', 'http://169.254.169.254/latest/meta-data/', false],
+    ['private', 'http://10.0.0.1/cover.png', false],
+    ['loopback, not allowlisted', `${loop1.origin}/ssrf/image.png`, false],
+    ['localhost', `http://localhost:${loop1.port}/ssrf/image.png`, false],
+    ['IPv6 loopback', 'http://[::1]/cover.png', false],
+    ['credentials', 'http://user:secret@93.184.216.34/cover.png', false],
+    ['public', 'http://93.184.216.34/cover.png', true],
+    ['allowlisted', `${pages.origin}/img/ok.png`, true],
+  ];
+  for (const [name, image, kept] of images) {
+    const url = `${pages.origin}/image-at/${encodeURIComponent(name)}?${encodeURIComponent(image)}`;
+    const m = await sendOk(a.sock, conv, `see ${url}`);
+    await expectPreview([a, b], conv, m, { url, title: `Image ${name}`, image_url: kept ? image : null });
+    expect({ name, stored: (await historyRow(server, bob, conv, m)).link_preview?.image_url }).toEqual({ name, stored: kept ? image : null });
+  }
+  expect(baitHits()).toEqual([]);
+  closeAll([a, b]);
+});
 
 test('a device offline during the fetch replays the message and its link_preview in seq order', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'preview replay');

@@ -197,16 +197,16 @@ test('reply_to must name a live message of the same conversation, else bad_reque
   closeAll([a, b]);
 });
 
-test('a non-member can neither reply nor read a thread; an unknown thread is not_found', async () => {
+test('a non-member can neither reply nor read a thread (not_found, as an unknown conversation); an unknown thread is not_found', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'members only');
   const a = await connectDevice(server, alice, 'nm-a');
   const c = await connectDevice(server, carol, 'nm-c');
   const root = await sendOk(a.sock, conv, 'members only');
 
   const id = cmid('intruder');
-  expectRefused(await send(c.sock, conv, 'let me in', { reply_to: root }, id), 'forbidden', id);
+  expectRefused(await send(c.sock, conv, 'let me in', { reply_to: root }, id), 'not_found', id);
   const asCarol = await api(server, carol, 'GET', `/conversations/${conv}/threads/${root}`);
-  expect([asCarol.status, asCarol.body.error?.code]).toEqual([403, 'forbidden']);
+  expect([asCarol.status, asCarol.body.error?.code]).toEqual([404, 'not_found']);
   const unknown = await thread(conv, 999_999);
   expect([unknown.status, unknown.body.error?.code]).toEqual([404, 'not_found']);
   expect((await history(server, alice, conv)).map((m) => m.seq)).toEqual([root]);

@@ -2,7 +2,7 @@
  * Rich messages over REST (docs/protocol.md, "Rich messages", REST): reactions, edits,
  * deletes, threads, mute and mark-unread, with the same rules and idempotency as the
  * socket, ACK-shaped answers (201 new, 200 retry), events reaching every socket of every
- * member, and 403 for non-members.
+ * member, and 404 for non-members (as for an unknown conversation).
  */
 import { createConversation, registerUserPatiently, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
 import {
@@ -80,7 +80,7 @@ test('POST reactions: 201 with an ACK-shaped body, DELIVER on every socket of bo
   closeAll([a, b]);
 });
 
-test('REST reactions refuse bad emoji (400), missing or deleted targets (404) and non-members (403)', async () => {
+test('REST reactions refuse bad emoji (400), missing or deleted targets (404) and non-members (404)', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'rest reaction refusals');
   const a = await connectDevice(server, alice, 'rrr-a');
   const m = await sendOk(a.sock, conv, 'target');
@@ -89,12 +89,12 @@ test('REST reactions refuse bad emoji (400), missing or deleted targets (404) an
   for (const emoji of ['👍👍', 'ab', '', '👍' + '\u200d👍'.repeat(12)]) refused(await reactRest(bob, conv, m, emoji), 400, 'bad_request', emoji);
   refused(await reactRest(bob, conv, 999_999, '👍'), 404, 'not_found', 'unknown seq');
   refused(await reactRest(bob, conv, gone, '👍'), 404, 'not_found', 'deleted');
-  refused(await reactRest(dave, conv, m, '👍'), 403, 'forbidden', 'non-member');
+  refused(await reactRest(dave, conv, m, '👍'), 404, 'not_found', 'non-member');
   expect((await historyRow(server, alice, conv, m)).reactions).toEqual({});
   a.sock.close();
 });
 
-test("PATCH edits: 201 for the author and 200 on retry; another's message 403; non-member 403; missing 404; blank 400; deleted 404", async () => {
+test("PATCH edits: 201 for the author and 200 on retry; another's message 403; non-member 404; missing 404; blank 400; deleted 404", async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'rest edits');
   const b = await connectDevice(server, bob, 're-b');
   const a = await connectDevice(server, alice, 're-a');
@@ -114,7 +114,7 @@ test("PATCH edits: 201 for the author and 200 on retry; another's message 403; n
 
   refused(await editRest(bob, conv, m, 'hijack'), 403, 'forbidden', "another's message");
   refused(await editRest(alice, conv, theirs, 'hijack'), 403, 'forbidden', "the admin edits another's message");
-  refused(await editRest(dave, conv, m, 'hijack'), 403, 'forbidden', 'non-member');
+  refused(await editRest(dave, conv, m, 'hijack'), 404, 'not_found', 'non-member');
   refused(await editRest(alice, conv, 999_999, 'x'), 404, 'not_found', 'unknown seq');
   refused(await editRest(alice, conv, m, '   '), 400, 'bad_request', 'blank');
   expect((await deleteRest(alice, conv, m)).status).toBe(201);
@@ -123,7 +123,7 @@ test("PATCH edits: 201 for the author and 200 on retry; another's message 403; n
   closeAll([a, b]);
 });
 
-test("DELETE unsends with client_msg_id in the body or the query; retry 200 duplicate; twice 404; another's 403 unless group admin; non-member 403", async () => {
+test("DELETE unsends with client_msg_id in the body or the query; retry 200 duplicate; twice 404; another's 403 unless group admin; non-member 404", async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob, carol], 'rest deletes'); // alice is the admin
   const a = await connectDevice(server, alice, 'rdl-a');
   const b = await connectDevice(server, bob, 'rdl-b');
@@ -147,7 +147,7 @@ test("DELETE unsends with client_msg_id in the body or the query; retry 200 dupl
   await expectDelivered([b], conv, qseq, { kind: 'delete', target_seq: m2 });
 
   refused(await deleteRest(carol, conv, fromBob), 403, 'forbidden', 'plain member');
-  refused(await deleteRest(dave, conv, fromBob), 403, 'forbidden', 'non-member');
+  refused(await deleteRest(dave, conv, fromBob), 404, 'not_found', 'non-member');
   refused(await deleteRest(alice, conv, 999_999), 404, 'not_found', 'unknown seq');
   const adminId = cmid('rest-admin-del');
   created(await deleteRest(alice, conv, fromBob, adminId), conv, adminId);
@@ -161,7 +161,7 @@ test("DELETE unsends with client_msg_id in the body or the query; retry 200 dupl
   closeAll([a, b]);
 });
 
-test('GET threads pages the replies with after and limit; any message of the thread names it; non-member 403; unknown 404', async () => {
+test('GET threads pages the replies with after and limit; any message of the thread names it; non-member 404; unknown 404', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'rest threads');
   const a = await connectDevice(server, alice, 'rt-a');
   const root = await sendOk(a.sock, conv, 'root');
@@ -197,12 +197,12 @@ test('GET threads pages the replies with after and limit; any message of the thr
     replies.map((_, i) => [root, i === 0 ? root : replies[i - 1]]),
   );
 
-  refused(await get(root, '', dave), 403, 'forbidden', 'non-member');
+  refused(await get(root, '', dave), 404, 'not_found', 'non-member');
   refused(await get(999_999), 404, 'not_found', 'unknown seq');
   a.sock.close();
 });
 
-test("PUT mute answers {conv_id, muted_until, muted} and reaches the user's sockets as MUTE_SYNC; bad until 400; non-member 403", async () => {
+test("PUT mute answers {conv_id, muted_until, muted} and reaches the user's sockets as MUTE_SYNC; bad until 400; non-member 404", async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'rest mute');
   const b = await connectDevice(server, bob, 'rm-b');
   const until = Date.now() + 60_000;
@@ -223,12 +223,12 @@ test("PUT mute answers {conv_id, muted_until, muted} and reaches the user's sock
   refused(await mute({ until: 'tomorrow' }), 400, 'bad_request', 'a string');
   refused(await mute({ until: -2 }), 400, 'bad_request', '-2');
   refused(await mute({}), 400, 'bad_request', 'missing');
-  refused(await mute({ until: -1 }, dave), 403, 'forbidden', 'non-member');
+  refused(await mute({ until: -1 }, dave), 404, 'not_found', 'non-member');
   expect(await inboxRow(server, bob, conv)).toMatchObject({ muted_until: null, muted: false });
   b.sock.close();
 });
 
-test('POST unread marks the conversation unread on every socket of the user until a READ clears it; non-member 403', async () => {
+test('POST unread marks the conversation unread on every socket of the user until a READ clears it; non-member 404', async () => {
   const conv = await createConversation(server.url, alice, 'group', [bob], 'rest unread');
   const a = await connectDevice(server, alice, 'ru-a');
   const b1 = await connectDevice(server, bob, 'ru-b1');
@@ -248,7 +248,7 @@ test('POST unread marks the conversation unread on every socket of the user unti
   await expectReadSync([b1, b2], readSync(conv, m, 0, 0, false));
   expect(await inboxRow(server, bob, conv)).toMatchObject({ marked_unread: false });
 
-  refused(await api(server, dave, 'POST', `/conversations/${conv}/unread`), 403, 'forbidden', 'non-member');
+  refused(await api(server, dave, 'POST', `/conversations/${conv}/unread`), 404, 'not_found', 'non-member');
   closeAll([a, b1, b2]);
 });
 
@@ -270,7 +270,7 @@ test('REST send checks reply_to and mentions like the socket, and carries thread
   refused(await post({ body: 'x', reply_to: 999_999 }), 400, 'bad_request', 'unknown reply_to');
   refused(await post({ body: 'x', reply_to: 1 }), 400, 'bad_request', 'reply_to member_added');
   refused(await post({ body: 'x', mentions: [dave.user_id] }), 400, 'bad_request', 'mention of a non-member');
-  refused(await post({ body: 'x', reply_to: root.body.seq }, dave), 403, 'forbidden', 'non-member');
+  refused(await post({ body: 'x', reply_to: root.body.seq }, dave), 404, 'not_found', 'non-member');
   expect((await events(server, alice, conv)).filter((e) => e.body === 'x')).toEqual([]);
   b.sock.close();
 });

@@ -162,11 +162,11 @@ describe('mute', () => {
     closeAll([a, b1, b2, fresh]);
   });
 
-  test('MUTE by a non-member is forbidden', async () => {
+  test('MUTE by a non-member is not_found (as an unknown conversation)', async () => {
     const conv = await createConversation(server.url, alice, 'group', [bob], 'mute intruder');
     const d = await connectDevice(server, dave, 'mu-d');
     d.sock.send({ type: 'MUTE', conv_id: conv, until: -1 });
-    expectRefused(await d.sock.next((f) => f.type === 'ERROR' || f.type === 'MUTE_SYNC'), 'forbidden', null);
+    expectRefused(await d.sock.next((f) => f.type === 'ERROR' || f.type === 'MUTE_SYNC'), 'not_found', null);
     d.sock.close();
   });
 });
@@ -233,11 +233,11 @@ describe('mark as unread', () => {
     closeAll([a, b1, back]);
   });
 
-  test('MARK_UNREAD by a non-member is forbidden', async () => {
+  test('MARK_UNREAD by a non-member is not_found (as an unknown conversation)', async () => {
     const conv = await createConversation(server.url, alice, 'group', [bob], 'mark intruder');
     const d = await connectDevice(server, dave, 'mk-d');
     d.sock.send({ type: 'MARK_UNREAD', conv_id: conv });
-    expectRefused(await d.sock.next((f) => f.type === 'ERROR' || f.type === 'READ_SYNC'), 'forbidden', null);
+    expectRefused(await d.sock.next((f) => f.type === 'ERROR' || f.type === 'READ_SYNC'), 'not_found', null);
     d.sock.close();
   });
 });

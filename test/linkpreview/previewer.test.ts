@@ -16,6 +16,11 @@ const PAGE = `<!doctype html><html><head>
   <meta property="og:site_name" content="Loopback Two">
 </head><body>hello</body></html>`;
 
+/** A page whose og:image is `image` (attribute-escaped). */
+function imagePage(image: string): string {
+  return `<title>Has an image</title><meta property="og:description" content="Look"><meta property="og:image" content="${image.replace(/"/g, '&quot;')}">`;
+}
+
 let allowed: TestServer; // 127.0.0.2, allowlisted
 let forbidden: TestServer; // 127.0.0.3, not allowlisted
 let local: TestServer; // 127.0.0.1, reached as "localhost"
@@ -55,6 +60,11 @@ beforeAll(async () => {
         return html(res, Buffer.from('<title>Caf\u00e9 cr\u00e8me</title>', 'latin1'), 'text/html; charset=ISO-8859-1');
       case 'nometa':
         return html(res, '<html><body>nothing to see</body></html>');
+      case 'image-at':
+        // /image-at?<image URL, encoded>: a page whose og:image is that URL.
+        return html(res, imagePage(decodeURIComponent((req.url ?? '').split('?')[1] ?? '')));
+      case 'image-only-at':
+        return html(res, `<meta property="og:image" content="${decodeURIComponent((req.url ?? '').split('?')[1] ?? '')}">`);
       case 'missing':
         res.writeHead(404, { 'content-type': 'text/html' });
         return res.end(PAGE);
@@ -182,6 +192,71 @@ test('private and metadata IP literals resolve null at once, without a connectio
     expect(ms).toBeLessThan(500);
   }
   expect(await reasons()).toEqual(['blocked_address', 'blocked_address', 'blocked_address', 'blocked_address']);
+});
+
+describe('the image URL of a preview is held to the same address rules as the page', () => {
+  const imageOf = async (p: LinkPreviewer, image: string) => {
+    const result = await p.preview(allowed.url(`/image-at?${encodeURIComponent(image)}`));
+    // The rest of the preview stays whatever happens to the image.
+    expect(result).toMatchObject({ title: 'Has an image', description: 'Look' });
+    return result?.image_url;
+  };
+
+  test('private, loopback, link-local and metadata literals are dropped; a public one is kept', async () => {
+    const p = previewer();
+    for (const image of [
+      'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+      'http://10.0.0.1/cover.png',
+      `http://127.0.0.1:${local.port}/cover.png`, // loopback, and not on the allow list
+      `http://localhost:${local.port}/cover.png`,
+      'http://[::1]/cover.png',
+      'http://[::ffff:169.254.169.254]/latest',
+      'http://[fd00:ec2::254]/latest',
+      'http://0x7f000001/cover.png',
+      'http://192.168.1.1/router.png',
+    ]) {
+      expect({ image, kept: await imageOf(p, image) }).toEqual({ image, kept: null });
+    }
+    expect(await imageOf(p, 'http://93.184.216.34/cover.png')).toBe('http://93.184.216.34/cover.png');
+    expect(await imageOf(p, 'https://[2606:2800:220:1:248:1893:25c8:1946]/c.png')).toBe('https://[2606:2800:220:1:248:1893:25c8:1946]/c.png');
+    // An allowlisted address is allowed for images as for pages.
+    expect(await imageOf(p, allowed.url('/cover.png'))).toBe(allowed.url('/cover.png'));
+    // Nothing was fetched from the refused hosts.
+    expect(local.connections).toBe(0);
+  });
+
+  test('URLs with credentials, or not http(s), are dropped', async () => {
+    const p = previewer();
+    expect(await imageOf(p, 'http://user:secret@93.184.216.34/cover.png')).toBeNull();
+    expect(await imageOf(p, 'http://user@93.184.216.34/cover.png')).toBeNull();
+    expect(await imageOf(p, 'ftp://93.184.216.34/cover.png')).toBeNull();
+    expect(await imageOf(p, 'javascript:alert(1)')).toBeNull();
+    expect(await imageOf(p, 'data:image/png;base64,AAAA')).toBeNull();
+  });
+
+  test('names are resolved: one that points at a blocked address (or does not resolve) is dropped', async () => {
+    const lookup = dns.lookup;
+    const answers = new Map<string, dns.LookupAddress[]>([
+      ['cdn.test', [{ address: '93.184.216.34', family: 4 }]],
+      ['intranet.test', [{ address: '10.1.2.3', family: 4 }]],
+      ['mixed.test', [{ address: '93.184.216.34', family: 4 }, { address: '169.254.169.254', family: 4 }]],
+    ]);
+    const fake = (hostname: string, options: dns.LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, a: dns.LookupAddress[]) => void): void => {
+      const answer = answers.get(hostname);
+      if (answer === undefined) return void lookup(hostname, options, callback);
+      process.nextTick(callback, null, answer);
+    };
+    jest.spyOn(dns, 'lookup').mockImplementation(fake as unknown as typeof dns.lookup);
+    const p = previewer();
+    expect(await imageOf(p, 'https://cdn.test/cover.png')).toBe('https://cdn.test/cover.png');
+    expect(await imageOf(p, 'https://intranet.test/cover.png')).toBeNull();
+    expect(await imageOf(p, 'https://mixed.test/cover.png')).toBeNull();
+    expect(await imageOf(p, 'https://no-such-host.invalid/cover.png')).toBeNull();
+  });
+
+  test('a page whose only metadata was a refused image gives no preview', async () => {
+    expect(await previewer().preview(allowed.url(`/image-only-at?${encodeURIComponent('http://169.254.169.254/x')}`))).toBeNull();
+  });
 });
 
 test('a redirect to a non-allowlisted address is refused before connecting', async () => {

@@ -57,3 +57,53 @@ test('newSortableId sorts by creation time and stays unique within a millisecond
   expect(same.size).toBe(10_000);
   for (const id of same) expect(id).toMatch(/^m_[-0-9A-Z_a-z]{20}$/);
 });
+
+describe('lone UTF-16 surrogates are refused in every string of every frame', () => {
+  // Each case puts `s` in one string of a frame (keys included); `field` is how the error names it.
+  const cases: [string, string, (s: string) => object][] = [
+    ['CONNECT', 'token', (s) => ({ type: 'CONNECT', token: `t${s}`, device_id: 'd' })],
+    ['CONNECT', 'device_id', (s) => ({ type: 'CONNECT', token: 't', device_id: `d${s}` })],
+    ['CONNECT', 'a key of sync.convs', (s) => ({ type: 'CONNECT', token: 't', device_id: 'd', sync: { convs: { [`c${s}`]: 1 } } })],
+    ['CONNECT', 'sync.inbox_cursor', (s) => ({ type: 'CONNECT', token: 't', device_id: 'd', sync: { inbox_cursor: `1${s}` } })],
+    ['SEND', 'client_msg_id', (s) => ({ type: 'SEND', client_msg_id: `m${s}`, conv_id: 'c', body: 'hi' })],
+    ['SEND', 'conv_id', (s) => ({ type: 'SEND', client_msg_id: 'm', conv_id: `c${s}`, body: 'hi' })],
+    ['SEND', 'body', (s) => ({ type: 'SEND', client_msg_id: 'm', conv_id: 'c', body: `hi ${s} there` })],
+    ['SEND', 'attachments[1]', (s) => ({ type: 'SEND', client_msg_id: 'm', conv_id: 'c', body: '', attachments: ['a_1', `a_${s}`] })],
+    ['SEND', 'mentions[0]', (s) => ({ type: 'SEND', client_msg_id: 'm', conv_id: 'c', body: 'hi', mentions: [`u${s}`] })],
+    ['REACT', 'emoji', (s) => ({ type: 'REACT', client_msg_id: 'm', conv_id: 'c', target_seq: 1, emoji: s })],
+    ['REACT', 'conv_id', (s) => ({ type: 'REACT', client_msg_id: 'm', conv_id: `c${s}`, target_seq: 1, emoji: '👍' })],
+    ['EDIT', 'body', (s) => ({ type: 'EDIT', client_msg_id: 'm', conv_id: 'c', target_seq: 1, body: s })],
+    ['DELETE', 'client_msg_id', (s) => ({ type: 'DELETE', client_msg_id: s, conv_id: 'c', target_seq: 1 })],
+    ['MUTE', 'conv_id', (s) => ({ type: 'MUTE', conv_id: s, until: null })],
+    ['MARK_UNREAD', 'conv_id', (s) => ({ type: 'MARK_UNREAD', conv_id: s })],
+    ['DELIVERED', 'conv_id', (s) => ({ type: 'DELIVERED', conv_id: s, seq: 1 })],
+    ['READ', 'conv_id', (s) => ({ type: 'READ', conv_id: s, seq: 1 })],
+    ['TYPING', 'conv_id', (s) => ({ type: 'TYPING', conv_id: s, state: 'started' })],
+    ['PRESENCE_SUB', 'user_ids[2]', (s) => ({ type: 'PRESENCE_SUB', user_ids: ['a', 'b', s] })],
+  ];
+  const lone = { 'a lone high surrogate': '\ud800', 'a lone low surrogate': '\udc00', 'a reversed pair': '\ude00\ud83d', 'a pair cut short': 'x\ud83d' };
+
+  test.each(cases)('%s %s', (type, field, build) => {
+    for (const [what, s] of Object.entries(lone)) {
+      // JSON.stringify writes lone surrogates as \u escapes, which is what a client sends.
+      const text = JSON.stringify(build(s));
+      expect(text).toMatch(/\\ud[89a-f][0-9a-f]{2}/);
+      const r = decoder.decode(text);
+      expect({ what, ok: r.ok, code: r.ok ? null : r.error.code }).toEqual({ what, ok: false, code: 'bad_request' });
+      if (!r.ok) expect(r.error.message).toBe(`${type}: ${field} must be well-formed Unicode text (it holds a lone UTF-16 surrogate)`);
+    }
+    // Surrogate pairs (astral characters) are text like any other.
+    const good = build('😀');
+    expect(decoder.decode(JSON.stringify(good))).toEqual({ ok: true, frame: good });
+  });
+
+  test('the error still carries the client_msg_id as ref', () => {
+    const r = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: 'm1', conv_id: 'c', body: '\ud800' }));
+    expect(r.ok ? null : r.ref).toBe('m1');
+  });
+
+  test('values already parsed (REST bodies) are checked the same way', () => {
+    const r = decoder.check({ type: 'EDIT', client_msg_id: 'm', conv_id: 'c', target_seq: 1, body: 'a\udfffb' });
+    expect(r.ok ? null : [r.error.code, r.error.message]).toEqual(['bad_request', 'EDIT: body must be well-formed Unicode text (it holds a lone UTF-16 surrogate)']);
+  });
+});
