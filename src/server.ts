@@ -53,6 +53,11 @@ export interface StartServerOptions {
    * tests route it to a local endpoint. Not configuration: production uses the defaults.
    */
   pushHttpAgent?: HttpsAgent;
+  /**
+   * Wraps the durable store every module gets; tests make it fail on demand (an outage the
+   * clients must not be blamed for). Not configuration: production uses the store as opened.
+   */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -60,7 +65,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const obs = createObservability({ level: config.logLevel, shardId, silent: opts.silentLogs });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const { store, sequencer, checkpointer, writerThread, closeEngines } = await openEngines(config);
+  const engines = await openEngines(config);
+  const { sequencer, checkpointer, writerThread, closeEngines } = engines;
+  const store = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
   const shared = await openSharedState(config, shardId);
   const { bus, presence } = shared;
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);

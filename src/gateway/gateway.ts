@@ -187,10 +187,10 @@ export class Gateway implements SessionHost, LongPollHost {
     this.handlers.handle(session, decoded.frame, size);
   }
 
-  /** Sends an ERROR and counts it; closes the connection on repeated abuse. */
+  /** Sends an ERROR and counts it (when the client is to blame); closes the connection on repeated abuse. */
   refuse(session: Session, err: ProtocolError, ref: string | null): void {
     this.sendError(session, err, ref);
-    const close = session.countError(err.code === 'rate_limited', Date.now());
+    const close = session.countRefusal(err.code, Date.now());
     if (close !== null) session.close(close, close === CloseCode.rateLimited ? 'rate limited' : 'too many bad frames');
   }
 
