@@ -177,19 +177,24 @@ export class Gateway implements SessionHost, LongPollHost {
     }
     const decoded = this.opts.intake.decode(data.toString());
     if (!decoded.ok) {
-      if (session.state === 'connecting') {
-        session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
-        return;
-      }
       this.refuse(session, decoded.error, decoded.ref);
       return;
     }
     this.handlers.handle(session, decoded.frame, size);
   }
 
-  /** Sends an ERROR and counts it (when the client is to blame); closes the connection on repeated abuse. */
+  /**
+   * Sends an ERROR and counts it (when the client is to blame); closes the connection on
+   * repeated abuse, and at once when the refused frame was the first: a session that did not
+   * open with a valid CONNECT has nothing to wait for (the connect timeout would only hold
+   * the connection longer).
+   */
   refuse(session: Session, err: ProtocolError, ref: string | null): void {
     this.sendError(session, err, ref);
+    if (session.state === 'connecting') {
+      session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
+      return;
+    }
     const close = session.countRefusal(err.code, Date.now());
     if (close !== null) session.close(close, close === CloseCode.rateLimited ? 'rate limited' : 'too many bad frames');
   }

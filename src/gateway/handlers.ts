@@ -4,7 +4,7 @@
  * PING and PRESENCE_SUB are answered here. Handlers see the gateway only through the
  * narrow SessionHost.
  */
-import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
+import { ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
 import { isAckedFrame, isCommandFrame, type CommandFrame, type Intake } from '../intake';
 import type { Session } from './session';
 import type { PresenceWatch } from './presence-watch';
@@ -23,7 +23,7 @@ export class FrameHandlers {
   handle(session: Session, frame: ClientFrame, size = 0): void {
     if (session.state === 'connecting') {
       if (frame.type !== 'CONNECT') {
-        session.close(CloseCode.protocolError, 'first frame must be CONNECT');
+        this.host.refuse(session, new ProtocolError('bad_request', 'first frame must be CONNECT'), refOf(frame));
         return;
       }
       void this.connector.connect(session, frame).then(() => this.handleDeferred(session));

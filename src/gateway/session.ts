@@ -90,6 +90,14 @@ export class Session implements Caller {
     this.held = [];
   }
 
+  /**
+   * Stops holding and forgets what was held: CONNECT failed, so what follows (its ERROR)
+   * must reach the client, and frames for a user it did not become must not.
+   */
+  dropHeld(): void {
+    this.held = null;
+  }
+
   /** Writes `first` (the CONNACK), then the held frames in the order they were published. */
   release(first: string): void {
     const held = this.held;
