@@ -25,7 +25,7 @@ import { Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
-import { RateLimiter } from './ratelimit';
+import { CommandBudgets, RateLimiter } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
 import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
@@ -72,7 +72,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const { bus, presence } = shared;
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
-  const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const budgets = new CommandBudgets(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
@@ -176,7 +176,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   conversations.usePush(push);
   let ready = false;
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
-  const intake = new Intake({ router, limiter, limits: config.limits, ackLatency: obs.metrics.ackLatency });
+  const intake = new Intake({ router, budgets, limits: config.limits, ackLatency: obs.metrics.ackLatency });
 
   const app = createApi({
     store,
@@ -211,7 +211,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     presence,
     bus,
     tokens,
-    limiter,
+    budgets,
     obs,
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'

@@ -158,7 +158,7 @@ export const schema = {
     },
     HEARTBEAT_MS: int(25_000, 1000, 600_000, 'server ping interval; a socket silent for two intervals is dropped'),
     CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed between opening a socket and CONNECT'),
-    RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained sends per second per user'),
+    RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained writes (SEND, REACT, EDIT, DELETE, MUTE, MARK_UNREAD) per second per user'),
     RATE_LIMIT_BURST: int(60, 1, 1_000_000, 'sends allowed in a burst above the sustained rate'),
     MAX_SOCKET_BUFFER_BYTES: int(8 * 1024 * 1024, 65536, 1 << 30, 'bytes queued on one socket before it is closed with 4003'),
     MARKER_FLUSH_MS: int(500, 10, 60_000, 'read/delivered markers are coalesced and written this often'),

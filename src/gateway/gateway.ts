@@ -13,10 +13,10 @@ import type { Store, UserSettings } from '../store';
 import type { ConversationReads } from '../conversations';
 import type { Intake } from '../intake';
 import type { TokenService } from '../auth';
-import type { RateLimiter } from '../ratelimit';
+import { RateLimiter, frameBudgets, type CommandBudgets } from '../ratelimit';
 import type { Observability } from '../observability';
 import { Session, kSession, type Carrier } from './session';
-import { FrameHandlers } from './handlers';
+import { FrameHandlers, type SessionBudgets } from './handlers';
 import { Connector, type SessionHost } from './connect';
 import { PresenceWatch } from './presence-watch';
 import { WriteBatch } from './batch';
@@ -41,8 +41,8 @@ export interface GatewayOptions {
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
-  /** The per-user send limiter (taken by the intake); swept by the gateway's timer. */
-  limiter: RateLimiter;
+  /** The per-user budgets of commands (spent by the intake); swept by the gateway's timer. */
+  budgets: CommandBudgets;
   obs: Observability;
 }
 
@@ -67,6 +67,7 @@ export class Gateway implements SessionHost, LongPollHost {
   private readonly recentSettings = new Map<string, { settings: UserSettings; at: number }>();
   private readonly watch: PresenceWatch;
   private readonly handlers: FrameHandlers;
+  private readonly sessionBudgets: SessionBudgets;
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
@@ -84,7 +85,12 @@ export class Gateway implements SessionHost, LongPollHost {
       heartbeatMs: opts.heartbeatMs,
       logger: opts.obs.logger,
     });
-    this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector);
+    const sets = opts.limits.maxPresenceSub;
+    this.sessionBudgets = {
+      ping: new RateLimiter(frameBudgets.ping.perSecond, frameBudgets.ping.burst),
+      presenceSub: new RateLimiter(frameBudgets.presenceSub.perSecond * sets, frameBudgets.presenceSub.burst * sets),
+    };
+    this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector, this.sessionBudgets);
     this.longPoll = new LongPoll(this, { maxBodyBytes: opts.limits.maxFrameBytes * hardCapFactor, sessions: opts.obs.metrics.longPollSessions });
     this.wss = new WebSocketServer({
       noServer: true,
@@ -227,6 +233,8 @@ export class Gateway implements SessionHost, LongPollHost {
     session.state = 'closed';
     this.pending.delete(session);
     this.watch.unsubscribe(session);
+    this.sessionBudgets.ping.delete(session.id);
+    this.sessionBudgets.presenceSub.delete(session.id);
     if (!wasRegistered) return;
     const list = this.users.get(session.userId) as Session[];
     list.splice(list.indexOf(session), 1);
@@ -287,7 +295,9 @@ export class Gateway implements SessionHost, LongPollHost {
         s.carrier.ping();
       }
     }
-    this.opts.limiter.sweep(now);
+    this.opts.budgets.sweep(now);
+    this.sessionBudgets.ping.sweep(now);
+    this.sessionBudgets.presenceSub.sweep(now);
     for (const [userId, r] of this.recentSettings) if (now - r.at > recentSettingsMs) this.recentSettings.delete(userId);
     this.longPoll.sweep(now);
   };

@@ -187,6 +187,19 @@ test('sends over the rate limit get rate_limited; repeated abuse closes with 400
   expect(await sock.closed).toBe(4008);
 });
 
+test("MARK_UNREAD spends from the send budget: past it rate_limited, and no READ_SYNC on the user's devices", async () => {
+  const carol = await registerUser(server.url);
+  const c = await createConversation(server.url, carol, 'direct', [alice]);
+  const { sock } = await TestSocket.connect(server.wsUrl, carol.token, 'marker');
+  const other = await TestSocket.connect(server.wsUrl, carol.token, 'other-device');
+  for (let i = 0; i < 8; i++) sock.send({ type: 'MARK_UNREAD', conv_id: c });
+  for (let i = 0; i < 3; i++) expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'rate_limited', ref: null });
+  for (let i = 0; i < 5; i++) expect(await other.sock.next((f) => f.type === 'READ_SYNC')).toMatchObject({ conv_id: c, marked_unread: true });
+  await other.sock.none((f) => f.type === 'READ_SYNC');
+  sock.close();
+  other.sock.close();
+});
+
 // ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts.
 testWs('heartbeats drop a connection that stops answering pings', async () => {
   const ws = new WebSocket(server.wsUrl, { autoPong: false });
