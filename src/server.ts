@@ -21,7 +21,7 @@ import { MemoryPresence } from './presence';
 import { openRedis, type RedisConnection } from './redis';
 import { ConversationReads, ConversationService } from './conversations';
 import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
-import { Gateway } from './gateway';
+import { ClientAddresses, Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
@@ -178,6 +178,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
   const intake = new Intake({ router, budgets, limits: config.limits, ackLatency: obs.metrics.ackLatency });
 
+  // REST's per-address auth limit believes the same proxies as the gateway's opening limits.
+  const proxies = new ClientAddresses(config.trustProxy);
   const app = createApi({
     store,
     router,
@@ -188,6 +190,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     bus,
     tokens,
     authLimiter,
+    trustProxy: config.trustProxy.length > 0 ? (address) => proxies.isTrusted(address) : undefined,
     uploadLimiter,
     limits: config.limits,
     obs,
@@ -212,6 +215,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     bus,
     tokens,
     budgets,
+    admission: { ...config.admission, trustProxy: config.trustProxy },
     obs,
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
