@@ -20,7 +20,10 @@ export interface SessionHost {
   connecting(session: Session): void;
   /** The session is authenticated: frames for its user reach it from now on. */
   register(session: Session): void;
-  /** Answers with ERROR and, when the client is to blame, counts it toward the abuse limits that close the session. */
+  /**
+   * Answers with ERROR and, when the client is to blame, counts it toward the abuse limits
+   * that close the session; a refused first frame closes it at once (4002).
+   */
   refuse(session: Session, err: ProtocolError, ref: string | null): void;
   /** Answers with ERROR without counting it. */
   sendError(session: Session, err: ProtocolError, ref: string | null): void;
