@@ -69,7 +69,7 @@ function openWs(from?: string): Promise<Opened> {
 
 const closeAll = async (opened: Opened[]) => {
   await Promise.all(opened.map((o) => o.close()));
-  await sleep(100); // the server sees the closes
+  await sleep(300); // the server sees the closes
 };
 
 test('sessions without CONNECT: the 4th from one address is refused with 429 on both transports', async () => {
