@@ -111,6 +111,11 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
       // The bench measures the server's cost, not its per-user send limits.
       RATE_LIMIT_PER_SECOND: '1000000',
       RATE_LIMIT_BURST: '1000000',
+      // Every simulated client is 127.0.0.1, tens of thousands of them connecting at once.
+      SESSION_OPEN_PER_SECOND: '1000000',
+      SESSION_OPEN_BURST: '1000000',
+      MAX_PENDING_PER_ADDRESS: '1000000',
+      MAX_PENDING_SESSIONS: '1000000',
       ...opts.env,
     },
   });

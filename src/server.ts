@@ -21,11 +21,11 @@ import { MemoryPresence } from './presence';
 import { openRedis, type RedisConnection } from './redis';
 import { ConversationReads, ConversationService } from './conversations';
 import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
-import { Gateway } from './gateway';
+import { ClientAddresses, Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
 import { TokenService, loadOrCreateSecret } from './auth';
-import { RateLimiter } from './ratelimit';
+import { CommandBudgets, RateLimiter } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
 import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
@@ -53,6 +53,11 @@ export interface StartServerOptions {
    * tests route it to a local endpoint. Not configuration: production uses the defaults.
    */
   pushHttpAgent?: HttpsAgent;
+  /**
+   * Wraps the durable store every module gets; tests make it fail on demand (an outage the
+   * clients must not be blamed for). Not configuration: production uses the store as opened.
+   */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -60,12 +65,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const obs = createObservability({ level: config.logLevel, shardId, silent: opts.silentLogs });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const { store, sequencer, checkpointer, writerThread, closeEngines } = await openEngines(config);
+  const engines = await openEngines(config);
+  const { sequencer, checkpointer, writerThread, closeEngines } = engines;
+  const store = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
   const shared = await openSharedState(config, shardId);
   const { bus, presence } = shared;
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
-  const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
+  const budgets = new CommandBudgets(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
@@ -169,8 +176,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   conversations.usePush(push);
   let ready = false;
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
-  const intake = new Intake({ router, limiter, limits: config.limits, ackLatency: obs.metrics.ackLatency });
+  const intake = new Intake({ router, budgets, limits: config.limits, ackLatency: obs.metrics.ackLatency });
 
+  // REST's per-address auth limit believes the same proxies as the gateway's opening limits.
+  const proxies = new ClientAddresses(config.trustProxy);
   const app = createApi({
     store,
     router,
@@ -181,6 +190,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     bus,
     tokens,
     authLimiter,
+    trustProxy: config.trustProxy.length > 0 ? (address) => proxies.isTrusted(address) : undefined,
     uploadLimiter,
     limits: config.limits,
     obs,
@@ -204,7 +214,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     presence,
     bus,
     tokens,
-    limiter,
+    budgets,
+    admission: { ...config.admission, trustProxy: config.trustProxy },
     obs,
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'

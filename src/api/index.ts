@@ -44,6 +44,8 @@ export interface ApiOptions {
   tokens: TokenService;
   /** Per-address limiter for register and login. */
   authLimiter: RateLimiter;
+  /** Whether a peer is a reverse proxy whose X-Forwarded-For names the client (TRUST_PROXY): sets req.ip. */
+  trustProxy?: (address: string) => boolean;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
   uploadLimiter: RateLimiter;
   limits: Limits;
@@ -65,6 +67,9 @@ export interface ApiOptions {
 export function createApi(opts: ApiOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // The same proxies the gateway believes: the auth limit keys on the client, not on the proxy.
+  const trust = opts.trustProxy;
+  if (trust) app.set('trust proxy', (address: string) => trust(address));
   app.set('etag', false);
   app.use(express.json({ limit: opts.limits.maxFrameBytes }));
   app.use(wellFormedBody);

@@ -40,6 +40,8 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly outbox: Outbox;
   private readonly typingExpiry: TypingExpiry;
   private readonly markers = new PendingMarkers();
+  /** A flush of DELIVERED markers is queued for the end of this task. */
+  private deliveredQueued = false;
   private readonly attachments: Attachments;
 
   constructor(opts: ChatClientOptions) {
@@ -222,10 +224,20 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (this.conn.status === 'ready') this.conn.write({ type: 'READ', conv_id: convId, seq });
   }
 
-  /** Tells the server this device has `seq`; queued while disconnected. */
+  /**
+   * Tells the server this device has `seq`; queued while disconnected. Written at the end of
+   * the current task, so events handled together (a CONNACK's replay, a catch-up page, a
+   * long-poll answer) send one DELIVERED per conversation rather than one per event: the
+   * marker is forward-only, and the server budgets DELIVERED per user.
+   */
   markDelivered(convId: string, seq: number): void {
     this.markers.delivered(convId, seq);
-    if (this.conn.status === 'ready') this.markers.flushDelivered(this.conn);
+    if (this.conn.status !== 'ready' || this.deliveredQueued) return;
+    this.deliveredQueued = true;
+    queueMicrotask(() => {
+      this.deliveredQueued = false;
+      if (this.conn.status === 'ready') this.markers.flushDelivered(this.conn);
+    });
   }
 
   /** Sends a typing indicator (refresh "started" about every 3 s). Dropped when not connected; returns whether it went out. */

@@ -39,6 +39,10 @@ export interface Config {
   /** Sustained sends per second per user, and the burst above it. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** Opening sessions (both transports): per client address, and those still without CONNECT. */
+  admission: { openPerSecond: number; openBurst: number; maxPending: number; maxPendingPerAddress: number };
+  /** CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the peer is the client. */
+  trustProxy: string[];
   /** Bytes queued on one socket before it is closed as a slow consumer. */
   maxSocketBufferBytes: number;
   markerFlushMs: number;
@@ -177,6 +181,13 @@ function fromRaw(raw: Record<string, unknown>): Config {
     connectTimeoutMs: r.CONNECT_TIMEOUT_MS,
     rateLimitPerSecond: r.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: r.RATE_LIMIT_BURST,
+    admission: {
+      openPerSecond: r.SESSION_OPEN_PER_SECOND,
+      openBurst: r.SESSION_OPEN_BURST,
+      maxPending: r.MAX_PENDING_SESSIONS,
+      maxPendingPerAddress: r.MAX_PENDING_PER_ADDRESS,
+    },
+    trustProxy: parseCidrs('TRUST_PROXY', r.TRUST_PROXY),
     maxSocketBufferBytes: r.MAX_SOCKET_BUFFER_BYTES,
     markerFlushMs: r.MARKER_FLUSH_MS,
     actorIdleMs: r.ACTOR_IDLE_MS,

@@ -34,6 +34,11 @@ export interface RawConfig {
   CONNECT_TIMEOUT_MS: number;
   RATE_LIMIT_PER_SECOND: number;
   RATE_LIMIT_BURST: number;
+  SESSION_OPEN_PER_SECOND: number;
+  SESSION_OPEN_BURST: number;
+  MAX_PENDING_SESSIONS: number;
+  MAX_PENDING_PER_ADDRESS: number;
+  TRUST_PROXY: string;
   MAX_SOCKET_BUFFER_BYTES: number;
   MARKER_FLUSH_MS: number;
   ACTOR_IDLE_MS: number;
@@ -158,8 +163,17 @@ export const schema = {
     },
     HEARTBEAT_MS: int(25_000, 1000, 600_000, 'server ping interval; a socket silent for two intervals is dropped'),
     CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed between opening a socket and CONNECT'),
-    RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained sends per second per user'),
+    RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained writes (SEND, REACT, EDIT, DELETE, MUTE, MARK_UNREAD) per second per user'),
     RATE_LIMIT_BURST: int(60, 1, 1_000_000, 'sends allowed in a burst above the sustained rate'),
+    SESSION_OPEN_PER_SECOND: int(20, 1, 1_000_000, 'sessions (WebSocket or long-poll) one client address may open per second, sustained'),
+    SESSION_OPEN_BURST: int(100, 1, 1_000_000, 'sessions one client address may open at once'),
+    MAX_PENDING_SESSIONS: int(10_000, 1, 1_000_000, 'sessions opened but without CONNECT yet, in all; more are refused with 429'),
+    MAX_PENDING_PER_ADDRESS: int(100, 1, 1_000_000, 'sessions opened from one client address but without CONNECT yet'),
+    TRUST_PROXY: {
+      type: 'string',
+      default: '',
+      description: 'comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits); empty: the peer is the client',
+    },
     MAX_SOCKET_BUFFER_BYTES: int(8 * 1024 * 1024, 65536, 1 << 30, 'bytes queued on one socket before it is closed with 4003'),
     MARKER_FLUSH_MS: int(500, 10, 60_000, 'read/delivered markers are coalesced and written this often'),
     ACTOR_IDLE_MS: int(5 * 60_000, 1000, 24 * 3600_000, 'a conversation actor idle this long is evicted'),

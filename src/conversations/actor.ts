@@ -187,7 +187,7 @@ export class ConversationActor {
         return job.resolve(reads.markUnread(cmd, rules.requireMember(state, cmd.user_id)));
       case 'typing':
         rules.requireMember(state, cmd.user_id);
-        return job.resolve(signals.typing(state, cmd, this.out));
+        return job.resolve(signals.typing(state, cmd, this.out, Date.now()));
       case 'mute':
         rules.requireMember(state, cmd.user_id);
         signals.mute(state, cmd, this.deps.store, this.out, this.deps.logger).then(job.resolve, job.reject);

@@ -130,6 +130,11 @@ export interface MuteResult {
   muted: boolean;
 }
 
+/** How many members a TYPING was relayed to (0 when coalesced away): its sender pays for them. */
+export interface TypingResult {
+  relayed: number;
+}
+
 export interface ResultMap {
   send: AckResult;
   react: AckResult;
@@ -143,7 +148,7 @@ export interface ResultMap {
   mark_unread: { marked_unread: boolean };
   read: { last_read_seq: number };
   delivered: void;
-  typing: void;
+  typing: TypingResult;
   add_members: MembersResult;
   remove_member: MembersResult;
   announce: AckResult;

@@ -6,14 +6,37 @@
 import { ProtocolError, MUTED_FOREVER, encodeFrame } from '../protocol';
 import type { Store } from '../store';
 import type { Logger } from '../observability';
-import type { MuteCommand, MuteResult, TypingCommand } from './commands';
+import type { MuteCommand, MuteResult, TypingCommand, TypingResult } from './commands';
 import type { OrderedFanout } from './fanout';
 import type { ConversationState } from './state';
 import { noSuchConversation } from './rules';
 
-/** TYPING: relayed to the other members' online sessions, in the actor's fan-out order; never stored. */
-export function typing(state: ConversationState, cmd: TypingCommand, out: OrderedFanout): void {
-  out.publish(state.others(cmd.user_id), encodeFrame({ type: 'TYPING', conv_id: state.convId, user_id: cmd.user_id, state: cmd.state }));
+/**
+ * A repeated "started" is relayed at most this often. Receivers drop an indicator 4 s after
+ * the last relay; a sender refreshing at any interval under this gets a relay at least every
+ * 2 × 1.5 = 3 s, one refreshing less often gets every refresh relayed.
+ */
+export const typingRelayEveryMs = 1500;
+
+/**
+ * TYPING: relayed to the other members' online sessions, in the actor's fan-out order;
+ * never stored. Coalesced here, where every device of every member arrives whatever its
+ * shard: a "started" already relayed less than typingRelayEveryMs ago, or a "stopped" with
+ * nothing started, changes nothing on the receivers' screens and goes nowhere. Returns
+ * how many members it went to, which the sender pays for.
+ */
+export function typing(state: ConversationState, cmd: TypingCommand, out: OrderedFanout, now: number): TypingResult {
+  const since = state.typingSince.get(cmd.user_id);
+  if (cmd.state === 'started') {
+    if (since !== undefined && now - since < typingRelayEveryMs) return { relayed: 0 };
+    state.typingSince.set(cmd.user_id, now);
+  } else {
+    if (since === undefined) return { relayed: 0 };
+    state.typingSince.delete(cmd.user_id);
+  }
+  const to = state.others(cmd.user_id);
+  out.publish(to, encodeFrame({ type: 'TYPING', conv_id: state.convId, user_id: cmd.user_id, state: cmd.state }));
+  return { relayed: to.length };
 }
 
 /**

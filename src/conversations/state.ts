@@ -43,6 +43,8 @@ export class ConversationState {
   readonly tail = new Map<number, string>();
   /** sender -> seq of their newest message seen since load, to know whether a send clears others' unread. */
   readonly lastMessageBy = new Map<string, number>();
+  /** member -> when their "started" was last relayed; absent once "stopped" was (signals.ts coalesces on it). */
+  readonly typingSince = new Map<string, number>();
   /** Messages up to this seq were committed before the actor loaded: lastMessageBy does not know their senders. */
   private readonly knownAfter: number;
 

@@ -20,7 +20,10 @@ export interface SessionHost {
   connecting(session: Session): void;
   /** The session is authenticated: frames for its user reach it from now on. */
   register(session: Session): void;
-  /** Answers with ERROR and counts it toward the abuse limit that closes the session. */
+  /**
+   * Answers with ERROR and, when the client is to blame, counts it toward the abuse limits
+   * that close the session; a refused first frame closes it at once (4002).
+   */
   refuse(session: Session, err: ProtocolError, ref: string | null): void;
   /** Answers with ERROR without counting it. */
   sendError(session: Session, err: ProtocolError, ref: string | null): void;
@@ -52,8 +55,7 @@ export class Connector {
     try {
       userId = tokens.verify(frame.token).user_id;
     } catch (err) {
-      this.host.sendError(session, toProtocolError(err), null);
-      session.close(CloseCode.unauthorized, 'unauthorized');
+      this.fail(session, toProtocolError(err), CloseCode.unauthorized, 'unauthorized');
       return;
     }
     session.state = 'syncing';
@@ -61,8 +63,8 @@ export class Connector {
     try {
       const user = await store.getUser(userId);
       if (!user) {
-        this.host.sendError(session, new ProtocolError('unauthorized', 'unknown user'), null);
-        session.close(CloseCode.unauthorized, 'unauthorized');
+        // A valid token for a user deleted since it was issued: as unauthorized as a bad token.
+        this.fail(session, new ProtocolError('unauthorized', 'unknown user'), CloseCode.unauthorized, 'unauthorized');
         return;
       }
       if (session.isClosed()) return;
@@ -99,8 +101,17 @@ export class Connector {
       }
     } catch (err) {
       logger.error('connect failed', { err });
-      this.host.sendError(session, toProtocolError(err), null);
-      session.close(CloseCode.restarting, 'connect failed');
+      this.fail(session, toProtocolError(err), CloseCode.restarting, 'connect failed');
     }
+  }
+
+  /**
+   * Every way CONNECT fails: the ERROR, then the close. Frames held for the CONNACK are
+   * dropped first, or the ERROR would be held behind them and never written.
+   */
+  private fail(session: Session, err: ProtocolError, code: number, reason: string): void {
+    session.dropHeld();
+    this.host.sendError(session, err, null);
+    session.close(code, reason);
   }
 }

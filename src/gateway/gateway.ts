@@ -13,14 +13,15 @@ import type { Store, UserSettings } from '../store';
 import type { ConversationReads } from '../conversations';
 import type { Intake } from '../intake';
 import type { TokenService } from '../auth';
-import type { RateLimiter } from '../ratelimit';
+import { RateLimiter, frameBudgets, type CommandBudgets } from '../ratelimit';
 import type { Observability } from '../observability';
 import { Session, kSession, type Carrier } from './session';
-import { FrameHandlers } from './handlers';
+import { FrameHandlers, type SessionBudgets } from './handlers';
 import { Connector, type SessionHost } from './connect';
 import { PresenceWatch } from './presence-watch';
 import { WriteBatch } from './batch';
 import { LongPoll, type LongPollHost } from './longpoll';
+import { Admission, type AdmissionLimits, type Admitted, type Refusal } from './admission';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -41,8 +42,10 @@ export interface GatewayOptions {
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
-  /** The per-user send limiter (taken by the intake); swept by the gateway's timer. */
-  limiter: RateLimiter;
+  /** The per-user budgets of commands (spent by the intake); swept by the gateway's timer. */
+  budgets: CommandBudgets;
+  /** Limits on opening sessions, per client address and in all (both transports). */
+  admission: AdmissionLimits;
   obs: Observability;
 }
 
@@ -54,8 +57,13 @@ const hardCapFactor = 16;
 
 export class Gateway implements SessionHost, LongPollHost {
   readonly wss: WebSocketServer;
-  /** Sessions that have not sent CONNECT yet (checked for the connect timeout). */
-  private readonly pending = new Set<Session>();
+  /**
+   * Sessions that have not sent CONNECT yet (checked for the connect timeout), with the
+   * client address they count under: kept here, not on the session, as it matters only
+   * until CONNECT.
+   */
+  private readonly pending = new Map<Session, string>();
+  private readonly admission: Admission;
   /** user id -> that user's connected sessions on this gateway (the local socket map). */
   private readonly users = new Map<string, Session[]>();
   /** Every session not yet fully closed, whatever its state and carrier (for shutdown). */
@@ -67,6 +75,7 @@ export class Gateway implements SessionHost, LongPollHost {
   private readonly recentSettings = new Map<string, { settings: UserSettings; at: number }>();
   private readonly watch: PresenceWatch;
   private readonly handlers: FrameHandlers;
+  private readonly sessionBudgets: SessionBudgets;
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = Date.now();
@@ -84,7 +93,13 @@ export class Gateway implements SessionHost, LongPollHost {
       heartbeatMs: opts.heartbeatMs,
       logger: opts.obs.logger,
     });
-    this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector);
+    this.admission = new Admission(opts.admission);
+    const sets = opts.limits.maxPresenceSub;
+    this.sessionBudgets = {
+      ping: new RateLimiter(frameBudgets.ping.perSecond, frameBudgets.ping.burst),
+      presenceSub: new RateLimiter(frameBudgets.presenceSub.perSecond * sets, frameBudgets.presenceSub.burst * sets),
+    };
+    this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector, this.sessionBudgets);
     this.longPoll = new LongPoll(this, { maxBodyBytes: opts.limits.maxFrameBytes * hardCapFactor, sessions: opts.obs.metrics.longPollSessions });
     this.wss = new WebSocketServer({
       noServer: true,
@@ -119,31 +134,55 @@ export class Gateway implements SessionHost, LongPollHost {
       other(req, socket, head);
       return;
     }
-    if (path !== '/ws' || this.draining) {
-      socket.end(`HTTP/1.1 ${this.draining ? 503 : 404} ${this.draining ? 'Service Unavailable' : 'Not Found'}\r\n\r\n`);
+    if (path !== '/ws' && !this.draining) {
+      refuseUpgrade(socket, { status: 404, code: 'not_found', message: 'no such endpoint', retryAfterS: null });
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, this.onConnection);
+    const admitted = this.admit(req);
+    if (!admitted.ok) {
+      refuseUpgrade(socket, admitted.refusal);
+      return;
+    }
+    // handleUpgrade calls back synchronously: no other upgrade is admitted in between.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.address));
   };
 
-  private readonly onConnection = (ws: WebSocket): void => {
-    ws[kSession] = this.accept(ws);
+  private onConnection(ws: WebSocket, address: string): void {
+    ws[kSession] = this.accept(ws, address);
     (ws as WebSocketWithGateway)[kGateway] = this;
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
-  };
+  }
+
+  /**
+   * Whether a request may open a session (either transport): refused while draining, or
+   * over the opening limits of its client address or of the server.
+   */
+  admit(req: IncomingMessage): Admitted {
+    if (this.draining) return { ok: false, refusal: { status: 503, code: 'unavailable', message: 'shard restarting', retryAfterS: 1 } };
+    return this.admission.check(req);
+  }
 
   /**
    * Starts a session on a carrier (a ws socket, or a long-poll queue): it must CONNECT
    * within the connect timeout; the carrier calls closed() when it ends.
    */
-  accept(carrier: Carrier): Session {
+  accept(carrier: Carrier, address: string): Session {
     const session = new Session(newId('s'), carrier, Date.now(), null, this.opts.maxSocketBufferBytes, this.batch);
     this.live.add(session);
-    this.pending.add(session);
+    this.pending.set(session, address);
+    this.admission.pended(address);
     return session;
+  }
+
+  /** The session no longer waits for its CONNECT: it stops counting toward the opening caps. */
+  private unpend(session: Session): void {
+    const address = this.pending.get(session);
+    if (address === undefined) return;
+    this.pending.delete(session);
+    this.admission.unpended(address);
   }
 
   /** True once drain() ran: no new sessions, frames are refused with `unavailable`. */
@@ -177,20 +216,25 @@ export class Gateway implements SessionHost, LongPollHost {
     }
     const decoded = this.opts.intake.decode(data.toString());
     if (!decoded.ok) {
-      if (session.state === 'connecting') {
-        session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
-        return;
-      }
       this.refuse(session, decoded.error, decoded.ref);
       return;
     }
     this.handlers.handle(session, decoded.frame, size);
   }
 
-  /** Sends an ERROR and counts it; closes the connection on repeated abuse. */
+  /**
+   * Sends an ERROR and counts it (when the client is to blame); closes the connection on
+   * repeated abuse, and at once when the refused frame was the first: a session that did not
+   * open with a valid CONNECT has nothing to wait for (the connect timeout would only hold
+   * the connection longer).
+   */
   refuse(session: Session, err: ProtocolError, ref: string | null): void {
     this.sendError(session, err, ref);
-    const close = session.countError(err.code === 'rate_limited', Date.now());
+    if (session.state === 'connecting') {
+      session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
+      return;
+    }
+    const close = session.countRefusal(err.code, Date.now());
     if (close !== null) session.close(close, close === CloseCode.rateLimited ? 'rate limited' : 'too many bad frames');
   }
 
@@ -200,12 +244,12 @@ export class Gateway implements SessionHost, LongPollHost {
   }
 
   connecting(session: Session): void {
-    this.pending.delete(session);
+    this.unpend(session);
   }
 
   /** Registers a session that finished CONNECT in the local socket map. */
   register(session: Session): void {
-    this.pending.delete(session);
+    this.unpend(session);
     // A settings change that arrived while CONNECT read the user may be newer than that read.
     const recent = this.recentSettings.get(session.userId);
     if (recent !== undefined && recent.at >= session.openedAt) session.settings = recent.settings;
@@ -220,8 +264,10 @@ export class Gateway implements SessionHost, LongPollHost {
     this.live.delete(session);
     const wasRegistered = session.userId !== '' && this.users.get(session.userId)?.includes(session);
     session.state = 'closed';
-    this.pending.delete(session);
+    this.unpend(session);
     this.watch.unsubscribe(session);
+    this.sessionBudgets.ping.delete(session.id);
+    this.sessionBudgets.presenceSub.delete(session.id);
     if (!wasRegistered) return;
     const list = this.users.get(session.userId) as Session[];
     list.splice(list.indexOf(session), 1);
@@ -264,9 +310,9 @@ export class Gateway implements SessionHost, LongPollHost {
   private readonly tick = (): void => {
     const now = Date.now();
     if (!this.presenceBusy) void this.presenceHeartbeat(false);
-    for (const s of this.pending) {
+    for (const s of this.pending.keys()) {
       if (now - s.openedAt > this.opts.connectTimeoutMs) {
-        this.pending.delete(s);
+        this.unpend(s);
         s.close(CloseCode.protocolError, 'no CONNECT in time');
       }
     }
@@ -282,7 +328,10 @@ export class Gateway implements SessionHost, LongPollHost {
         s.carrier.ping();
       }
     }
-    this.opts.limiter.sweep(now);
+    this.opts.budgets.sweep(now);
+    this.sessionBudgets.ping.sweep(now);
+    this.sessionBudgets.presenceSub.sweep(now);
+    this.admission.sweep(now);
     for (const [userId, r] of this.recentSettings) if (now - r.at > recentSettingsMs) this.recentSettings.delete(userId);
     this.longPoll.sweep(now);
   };
@@ -326,6 +375,35 @@ export class Gateway implements SessionHost, LongPollHost {
 const kGateway = Symbol('gateway');
 interface WebSocketWithGateway extends WebSocket {
   [kGateway]?: Gateway;
+}
+
+const statusText: Record<number, string> = { 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+
+/** An upgrade refused with an HTTP answer: an admission Refusal, or an unknown path. */
+interface HttpRefusal {
+  status: Refusal['status'] | 404;
+  code: Refusal['code'] | 'not_found';
+  message: string;
+  retryAfterS: number | null;
+}
+
+/**
+ * Answers an upgrade request with an HTTP error instead of switching protocols, in the
+ * REST error shape (a client that cannot read close codes here still gets the code).
+ */
+function refuseUpgrade(socket: Duplex, r: HttpRefusal): void {
+  const body = JSON.stringify({ error: { code: r.code, message: r.message } });
+  const head = [
+    `HTTP/1.1 ${r.status} ${statusText[r.status] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+  ];
+  if (r.retryAfterS !== null) head.push(`Retry-After: ${r.retryAfterS}`);
+  // Destroyed once written: nothing else will be read from or written to this socket.
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function frameSize(data: RawData): number {

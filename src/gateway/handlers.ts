@@ -4,11 +4,22 @@
  * PING and PRESENCE_SUB are answered here. Handlers see the gateway only through the
  * narrow SessionHost.
  */
-import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
+import { ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
 import { isAckedFrame, isCommandFrame, type CommandFrame, type Intake } from '../intake';
+import type { RateLimiter } from '../ratelimit';
 import type { Session } from './session';
 import type { PresenceWatch } from './presence-watch';
 import { Connector, type SessionHost } from './connect';
+
+/**
+ * Budgets of the frames answered to the sending session alone, keyed by session id
+ * (docs/protocol.md, "Budgets"); commands spend the per-user budgets in the intake.
+ */
+export interface SessionBudgets {
+  ping: RateLimiter;
+  /** Spent by the number of users named (at least 1). */
+  presenceSub: RateLimiter;
+}
 
 /** Dispatches each decoded frame of a session by type; one per gateway. */
 export class FrameHandlers {
@@ -17,13 +28,14 @@ export class FrameHandlers {
     private readonly intake: Intake,
     private readonly watch: PresenceWatch,
     private readonly connector: Connector,
+    private readonly budgets: SessionBudgets,
   ) {}
 
   /** `size` is the frame's length in bytes (it bounds what may wait for a CONNACK). */
   handle(session: Session, frame: ClientFrame, size = 0): void {
     if (session.state === 'connecting') {
       if (frame.type !== 'CONNECT') {
-        session.close(CloseCode.protocolError, 'first frame must be CONNECT');
+        this.host.refuse(session, new ProtocolError('bad_request', 'first frame must be CONNECT'), refOf(frame));
         return;
       }
       void this.connector.connect(session, frame).then(() => this.handleDeferred(session));
@@ -48,9 +60,17 @@ export class FrameHandlers {
         this.host.refuse(session, new ProtocolError('bad_request', 'already connected'), null);
         return;
       case 'PRESENCE_SUB':
+        if (!this.budgets.presenceSub.take(session.id, Date.now(), Math.max(1, frame.user_ids.length))) {
+          this.host.refuse(session, new ProtocolError('rate_limited', 'presence subscriptions too often; wait'), null);
+          return;
+        }
         this.watch.subscribe(session, frame.user_ids).catch((err: unknown) => this.host.refuse(session, toProtocolError(err), null));
         return;
       case 'PING':
+        if (!this.budgets.ping.take(session.id)) {
+          this.host.refuse(session, new ProtocolError('rate_limited', 'pinging too often; wait'), null);
+          return;
+        }
         session.write(encodeFrame({ type: 'PONG', ts: Date.now() }).text);
         return;
     }

@@ -11,17 +11,18 @@ import type { Gauge } from 'prom-client';
 import { CloseCode } from '../protocol';
 import type { Carrier, Session } from './session';
 import { CursorError, PollQueue, type Respond } from './pollqueue';
+import type { Admitted } from './admission';
 
 /** What long-poll needs of the gateway (narrow, so this file does not import gateway.ts). */
 export interface LongPollHost {
-  /** Starts a session on a carrier; it must CONNECT within the connect timeout. */
-  accept(carrier: Carrier): Session;
+  /** Whether this request may open a session: its client's address, or the HTTP refusal. */
+  admit(req: IncomingMessage): Admitted;
+  /** Starts a session on a carrier for an admitted address; it must CONNECT within the connect timeout. */
+  accept(carrier: Carrier, address: string): Session;
   /** The entry point of every client frame, whatever carried it. */
   frame(session: Session, data: Buffer, isBinary: boolean): void;
   /** Called once when a session's carrier has closed. */
   closed(session: Session): void;
-  /** True once the shard stopped taking connections (shutdown). */
-  isDraining(): boolean;
 }
 
 export interface LongPollOptions {
@@ -54,7 +55,7 @@ export class LongPoll {
     if (path !== '/lp' && !path.startsWith('/lp/')) return false;
     const parts = path.split('/'); // ['', 'lp', sid?, action?]
     const method = req.method ?? 'GET';
-    if (parts.length === 2 && method === 'POST') this.open(res);
+    if (parts.length === 2 && method === 'POST') this.open(req, res);
     else if (parts.length === 4 && parts[3] === 'send' && method === 'POST') this.send(parts[2], req, res);
     else if (parts.length === 4 && parts[3] === 'poll' && method === 'GET') this.poll(parts[2], new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req, res);
     else if (parts.length === 3 && method === 'DELETE') this.remove(parts[2], res);
@@ -76,14 +77,17 @@ export class LongPoll {
     }
   }
 
-  private open(res: ServerResponse): void {
-    if (this.host.isDraining()) {
-      sendError(res, 503, 'unavailable', 'shard restarting');
+  private open(req: IncomingMessage, res: ServerResponse): void {
+    req.resume(); // no body is expected; whatever came is not read
+    const admitted = this.host.admit(req);
+    if (!admitted.ok) {
+      const { status, code, message, retryAfterS } = admitted.refusal;
+      sendJson(res, status, JSON.stringify({ error: { code, message } }), { 'retry-after': String(retryAfterS) });
       return;
     }
     const sid = randomBytes(sidBytes).toString('base64url');
     const queue = new PollQueue(sid, this.onQueueClosed);
-    queue.session = this.host.accept(queue);
+    queue.session = this.host.accept(queue, admitted.address);
     this.queues.set(sid, queue);
     this.opts.sessions.inc();
     sendJson(res, 201, JSON.stringify({ sid, poll_ms: pollMs }));
@@ -187,11 +191,12 @@ function nonNegativeInt(value: string | null): number | null {
   return Number(value);
 }
 
-function sendJson(res: ServerResponse, status: number, body: string | Buffer): void {
+function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    ...headers,
   });
   res.end(body);
 }

@@ -3,7 +3,7 @@
  * per-connection memory is a budget (the density target is ~10 KB per idle connection,
  * ws itself included), so a session holds plain fields, no closures and no timers of its own.
  */
-import { CloseCode, type ClientFrame } from '../protocol';
+import { CloseCode, blamesClient, type ClientFrame, type ErrorCode } from '../protocol';
 import type { Caller } from '../intake';
 import type { UserSettings } from '../store';
 import type { WriteBatch } from './batch';
@@ -37,7 +37,10 @@ declare module 'ws' {
   }
 }
 
+/** The abuse limits of docs/protocol.md ("Close codes"): refusals within one window. */
 const abuseWindowMs = 10_000;
+const maxBadFrames = 20;
+const maxRateLimited = 50;
 
 /** A session is its own Caller for the intake: no object is built per frame. */
 export class Session implements Caller {
@@ -87,6 +90,14 @@ export class Session implements Caller {
     this.held = [];
   }
 
+  /**
+   * Stops holding and forgets what was held: CONNECT failed, so what follows (its ERROR)
+   * must reach the client, and frames for a user it did not become must not.
+   */
+  dropHeld(): void {
+    this.held = null;
+  }
+
   /** Writes `first` (the CONNACK), then the held frames in the order they were published. */
   release(first: string): void {
     const held = this.held;
@@ -120,16 +131,18 @@ export class Session implements Caller {
   }
 
   /**
-   * Counts one refused frame; returns the close code when the client is abusing the
-   * connection (too many refusals in a short window), else null.
+   * Counts one refused frame by the code it was answered with; returns the close code when
+   * the client is abusing the connection (too many refusals in a short window), else null.
+   * Refusals that are the server's fault (blamesClient) count toward nothing.
    */
-  countError(rateLimited: boolean, now: number): number | null {
+  countRefusal(code: ErrorCode, now: number): number | null {
     if (now - this.windowStart > abuseWindowMs) {
       this.windowStart = now;
       this.errors = 0;
       this.rateErrors = 0;
     }
-    if (rateLimited) return ++this.rateErrors > 50 ? CloseCode.rateLimited : null;
-    return ++this.errors > 20 ? CloseCode.protocolError : null;
+    if (code === 'rate_limited') return ++this.rateErrors > maxRateLimited ? CloseCode.rateLimited : null;
+    if (!blamesClient(code)) return null;
+    return ++this.errors > maxBadFrames ? CloseCode.protocolError : null;
   }
 }

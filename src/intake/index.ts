@@ -24,7 +24,7 @@ import {
 } from '../protocol';
 import type { AckResult, DeleteCommand, EditCommand, MuteResult, ReactCommand, SendCommand } from '../conversations';
 import type { Router } from '../cluster';
-import type { RateLimiter } from '../ratelimit';
+import type { CommandBudgets, RateLimiter } from '../ratelimit';
 import type { Metrics } from '../observability';
 
 /** Client frames that act on a conversation (the rest are session frames: CONNECT, PING, PRESENCE_SUB). */
@@ -57,8 +57,8 @@ export type AckedFrame = SendFrame | ReactFrame | EditFrame | DeleteFrame;
 
 export interface IntakeOptions {
   router: Router;
-  /** Per-user limiter of writes, shared by every transport. */
-  limiter: RateLimiter;
+  /** Per-user budgets of every command (docs/protocol.md, "Budgets"), shared by every transport. */
+  budgets: CommandBudgets;
   limits: Limits;
   /** Time from an ACKed command's arrival to its ACK. */
   ackLatency: Metrics['ackLatency'];
@@ -138,17 +138,37 @@ export class Intake {
         return this.acked(frame, { op: 'delete', conv_id: frame.conv_id, user_id, session_id, client_msg_id: frame.client_msg_id, target_seq: frame.target_seq });
       case 'MUTE':
         // A store write per command, so it spends from the same bucket as sends.
-        this.takeToken(user_id);
+        this.take(this.opts.budgets.writes, user_id);
         return router.dispatch({ op: 'mute', conv_id: frame.conv_id, user_id, until: frame.until });
       case 'MARK_UNREAD':
+        // A marker write, an unread count from the store and a READ_SYNC to every device of
+        // the user each time (the flag may already be set): priced like a send.
+        this.take(this.opts.budgets.writes, user_id);
         return router.dispatch({ op: 'mark_unread', conv_id: frame.conv_id, user_id });
       case 'READ':
+        this.take(this.opts.budgets.markers, user_id);
         return this.read(caller, frame);
       case 'DELIVERED':
+        this.take(this.opts.budgets.markers, user_id);
         return router.dispatch({ op: 'delivered', conv_id: frame.conv_id, user_id, seq: frame.seq });
       case 'TYPING':
-        return router.dispatch({ op: 'typing', conv_id: frame.conv_id, user_id, state: frame.state });
+        return this.typing(user_id, frame);
     }
+  }
+
+  /**
+   * TYPING spends a frame token, and is refused while the user owes for the members their
+   * earlier relays reached: the owner knows the conversation's size, so the relay is paid
+   * for once it is known (a 250-member group costs 249, a direct chat 1; a relay the owner
+   * coalesced away costs nothing).
+   */
+  private typing(userId: string, frame: TypingFrame): Promise<void> {
+    const { typing, typingRelays } = this.opts.budgets;
+    if (!typingRelays.available(userId)) throw new ProtocolError('rate_limited', 'typing relayed to too many members; wait');
+    this.take(typing, userId);
+    return this.opts.router.dispatch({ op: 'typing', conv_id: frame.conv_id, user_id: userId, state: frame.state }).then((r) => {
+      if (r.relayed > 0) typingRelays.charge(userId, r.relayed);
+    });
   }
 
   private read(caller: Caller, frame: ReadFrame): Promise<{ last_read_seq: number }> {
@@ -160,7 +180,7 @@ export class Intake {
 
   /** SEND, REACT, EDIT, DELETE: rate-limited, answered by an ACK once durable. */
   private acked(frame: AckedFrame, cmd: SendCommand | ReactCommand | EditCommand | DeleteCommand): Promise<AckFrame> {
-    this.takeToken(cmd.user_id);
+    this.take(this.opts.budgets.writes, cmd.user_id);
     const started = process.hrtime.bigint();
     return this.opts.router.dispatch(cmd).then((ack: AckResult) => {
       this.opts.ackLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -170,8 +190,8 @@ export class Intake {
     });
   }
 
-  /** Throws rate_limited (synchronously: see run) when the user is over their send rate. */
-  private takeToken(userId: string): void {
-    if (!this.opts.limiter.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
+  /** Throws rate_limited (synchronously: see run) when the user is over this budget. */
+  private take(budget: RateLimiter, userId: string): void {
+    if (!budget.take(userId)) throw new ProtocolError('rate_limited', 'sending too fast');
   }
 }

@@ -47,6 +47,28 @@ export const httpStatus: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
 };
 
+/**
+ * Whether an error code answers something the client did wrong. Only these count toward
+ * the bad-frame limit that closes a session (4002): `unavailable` and `internal` are the
+ * server's failures, and counting them would turn a store outage into disconnects of every
+ * client that keeps working normally. `rate_limited` has a limit of its own (4008).
+ */
+export function blamesClient(code: ErrorCode): boolean {
+  switch (code) {
+    case 'bad_request':
+    case 'unauthorized':
+    case 'forbidden':
+    case 'not_found':
+    case 'too_large':
+    case 'conflict':
+      return true;
+    case 'rate_limited':
+    case 'unavailable':
+    case 'internal':
+      return false;
+  }
+}
+
 /** A failure with a stable code, safe to show to the client that caused it. */
 export class ProtocolError extends Error {
   constructor(

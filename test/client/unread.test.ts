@@ -135,3 +135,27 @@ test('typing, receipts and presence are relayed; a typing indicator lapses witho
   expect(made.log.find((e) => e.name === 'receipt')?.args).toEqual([{ conv_id: 'c1', user_id: 'u_b', seq: 4, kind: 'read' }]);
   expect(made.log.find((e) => e.name === 'presence')?.args).toEqual([{ user_id: 'u_b', state: 'offline', last_seen: 123 }]);
 });
+
+test('DELIVERED for events handled together goes out once per conversation, with the newest seq', async () => {
+  const made = clientFor(server);
+  client = made.client;
+  const c = client;
+  // An app marking each event delivered as it folds it, as the web client does.
+  c.on('event', (ev) => c.markDelivered(ev.conv_id, ev.seq));
+  c.connect();
+  const conn = await server.nextConn();
+  await conn.next();
+  // A CONNACK replaying 300 messages of two conversations: two DELIVERED, not 300.
+  const missed = [...Array.from({ length: 200 }, (_, i) => msg('c1', i + 1)), ...Array.from({ length: 100 }, (_, i) => msg('c2', i + 1))];
+  conn.send(connack({ missed }));
+  const first = await conn.nextOfType('DELIVERED');
+  const second = await conn.nextOfType('DELIVERED');
+  expect([first, second]).toEqual([
+    { type: 'DELIVERED', conv_id: 'c1', seq: 200 },
+    { type: 'DELIVERED', conv_id: 'c2', seq: 100 },
+  ]);
+  // One live message later: its own DELIVERED.
+  conn.send({ type: 'DELIVER', ...msg('c1', 201) });
+  expect(await conn.nextOfType('DELIVERED')).toEqual({ type: 'DELIVERED', conv_id: 'c1', seq: 201 });
+  await expect(conn.next(300)).rejects.toThrow();
+});

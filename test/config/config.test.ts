@@ -121,3 +121,12 @@ test('push keys: VAPID pair or none, subject fallback, allowlist, timeout', () =
   expect(() => loadConfig({ PUSH_ALLOW: 'localhost' })).toThrow(/^PUSH_ALLOW:/);
   expect(() => loadConfig({ PUSH_TIMEOUT_MS: '5' })).toThrow(/^PUSH_TIMEOUT_MS:/);
 });
+
+test('opening limits and trusted proxies', () => {
+  const c = loadConfig({});
+  expect(c.admission).toEqual({ openPerSecond: 20, openBurst: 100, maxPending: 10_000, maxPendingPerAddress: 100 });
+  expect(c.trustProxy).toEqual([]);
+  expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1/32', '::1/128']);
+  expect(() => loadConfig({ TRUST_PROXY: 'proxy.internal' })).toThrow(/^TRUST_PROXY:/);
+  expect(() => loadConfig({ SESSION_OPEN_BURST: '0' })).toThrow(/SESSION_OPEN_BURST/);
+});

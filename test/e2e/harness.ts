@@ -20,12 +20,24 @@ export interface TestServer extends RunningServer {
 }
 
 /**
+ * Every test client is 127.0.0.1, and suites open sessions and send by the hundred: per-user
+ * and per-address limits this high never bind unless a test lowers them.
+ */
+export const generousLimits = {
+  RATE_LIMIT_PER_SECOND: '1000',
+  RATE_LIMIT_BURST: '1000',
+  SESSION_OPEN_PER_SECOND: '1000',
+  SESSION_OPEN_BURST: '1000',
+  MAX_PENDING_PER_ADDRESS: '1000',
+} as const;
+
+/**
  * Starts a server in this process on a random port with its own data directory; `opts`
  * carries the test seams of startServer (logs stay silent whatever they say).
  */
 export async function startTestServer(env: Record<string, string> = {}, opts: Omit<StartServerOptions, 'silentLogs'> = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', ...env, DATA_DIR: dataDir });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
   const server = await startServer(config, { ...opts, silentLogs: true });
   return { ...server, dataDir, wsUrl: server.url.replace('http', 'ws') + '/ws' };
 }

@@ -38,16 +38,39 @@ afterAll(async () => {
   await stopTestServer(server);
 });
 
-test('first frame other than CONNECT closes with 4002', async () => {
+/**
+ * A first frame that is not a valid CONNECT: its ERROR, then close 4002 at once (the reason
+ * tells it from the connect timeout, which would also close with 4002 after 300 ms here).
+ */
+async function expectBadFirstFrame(s: TestSocket, code: string): Promise<void> {
+  expect(await s.closed).toBe(4002);
+  expect(s.closeReason).toBe('first frame must be a valid CONNECT');
+  expect(s.frames).toEqual([expect.objectContaining({ type: 'ERROR', code, ref: null })]);
+}
+
+test('first frame other than CONNECT: ERROR bad_request, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send({ type: 'PING' });
-  expect(await s.closed).toBe(4002);
+  await expectBadFirstFrame(s, 'bad_request');
 });
 
-test('malformed first frame closes with 4002', async () => {
+test('malformed first frame: ERROR bad_request, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send('{not json');
-  expect(await s.closed).toBe(4002);
+  await expectBadFirstFrame(s, 'bad_request');
+});
+
+test('oversized first frame: ERROR too_large, then close 4002 at once', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  s.send({ type: 'CONNECT', token: alice.token, device_id: 'd'.repeat(5000) });
+  await expectBadFirstFrame(s, 'too_large');
+});
+
+// Long-poll bodies are text: there is no binary frame to send.
+testWs('binary first frame: ERROR bad_request, then close 4002 at once', async () => {
+  const s = await TestSocket.open(server.wsUrl);
+  s.ws.send(Buffer.from(JSON.stringify({ type: 'CONNECT', token: alice.token, device_id: 'bin' })), { binary: true });
+  await expectBadFirstFrame(s, 'bad_request');
 });
 
 test('no CONNECT in time closes with 4002', async () => {
@@ -60,6 +83,20 @@ test('bad token at CONNECT: ERROR unauthorized then close 4001', async () => {
   s.send({ type: 'CONNECT', token: 'not-a-jwt', device_id: 'd' });
   expect(await s.closed).toBe(4001);
   expect(s.frames[0]).toMatchObject({ type: 'ERROR', code: 'unauthorized' });
+});
+
+test('valid token of a user deleted since: ERROR unauthorized then close 4001', async () => {
+  const gone = await registerUser(server.url);
+  const rw = new Database(join(server.dataDir, 'chat.db'));
+  try {
+    rw.prepare('DELETE FROM users WHERE user_id = ?').run(gone.user_id);
+  } finally {
+    rw.close();
+  }
+  const s = await TestSocket.open(server.wsUrl);
+  s.send({ type: 'CONNECT', token: gone.token, device_id: 'd' });
+  expect(await s.closed).toBe(4001);
+  expect(s.frames).toEqual([expect.objectContaining({ type: 'ERROR', code: 'unauthorized', ref: null })]);
 });
 
 test('each bad frame gets an ERROR with the right code and the connection lives on', async () => {
@@ -148,6 +185,19 @@ test('sends over the rate limit get rate_limited; repeated abuse closes with 400
   expect(eventCount()).toBe(before + 5);
   for (let i = 0; i < 60; i++) sock.send({ type: 'SEND', client_msg_id: `flood-${i}`, conv_id: conv, body: 'x' });
   expect(await sock.closed).toBe(4008);
+});
+
+test("MARK_UNREAD spends from the send budget: past it rate_limited, and no READ_SYNC on the user's devices", async () => {
+  const carol = await registerUser(server.url);
+  const c = await createConversation(server.url, carol, 'direct', [alice]);
+  const { sock } = await TestSocket.connect(server.wsUrl, carol.token, 'marker');
+  const other = await TestSocket.connect(server.wsUrl, carol.token, 'other-device');
+  for (let i = 0; i < 8; i++) sock.send({ type: 'MARK_UNREAD', conv_id: c });
+  for (let i = 0; i < 3; i++) expect(await sock.next((f) => f.type === 'ERROR')).toMatchObject({ code: 'rate_limited', ref: null });
+  for (let i = 0; i < 5; i++) expect(await other.sock.next((f) => f.type === 'READ_SYNC')).toMatchObject({ conv_id: c, marked_unread: true });
+  await other.sock.none((f) => f.type === 'READ_SYNC');
+  sock.close();
+  other.sock.close();
 });
 
 // ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts.

@@ -5,12 +5,19 @@ import { Gauge, Registry } from 'prom-client';
 import { LongPoll, type LongPollHost } from '../../src/gateway/longpoll';
 import { Session, type Carrier } from '../../src/gateway/session';
 import { WriteBatch } from '../../src/gateway/batch';
+import type { Admitted } from '../../src/gateway/admission';
 
 class StubHost implements LongPollHost {
   draining = false;
   sessions: Session[] = [];
   frames: string[] = [];
   closedSessions: Session[] = [];
+  /** Set to refuse the next opens with this answer. */
+  refusal: Extract<Admitted, { ok: false }>['refusal'] | null = null;
+  admit(): Admitted {
+    if (this.draining) return { ok: false, refusal: { status: 503, code: 'unavailable', message: 'shard restarting', retryAfterS: 1 } };
+    return this.refusal ? { ok: false, refusal: this.refusal } : { ok: true, address: '127.0.0.1' };
+  }
   accept(carrier: Carrier): Session {
     const s = new Session(`s${this.sessions.length}`, carrier, Date.now(), null, 1 << 20, new WriteBatch());
     this.sessions.push(s);
@@ -22,9 +29,6 @@ class StubHost implements LongPollHost {
   }
   closed(session: Session): void {
     this.closedSessions.push(session);
-  }
-  isDraining(): boolean {
-    return this.draining;
   }
 }
 
@@ -62,6 +66,15 @@ test('open is refused with 503 while the gateway drains', async () => {
   const res = await fetch(base + '/lp', { method: 'POST' });
   expect(res.status).toBe(503);
   expect(await res.json()).toEqual({ error: { code: 'unavailable', message: 'shard restarting' } });
+  expect(host.sessions).toEqual([]);
+});
+
+test('an open the gateway does not admit is answered with its status, a JSON error and Retry-After', async () => {
+  host.refusal = { status: 429, code: 'rate_limited', message: 'opening sessions too fast', retryAfterS: 2 };
+  const res = await fetch(base + '/lp', { method: 'POST' });
+  expect(res.status).toBe(429);
+  expect(res.headers.get('retry-after')).toBe('2');
+  expect(await res.json()).toEqual({ error: { code: 'rate_limited', message: 'opening sessions too fast' } });
   expect(host.sessions).toEqual([]);
 });
 

@@ -42,6 +42,10 @@ export function shardEnv(env: ClusterEnv, id: string, extra: Record<string, stri
     CLUSTER_SHARD_TTL_MS: '1000',
     RATE_LIMIT_PER_SECOND: '1000',
     RATE_LIMIT_BURST: '1000',
+    // Every client is 127.0.0.1: a 250-member group connects from one address.
+    SESSION_OPEN_PER_SECOND: '1000',
+    SESSION_OPEN_BURST: '1000',
+    MAX_PENDING_PER_ADDRESS: '1000',
     MARKER_FLUSH_MS: '50',
     LINK_PREVIEWS: 'off',
     LOG_LEVEL: 'info',

@@ -25,3 +25,23 @@ test('sweep forgets full buckets only', () => {
   expect(rl.take('a', 5500)).toBe(true);
   expect(rl.take('b', 5500)).toBe(false);
 });
+
+test('take spends a cost at once, or nothing when the bucket holds less', () => {
+  const rl = new RateLimiter(10, 100);
+  expect(rl.take('u', 0, 60)).toBe(true);
+  expect(rl.take('u', 0, 60)).toBe(false); // 40 left: nothing taken
+  expect(rl.take('u', 0, 40)).toBe(true);
+});
+
+test('charge runs into debt, which is paid back at the sustained rate before anything passes again', () => {
+  const rl = new RateLimiter(100, 200);
+  expect(rl.available('u', 0)).toBe(true);
+  rl.charge('u', 450, 0); // 200 - 450 = -250, held at minus one burst: -200
+  expect(rl.available('u', 0)).toBe(false);
+  expect(rl.available('u', 2000)).toBe(false); // -200 + 200 = 0
+  expect(rl.available('u', 2010)).toBe(true);
+  // A bucket in debt is not swept as full (that would forgive the debt).
+  rl.charge('u', 400, 3000); // down to -200 again
+  rl.sweep(4500);
+  expect(rl.available('u', 4500)).toBe(false);
+});
