@@ -138,9 +138,12 @@ const randomId = (): string => `c_${Math.random().toString(36).slice(2, 18)}`;
 describe('ids of conversations that do not exist cost nothing', () => {
   test('frames for random ids leave no conversation actor behind', async () => {
     const before = await liveActors();
-    // The gateway closes a connection after 20 refused frames in 10 s: a few frames per connection.
+    // The gateway closes a connection after 20 refused frames in 10 s: a few frames per
+    // connection; and each prober its own user, within the per-user frame budgets (TYPING's is 20).
+    const probers = [eve];
+    while (probers.length < 20) probers.push(await registerUserPatiently(url));
     for (let c = 0; c < 20; c++) {
-      const { sock } = await TestSocket.connect(server.wsUrl, eve.token, cmid('probe'));
+      const { sock } = await TestSocket.connect(server.wsUrl, probers[c].token, cmid('probe'));
       const frames = [
         { type: 'SEND', client_msg_id: cmid('p'), conv_id: randomId(), body: 'hello?' },
         { type: 'REACT', client_msg_id: cmid('p'), conv_id: randomId(), target_seq: 2, emoji: '👍' },
