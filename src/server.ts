@@ -24,7 +24,7 @@ import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTran
 import { Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
-import { TokenService, loadOrCreateSecret } from './auth';
+import { AuthCache, Authenticator, TokenService, loadOrCreateSecret } from './auth';
 import { RateLimiter } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
@@ -65,6 +65,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const { bus, presence } = shared;
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
+  // One per shard, shared by REST and the gateway; the gateway keeps it current from the bus.
+  const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, maxEntries: authCacheEntries }));
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
   const authLimiter = new RateLimiter(5, 20);
   // A photo album at once, then a couple per second: each slot may take space until collected.
@@ -180,6 +182,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     presence,
     bus,
     tokens,
+    auth,
     authLimiter,
     uploadLimiter,
     limits: config.limits,
@@ -204,6 +207,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     presence,
     bus,
     tokens,
+    auth,
     limiter,
     obs,
   });
@@ -287,6 +291,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   return { url: `http://${host}:${port}`, port, shardId, obs, tokens, stop };
 }
+
+/**
+ * Users whose auth state a shard caches: a few hundred bytes each, so tens of MB at most,
+ * and far more than the users active within a TTL on one shard.
+ */
+const authCacheEntries = 100_000;
 
 /** The blob engine BLOB names; the local one signs its URLs with a key derived from the token secret. */
 async function openBlobs(config: Config, secret: string, listeningUrl: () => string): Promise<BlobStore> {

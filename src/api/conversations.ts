@@ -27,7 +27,7 @@ function view(conversation: ConversationRecord, members: MemberRecord[]) {
 }
 
 export function conversationRoutes(opts: ApiOptions): ExpressRouter {
-  const { router, intake, reads, conversations, limits, tokens } = opts;
+  const { router, intake, reads, conversations, limits } = opts;
   const id = { type: 'string', minLength: 1, maxLength: limits.maxIdChars };
   const ids = (max: number) => ({ type: 'array', items: id, maxItems: max });
   const parseCreate = validator<CreateBody>({
@@ -62,7 +62,7 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   const seqParam = (value: string) => intParam(value, 'seq', 0, 1);
 
   const r = ExpressRouter();
-  r.use('/conversations', requireAuth(tokens));
+  r.use('/conversations', requireAuth(opts.auth));
 
   r.post('/conversations', async (req, res) => {
     const body = parseCreate(req.body);

@@ -10,7 +10,7 @@ import type { ConversationReads, ConversationService } from '../conversations';
 import type { Intake } from '../intake';
 import type { Presence } from '../presence';
 import type { Bus } from '../bus';
-import type { TokenService } from '../auth';
+import type { Authenticator, TokenService } from '../auth';
 import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { errorHandler } from './http';
@@ -42,6 +42,8 @@ export interface ApiOptions {
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
+  /** Checks that a request's token still counts (every authenticated route). */
+  auth: Authenticator;
   /** Per-address limiter for register and login. */
   authLimiter: RateLimiter;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */

@@ -54,7 +54,7 @@ let dummyHash: Promise<string> | null = null;
 export function userRoutes(opts: ApiOptions): ExpressRouter {
   const { store, tokens, authLimiter, presence, bus } = opts;
   const r = ExpressRouter();
-  const auth = requireAuth(tokens);
+  const auth = requireAuth(opts.auth);
 
   r.post('/auth/register', async (req, res) => {
     if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');

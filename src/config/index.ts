@@ -29,6 +29,8 @@ export interface Config {
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
   tokenTtlSeconds: number;
+  /** A user's cached auth state is read again from the store once this old. */
+  authCacheTtlMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
   sqliteSync: 'full' | 'normal';
@@ -170,6 +172,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
+    authCacheTtlMs: r.AUTH_CACHE_TTL_MS,
     logLevel: r.LOG_LEVEL,
     sqliteSync: r.SQLITE_SYNC,
     sqliteWriter: r.SQLITE_WRITER,

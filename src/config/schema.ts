@@ -27,6 +27,7 @@ export interface RawConfig {
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
+  AUTH_CACHE_TTL_MS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
   SQLITE_SYNC: 'full' | 'normal';
   SQLITE_WRITER: 'thread' | 'loop';
@@ -148,6 +149,12 @@ export const schema = {
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),
+    AUTH_CACHE_TTL_MS: int(
+      5000,
+      0,
+      300_000,
+      "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: the longest a revoked token keeps working when the bus lost the announcement",
+    ),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
     SQLITE_WRITER: {
