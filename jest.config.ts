@@ -5,7 +5,7 @@ import type { Config } from 'jest';
 const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 /** The protocol suites that run a second time with every raw client on long-poll. */
-const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'rich-*', 'sdk', 'idempotency'];
+const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'rich-*', 'sdk', 'idempotency', 'accounts'];
 
 const config: Config = {
   testTimeout: 20000,

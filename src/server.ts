@@ -183,6 +183,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     bus,
     tokens,
     auth,
+    usernameReserveMs: config.usernameReserveMs,
     authLimiter,
     uploadLimiter,
     limits: config.limits,

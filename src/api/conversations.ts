@@ -105,7 +105,7 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
 
   r.post('/conversations/:id/members', async (req, res) => {
     const body = parseMembers(req.body);
-    const known = await opts.store.getUsers(body.user_ids);
+    const known = (await opts.store.getUsers(body.user_ids)).filter((u) => u.deleted_at === null);
     if (known.length !== new Set(body.user_ids).size) throw new ProtocolError('not_found', 'unknown user');
     const result = await router.dispatch({ op: 'add_members', conv_id: req.params.id, user_id: userOf(res), user_ids: body.user_ids });
     res.json({ ...view(result.conversation, result.members), seq: result.seq });

@@ -15,6 +15,7 @@ import type { RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { errorHandler } from './http';
 import { userRoutes } from './users';
+import { accountRoutes } from './account';
 import { conversationRoutes } from './conversations';
 import { webRoutes } from './web';
 import { attachmentRoutes } from './attachments';
@@ -44,6 +45,8 @@ export interface ApiOptions {
   tokens: TokenService;
   /** Checks that a request's token still counts (every authenticated route). */
   auth: Authenticator;
+  /** How long a deleted account's username stays reserved (ms). */
+  usernameReserveMs: number;
   /** Per-address limiter for register and login. */
   authLimiter: RateLimiter;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
@@ -81,6 +84,7 @@ export function createApi(opts: ApiOptions): Express {
     res.type(opts.obs.metrics.registry.contentType).send(await opts.obs.metrics.registry.metrics());
   });
   app.use('/api/v1', userRoutes(opts));
+  app.use('/api/v1', accountRoutes(opts));
   app.use('/api/v1', conversationRoutes(opts));
   app.use('/api/v1', attachmentRoutes(opts));
   app.use('/api/v1', pushRoutes(opts));

@@ -31,6 +31,8 @@ export interface Config {
   tokenTtlSeconds: number;
   /** A user's cached auth state is read again from the store once this old. */
   authCacheTtlMs: number;
+  /** How long a deleted account's username stays reserved. */
+  usernameReserveMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
   sqliteSync: 'full' | 'normal';
@@ -173,6 +175,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
     authCacheTtlMs: r.AUTH_CACHE_TTL_MS,
+    usernameReserveMs: r.DELETED_USERNAME_RESERVE_DAYS * 24 * 3600_000,
     logLevel: r.LOG_LEVEL,
     sqliteSync: r.SQLITE_SYNC,
     sqliteWriter: r.SQLITE_WRITER,

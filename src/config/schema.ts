@@ -28,6 +28,7 @@ export interface RawConfig {
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
   AUTH_CACHE_TTL_MS: number;
+  DELETED_USERNAME_RESERVE_DAYS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
   SQLITE_SYNC: 'full' | 'normal';
   SQLITE_WRITER: 'thread' | 'loop';
@@ -154,6 +155,12 @@ export const schema = {
       0,
       300_000,
       "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: the longest a revoked token keeps working when the bus lost the announcement",
+    ),
+    DELETED_USERNAME_RESERVE_DAYS: int(
+      30,
+      0,
+      3650,
+      "how long a deleted account's username stays taken before anyone may register it (0: free at once); keeps others from impersonating the deleted user",
     ),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
