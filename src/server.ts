@@ -25,7 +25,7 @@ import { Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
 import { AuthCache, Authenticator, TokenService, loadOrCreateSecret } from './auth';
-import { RateLimiter } from './ratelimit';
+import { MemoryLoginThrottle, RateLimiter, RedisLoginThrottle, defaultLoginBackoff, type LoginThrottle, type LoginThrottleRedis } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
 import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
@@ -68,12 +68,20 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // One per shard, shared by REST and the gateway; the gateway keeps it current from the bus.
   const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, maxEntries: authCacheEntries }));
   const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst);
-  const authLimiter = new RateLimiter(5, 20);
+  // Per address, registration and login apart: failed logins must not block signing up.
+  const registerLimiter = new RateLimiter(5, 20);
+  const loginLimiter = new RateLimiter(5, 20);
+  // Per account, from every address; on Redis every shard counts together.
+  const loginBackoff = { ...defaultLoginBackoff, freeAttempts: config.loginBackoff.freeAttempts, maxMs: config.loginBackoff.maxMs };
+  const memoryThrottle = shared.redis === null ? new MemoryLoginThrottle(loginBackoff) : null;
+  const loginThrottle: LoginThrottle = memoryThrottle ?? new RedisLoginThrottle(shared.redis as SharedRedis, loginBackoff, config.redis.prefix);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
   // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
   const limiterSweep = setInterval(() => {
-    authLimiter.sweep();
+    registerLimiter.sweep();
+    loginLimiter.sweep();
+    memoryThrottle?.sweep();
     uploadLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
@@ -184,7 +192,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     tokens,
     auth,
     usernameReserveMs: config.usernameReserveMs,
-    authLimiter,
+    registerLimiter,
+    loginLimiter,
+    loginThrottle,
     uploadLimiter,
     limits: config.limits,
     obs,
@@ -347,8 +357,8 @@ async function openShardTransport(config: Config, shardId: string, secret: strin
   return RedisTransport.connect({ url: config.redis.url, prefix: config.redis.prefix, selfId: shardId, requestTimeoutMs: config.cluster.retryMs });
 }
 
-/** The one command connection presence and membership share, and closing it. */
-type SharedRedis = PresenceRedis & MembershipRedis & RedisConnection;
+/** The one command connection presence, membership and the login throttle share, and closing it. */
+type SharedRedis = PresenceRedis & MembershipRedis & LoginThrottleRedis & RedisConnection;
 
 interface SharedState {
   bus: Bus;

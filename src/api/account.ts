@@ -13,7 +13,7 @@ import { claimsOf, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 
 export function accountRoutes(opts: ApiOptions): ExpressRouter {
-  const { store, auth, bus, router, limits } = opts;
+  const { store, auth, bus, router, limits, loginThrottle } = opts;
   const deviceSchema = { type: 'string', minLength: 1, maxLength: limits.maxIdChars };
   const parseLogout = validator<{ device_id?: string }>({
     type: 'object',
@@ -88,7 +88,11 @@ export function accountRoutes(opts: ApiOptions): ExpressRouter {
     const body = parseDelete(req.body ?? {});
     const user = await store.getUser(userId);
     if (user === null || user.deleted_at !== null) throw new ProtocolError('unauthorized', 'unknown user');
+    // Throttled like a login: a stolen token must not become a way to guess the password.
+    const wait = await loginThrottle.attempt(user.username);
+    if (wait > 0) throw new ProtocolError('rate_limited', 'too many attempts for this account; try again later', wait);
     if (!(await verifyPassword(body.password, user.password_hash))) throw new ProtocolError('forbidden', 'wrong password');
+    await loginThrottle.succeeded(user.username);
     await leaveGroups(userId);
     const regs = await store.getPushRegistrations([userId]);
     await Promise.all(regs.map((g) => store.deletePushRegistration(userId, g.device_id)));

@@ -38,7 +38,7 @@ export function attachmentRoutes(opts: ApiOptions): ExpressRouter {
 
   r.post('/attachments', async (req, res) => {
     const userId = userOf(res);
-    if (!opts.uploadLimiter.take(`upload:${userId}`)) throw new ProtocolError('rate_limited', 'too many uploads; wait a moment');
+    if (!opts.uploadLimiter.take(`upload:${userId}`)) throw new ProtocolError('rate_limited', 'too many uploads; wait a moment', opts.uploadLimiter.retryAfterMs(`upload:${userId}`));
     res.status(201).json(await service().createUpload(userId, parseUpload(req.body)));
   });
 

@@ -72,6 +72,12 @@ export function errorHandler(logger: Logger) {
       logger.error('request failed', { err });
       pe = toProtocolError(err);
     }
+    if (pe.retryAfterMs !== null) {
+      // The header in whole seconds (RFC 9110), rounded up so a client waiting it is never early.
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(pe.retryAfterMs / 1000))));
+      res.status(httpStatus[pe.code]).json({ error: { code: pe.code, message: pe.message, retry_after_ms: pe.retryAfterMs } });
+      return;
+    }
     res.status(httpStatus[pe.code]).json({ error: { code: pe.code, message: pe.message } });
   };
 }

@@ -11,7 +11,7 @@ import type { Intake } from '../intake';
 import type { Presence } from '../presence';
 import type { Bus } from '../bus';
 import type { Authenticator, TokenService } from '../auth';
-import type { RateLimiter } from '../ratelimit';
+import type { LoginThrottle, RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { errorHandler } from './http';
 import { userRoutes } from './users';
@@ -47,8 +47,12 @@ export interface ApiOptions {
   auth: Authenticator;
   /** How long a deleted account's username stays reserved (ms). */
   usernameReserveMs: number;
-  /** Per-address limiter for register and login. */
-  authLimiter: RateLimiter;
+  /** Per-address limiter of registrations (its own: failed logins must not block signing up). */
+  registerLimiter: RateLimiter;
+  /** Per-address limiter of login attempts. */
+  loginLimiter: RateLimiter;
+  /** Per-account backoff of password attempts (login, deleting the account), from any address. */
+  loginThrottle: LoginThrottle;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
   uploadLimiter: RateLimiter;
   limits: Limits;

@@ -48,7 +48,7 @@ export function publicUser(u: UserRecord): PublicUser {
 let dummyHash: Promise<string> | null = null;
 
 export function userRoutes(opts: ApiOptions): ExpressRouter {
-  const { store, tokens, authLimiter, presence, bus } = opts;
+  const { store, tokens, registerLimiter, loginLimiter, loginThrottle, presence, bus } = opts;
   const deviceSchema = { type: 'string', minLength: 1, maxLength: opts.limits.maxIdChars };
   const parseRegister = validator<Credentials>({
     type: 'object',
@@ -71,7 +71,8 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
   const auth = requireAuth(opts.auth);
 
   r.post('/auth/register', async (req, res) => {
-    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const address = `ip:${req.ip}`;
+    if (!registerLimiter.take(address)) throw new ProtocolError('rate_limited', 'too many registrations from this address', registerLimiter.retryAfterMs(address));
     const body = parseRegister(req.body);
     const user = await store.createUser({
       user_id: newId('u'),
@@ -87,12 +88,19 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
   });
 
   r.post('/auth/login', async (req, res) => {
-    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const address = `ip:${req.ip}`;
+    if (!loginLimiter.take(address)) throw new ProtocolError('rate_limited', 'too many attempts from this address', loginLimiter.retryAfterMs(address));
     const body = parseLogin(req.body);
-    const user = await store.getUserByUsername(body.username.toLowerCase());
+    const account = body.username.toLowerCase();
+    // Before the password is checked, and for unknown names alike (a refusal must not tell
+    // which names exist). A refused attempt is not counted: it tested nothing.
+    const wait = await loginThrottle.attempt(account);
+    if (wait > 0) throw new ProtocolError('rate_limited', 'too many attempts for this account; try again later', wait);
+    const user = await store.getUserByUsername(account);
     dummyHash ??= hashPassword('not a real password');
     const ok = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash));
     if (!user || !ok) throw new ProtocolError('unauthorized', 'wrong username or password');
+    await loginThrottle.succeeded(account);
     // The generation from the store, not the cache: a sign-out another shard announced on a
     // lost message would otherwise give a token refused at once.
     const [state] = await store.getAuthStates([user.user_id]);

@@ -29,6 +29,8 @@ export interface RawConfig {
   TOKEN_TTL_SECONDS: number;
   AUTH_CACHE_TTL_MS: number;
   DELETED_USERNAME_RESERVE_DAYS: number;
+  LOGIN_BACKOFF_FREE_ATTEMPTS: number;
+  LOGIN_BACKOFF_MAX_SECONDS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
   SQLITE_SYNC: 'full' | 'normal';
   SQLITE_WRITER: 'thread' | 'loop';
@@ -162,6 +164,8 @@ export const schema = {
       3650,
       "how long a deleted account's username stays taken before anyone may register it (0: free at once); keeps others from impersonating the deleted user",
     ),
+    LOGIN_BACKOFF_FREE_ATTEMPTS: int(5, 1, 100, 'password attempts for one account allowed back to back, from any address, before each further one waits 1 s, doubling'),
+    LOGIN_BACKOFF_MAX_SECONDS: int(30, 1, 3600, "the longest wait between an account's password attempts (how long an attacker can keep its owner out at most)"),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
     SQLITE_WRITER: {

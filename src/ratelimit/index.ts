@@ -1,7 +1,11 @@
 /**
- * Per-key token buckets (per-user send rate with a burst). Pure logic with the clock
- * passed in, so it is exact in tests; state is one small object per active key.
+ * Rate limiting. Per-key token buckets (per-user send rate, per-address registration and
+ * login, upload slots): pure logic with the clock passed in, so it is exact in tests;
+ * state is one small object per active key. Per-account login backoff (login.ts, with a
+ * Redis engine for clusters in login-redis.ts).
  */
+export { MemoryLoginThrottle, backoffMs, defaultLoginBackoff, type LoginBackoffPolicy, type LoginThrottle } from './login';
+export { RedisLoginThrottle, type LoginThrottleRedis } from './login-redis';
 
 interface Bucket {
   tokens: number;
@@ -28,6 +32,14 @@ export class RateLimiter {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+
+  /** How long until `key` has a token again (ms); 0 when it has one now. For a refusal's retry hint. */
+  retryAfterMs(key: string, now: number = Date.now()): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.perSecond) * 1000);
   }
 
   /** Drops buckets that are full again; call now and then to bound memory. */

@@ -117,7 +117,10 @@ test('errors carry the server code and the HTTP status', async () => {
   expect(await failure(rest.listConversations())).toMatchObject({ status: 502, code: 'internal' });
 
   server.route('GET', '/api/v1/users', () => ({ status: 429, body: {} }));
-  expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited' });
+  expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: null });
+  // The server's retry hint.
+  server.route('POST', '/api/v1/auth/login', () => ({ status: 429, body: { error: { code: 'rate_limited', message: 'wait', retry_after_ms: 1500 } } }));
+  expect(await failure(rest.login({ username: 'ann', password: 'x' }))).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1500 });
 
   // No answer at all.
   const old = server;

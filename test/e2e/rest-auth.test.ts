@@ -296,7 +296,8 @@ describe('brute force', () => {
       );
       const limited = results.filter((r) => r.status === 429);
       expect(limited.length).toBeGreaterThanOrEqual(10);
-      expect(limited[0].body).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } });
+      // With a retry hint (the account's backoff, or the address's bucket).
+      expect(limited[0].body).toEqual({ error: { code: 'rate_limited', message: expect.any(String), retry_after_ms: expect.any(Number) } });
       expect(results.every((r) => r.status === 429 || r.status === 401)).toBe(true);
     } finally {
       await stopTestServer(own);
