@@ -8,7 +8,7 @@ import { Router as ExpressRouter } from 'express';
 import { ProtocolError } from '../protocol';
 import { verifyPassword } from '../auth';
 import { usersTopic } from '../bus';
-import type { AuthState } from '../store';
+import { deletedUserSettings, type AuthState } from '../store';
 import { claimsOf, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 
@@ -98,6 +98,9 @@ export function accountRoutes(opts: ApiOptions): ExpressRouter {
     await Promise.all(regs.map((g) => store.deletePushRegistration(userId, g.device_id)));
     const state = await store.deleteUser(userId, Date.now() + opts.usernameReserveMs);
     if (state === null) throw new ProtocolError('unauthorized', 'unknown user');
+    // The settings first: the sessions' cached copies then hide presence, so their closing
+    // announces "offline" with no last seen, and subscribers learn it at once.
+    bus.publish(usersTopic, { t: 'settings', user_id: userId, settings: { ...deletedUserSettings }, presence_changed: true });
     announce(state);
     res.status(204).end();
   });

@@ -19,8 +19,12 @@ export class FrameHandlers {
     private readonly connector: Connector,
   ) {}
 
-  /** `size` is the frame's length in bytes (it bounds what may wait for a CONNACK). */
-  handle(session: Session, frame: ClientFrame, size = 0): void {
+  /**
+   * `size` is the frame's length in bytes (it bounds what may wait for a CONNACK).
+   * `checked`: the frame waited for a verdict on the session's token that let it through
+   * (asking again could wait again, forever with AUTH_CACHE_TTL_MS=0).
+   */
+  handle(session: Session, frame: ClientFrame, size = 0, checked = false): void {
     if (session.state === 'connecting') {
       if (frame.type !== 'CONNECT') {
         session.close(CloseCode.protocolError, 'first frame must be CONNECT');
@@ -42,7 +46,7 @@ export class FrameHandlers {
     }
     // The token was checked at CONNECT; a sign-out or deletion since ends the session here
     // at the latest, whichever shard it was made on.
-    const verdict = this.host.authorized(session);
+    const verdict = checked || this.host.authorized(session);
     if (verdict === false) return;
     if (verdict !== true) {
       // The user's state is read again (older than the TTL): this frame and the ones after
@@ -51,7 +55,7 @@ export class FrameHandlers {
       this.defer(session, frame, size, 'too many frames while the session is checked; wait');
       void verdict.then(() => {
         session.checking = false;
-        this.handleDeferred(session);
+        this.handleDeferred(session, true);
       });
       return;
     }
@@ -81,7 +85,7 @@ export class FrameHandlers {
   }
 
   /** After CONNACK or a verdict, the frames that waited for it (no frame of this session was read in between). */
-  private handleDeferred(session: Session): void {
+  private handleDeferred(session: Session, checked = false): void {
     const frames = session.deferred;
     session.deferred = null;
     session.deferredBytes = 0;
@@ -89,7 +93,7 @@ export class FrameHandlers {
     for (const frame of frames) {
       // Stopping meanwhile: refused as frames arriving now are, so the client retries elsewhere.
       if (this.host.isDraining()) this.host.sendError(session, new ProtocolError('unavailable', 'shard restarting'), refOf(frame));
-      else this.handle(session, frame);
+      else this.handle(session, frame, 0, checked);
     }
   }
 

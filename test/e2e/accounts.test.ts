@@ -249,6 +249,8 @@ describe('deleting the account', () => {
     expect(await ivanSock.sendMessage(direct, 'hi jill', 'i-1')).toMatchObject({ type: 'ACK' });
     expect(await ivanSock.sendMessage(group, 'hi all', 'i-2')).toMatchObject({ type: 'ACK' });
     const jillSock = (await TestSocket.connect(server.wsUrl, jill.token, 'jill-dev')).sock;
+    jillSock.send({ type: 'PRESENCE_SUB', user_ids: [ivan.user_id] });
+    expect(await jillSock.next((f) => f.type === 'PRESENCE')).toMatchObject({ user_id: ivan.user_id, state: 'online' });
 
     // A token alone is not enough.
     const wrong = await http(server.url, 'DELETE', '/api/v1/me', { password: 'not the password' }, phone.token);
@@ -259,6 +261,9 @@ describe('deleting the account', () => {
 
     expect((await http(server.url, 'DELETE', '/api/v1/me', { password }, phone.token)).status).toBe(204);
     await expectSignedOut(ivanSock, 'account deleted');
+    // His subscribers see him go offline, with no last seen (a deleted account shows none).
+    expect(await jillSock.next((f) => f.type === 'PRESENCE')).toEqual({ type: 'PRESENCE', user_id: ivan.user_id, state: 'offline', last_seen: null });
+    await jillSock.none((f) => f.type === 'PRESENCE' && f.last_seen !== null, 200);
     for (const token of [phone.token, ivan.token]) expect(await status({ ...ivan, token })).toBe(401);
     expect(await connectRefused(phone.token, 'phone')).toMatchObject({ code: 4001 });
     expect((await authRequest(server.url, '/auth/login', { username: ivan.username, password })).status).toBe(401);
@@ -315,6 +320,29 @@ describe('deleting the account', () => {
       expect(next.status).toBe(201);
       expect(next.body.user_id).not.toBe(user.user_id);
     } finally {
+      await stopTestServer(own);
+    }
+  });
+});
+
+describe('AUTH_CACHE_TTL_MS=0', () => {
+  test('every check reads the store: frames are handled (after their check), and refused once the account is gone', async () => {
+    const own = await startTestServer({ AUTH_CACHE_TTL_MS: '0' });
+    const prev = server;
+    server = own;
+    try {
+      const a = await registerUserPatiently(own.url);
+      const b = await registerUserPatiently(own.url);
+      const convId = await createConversation(own.url, a, 'direct', [b]);
+      const { sock } = await TestSocket.connect(own.wsUrl, a.token, 'dev-a');
+      for (let i = 0; i < 5; i++) expect(await sock.sendMessage(convId, `m${i}`, `ttl0-${i}`)).toMatchObject({ type: 'ACK', seq: i + 2 });
+      expect(await status(a)).toBe(200);
+      removeUserRow(a.user_id);
+      expect(await status(a)).toBe(401); // no TTL to wait for
+      sock.send({ type: 'SEND', client_msg_id: 'ttl0-x', conv_id: convId, body: 'gone' });
+      expect(await sock.closed).toBe(4001);
+    } finally {
+      server = prev;
       await stopTestServer(own);
     }
   });
