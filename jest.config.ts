@@ -5,7 +5,7 @@ import type { Config } from 'jest';
 const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 /** The protocol suites that run a second time with every raw client on long-poll. */
-const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'protocol-limits', 'rich-*', 'sdk', 'idempotency', 'hardening'];
+const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'protocol-limits', 'rich-*', 'sdk', 'idempotency', 'hardening', 'accounts'];
 
 const config: Config = {
   testTimeout: 20000,

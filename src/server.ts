@@ -24,8 +24,8 @@ import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTran
 import { ClientAddresses, Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
-import { TokenService, loadOrCreateSecret } from './auth';
-import { CommandBudgets, RateLimiter } from './ratelimit';
+import { AuthCache, Authenticator, TokenService, loadOrCreateSecret } from './auth';
+import { CommandBudgets, MemoryLoginThrottle, RateLimiter, RedisLoginThrottle, defaultLoginBackoff, type LoginThrottle, type LoginThrottleRedis } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
 import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
@@ -73,12 +73,22 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
   const budgets = new CommandBudgets(config.rateLimitPerSecond, config.rateLimitBurst);
-  const authLimiter = new RateLimiter(5, 20);
+  // One per shard, shared by REST and the gateway; the gateway keeps it current from the bus.
+  const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, maxEntries: authCacheEntries }));
+  // Per address, registration and login apart: failed logins must not block signing up.
+  const registerLimiter = new RateLimiter(5, 20);
+  const loginLimiter = new RateLimiter(5, 20);
+  // Per account, from every address; on Redis every shard counts together.
+  const loginBackoff = { ...defaultLoginBackoff, freeAttempts: config.loginBackoff.freeAttempts, maxMs: config.loginBackoff.maxMs };
+  const memoryThrottle = shared.redis === null ? new MemoryLoginThrottle(loginBackoff) : null;
+  const loginThrottle: LoginThrottle = memoryThrottle ?? new RedisLoginThrottle(shared.redis as SharedRedis, loginBackoff, config.redis.prefix);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
   // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
   const limiterSweep = setInterval(() => {
-    authLimiter.sweep();
+    registerLimiter.sweep();
+    loginLimiter.sweep();
+    memoryThrottle?.sweep();
     uploadLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
@@ -189,7 +199,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     presence,
     bus,
     tokens,
-    authLimiter,
+    auth,
+    usernameReserveMs: config.usernameReserveMs,
+    registerLimiter,
+    loginLimiter,
+    loginThrottle,
     trustProxy: config.trustProxy.length > 0 ? (address) => proxies.isTrusted(address) : undefined,
     uploadLimiter,
     limits: config.limits,
@@ -216,6 +230,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     tokens,
     budgets,
     admission: { ...config.admission, trustProxy: config.trustProxy },
+    auth,
     obs,
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
@@ -299,6 +314,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   return { url: `http://${host}:${port}`, port, shardId, obs, tokens, stop };
 }
 
+/**
+ * Users whose auth state a shard caches: a few hundred bytes each, so tens of MB at most,
+ * and far more than the users active within a TTL on one shard.
+ */
+const authCacheEntries = 100_000;
+
 /** The blob engine BLOB names; the local one signs its URLs with a key derived from the token secret. */
 async function openBlobs(config: Config, secret: string, listeningUrl: () => string): Promise<BlobStore> {
   const b = config.blob;
@@ -347,8 +368,8 @@ async function openShardTransport(config: Config, shardId: string, secret: strin
   return RedisTransport.connect({ url: config.redis.url, prefix: config.redis.prefix, selfId: shardId, requestTimeoutMs: config.cluster.retryMs });
 }
 
-/** The one command connection presence and membership share, and closing it. */
-type SharedRedis = PresenceRedis & MembershipRedis & RedisConnection;
+/** The one command connection presence, membership and the login throttle share, and closing it. */
+type SharedRedis = PresenceRedis & MembershipRedis & LoginThrottleRedis & RedisConnection;
 
 interface SharedState {
   bus: Bus;

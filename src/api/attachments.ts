@@ -10,7 +10,7 @@ import type { ApiOptions } from './index';
 const renditions: readonly Rendition[] = ['original', 'thumbnail', 'display'];
 
 export function attachmentRoutes(opts: ApiOptions): ExpressRouter {
-  const { tokens, limits } = opts;
+  const { limits } = opts;
   const parseUpload = validator<UploadRequest>({
     type: 'object',
     properties: {
@@ -34,11 +34,11 @@ export function attachmentRoutes(opts: ApiOptions): ExpressRouter {
   };
 
   const r = ExpressRouter();
-  r.use('/attachments', requireAuth(tokens));
+  r.use('/attachments', requireAuth(opts.auth));
 
   r.post('/attachments', async (req, res) => {
     const userId = userOf(res);
-    if (!opts.uploadLimiter.take(`upload:${userId}`)) throw new ProtocolError('rate_limited', 'too many uploads; wait a moment');
+    if (!opts.uploadLimiter.take(`upload:${userId}`)) throw new ProtocolError('rate_limited', 'too many uploads; wait a moment', opts.uploadLimiter.retryAfterMs(`upload:${userId}`));
     res.status(201).json(await service().createUpload(userId, parseUpload(req.body)));
   });
 

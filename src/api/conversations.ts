@@ -27,7 +27,7 @@ function view(conversation: ConversationRecord, members: MemberRecord[]) {
 }
 
 export function conversationRoutes(opts: ApiOptions): ExpressRouter {
-  const { router, intake, reads, conversations, limits, tokens } = opts;
+  const { router, intake, reads, conversations, limits } = opts;
   const id = { type: 'string', minLength: 1, maxLength: limits.maxIdChars };
   const ids = (max: number) => ({ type: 'array', items: id, maxItems: max });
   const parseCreate = validator<CreateBody>({
@@ -62,7 +62,7 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
   const seqParam = (value: string) => intParam(value, 'seq', 0, 1);
 
   const r = ExpressRouter();
-  r.use('/conversations', requireAuth(tokens));
+  r.use('/conversations', requireAuth(opts.auth));
 
   r.post('/conversations', async (req, res) => {
     const body = parseCreate(req.body);
@@ -105,7 +105,7 @@ export function conversationRoutes(opts: ApiOptions): ExpressRouter {
 
   r.post('/conversations/:id/members', async (req, res) => {
     const body = parseMembers(req.body);
-    const known = await opts.store.getUsers(body.user_ids);
+    const known = (await opts.store.getUsers(body.user_ids)).filter((u) => u.deleted_at === null);
     if (known.length !== new Set(body.user_ids).size) throw new ProtocolError('not_found', 'unknown user');
     const result = await router.dispatch({ op: 'add_members', conv_id: req.params.id, user_id: userOf(res), user_ids: body.user_ids });
     res.json({ ...view(result.conversation, result.members), seq: result.seq });

@@ -6,7 +6,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { ProtocolError, httpStatus, illFormedField, illFormedMessage, toProtocolError } from '../protocol';
-import type { TokenService } from '../auth';
+import type { Authenticator, TokenClaims } from '../auth';
 import type { Logger } from '../observability';
 
 const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
@@ -48,12 +48,24 @@ export function userOf(res: Response): string {
   return res.locals.userId as string;
 }
 
-export function requireAuth(tokens: TokenService) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+/** The verified claims of the request's token (set by requireAuth). */
+export function claimsOf(res: Response): TokenClaims {
+  return res.locals.claims as TokenClaims;
+}
+
+/**
+ * The bearer-token guard: the token is genuine and still counts (the account exists and
+ * was not deleted, the token was not signed out). Answered from the shard's auth cache,
+ * so a request costs no store read while its user's entry is fresh.
+ */
+export function requireAuth(auth: Authenticator) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer (.+)$/.exec(header);
     if (!match) throw new ProtocolError('unauthorized', 'missing bearer token');
-    res.locals.userId = tokens.verify(match[1]).user_id;
+    const claims = await auth.authenticate(match[1]);
+    res.locals.userId = claims.user_id;
+    res.locals.claims = claims;
     next();
   };
 }
@@ -70,6 +82,12 @@ export function errorHandler(logger: Logger) {
     else {
       logger.error('request failed', { err });
       pe = toProtocolError(err);
+    }
+    if (pe.retryAfterMs !== null) {
+      // The header in whole seconds (RFC 9110), rounded up so a client waiting it is never early.
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(pe.retryAfterMs / 1000))));
+      res.status(httpStatus[pe.code]).json({ error: { code: pe.code, message: pe.message, retry_after_ms: pe.retryAfterMs } });
+      return;
     }
     res.status(httpStatus[pe.code]).json({ error: { code: pe.code, message: pe.message } });
   };

@@ -10,11 +10,12 @@ import type { ConversationReads, ConversationService } from '../conversations';
 import type { Intake } from '../intake';
 import type { Presence } from '../presence';
 import type { Bus } from '../bus';
-import type { TokenService } from '../auth';
-import type { RateLimiter } from '../ratelimit';
+import type { Authenticator, TokenService } from '../auth';
+import type { LoginThrottle, RateLimiter } from '../ratelimit';
 import type { Observability } from '../observability';
 import { errorHandler, wellFormedBody } from './http';
 import { userRoutes } from './users';
+import { accountRoutes } from './account';
 import { conversationRoutes } from './conversations';
 import { webRoutes } from './web';
 import { attachmentRoutes } from './attachments';
@@ -42,8 +43,16 @@ export interface ApiOptions {
   presence: Presence;
   bus: Bus;
   tokens: TokenService;
-  /** Per-address limiter for register and login. */
-  authLimiter: RateLimiter;
+  /** Checks that a request's token still counts (every authenticated route). */
+  auth: Authenticator;
+  /** How long a deleted account's username stays reserved (ms). */
+  usernameReserveMs: number;
+  /** Per-address limiter of registrations (its own: failed logins must not block signing up). */
+  registerLimiter: RateLimiter;
+  /** Per-address limiter of login attempts. */
+  loginLimiter: RateLimiter;
+  /** Per-account backoff of password attempts (login, deleting the account), from any address. */
+  loginThrottle: LoginThrottle;
   /** Whether a peer is a reverse proxy whose X-Forwarded-For names the client (TRUST_PROXY): sets req.ip. */
   trustProxy?: (address: string) => boolean;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
@@ -85,6 +94,7 @@ export function createApi(opts: ApiOptions): Express {
     res.type(opts.obs.metrics.registry.contentType).send(await opts.obs.metrics.registry.metrics());
   });
   app.use('/api/v1', userRoutes(opts));
+  app.use('/api/v1', accountRoutes(opts));
   app.use('/api/v1', conversationRoutes(opts));
   app.use('/api/v1', attachmentRoutes(opts));
   app.use('/api/v1', pushRoutes(opts));

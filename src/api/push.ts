@@ -29,7 +29,7 @@ interface RegisterBody {
 }
 
 export function pushRoutes(opts: ApiOptions): ExpressRouter {
-  const { tokens, limits, store } = opts;
+  const { limits, store } = opts;
   const parseRegister = validator<RegisterBody>({
     type: 'object',
     properties: {
@@ -47,7 +47,7 @@ export function pushRoutes(opts: ApiOptions): ExpressRouter {
   };
 
   const r = ExpressRouter();
-  r.use('/push', requireAuth(tokens));
+  r.use('/push', requireAuth(opts.auth));
 
   r.get('/push/vapid-key', (_req, res) => {
     if (opts.push === null || opts.push.vapidPublicKey === null) throw new ProtocolError('unavailable', 'Web Push is off on this server');

@@ -12,25 +12,11 @@ interface Credentials {
   username: string;
   password: string;
   display_name?: string;
+  /** The device signing in: its tokens name it, so it can be signed out alone. */
+  device_id?: string;
 }
 
 const usernameSchema = { type: 'string', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' };
-const parseRegister = validator<Credentials>({
-  type: 'object',
-  properties: {
-    username: usernameSchema,
-    password: { type: 'string', minLength: 8, maxLength: 256 },
-    display_name: { type: 'string', minLength: 1, maxLength: 64 },
-  },
-  required: ['username', 'password'],
-  additionalProperties: false,
-});
-const parseLogin = validator<Credentials>({
-  type: 'object',
-  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 } },
-  required: ['username', 'password'],
-  additionalProperties: false,
-});
 const parseSettings = validator<Partial<UserSettings>>({
   type: 'object',
   properties: {
@@ -43,8 +29,18 @@ const parseSettings = validator<Partial<UserSettings>>({
 });
 
 /** The public view of a user: never the password hash. */
-export function publicUser(u: UserRecord): { user_id: string; username: string; display_name: string } {
-  return { user_id: u.user_id, username: u.username, display_name: u.display_name };
+export interface PublicUser {
+  user_id: string;
+  username: string;
+  display_name: string;
+  /** Set (true) for a deleted account, shown as "Deleted user" with no username. */
+  deleted?: true;
+}
+
+export function publicUser(u: UserRecord): PublicUser {
+  const view: PublicUser = { user_id: u.user_id, username: u.username, display_name: u.display_name };
+  if (u.deleted_at !== null) view.deleted = true;
+  return view;
 }
 
 // A fixed hash to verify against when the user does not exist, so login takes the same
@@ -52,12 +48,31 @@ export function publicUser(u: UserRecord): { user_id: string; username: string; 
 let dummyHash: Promise<string> | null = null;
 
 export function userRoutes(opts: ApiOptions): ExpressRouter {
-  const { store, tokens, authLimiter, presence, bus } = opts;
+  const { store, tokens, registerLimiter, loginLimiter, loginThrottle, presence, bus } = opts;
+  const deviceSchema = { type: 'string', minLength: 1, maxLength: opts.limits.maxIdChars };
+  const parseRegister = validator<Credentials>({
+    type: 'object',
+    properties: {
+      username: usernameSchema,
+      password: { type: 'string', minLength: 8, maxLength: 256 },
+      display_name: { type: 'string', minLength: 1, maxLength: 64 },
+      device_id: deviceSchema,
+    },
+    required: ['username', 'password'],
+    additionalProperties: false,
+  });
+  const parseLogin = validator<Credentials>({
+    type: 'object',
+    properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 256 }, device_id: deviceSchema },
+    required: ['username', 'password'],
+    additionalProperties: false,
+  });
   const r = ExpressRouter();
-  const auth = requireAuth(tokens);
+  const auth = requireAuth(opts.auth);
 
   r.post('/auth/register', async (req, res) => {
-    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const address = `ip:${req.ip}`;
+    if (!registerLimiter.take(address)) throw new ProtocolError('rate_limited', 'too many registrations from this address', registerLimiter.retryAfterMs(address));
     const body = parseRegister(req.body);
     const user = await store.createUser({
       user_id: newId('u'),
@@ -66,17 +81,33 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
       password_hash: await hashPassword(body.password),
       created_at: Date.now(),
     });
-    res.status(201).json({ user_id: user.user_id, username: user.username, token: tokens.issue(user.user_id) });
+    // A new account's generation is 0. A device not named gets an id of its own, so the
+    // token can still be signed out alone (the answer tells the client which).
+    const deviceId = body.device_id ?? newId('d');
+    res.status(201).json({ user_id: user.user_id, username: user.username, device_id: deviceId, token: tokens.issue(user.user_id, { deviceId, gen: 0 }) });
   });
 
   r.post('/auth/login', async (req, res) => {
-    if (!authLimiter.take(`ip:${req.ip}`)) throw new ProtocolError('rate_limited', 'too many attempts');
+    const address = `ip:${req.ip}`;
+    if (!loginLimiter.take(address)) throw new ProtocolError('rate_limited', 'too many attempts from this address', loginLimiter.retryAfterMs(address));
     const body = parseLogin(req.body);
-    const user = await store.getUserByUsername(body.username.toLowerCase());
+    const account = body.username.toLowerCase();
+    // Before the password is checked, and for unknown names alike (a refusal must not tell
+    // which names exist). A refused attempt is not counted: it tested nothing.
+    const wait = await loginThrottle.attempt(account);
+    if (wait > 0) throw new ProtocolError('rate_limited', 'too many attempts for this account; try again later', wait);
+    const user = await store.getUserByUsername(account);
     dummyHash ??= hashPassword('not a real password');
     const ok = await verifyPassword(body.password, user?.password_hash ?? (await dummyHash));
     if (!user || !ok) throw new ProtocolError('unauthorized', 'wrong username or password');
-    res.json({ user_id: user.user_id, token: tokens.issue(user.user_id) });
+    await loginThrottle.succeeded(account);
+    // The generation from the store, not the cache: a sign-out another shard announced on a
+    // lost message would otherwise give a token refused at once.
+    const [state] = await store.getAuthStates([user.user_id]);
+    if (state === undefined || state.deleted) throw new ProtocolError('unauthorized', 'wrong username or password');
+    opts.auth.cache.apply(state);
+    const deviceId = body.device_id ?? newId('d');
+    res.json({ user_id: user.user_id, device_id: deviceId, token: tokens.issue(user.user_id, { deviceId, gen: state.token_gen }) });
   });
 
   r.get('/users', auth, async (req, res) => {

@@ -1,6 +1,11 @@
 /**
  * Bearer tokens: HS256 JWTs signed with the shard's secret. Every shard of a cluster
  * shares the secret (JWT_SECRET), so a token issued by one is accepted by all.
+ *
+ * A signature only proves the server issued the token; whether it still counts (the
+ * account exists, the user did not sign out) is the auth state's answer (./state.ts). For
+ * that a token names what can be revoked: its device (`did`) and the user's token
+ * generation when it was issued (`gen`), besides its own id (`jti`) and issue time (`iat`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +13,29 @@ import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObje
 import jwt from 'jsonwebtoken';
 import { ProtocolError } from '../protocol';
 
-/** Claims the server puts in a token. */
+/** What a verified token says. */
 export interface TokenClaims {
   user_id: string;
+  /** The device the token was issued to (`did`); null for tokens from before devices were named. */
+  device_id: string | null;
+  /**
+   * The user's token generation at issue time (`gen`); 0 for tokens from before it existed.
+   * Signing out raises the generation a token needs (auth state), so a number in the token
+   * decides without a clock: shards' clocks need not agree for a fresh login to count.
+   */
+  gen: number;
+  /** The token's own id (`jti`), for logs; null for older tokens. */
+  token_id: string | null;
+  /** Issue time in seconds (`iat`); null when absent. */
+  issued_at: number | null;
+}
+
+/** What a token is issued for besides its user. */
+export interface IssueOptions {
+  /** The device signing in. */
+  deviceId: string;
+  /** The user's current token generation (AuthState.token_gen). */
+  gen: number;
 }
 
 export class TokenService {
@@ -28,8 +53,18 @@ export class TokenService {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  issue(userId: string): string {
-    return jwt.sign({}, this.key, { algorithm: 'HS256', subject: userId, expiresIn: this.ttlSeconds });
+  /** Lifetime of the tokens issued, in seconds (a device revocation is kept this long). */
+  get ttl(): number {
+    return this.ttlSeconds;
+  }
+
+  /**
+   * A token for `userId`. Without options (tests, tools) it names no device and has
+   * generation 0, like tokens issued before devices were named.
+   */
+  issue(userId: string, opts?: IssueOptions): string {
+    const claims = opts === undefined ? {} : { did: opts.deviceId, gen: opts.gen };
+    return jwt.sign(claims, this.key, { algorithm: 'HS256', subject: userId, expiresIn: this.ttlSeconds, jwtid: randomBytes(12).toString('base64url') });
   }
 
   /**
@@ -51,7 +86,16 @@ export class TokenService {
     const now = Math.floor(nowMs / 1000);
     if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > now)) throw invalid();
     if (now >= claims.exp) throw new ProtocolError('unauthorized', 'token expired');
-    return { user_id: claims.sub };
+    const gen = claims.gen ?? 0;
+    if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 0) throw invalid();
+    if (claims.did !== undefined && (typeof claims.did !== 'string' || claims.did === '')) throw invalid();
+    return {
+      user_id: claims.sub,
+      device_id: typeof claims.did === 'string' ? claims.did : null,
+      gen,
+      token_id: typeof claims.jti === 'string' ? claims.jti : null,
+      issued_at: typeof claims.iat === 'number' ? claims.iat : null,
+    };
   }
 }
 

@@ -11,13 +11,13 @@
  * unsubscribe function returned. Durable state never travels only on the bus.
  */
 import type { PresenceState, ServerFrame } from '../protocol';
-import type { UserSettings } from '../store';
+import type { AuthState, UserSettings } from '../store';
 
 /** Topic of one gateway: frames for the sessions it holds. */
 export const gatewayTopic = (gatewayId: string): string => `gw:${gatewayId}`;
 /** Topic every gateway subscribes to for presence changes. */
 export const presenceTopic = 'presence';
-/** Topic every gateway subscribes to for user settings changes. */
+/** Topic every gateway subscribes to for user settings and account changes. */
 export const usersTopic = 'users';
 
 /**
@@ -57,7 +57,19 @@ export interface SettingsMessage {
   presence_changed: boolean;
 }
 
-export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage;
+/**
+ * A user's auth state changed (signed out everywhere or on one device, account deleted):
+ * every gateway updates its auth cache and closes that user's sessions whose token no
+ * longer counts. Sent to every gateway, not only those holding the user's sessions: each
+ * one's cache answers REST requests too. The store already holds `state`; a lost message
+ * is made good by the cache's TTL.
+ */
+export interface AuthMessage {
+  t: 'auth';
+  state: AuthState;
+}
+
+export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage | AuthMessage;
 export type BusHandler = (msg: BusMessage) => void;
 
 export interface Bus {

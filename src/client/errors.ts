@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    /** For `rate_limited`: how long to wait before trying again (ms), when the server said. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -66,11 +68,12 @@ export function parseJson(text: string): unknown {
 export function toApiError(status: number, json: unknown, text: string): ApiError {
   const error = typeof json === 'object' && json !== null ? (json as { error?: unknown }).error : undefined;
   if (typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
+    const { code, message, retry_after_ms: retry } = error as { code?: unknown; message?: unknown; retry_after_ms?: unknown };
     return new ApiError(
       status,
       isErrorCode(code) ? code : codeForStatus(status),
       typeof message === 'string' ? message : `HTTP ${status}`,
+      typeof retry === 'number' && Number.isFinite(retry) && retry >= 0 ? retry : null,
     );
   }
   return new ApiError(status, codeForStatus(status), text.slice(0, 200) || `HTTP ${status}`);

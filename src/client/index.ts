@@ -19,6 +19,7 @@ export {
   RestClient,
   type RestClientOptions,
   type AuthResult,
+  type Credentials,
   type User,
   type Member,
   type MembershipChange,

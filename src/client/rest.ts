@@ -59,12 +59,24 @@ export interface AuthResult {
   token: string;
   /** Present on register. */
   username?: string;
+  /** The device the token names: the one given, or one the server named (sign it out with `logout`). */
+  device_id?: string;
+}
+
+/** What signing in or up sends; `device_id` names the device (the id it CONNECTs and registers pushes with). */
+export interface Credentials {
+  username: string;
+  password: string;
+  device_id?: string;
 }
 
 export interface User {
   user_id: string;
+  /** '' for a deleted account. */
   username: string;
   display_name: string | null;
+  /** true for a deleted account (display name "Deleted user"): show its messages, offer no way to reach it. */
+  deleted?: boolean;
 }
 
 export interface Member {
@@ -213,12 +225,39 @@ export class RestClient {
     this.token = token;
   }
 
-  register(body: { username: string; password: string; display_name?: string }): Promise<AuthResult> {
+  register(body: Credentials & { display_name?: string }): Promise<AuthResult> {
     return this.request('POST', '/auth/register', undefined, body);
   }
 
-  login(body: { username: string; password: string }): Promise<AuthResult> {
+  /** Signs in; 429 `rate_limited` (ApiError.retryAfterMs) after repeated wrong passwords for the account. */
+  login(body: Credentials): Promise<AuthResult> {
     return this.request('POST', '/auth/login', undefined, body);
+  }
+
+  /**
+   * Signs out the device this token names (or `deviceId`): its tokens stop counting, its
+   * sessions end (4001) and its push registration goes. Other devices stay signed in.
+   */
+  async logout(deviceId?: string): Promise<void> {
+    await this.request('POST', '/auth/logout', undefined, deviceId === undefined ? {} : { device_id: deviceId });
+  }
+
+  /** Signs out everywhere: every token issued so far, every session and every push registration of the user. */
+  async logoutEverywhere(): Promise<void> {
+    await this.request('POST', '/auth/logout-all');
+  }
+
+  /** Removes another of the caller's devices: as `logout(deviceId)`. */
+  async removeDevice(deviceId: string): Promise<void> {
+    await this.request('DELETE', `/me/devices/${enc(deviceId)}`);
+  }
+
+  /**
+   * Deletes the caller's account (the password is asked again: 403 `forbidden` when wrong).
+   * Messages already sent stay, shown as from "Deleted user"; every session ends.
+   */
+  async deleteAccount(password: string): Promise<void> {
+    await this.request('DELETE', '/me', undefined, { password });
   }
 
   /** Users whose username matches. */

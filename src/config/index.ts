@@ -29,6 +29,12 @@ export interface Config {
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
   tokenTtlSeconds: number;
+  /** A user's cached auth state is read again from the store once this old. */
+  authCacheTtlMs: number;
+  /** How long a deleted account's username stays reserved. */
+  usernameReserveMs: number;
+  /** Per-account login backoff (src/ratelimit/login.ts). */
+  loginBackoff: { freeAttempts: number; maxMs: number };
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
   sqliteSync: 'full' | 'normal';
@@ -174,6 +180,9 @@ function fromRaw(raw: Record<string, unknown>): Config {
     shardId: r.SHARD_ID ?? null,
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
+    authCacheTtlMs: r.AUTH_CACHE_TTL_MS,
+    usernameReserveMs: r.DELETED_USERNAME_RESERVE_DAYS * 24 * 3600_000,
+    loginBackoff: { freeAttempts: r.LOGIN_BACKOFF_FREE_ATTEMPTS, maxMs: r.LOGIN_BACKOFF_MAX_SECONDS * 1000 },
     logLevel: r.LOG_LEVEL,
     sqliteSync: r.SQLITE_SYNC,
     sqliteWriter: r.SQLITE_WRITER,

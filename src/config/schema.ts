@@ -27,6 +27,10 @@ export interface RawConfig {
   SHARD_ID?: string;
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
+  AUTH_CACHE_TTL_MS: number;
+  DELETED_USERNAME_RESERVE_DAYS: number;
+  LOGIN_BACKOFF_FREE_ATTEMPTS: number;
+  LOGIN_BACKOFF_MAX_SECONDS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
   SQLITE_SYNC: 'full' | 'normal';
   SQLITE_WRITER: 'thread' | 'loop';
@@ -153,6 +157,20 @@ export const schema = {
     SHARD_ID: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: "this shard's name on the ring (generated when unset)" },
     JWT_SECRET: { type: 'string', minLength: 32, description: 'token signing key (generated and kept in DATA_DIR when unset)' },
     TOKEN_TTL_SECONDS: int(30 * 24 * 3600, 60, 365 * 24 * 3600, 'lifetime of issued tokens'),
+    AUTH_CACHE_TTL_MS: int(
+      5000,
+      0,
+      300_000,
+      "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: the longest a revoked token keeps working when the bus lost the announcement",
+    ),
+    DELETED_USERNAME_RESERVE_DAYS: int(
+      30,
+      0,
+      3650,
+      "how long a deleted account's username stays taken before anyone may register it (0: free at once); keeps others from impersonating the deleted user",
+    ),
+    LOGIN_BACKOFF_FREE_ATTEMPTS: int(5, 1, 100, 'password attempts for one account allowed back to back, from any address, before each further one waits 1 s, doubling'),
+    LOGIN_BACKOFF_MAX_SECONDS: int(30, 1, 3600, "the longest wait between an account's password attempts (how long an attacker can keep its owner out at most)"),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
     SQLITE_WRITER: {

@@ -258,7 +258,8 @@ export class ConversationService {
     if (others.length + 1 > this.opts.limits.maxGroupMembers) {
       throw new ProtocolError('bad_request', `a group has at most ${this.opts.limits.maxGroupMembers} members`);
     }
-    const found = await this.opts.store.getUsers(others);
+    // A deleted account is nobody to talk to.
+    const found = (await this.opts.store.getUsers(others)).filter((u) => u.deleted_at === null);
     if (found.length !== others.length) {
       const known = new Set(found.map((u) => u.user_id));
       throw new ProtocolError('not_found', `unknown user ${others.find((u) => !known.has(u))}`);

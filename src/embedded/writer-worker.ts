@@ -24,6 +24,12 @@ async function serve(req: WriteRequest): Promise<unknown> {
       return store.createUser(a[0] as Parameters<SqliteStore['createUser']>[0]);
     case 'updateUserSettings':
       return store.updateUserSettings(a[0] as string, a[1] as Parameters<SqliteStore['updateUserSettings']>[1]);
+    case 'revokeTokens':
+      return store.revokeTokens(a[0] as string);
+    case 'revokeDevice':
+      return store.revokeDevice(a[0] as string, a[1] as string, a[2] as number);
+    case 'deleteUser':
+      return store.deleteUser(a[0] as string, a[1] as number);
     case 'createConversation':
       return store.createConversation(a[0] as Parameters<SqliteStore['createConversation']>[0]);
     case 'appendEvents':

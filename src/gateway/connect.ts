@@ -6,7 +6,7 @@
 import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ConnectFrame } from '../protocol';
 import type { Store } from '../store';
 import type { ConversationReads } from '../conversations';
-import type { TokenService } from '../auth';
+import { tokenCounts, refusal, type AuthCache, type TokenClaims, type TokenService } from '../auth';
 import type { Logger } from '../observability';
 import type { Session } from './session';
 import type { PresenceWatch } from './presence-watch';
@@ -29,10 +29,19 @@ export interface SessionHost {
   sendError(session: Session, err: ProtocolError, ref: string | null): void;
   /** True once the shard stopped taking frames (shutdown). */
   isDraining(): boolean;
+  /**
+   * Whether the session's token still counts for its user's auth state: true, or false
+   * once the session has been answered ERROR unauthorized and closed with 4001. A promise
+   * when the cached state is older than the TTL (or gone): it is being read again, and the
+   * promise resolves once the verdict was applied (the session closed if refused).
+   */
+  authorized(session: Session): boolean | Promise<void>;
 }
 
 export interface ConnectorOptions {
   tokens: TokenService;
+  /** Users' auth state: the token must still count (account not deleted, not signed out). */
+  authCache: AuthCache;
   store: Store;
   reads: ConversationReads;
   watch: PresenceWatch;
@@ -49,31 +58,37 @@ export class Connector {
   ) {}
 
   async connect(session: Session, frame: ConnectFrame): Promise<void> {
-    const { tokens, store, reads, watch, replayLimit, heartbeatMs, logger } = this.opts;
+    const { tokens, authCache, store, reads, watch, replayLimit, heartbeatMs, logger } = this.opts;
     this.host.connecting(session);
-    let userId: string;
+    let claims: TokenClaims;
     try {
-      userId = tokens.verify(frame.token).user_id;
+      claims = tokens.verify(frame.token);
     } catch (err) {
       this.fail(session, toProtocolError(err), CloseCode.unauthorized, 'unauthorized');
       return;
     }
+    const userId = claims.user_id;
     session.state = 'syncing';
     session.hold();
     try {
-      const user = await store.getUser(userId);
-      if (!user) {
-        // A valid token for a user deleted since it was issued: as unauthorized as a bad token.
-        this.fail(session, new ProtocolError('unauthorized', 'unknown user'), CloseCode.unauthorized, 'unauthorized');
+      const [state, user] = await Promise.all([authCache.get(userId), store.getUser(userId)]);
+      if (!user || user.deleted_at !== null || !tokenCounts(state, claims.gen, claims.device_id, frame.device_id)) {
+        // A valid token for a user deleted or signed out since it was issued: as unauthorized as a bad token.
+        this.fail(session, new ProtocolError('unauthorized', refusal(user === null ? null : state)), CloseCode.unauthorized, 'unauthorized');
         return;
       }
       if (session.isClosed()) return;
       session.userId = userId;
       session.deviceId = frame.device_id;
+      session.tokenGen = claims.gen;
+      session.tokenDevice = claims.device_id;
       session.settings = user.settings;
       // Register before reading the replay: anything committed from here on is either in
       // the replay or held and written after the CONNACK (the client drops duplicates).
       this.host.register(session);
+      // A revocation announced while the state was read found this session unregistered;
+      // the cache has it by now (the bus handler applies it before closing sessions).
+      if (this.host.authorized(session) === false) return;
       await watch.sessionStarted(session);
       const [replay, inbox] = await Promise.all([
         reads.replay(userId, frame.sync?.convs ?? {}, replayLimit),

@@ -9,10 +9,10 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, ProtocolError, encodeFrame, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
 import type { Presence } from '../presence';
-import type { Store, UserSettings } from '../store';
+import type { AuthState, Store, UserSettings } from '../store';
 import type { ConversationReads } from '../conversations';
 import type { Intake } from '../intake';
-import type { TokenService } from '../auth';
+import { refusal, tokenCounts, type Authenticator, type TokenService } from '../auth';
 import { RateLimiter, frameBudgets, type CommandBudgets } from '../ratelimit';
 import type { Observability } from '../observability';
 import { Session, kSession, type Carrier } from './session';
@@ -46,6 +46,8 @@ export interface GatewayOptions {
   budgets: CommandBudgets;
   /** Limits on opening sessions, per client address and in all (both transports). */
   admission: AdmissionLimits;
+  /** Users' auth state (shared with REST): CONNECT and every frame check the token still counts. */
+  auth: Authenticator;
   obs: Observability;
 }
 
@@ -54,6 +56,9 @@ const recentSettingsMs = 60_000;
 
 /** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
 const hardCapFactor = 16;
+
+/** Users whose auth state one store call of the heartbeat's re-check reads. */
+const recheckChunk = 256;
 
 export class Gateway implements SessionHost, LongPollHost {
   readonly wss: WebSocketServer;
@@ -81,11 +86,15 @@ export class Gateway implements SessionHost, LongPollHost {
   private lastSweep = Date.now();
   private draining = false;
   private presenceBusy = false;
+  /** Users whose auth state is being read again because a frame found it stale, and the verdict. */
+  private readonly rechecking = new Map<string, Promise<void>>();
+  private revalidating = false;
 
   constructor(readonly opts: GatewayOptions) {
     this.watch = new PresenceWatch({ gatewayId: opts.gatewayId, presence: opts.presence, store: opts.store, bus: opts.bus, logger: opts.obs.logger });
     const connector = new Connector(this, {
       tokens: opts.tokens,
+      authCache: opts.auth.cache,
       store: opts.store,
       reads: opts.reads,
       watch: this.watch,
@@ -194,6 +203,8 @@ export class Gateway implements SessionHost, LongPollHost {
   private resync(): void {
     if (this.draining) return;
     this.opts.obs.logger.warn('bus outage: closing sessions so clients resync', { sessions: this.live.size });
+    // Revocations announced meanwhile were lost too: every user's state is read again.
+    this.opts.auth.cache.clear();
     for (const s of this.live) s.carrier.close(CloseCode.restarting, 'bus outage: reconnect to sync');
   }
 
@@ -245,6 +256,81 @@ export class Gateway implements SessionHost, LongPollHost {
 
   connecting(session: Session): void {
     this.unpend(session);
+  }
+
+  /**
+   * A map lookup per frame while the user's cached state is younger than the TTL; once
+   * older (or gone), the state is read again and the answer is the promise of the verdict
+   * (at most once per TTL per user; a SQLite read answers within the same turn).
+   */
+  authorized(session: Session): boolean | Promise<void> {
+    const cached = this.opts.auth.cache.peek(session.userId);
+    if (cached === undefined || cached.stale) return this.recheck(session.userId);
+    if (this.counts(cached.state, session)) return true;
+    this.signOut(session, cached.state);
+    return false;
+  }
+
+  private counts(state: AuthState | null, session: Session): boolean {
+    return tokenCounts(state, session.tokenGen, session.tokenDevice, session.deviceId);
+  }
+
+  /** Answers ERROR unauthorized (why) and closes with 4001: the client must sign in again. */
+  private signOut(session: Session, state: AuthState | null): void {
+    if (session.isClosed()) return;
+    session.discardHeld();
+    this.sendError(session, new ProtocolError('unauthorized', refusal(state)), null);
+    session.close(CloseCode.unauthorized, 'unauthorized');
+  }
+
+  /** Closes the sessions of `userId` on this gateway whose token `state` no longer counts. */
+  private enforce(userId: string, state: AuthState | null): void {
+    const sessions = this.users.get(userId);
+    if (sessions === undefined) return;
+    // A copy: closing takes a session out of the list (asynchronously, but not only).
+    for (const s of [...sessions]) if (!this.counts(state, s)) this.signOut(s, state);
+  }
+
+  /**
+   * Reads a user's auth state again (once at a time per user) and enforces it on the
+   * user's sessions. A failed read keeps the sessions: their tokens were checked before,
+   * and the store failing refuses their commands anyway.
+   */
+  private recheck(userId: string): Promise<void> {
+    const running = this.rechecking.get(userId);
+    if (running !== undefined) return running;
+    const check = this.opts.auth.cache
+      .load(userId)
+      .then(
+        (state) => this.enforce(userId, state),
+        (err: unknown) => {
+          this.opts.obs.logger.error('auth state read failed', { err });
+        },
+      )
+      .finally(() => this.rechecking.delete(userId));
+    this.rechecking.set(userId, check);
+    return check;
+  }
+
+  /**
+   * Re-checks every user with a session here (each heartbeat): a session that sends
+   * nothing is not checked by frames, and a lost bus message would leave it open. The
+   * states come from the cache when fresh, else from the store, a chunk per call.
+   */
+  private async revalidate(): Promise<void> {
+    if (this.revalidating) return;
+    this.revalidating = true;
+    try {
+      const ids = [...this.users.keys()];
+      for (let i = 0; i < ids.length && !this.draining; i += recheckChunk) {
+        const states = await this.opts.auth.cache.refresh(ids.slice(i, i + recheckChunk));
+        for (const [userId, state] of states) this.enforce(userId, state);
+      }
+    } catch (err) {
+      this.opts.obs.logger.error('auth re-check failed', { err });
+    } finally {
+      this.revalidating = false;
+    }
   }
 
   /** Registers a session that finished CONNECT in the local socket map. */
@@ -303,6 +389,13 @@ export class Gateway implements SessionHost, LongPollHost {
         if (msg.presence_changed) void this.watch.settingsChanged(msg.user_id, msg.settings);
         return;
       }
+      case 'auth': {
+        // Into the cache first: a CONNECT registering right now checks the cache after
+        // registering, so it cannot slip between this update and the sessions' check.
+        const state = this.opts.auth.cache.apply(msg.state);
+        this.enforce(msg.state.user_id, state);
+        return;
+      }
     }
   };
 
@@ -332,6 +425,7 @@ export class Gateway implements SessionHost, LongPollHost {
     this.sessionBudgets.ping.sweep(now);
     this.sessionBudgets.presenceSub.sweep(now);
     this.admission.sweep(now);
+    void this.revalidate();
     for (const [userId, r] of this.recentSettings) if (now - r.at > recentSettingsMs) this.recentSettings.delete(userId);
     this.longPoll.sweep(now);
   };

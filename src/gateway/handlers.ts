@@ -31,8 +31,12 @@ export class FrameHandlers {
     private readonly budgets: SessionBudgets,
   ) {}
 
-  /** `size` is the frame's length in bytes (it bounds what may wait for a CONNACK). */
-  handle(session: Session, frame: ClientFrame, size = 0): void {
+  /**
+   * `size` is the frame's length in bytes (it bounds what may wait for a CONNACK).
+   * `checked`: the frame waited for a verdict on the session's token that let it through
+   * (asking again could wait again, forever with AUTH_CACHE_TTL_MS=0).
+   */
+  handle(session: Session, frame: ClientFrame, size = 0, checked = false): void {
     if (session.state === 'connecting') {
       if (frame.type !== 'CONNECT') {
         this.host.refuse(session, new ProtocolError('bad_request', 'first frame must be CONNECT'), refOf(frame));
@@ -44,13 +48,29 @@ export class FrameHandlers {
     if (session.state === 'syncing') {
       // Pipelined behind CONNECT (a client resending its outbox at once): the user is not
       // known yet, so the frame waits for the CONNACK and is handled right after it, in order.
-      const deferred = (session.deferred ??= []);
-      session.deferredBytes += size;
-      if (deferred.length < maxDeferred && session.deferredBytes <= maxDeferredBytes) deferred.push(frame);
-      else this.host.refuse(session, new ProtocolError('rate_limited', 'too many frames before CONNACK; wait for it'), refOf(frame));
+      this.defer(session, frame, size, 'too many frames before CONNACK; wait for it');
       return;
     }
     if (session.state !== 'open') return;
+    if (session.checking) {
+      this.defer(session, frame, size, 'too many frames while the session is checked; wait');
+      return;
+    }
+    // The token was checked at CONNECT; a sign-out or deletion since ends the session here
+    // at the latest, whichever shard it was made on.
+    const verdict = checked || this.host.authorized(session);
+    if (verdict === false) return;
+    if (verdict !== true) {
+      // The user's state is read again (older than the TTL): this frame and the ones after
+      // it wait for the verdict, in order, rather than pass on a state that may be stale.
+      session.checking = true;
+      this.defer(session, frame, size, 'too many frames while the session is checked; wait');
+      void verdict.then(() => {
+        session.checking = false;
+        this.handleDeferred(session, true);
+      });
+      return;
+    }
     if (isCommandFrame(frame)) {
       this.command(session, frame);
       return;
@@ -76,8 +96,16 @@ export class FrameHandlers {
     }
   }
 
-  /** After CONNACK, the frames that waited for it (no frame of this session was read in between). */
-  private handleDeferred(session: Session): void {
+  /** Keeps a frame for handleDeferred; beyond the bound it is refused (a client that does not wait). */
+  private defer(session: Session, frame: ClientFrame, size: number, refusal: string): void {
+    const deferred = (session.deferred ??= []);
+    session.deferredBytes += size;
+    if (deferred.length < maxDeferred && session.deferredBytes <= maxDeferredBytes) deferred.push(frame);
+    else this.host.refuse(session, new ProtocolError('rate_limited', refusal), refOf(frame));
+  }
+
+  /** After CONNACK or a verdict, the frames that waited for it (no frame of this session was read in between). */
+  private handleDeferred(session: Session, checked = false): void {
     const frames = session.deferred;
     session.deferred = null;
     session.deferredBytes = 0;
@@ -85,7 +113,7 @@ export class FrameHandlers {
     for (const frame of frames) {
       // Stopping meanwhile: refused as frames arriving now are, so the client retries elsewhere.
       if (this.host.isDraining()) this.host.sendError(session, new ProtocolError('unavailable', 'shard restarting'), refOf(frame));
-      else this.handle(session, frame);
+      else this.handle(session, frame, 0, checked);
     }
   }
 

@@ -47,13 +47,21 @@ export class Session implements Caller {
   state: SessionState = 'connecting';
   userId = '';
   deviceId = '';
+  /** The CONNECT token's generation and device: every frame checks they still count (auth state). */
+  tokenGen = 0;
+  tokenDevice: string | null = null;
   /** Set by any frame or pong; cleared by each heartbeat sweep. */
   alive = true;
   /** Frames published while CONNACK is being built, written right after it. */
   private held: (string | Buffer)[] | null = null;
   presenceSubs: string[] = [];
-  /** Frames sent after CONNECT but before its CONNACK, handled once the session is open. */
+  /**
+   * Frames that wait, handled in order once they may be: sent after CONNECT before its
+   * CONNACK, or while the user's auth state is read again (`checking`).
+   */
   deferred: ClientFrame[] | null = null;
+  /** The user's auth state is being read again: frames wait for the verdict. */
+  checking = false;
   deferredBytes = 0;
   /** True while this turn's writes are being gathered (see WriteBatch). */
   corked = false;
@@ -104,6 +112,14 @@ export class Session implements Caller {
     this.held = null;
     this.write(first);
     if (held) for (const f of held) this.write(f);
+  }
+
+  /**
+   * Stops holding and drops what was held: the session is being refused (its token no
+   * longer counts), so the ERROR that says why goes out and the held frames never do.
+   */
+  discardHeld(): void {
+    this.held = null;
   }
 
   /**

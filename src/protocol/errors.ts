@@ -74,6 +74,8 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For `rate_limited`: when trying again may succeed (ms); REST sends it as Retry-After and `retry_after_ms`. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'ProtocolError';

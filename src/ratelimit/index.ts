@@ -1,8 +1,12 @@
 /**
- * Per-key token buckets (per-user send rate with a burst), and the budgets every client
- * frame type spends from (docs/protocol.md, "Budgets"). Pure logic with the clock passed
- * in, so it is exact in tests; state is one small object per active key.
+ * Per-key token buckets (per-user send rate with a burst, per-address registration and
+ * login, upload slots), and the budgets every client frame type spends from
+ * (docs/protocol.md, "Budgets"): pure logic with the clock passed in, so it is exact in
+ * tests; state is one small object per active key. Per-account login backoff (login.ts,
+ * with a Redis engine for clusters in login-redis.ts).
  */
+export { MemoryLoginThrottle, backoffMs, defaultLoginBackoff, type LoginBackoffPolicy, type LoginThrottle } from './login';
+export { RedisLoginThrottle, type LoginThrottleRedis } from './login-redis';
 
 interface Bucket {
   tokens: number;
@@ -44,6 +48,14 @@ export class RateLimiter {
   /** Forgets `key` (its owner is gone: a closed session). */
   delete(key: string): void {
     this.buckets.delete(key);
+  }
+
+  /** How long until `key` has a token again (ms); 0 when it has one now. For a refusal's retry hint. */
+  retryAfterMs(key: string, now: number = Date.now()): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.perSecond) * 1000);
   }
 
   /** Drops buckets that are full again; call now and then to bound memory. */

@@ -33,11 +33,49 @@ export const defaultUserSettings: Readonly<UserSettings> = {
 
 export interface UserRecord {
   user_id: string;
+  /** Lowercase; '' for a deleted account (its name is reserved for a while, never shown). */
   username: string;
   display_name: string;
   password_hash: string;
   created_at: number;
   settings: UserSettings;
+  /**
+   * When the account was deleted (ms), else null. A deleted account keeps its row so the
+   * messages others received still name a sender: display name "Deleted user", no password,
+   * presence hidden, username kept only while reserved (deleteUser).
+   */
+  deleted_at: number | null;
+}
+
+/** The display name every deleted account shows. */
+export const deletedUserName = 'Deleted user';
+
+/** A deleted account's settings: never online, no last seen, no read receipts. */
+export const deletedUserSettings: Readonly<UserSettings> = {
+  show_presence: false,
+  show_last_seen: false,
+  send_read_receipts: false,
+  push_previews: false,
+};
+
+/**
+ * What decides whether a user's tokens still count (src/auth/state.ts). Generations, not
+ * times: a token carries the user's `token_gen` when it was issued, and every revocation
+ * raises `token_gen`, so comparing numbers needs no agreement between shards' clocks.
+ */
+export interface AuthState {
+  user_id: string;
+  /** The account was deleted: no token counts. */
+  deleted: boolean;
+  /** The generation new tokens are issued with. */
+  token_gen: number;
+  /** Tokens with a lower generation are refused (signed out everywhere). */
+  valid_from_gen: number;
+  /**
+   * Signed-out devices: tokens naming the device (or used as it) with a generation at or
+   * below the number are refused. Kept as long as such a token may live (revokeDevice).
+   */
+  revoked_devices: Record<string, number>;
 }
 
 export interface NewUser {
@@ -214,13 +252,43 @@ export interface PushDeadLetter {
 /** The durable store. Every method may reject with an engine error; callers map it. */
 export interface Store {
   // users
-  /** Rejects with ProtocolError('conflict') when the username is taken. */
+  /**
+   * Rejects with ProtocolError('conflict') when the username is taken: by a live account,
+   * or by a deleted one whose reservation has not ended (see deleteUser).
+   */
   createUser(user: NewUser): Promise<UserRecord>;
+  /** The user, deleted accounts included (deleted_at set). */
   getUser(userId: string): Promise<UserRecord | null>;
+  /** The live account with this username; null for a deleted one. */
   getUserByUsername(username: string): Promise<UserRecord | null>;
-  /** Users that exist among `userIds`, in no particular order. */
+  /** Users that exist among `userIds` (deleted ones included, deleted_at set), in no particular order. */
   getUsers(userIds: readonly string[]): Promise<UserRecord[]>;
   updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null>;
+
+  // accounts: sign-out and deletion (AuthState)
+  /** The auth state of the users that exist among `userIds` (deleted ones included), in no particular order. */
+  getAuthStates(userIds: readonly string[]): Promise<AuthState[]>;
+  /**
+   * Signs the user out everywhere: raises token_gen and refuses every token issued before
+   * (valid_from_gen = the new token_gen). The new state; null for an unknown user.
+   */
+  revokeTokens(userId: string): Promise<AuthState | null>;
+  /**
+   * Signs one device out: its tokens issued so far are refused (revoked_devices[device] =
+   * token_gen before the call), then token_gen is raised so its next login counts. The
+   * entry is kept `keepMs` (the token lifetime: older tokens have expired by then). The
+   * new state; null for an unknown user.
+   */
+  revokeDevice(userId: string, deviceId: string, keepMs: number): Promise<AuthState | null>;
+  /**
+   * Deletes the account, keeping its row as a tombstone: deleted_at set, display name
+   * deletedUserName, password and settings cleared (presence hidden), every token refused.
+   * Its username stays taken until `reserveUntil` (ms; a time already past frees it at
+   * once); after that createUser may give it to someone else, and getUserByUsername never
+   * finds a deleted account. Deleting twice keeps the first deletion. The new state; null
+   * for an unknown user.
+   */
+  deleteUser(userId: string, reserveUntil: number): Promise<AuthState | null>;
 
   // conversations
   /**

@@ -17,7 +17,7 @@ test('scrypt hashes verify the right password only and are salted', async () => 
 
 test('tokens verify; forged, expired, alg=none and subject-less tokens are refused', () => {
   const svc = new TokenService('s'.repeat(40), 3600);
-  expect(svc.verify(svc.issue('u_1'))).toEqual({ user_id: 'u_1' });
+  expect(svc.verify(svc.issue('u_1'))).toEqual({ user_id: 'u_1', device_id: null, gen: 0, token_id: expect.any(String), issued_at: expect.any(Number) });
   const forged = jwt.sign({}, 'other'.repeat(10), { subject: 'u_1' });
   const expired = jwt.sign({ exp: Math.floor(Date.now() / 1000) - 10 }, 's'.repeat(40), { subject: 'u_1' });
   const none = jwt.sign({ sub: 'u_1' }, '', { algorithm: 'none' });
@@ -39,10 +39,10 @@ test('the hand-written verifier accepts exactly what jsonwebtoken would, for thi
     const body = `${b64(header)}.${b64(payload)}`;
     return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
   };
-  expect(svc.verify(hs256({ alg: 'HS256' }, { sub: 'u_4', exp: sec + 60 }))).toEqual({ user_id: 'u_4' });
+  expect(svc.verify(hs256({ alg: 'HS256' }, { sub: 'u_4', exp: sec + 60 }))).toEqual({ user_id: 'u_4', device_id: null, gen: 0, token_id: null, issued_at: null });
   // Tokens jsonwebtoken signs with the same secret verify, extra claims and typ included.
-  expect(svc.verify(jwt.sign({ scope: 'x' }, secret, { subject: 'u_2', expiresIn: 60 }))).toEqual({ user_id: 'u_2' });
-  expect(svc.verify(jwt.sign({}, secret, { subject: 'u_3', expiresIn: 60, notBefore: 0 }))).toEqual({ user_id: 'u_3' });
+  expect(svc.verify(jwt.sign({ scope: 'x' }, secret, { subject: 'u_2', expiresIn: 60 }))).toMatchObject({ user_id: 'u_2' });
+  expect(svc.verify(jwt.sign({}, secret, { subject: 'u_3', expiresIn: 60, notBefore: 0 }))).toMatchObject({ user_id: 'u_3' });
   const good = svc.issue('u_1');
   const [h, p, sig] = good.split('.');
   const refused = [
@@ -69,14 +69,31 @@ test('the hand-written verifier accepts exactly what jsonwebtoken would, for thi
     jwt.sign('a string payload', secret),
     jwt.sign({ sub: 'u_1', exp: sec + 60 }, secret, { header: { alg: 'HS256', typ: 'JOSE+JSON' } }),
     'x'.repeat(5000),
+    // Revocation claims of the wrong shape: a generation that is not a count, an empty device.
+    hs256({ alg: 'HS256' }, { sub: 'u_1', exp: sec + 60, gen: -1 }),
+    hs256({ alg: 'HS256' }, { sub: 'u_1', exp: sec + 60, gen: 1.5 }),
+    hs256({ alg: 'HS256' }, { sub: 'u_1', exp: sec + 60, gen: '2' }),
+    hs256({ alg: 'HS256' }, { sub: 'u_1', exp: sec + 60, did: '' }),
+    hs256({ alg: 'HS256' }, { sub: 'u_1', exp: sec + 60, did: 7 }),
   ];
   for (const t of refused) {
     expect(() => svc.verify(t)).toThrow(expect.objectContaining({ code: 'unauthorized', message: 'invalid token' }));
   }
   // Expiry is checked against the clock given: valid just before exp, expired at exp.
   const exp = Number(JSON.parse(Buffer.from(p, 'base64url').toString()).exp);
-  expect(svc.verify(good, exp * 1000 - 1)).toEqual({ user_id: 'u_1' });
+  expect(svc.verify(good, exp * 1000 - 1)).toMatchObject({ user_id: 'u_1' });
   expect(() => svc.verify(good, exp * 1000)).toThrow('token expired');
+});
+
+test('a token names its device, generation, id and issue time', () => {
+  const svc = new TokenService('s'.repeat(40), 3600);
+  const before = Math.floor(Date.now() / 1000);
+  const a = svc.verify(svc.issue('u_1', { deviceId: 'phone', gen: 7 }));
+  expect(a).toEqual({ user_id: 'u_1', device_id: 'phone', gen: 7, token_id: expect.any(String), issued_at: expect.any(Number) });
+  expect(a.issued_at).toBeGreaterThanOrEqual(before);
+  // Each token has its own id, even for the same user and device in the same second.
+  expect(svc.verify(svc.issue('u_1', { deviceId: 'phone', gen: 7 })).token_id).not.toBe(a.token_id);
+  expect(svc.ttl).toBe(3600);
 });
 
 test('the generated secret is persisted with mode 0600 and reused', () => {

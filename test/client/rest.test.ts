@@ -117,7 +117,10 @@ test('errors carry the server code and the HTTP status', async () => {
   expect(await failure(rest.listConversations())).toMatchObject({ status: 502, code: 'internal' });
 
   server.route('GET', '/api/v1/users', () => ({ status: 429, body: {} }));
-  expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited' });
+  expect(await failure(rest.findUsers('x'))).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: null });
+  // The server's retry hint.
+  server.route('POST', '/api/v1/auth/login', () => ({ status: 429, body: { error: { code: 'rate_limited', message: 'wait', retry_after_ms: 1500 } } }));
+  expect(await failure(rest.login({ username: 'ann', password: 'x' }))).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1500 });
 
   // No answer at all.
   const old = server;
@@ -198,4 +201,33 @@ test('the default fetch is called on globalThis, as browsers require ("Illegal i
   } finally {
     globalThis.fetch = real;
   }
+});
+
+test('account endpoints: devices named at sign-in, logout of a device or everywhere, removing a device, deleting the account', async () => {
+  const rest = new RestClient({ baseUrl: server.baseUrl });
+  server.route('POST', '/api/v1/auth/login', () => ({ status: 200, body: { user_id: 'u_1', device_id: 'phone', token: 't_1' } }));
+  await expect(rest.login({ username: 'ann', password: 'pw', device_id: 'phone' })).resolves.toEqual({ user_id: 'u_1', device_id: 'phone', token: 't_1' });
+  expect(last().body).toEqual({ username: 'ann', password: 'pw', device_id: 'phone' });
+  rest.setToken('t_1');
+
+  server.route('POST', '/api/v1/auth/logout', () => ({ status: 204 }));
+  await expect(rest.logout()).resolves.toBeUndefined();
+  expect(last().body).toEqual({});
+  expect(last().headers.authorization).toBe('Bearer t_1');
+  await rest.logout('tablet');
+  expect(last().body).toEqual({ device_id: 'tablet' });
+
+  server.route('POST', '/api/v1/auth/logout-all', () => ({ status: 204 }));
+  await expect(rest.logoutEverywhere()).resolves.toBeUndefined();
+  expect(last().method).toBe('POST');
+
+  server.route('DELETE', '/api/v1/me/devices/old%2Fphone', () => ({ status: 204 }));
+  await expect(rest.removeDevice('old/phone')).resolves.toBeUndefined();
+
+  server.route('DELETE', '/api/v1/me', (req) =>
+    (req.body as { password?: string }).password === 'pw' ? { status: 204 } : { status: 403, body: { error: { code: 'forbidden', message: 'wrong password' } } },
+  );
+  expect(await failure(rest.deleteAccount('nope'))).toMatchObject({ status: 403, code: 'forbidden' });
+  await expect(rest.deleteAccount('pw')).resolves.toBeUndefined();
+  expect(last().body).toEqual({ password: 'pw' });
 });

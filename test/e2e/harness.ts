@@ -243,8 +243,10 @@ export class TestSocket {
 export interface AuthBody {
   user_id?: string;
   username?: string;
+  /** The device the token names (the one asked for, or one the server named). */
+  device_id?: string;
   token?: string;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; retry_after_ms?: number };
 }
 
 /**

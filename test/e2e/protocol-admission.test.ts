@@ -132,15 +132,16 @@ test('opening too fast from one address: 429 with Retry-After past the burst; a 
 });
 
 test("REST's per-address auth limit believes the same proxies", async () => {
-  const login = (from: string) =>
+  const login = (from: string, username = 'nobody-here') =>
     fetch(`${server.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headersFor(from) },
-      body: JSON.stringify({ username: 'nobody-here', password: 'wrong password!' }),
+      body: JSON.stringify({ username, password: 'wrong password!' }),
     }).then((r) => r.status);
   // All at once (a login hashes for a while, and the limit, 5 a second and 20 at once,
   // refills meanwhile), another client behind the same proxy last.
-  const statuses = await Promise.all([...Array.from({ length: 30 }, () => login('198.51.100.50')), login('198.51.100.51')]);
+  // (Another account too: the per-account backoff throttles 'nobody-here' from every address.)
+  const statuses = await Promise.all([...Array.from({ length: 30 }, () => login('198.51.100.50')), login('198.51.100.51', 'nobody-else')]);
   expect(statuses.slice(0, 30)).toContain(429);
   // Not limited by the first.
   expect(statuses[30]).toBe(401);

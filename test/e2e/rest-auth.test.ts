@@ -42,11 +42,12 @@ function readUsersTable(): { username: string; password_hash: string }[] {
 }
 
 describe('register', () => {
-  test('answers 201 {user_id, username, token}, and the token authenticates', async () => {
+  test('answers 201 {user_id, username, device_id, token}, and the token authenticates', async () => {
     const name = freshName('Reg_');
     const res = await authRequest(server.url, '/auth/register', { username: name, password: 'a long enough password' });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ user_id: expect.any(String), username: name.toLowerCase(), token: expect.any(String) });
+    // No device named: the server names one, so this token can be signed out alone.
+    expect(res.body).toEqual({ user_id: expect.any(String), username: name.toLowerCase(), device_id: expect.stringMatching(/^d_/), token: expect.any(String) });
     expect(res.body.user_id).not.toBe('');
 
     const me = await http(server.url, 'GET', '/api/v1/me', undefined, res.body.token);
@@ -295,7 +296,8 @@ describe('brute force', () => {
       );
       const limited = results.filter((r) => r.status === 429);
       expect(limited.length).toBeGreaterThanOrEqual(10);
-      expect(limited[0].body).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } });
+      // With a retry hint (the account's backoff, or the address's bucket).
+      expect(limited[0].body).toEqual({ error: { code: 'rate_limited', message: expect.any(String), retry_after_ms: expect.any(Number) } });
       expect(results.every((r) => r.status === 429 || r.status === 401)).toBe(true);
     } finally {
       await stopTestServer(own);

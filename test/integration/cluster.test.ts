@@ -133,3 +133,32 @@ test('a 250-member group spread over three shards: one message reaches every oth
   expect(sockets.filter((s) => s.sock.frames.some((f) => isMsg(f) && f.seq === ack.seq)).length).toBe(0);
   for (const s of [...sockets, sender]) s.sock.close();
 });
+
+test('a sign-out on one shard ends the sessions on the others at once, and every shard refuses the token; login backoff is counted across shards', async () => {
+  const user = await registerUser(shard('s1').url);
+  const login = async (on: string, device: string, password = 'correct horse battery') =>
+    http(shard(on).url, 'POST', '/api/v1/auth/login', { username: user.username, password, device_id: device });
+  const phone = (await login('s2', 'phone')).body.token as string;
+  const laptop = (await login('s3', 'laptop')).body.token as string;
+  // Every shard has the tokens' state cached (for AUTH_CACHE_TTL_MS): only the bus can tell them now.
+  for (const id of shardIds) for (const token of [phone, laptop]) expect((await http(shard(id).url, 'GET', '/api/v1/conversations', undefined, token)).status).toBe(200);
+  const onS2 = await TestSocket.connect(shard('s2').wsUrl, phone, 'phone');
+  const onS3 = await TestSocket.connect(shard('s3').wsUrl, laptop, 'laptop');
+
+  expect((await http(shard('s1').url, 'POST', '/api/v1/auth/logout-all', undefined, laptop)).status).toBe(204);
+  const started = Date.now();
+  for (const s of [onS2, onS3]) {
+    expect(await s.sock.closed).toBe(4001);
+    expect(s.sock.frames.find((f) => f.type === 'ERROR')).toMatchObject({ code: 'unauthorized', message: 'signed out' });
+  }
+  expect(Date.now() - started).toBeLessThan(2000); // well within the cache's 5 s: the bus did it
+  for (const id of shardIds) for (const token of [phone, laptop]) expect((await http(shard(id).url, 'GET', '/api/v1/conversations', undefined, token)).status).toBe(401);
+  const fresh = (await login('s2', 'phone')).body.token as string;
+  for (const id of shardIds) expect((await http(shard(id).url, 'GET', '/api/v1/conversations', undefined, fresh)).status).toBe(200);
+
+  // Five wrong passwords spread over the shards close the account on all of them.
+  for (const id of ['s1', 's2', 's3', 's1', 's2']) expect((await login(id, 'x', 'wrong password')).status).toBe(401);
+  const closed = await login('s3', 'x');
+  expect(closed.status).toBe(429);
+  expect(closed.body.error.retry_after_ms).toBeGreaterThan(0);
+});

@@ -14,7 +14,7 @@ export function usersContract(ctx: ContractContext): void {
     it('creates a user with default settings and reads it back by id', async () => {
       const input = newUser();
       const created = await store.createUser(input);
-      expect(created).toEqual({ ...input, username: input.username.toLowerCase(), settings: defaultUserSettings });
+      expect(created).toEqual({ ...input, username: input.username.toLowerCase(), settings: defaultUserSettings, deleted_at: null });
       expect(await store.getUser(input.user_id)).toEqual(created);
       expect(await store.getUser(newId('u'))).toBeNull();
     });

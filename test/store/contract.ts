@@ -4,6 +4,7 @@
  * an empty store per test or one shared store.
  */
 import type { Store } from '../../src/store';
+import { accountsContract } from './contract-accounts';
 import { attachmentsContract } from './contract-attachments';
 import type { ContractContext } from './contract-fixtures';
 import { eventsContract } from './contract-events';
@@ -42,5 +43,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     richContract(ctx);
     attachmentsContract(ctx);
     pushContract(ctx);
+    accountsContract(ctx);
   });
 }

@@ -12,6 +12,13 @@ const addedColumns: Record<string, [name: string, type: string][]> = {
     ['ready_attachments', 'map<text, text>'],
   ],
   blobs: [['claimed_at', 'bigint']],
+  users: [
+    ['deleted_at', 'bigint'],
+    ['username_reserved_until', 'bigint'],
+    ['token_gen', 'bigint'],
+    ['valid_from_gen', 'bigint'],
+    ['revoked_devices', 'map<text, bigint>'],
+  ],
   push_registrations: [
     ['platform', 'text'],
     ['app_id', 'text'],

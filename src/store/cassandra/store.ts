@@ -5,6 +5,7 @@ import type {
   AppendItem,
   AppendResult,
   AttachmentRecord,
+  AuthState,
   ConversationRecord,
   InboxPage,
   KeyedEvent,
@@ -63,7 +64,7 @@ export class CassandraStore implements Store {
   ) {
     const db = new Cql(cassandra);
     this.now = options.now ?? Date.now;
-    this.users = new UserTable(db);
+    this.users = new UserTable(db, this.now);
     this.conversations = new ConversationTable(db);
     this.log = new EventLog(db);
     this.attachments = new AttachmentTable(db);
@@ -102,6 +103,22 @@ export class CassandraStore implements Store {
 
   updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.users.updateSettings(userId, settings);
+  }
+
+  getAuthStates(userIds: readonly string[]): Promise<AuthState[]> {
+    return this.users.authStates(userIds);
+  }
+
+  revokeTokens(userId: string): Promise<AuthState | null> {
+    return this.users.revokeTokens(userId);
+  }
+
+  revokeDevice(userId: string, deviceId: string, keepMs: number): Promise<AuthState | null> {
+    return this.users.revokeDevice(userId, deviceId, keepMs);
+  }
+
+  deleteUser(userId: string, reserveUntil: number): Promise<AuthState | null> {
+    return this.users.delete(userId, reserveUntil);
   }
 
   createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {

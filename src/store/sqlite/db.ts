@@ -46,6 +46,13 @@ const addedColumns: Record<string, [name: string, definition: string][]> = {
     ['ready_attachments', 'TEXT'],
   ],
   conv_members: [['marked_unread', 'INTEGER NOT NULL DEFAULT 0']],
+  users: [
+    ['deleted_at', 'INTEGER'],
+    ['username_reserved_until', 'INTEGER'],
+    ['token_gen', 'INTEGER NOT NULL DEFAULT 0'],
+    ['valid_from_gen', 'INTEGER NOT NULL DEFAULT 0'],
+    ['revoked_devices', 'TEXT'],
+  ],
   blobs: [['claimed_at', 'INTEGER NOT NULL DEFAULT 0']],
   push_registrations: [
     ['platform', "TEXT NOT NULL DEFAULT 'web'"],

@@ -10,7 +10,16 @@ CREATE TABLE IF NOT EXISTS users (
   password_hash TEXT NOT NULL,
   created_at    INTEGER NOT NULL,
   -- JSON UserSettings; read back merged over the defaults so new keys need no migration.
-  settings      TEXT NOT NULL
+  settings      TEXT NOT NULL,
+  -- Account deletion: the row stays as a tombstone (the sender of kept messages); its
+  -- username stays taken until username_reserved_until, then becomes '#' || user_id.
+  deleted_at    INTEGER,
+  username_reserved_until INTEGER,
+  -- Token generations (AuthState): tokens carry token_gen; below valid_from_gen they are
+  -- refused (signed out everywhere). revoked_devices: JSON {device_id: [gen, kept_until]}.
+  token_gen       INTEGER NOT NULL DEFAULT 0,
+  valid_from_gen  INTEGER NOT NULL DEFAULT 0,
+  revoked_devices TEXT
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS conversations (

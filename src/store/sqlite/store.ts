@@ -5,6 +5,7 @@ import type {
   AppendItem,
   AppendResult,
   AttachmentRecord,
+  AuthState,
   ConversationRecord,
   InboxPage,
   KeyedEvent,
@@ -68,7 +69,7 @@ export class SqliteStore implements Store {
   }
 
   async createUser(user: NewUser): Promise<UserRecord> {
-    return this.users.create(user);
+    return this.users.create(user, this.now());
   }
 
   async getUser(userId: string): Promise<UserRecord | null> {
@@ -85,6 +86,22 @@ export class SqliteStore implements Store {
 
   async updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.users.updateSettings(userId, settings);
+  }
+
+  async getAuthStates(userIds: readonly string[]): Promise<AuthState[]> {
+    return this.users.authStates(userIds, this.now());
+  }
+
+  async revokeTokens(userId: string): Promise<AuthState | null> {
+    return this.users.revokeTokens(userId, this.now());
+  }
+
+  async revokeDevice(userId: string, deviceId: string, keepMs: number): Promise<AuthState | null> {
+    return this.users.revokeDevice(userId, deviceId, keepMs, this.now());
+  }
+
+  async deleteUser(userId: string, reserveUntil: number): Promise<AuthState | null> {
+    return this.users.delete(userId, reserveUntil, this.now());
   }
 
   async createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {

@@ -11,6 +11,7 @@ import type {
   AppendItem,
   AppendResult,
   AttachmentRecord,
+  AuthState,
   ConversationRecord,
   MarkerUpdate,
   NewAttachment,
@@ -28,6 +29,9 @@ import { SqliteStore } from './store';
 export interface StoreWrites {
   createUser: { args: [NewUser]; result: UserRecord };
   updateUserSettings: { args: [string, Partial<UserSettings>]; result: UserRecord | null };
+  revokeTokens: { args: [string]; result: AuthState | null };
+  revokeDevice: { args: [string, string, number]; result: AuthState | null };
+  deleteUser: { args: [string, number]; result: AuthState | null };
   createConversation: { args: [NewConversation]; result: { conversation: ConversationRecord; created: boolean } };
   appendEvents: { args: [readonly AppendItem[]]; result: AppendResult[] };
   saveMarkers: { args: [readonly MarkerUpdate[]]; result: void };
@@ -80,6 +84,18 @@ export class ThreadedSqliteStore extends SqliteStore {
 
   override updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.thread.call('updateUserSettings', userId, settings);
+  }
+
+  override revokeTokens(userId: string): Promise<AuthState | null> {
+    return this.thread.call('revokeTokens', userId);
+  }
+
+  override revokeDevice(userId: string, deviceId: string, keepMs: number): Promise<AuthState | null> {
+    return this.thread.call('revokeDevice', userId, deviceId, keepMs);
+  }
+
+  override deleteUser(userId: string, reserveUntil: number): Promise<AuthState | null> {
+    return this.thread.call('deleteUser', userId, reserveUntil);
   }
 
   override createConversation(conv: NewConversation): Promise<{ conversation: ConversationRecord; created: boolean }> {

@@ -1,7 +1,15 @@
-/** The users table: accounts and privacy settings. */
+/** The users table: accounts, privacy settings, and what decides whether tokens count. */
 import type Database from 'better-sqlite3';
 import { ProtocolError } from '../../protocol';
-import { defaultUserSettings, type NewUser, type UserRecord, type UserSettings } from '../types';
+import {
+  defaultUserSettings,
+  deletedUserName,
+  deletedUserSettings,
+  type AuthState,
+  type NewUser,
+  type UserRecord,
+  type UserSettings,
+} from '../types';
 
 interface UserRow {
   user_id: string;
@@ -10,9 +18,22 @@ interface UserRow {
   password_hash: string;
   created_at: number;
   settings: string;
+  deleted_at: number | null;
 }
 
-const columns = 'user_id, username, display_name, password_hash, created_at, settings';
+interface AuthRow {
+  user_id: string;
+  deleted_at: number | null;
+  token_gen: number;
+  valid_from_gen: number;
+  revoked_devices: string | null;
+}
+
+/** revoked_devices as stored: device id -> [generation, kept until (ms)]. */
+type RevokedDevices = Record<string, [gen: number, until: number]>;
+
+const columns = 'user_id, username, display_name, password_hash, created_at, settings, deleted_at';
+const authColumns = 'user_id, deleted_at, token_gen, valid_from_gen, revoked_devices';
 
 const defaultSettings = defaultUserSettings;
 const settingKeys = Object.keys(defaultSettings) as (keyof UserSettings)[];
@@ -25,11 +46,18 @@ export class UserTable {
   private readonly byIds: Database.Statement<[string], UserRow>;
   private readonly writeSettings: Database.Statement<[string, string]>;
   private readonly mergeSettings: Database.Transaction<(userId: string, patch: Partial<UserSettings>) => UserRecord | null>;
+  private readonly authById: Database.Statement<[string], AuthRow>;
+  private readonly authByIds: Database.Statement<[string], AuthRow>;
+  private readonly freeExpired: Database.Statement<{ username: string; now: number }>;
+  private readonly createTx: Database.Transaction<(row: UserRow, now: number) => void>;
+  private readonly revokeAllTx: Database.Transaction<(userId: string, now: number) => AuthState | null>;
+  private readonly revokeDeviceTx: Database.Transaction<(userId: string, deviceId: string, until: number, now: number) => AuthState | null>;
+  private readonly deleteTx: Database.Transaction<(userId: string, reserveUntil: number, now: number) => AuthState | null>;
 
   constructor(db: Database.Database) {
-    this.insert = db.prepare(`INSERT INTO users (${columns}) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.insert = db.prepare(`INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES (?, ?, ?, ?, ?, ?)`);
     this.byId = db.prepare(`SELECT ${columns} FROM users WHERE user_id = ?`);
-    this.byName = db.prepare(`SELECT ${columns} FROM users WHERE username = ?`);
+    this.byName = db.prepare(`SELECT ${columns} FROM users WHERE username = ? AND deleted_at IS NULL`);
     // One statement for any number of ids: the list travels as a JSON array.
     this.byIds = db.prepare(`SELECT ${columns} FROM users WHERE user_id IN (SELECT value FROM json_each(?))`);
     this.writeSettings = db.prepare('UPDATE users SET settings = ? WHERE user_id = ?');
@@ -45,9 +73,50 @@ export class UserTable {
       this.writeSettings.run(json, userId);
       return toUser({ ...row, settings: json });
     });
+    this.authById = db.prepare(`SELECT ${authColumns} FROM users WHERE user_id = ?`);
+    this.authByIds = db.prepare(`SELECT ${authColumns} FROM users WHERE user_id IN (SELECT value FROM json_each(?))`);
+    // A deleted account's name whose reservation ended goes to whoever registers it next.
+    // The tombstone's username becomes '#<user_id>': '#' is outside the username alphabet,
+    // so it keeps the UNIQUE column unique without ever matching a real name.
+    this.freeExpired = db.prepare(
+      `UPDATE users SET username = '#' || user_id WHERE username = :username AND deleted_at IS NOT NULL AND username_reserved_until <= :now`,
+    );
+    this.createTx = db.transaction((row: UserRow, now: number) => {
+      this.freeExpired.run({ username: row.username, now });
+      this.insert.run(row.user_id, row.username, row.display_name, row.password_hash, row.created_at, row.settings);
+    });
+    const setGens = db.prepare('UPDATE users SET token_gen = ?, valid_from_gen = ?, revoked_devices = ? WHERE user_id = ?');
+    this.revokeAllTx = db.transaction((userId: string, now: number): AuthState | null => {
+      const row = this.authById.get(userId);
+      if (row === undefined) return null;
+      const gen = row.token_gen + 1;
+      // Every device entry is covered by valid_from_gen now: the list starts again.
+      setGens.run(gen, gen, null, userId);
+      return toAuthState({ ...row, token_gen: gen, valid_from_gen: gen, revoked_devices: null }, now);
+    });
+    this.revokeDeviceTx = db.transaction((userId: string, deviceId: string, until: number, now: number): AuthState | null => {
+      const row = this.authById.get(userId);
+      if (row === undefined) return null;
+      const devices = liveDevices(row.revoked_devices, now);
+      devices[deviceId] = [row.token_gen, Math.max(until, devices[deviceId]?.[1] ?? 0)];
+      const json = JSON.stringify(devices);
+      setGens.run(row.token_gen + 1, row.valid_from_gen, json, userId);
+      return toAuthState({ ...row, token_gen: row.token_gen + 1, revoked_devices: json }, now);
+    });
+    const tombstone = db.prepare(
+      `UPDATE users SET deleted_at = :now, username_reserved_until = :until, display_name = :name, password_hash = '', settings = :settings,
+         token_gen = token_gen + 1, valid_from_gen = token_gen + 1, revoked_devices = NULL,
+         username = CASE WHEN :until <= :now THEN '#' || user_id ELSE username END
+       WHERE user_id = :user_id AND deleted_at IS NULL`,
+    );
+    this.deleteTx = db.transaction((userId: string, reserveUntil: number, now: number): AuthState | null => {
+      tombstone.run({ user_id: userId, now, until: reserveUntil, name: deletedUserName, settings: JSON.stringify(deletedUserSettings) });
+      const row = this.authById.get(userId);
+      return row === undefined ? null : toAuthState(row, now);
+    });
   }
 
-  create(user: NewUser): UserRecord {
+  create(user: NewUser, now: number): UserRecord {
     const row: UserRow = {
       user_id: user.user_id,
       username: user.username.toLowerCase(),
@@ -55,9 +124,10 @@ export class UserTable {
       password_hash: user.password_hash,
       created_at: user.created_at,
       settings: JSON.stringify(defaultSettings),
+      deleted_at: null,
     };
     try {
-      this.insert.run(row.user_id, row.username, row.display_name, row.password_hash, row.created_at, row.settings);
+      this.createTx.immediate(row, now);
     } catch (err) {
       if (isUsernameConflict(err)) throw new ProtocolError('conflict', 'username taken');
       throw err;
@@ -83,6 +153,23 @@ export class UserTable {
   updateSettings(userId: string, patch: Partial<UserSettings>): UserRecord | null {
     return this.mergeSettings.immediate(userId, patch);
   }
+
+  authStates(userIds: readonly string[], now: number): AuthState[] {
+    if (userIds.length === 0) return [];
+    return this.authByIds.all(JSON.stringify(userIds)).map((row) => toAuthState(row, now));
+  }
+
+  revokeTokens(userId: string, now: number): AuthState | null {
+    return this.revokeAllTx.immediate(userId, now);
+  }
+
+  revokeDevice(userId: string, deviceId: string, keepMs: number, now: number): AuthState | null {
+    return this.revokeDeviceTx.immediate(userId, deviceId, now + keepMs, now);
+  }
+
+  delete(userId: string, reserveUntil: number, now: number): AuthState | null {
+    return this.deleteTx.immediate(userId, reserveUntil, now);
+  }
 }
 
 // Duck-typed, not `instanceof`: the native addon builds its errors with the SqliteError
@@ -103,13 +190,30 @@ function parseSettings(json: string): UserSettings {
   return { ...defaultSettings, ...(JSON.parse(json) as Partial<UserSettings>) };
 }
 
+/** The stored device entries still in force at `now` (an entry past its time covers only expired tokens). */
+function liveDevices(json: string | null, now: number): RevokedDevices {
+  const out: RevokedDevices = {};
+  if (json === null) return out;
+  for (const [device, entry] of Object.entries(JSON.parse(json) as RevokedDevices)) if (entry[1] > now) out[device] = entry;
+  return out;
+}
+
+function toAuthState(row: AuthRow, now: number): AuthState {
+  const revoked: Record<string, number> = {};
+  for (const [device, [gen]] of Object.entries(liveDevices(row.revoked_devices, now))) revoked[device] = gen;
+  return { user_id: row.user_id, deleted: row.deleted_at !== null, token_gen: row.token_gen, valid_from_gen: row.valid_from_gen, revoked_devices: revoked };
+}
+
 function toUser(row: UserRow): UserRecord {
+  const deleted = row.deleted_at !== null;
   return {
     user_id: row.user_id,
-    username: row.username,
+    // A deleted account's name is reserved, not shown: it may go to someone else later.
+    username: deleted ? '' : row.username,
     display_name: row.display_name,
     password_hash: row.password_hash,
     created_at: row.created_at,
     settings: parseSettings(row.settings),
+    deleted_at: row.deleted_at,
   };
 }
