@@ -254,7 +254,7 @@ export class RestClient {
 
   /**
    * Deletes the caller's account (the password is asked again: 403 `forbidden` when wrong).
-   * Messages already sent stay, shown as from "Deleted user"; every session ends.
+   * Messages already sent stay, shown as sent by "Deleted user"; every session ends.
    */
   async deleteAccount(password: string): Promise<void> {
     await this.request('DELETE', '/me', undefined, { password });

@@ -57,7 +57,8 @@ export class UserTable {
     const claim = await this.db.lwt('INSERT INTO users_by_username (username, user_id) VALUES (?, ?) IF NOT EXISTS', [record.username, record.user_id]);
     // A retried create of the same user finds its own claim.
     if (!claim.applied && claim.row.get('user_id') !== record.user_id) await this.takeOver(record.username, str(claim.row, 'user_id'), record.user_id);
-    await this.db.run(`INSERT INTO users (${columns}) VALUES (?, ?, ?, ?, ?, ?)`, [
+    // deleted_at left out, not written as null: a null is a tombstone in Cassandra.
+    await this.db.run('INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES (?, ?, ?, ?, ?, ?)', [
       record.user_id,
       record.username,
       record.display_name,
