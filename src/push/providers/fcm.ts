@@ -16,6 +16,7 @@ import { cert, deleteApp, initializeApp, type App, type Credential } from 'fireb
 import { getMessaging, type Message, type Messaging } from 'firebase-admin/messaging';
 import { abortable } from '../../linkpreview';
 import type { FcmTarget, PushNotification, PushProvider, SendOptions, SendResult } from './types';
+import { sendDeadline } from './deadline';
 import { checkFcmToken } from './validate';
 
 export interface FcmProviderOptions {
@@ -31,9 +32,6 @@ export interface FcmProviderOptions {
 const MAX_SOCKETS = 64;
 // apns-collapse-id is at most 64 bytes.
 const MAX_APNS_COLLAPSE_ID = 64;
-
-const TIMEOUT = new Error('timeout');
-const CLOSED = new Error('closed');
 
 /**
  * The credential and project of a service account key file (the JSON Firebase's console
@@ -149,22 +147,18 @@ export class FcmProvider implements PushProvider<FcmTarget> {
     if (this.shutdown.signal.aborted) return { status: 'retry', reason: 'closed' };
     const checked = checkFcmToken(target.token);
     if (!checked.ok) return { status: 'failed', reason: `bad target: ${checked.reason}` };
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timer = setTimeout(() => controller.abort(TIMEOUT), this.options.timeoutMs);
-    const onShutdown = (): void => controller.abort(CLOSED);
-    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const deadline = sendDeadline(this.options.timeoutMs, this.shutdown.signal);
+    const signal = deadline.signal;
     try {
       // Through a promise so that the library's synchronous validation errors land below too.
       const sending = Promise.resolve().then(() => this.messaging.send(fcmMessage(target.token, notification, opts, Date.now())));
       await abortable(sending, signal);
       return { status: 'sent' };
     } catch (err) {
-      if (signal.aborted) return { status: 'retry', reason: signal.reason === CLOSED ? 'closed' : 'timeout' };
+      if (signal.aborted) return { status: 'retry', reason: deadline.reason() };
       return fcmOutcome(err);
     } finally {
-      clearTimeout(timer);
-      this.shutdown.signal.removeEventListener('abort', onShutdown);
+      deadline.end();
     }
   }
 

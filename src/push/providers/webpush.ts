@@ -20,6 +20,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { generateRequestDetails, getVapidHeaders } from 'web-push';
 import { abortable, AddressPolicy, pinnedLookup, PreviewRefusal, vettedAddresses } from '../../linkpreview';
+import { sendDeadline, type SendDeadline } from './deadline';
 import { retryAfterMs } from './retry-after';
 import type { PushNotification, PushProvider, SendOptions, SendResult, WebPushTarget } from './types';
 import { checkWebPushSubscription } from './validate';
@@ -42,10 +43,6 @@ export interface WebPushProviderOptions {
   /** Extra CA certificates (PEM) to trust; for tests' local push services only. */
   ca?: string | Buffer;
 }
-
-/** Why an in-flight send was cut short (the abort reason, compared by identity). */
-const TIMEOUT = new Error('timeout');
-const CLOSED = new Error('closed');
 
 // The Topic header allows at most 32 base64url characters (RFC 8030 section 5.4).
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
@@ -145,13 +142,8 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
     const payload = Buffer.from(JSON.stringify(notification));
     if (payload.length > MAX_WEBPUSH_PAYLOAD_BYTES) return { status: 'failed', reason: `payload of ${payload.length} bytes` };
 
-    // A controller per send, tied to the shutdown by a listener removed at the end: an
-    // AbortSignal.any() of the long-lived shutdown signal would be kept by it for good (Node 20).
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timer = setTimeout(() => controller.abort(TIMEOUT), this.options.timeoutMs);
-    const onShutdown = (): void => controller.abort(CLOSED);
-    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const deadline = sendDeadline(this.options.timeoutMs, this.shutdown.signal);
+    const signal = deadline.signal;
     try {
       const url = new URL(target.endpoint);
       const agent = await abortable(this.route(url), signal);
@@ -166,10 +158,9 @@ export class WebPushProvider implements PushProvider<WebPushTarget> {
       });
       return fromAnswer(await post(url, details.headers, details.body, agent, signal));
     } catch (err) {
-      return outcome(err, signal);
+      return outcome(err, deadline);
     } finally {
-      clearTimeout(timer);
-      this.shutdown.signal.removeEventListener('abort', onShutdown);
+      deadline.end();
     }
   }
 
@@ -274,8 +265,8 @@ function post(url: URL, headers: Record<string, string | number>, body: Buffer |
 }
 
 /** The SendResult of a send that threw. */
-function outcome(err: unknown, signal: AbortSignal): SendResult {
-  if (signal.aborted) return { status: 'retry', reason: signal.reason === CLOSED ? 'closed' : 'timeout' };
+function outcome(err: unknown, deadline: SendDeadline): SendResult {
+  if (deadline.signal.aborted) return { status: 'retry', reason: deadline.reason() };
   // The host's vetting ran out of its own time (DNS slower than the send budget): worth another try.
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return { status: 'retry', reason: `dns: ${err.message}` };
   if (err instanceof PreviewRefusal) {
