@@ -79,8 +79,11 @@ export class TokenService {
     if (parts.length !== 3 || !signaturePattern.test(parts[2])) throw invalid();
     const header = parseSegment(parts[0]);
     if (header === null || header.alg !== 'HS256' || (header.typ !== undefined && header.typ !== 'JWT')) throw invalid();
-    const expected = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
-    if (!timingSafeEqual(Buffer.from(parts[2], 'base64url'), expected)) throw invalid();
+    // Compared as text, not as decoded bytes: the last of 43 characters carries two unused
+    // bits, so decoding would accept four spellings of one signature where jsonwebtoken
+    // (and any cache keyed by the token text) sees one.
+    const expected = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest('base64url');
+    if (!timingSafeEqual(Buffer.from(parts[2], 'latin1'), Buffer.from(expected, 'latin1'))) throw invalid();
     const claims = parseSegment(parts[1]);
     if (claims === null || typeof claims.sub !== 'string' || claims.sub === '' || typeof claims.exp !== 'number') throw invalid();
     const now = Math.floor(nowMs / 1000);

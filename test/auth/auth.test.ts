@@ -45,6 +45,7 @@ test('the hand-written verifier accepts exactly what jsonwebtoken would, for thi
   expect(svc.verify(jwt.sign({}, secret, { subject: 'u_3', expiresIn: 60, notBefore: 0 }))).toMatchObject({ user_id: 'u_3' });
   const good = svc.issue('u_1');
   const [h, p, sig] = good.split('.');
+  const b64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const refused = [
     // Another algorithm's header over the same payload (HS512, RS256 confusion, none).
     jwt.sign({ sub: 'u_1', exp: sec + 60 }, secret, { algorithm: 'HS512' }),
@@ -52,7 +53,10 @@ test('the hand-written verifier accepts exactly what jsonwebtoken would, for thi
     `${b64({ alg: 'none' })}.${p}.`,
     // Payload swapped under a valid signature, signature flipped, truncated, padded.
     `${h}.${b64({ sub: 'u_admin', exp: sec + 60 })}.${sig}`,
-    `${h}.${p}.${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`,
+    // The last character's significant bits flipped, and then only its two unused bits
+    // (the same bytes once decoded: a second spelling of a valid signature).
+    `${h}.${p}.${sig.slice(0, -1)}${b64url[b64url.indexOf(sig.slice(-1)) ^ 4]}`,
+    `${h}.${p}.${sig.slice(0, -1)}${b64url[b64url.indexOf(sig.slice(-1)) | 1]}`,
     `${h}.${p}.${sig.slice(0, -2)}`,
     `${h}.${p}.${sig}=`,
     `${h}.${p}`,
