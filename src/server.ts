@@ -20,7 +20,7 @@ import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
 import { openRedis, type RedisConnection } from './redis';
 import { ConversationReads, ConversationService } from './conversations';
-import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
+import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RingMetrics, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
 import { ClientAddresses, Gateway } from './gateway';
 import { Intake } from './intake';
 import { createApi } from './api';
@@ -147,6 +147,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       conversations,
       logger: obs.logger,
       retryMs: config.cluster.retryMs,
+      metrics: new RingMetrics(obs.metrics.registry, shardId),
     });
     router = clusterRouter;
   }

@@ -2,7 +2,8 @@
 # Starts, checks or stops every service of the distributed mode (Redis, S3Proxy, then Cassandra),
 # through their own scripts. `start` goes from the quickest to the slowest, so a service that
 # cannot start fails the run before the long wait for Cassandra. `check` and `stop` go through
-# all services even when one fails; the exit code is non-zero if any did.
+# all services even when one fails; the exit code is non-zero if any did. `wipe` deletes the
+# stored data of Cassandra and S3Proxy (each refuses while it runs; Redis keeps nothing).
 set -uo pipefail
 dir="$(dirname "${BASH_SOURCE[0]}")"
 action="${1:-}"
@@ -15,5 +16,11 @@ case "$action" in
     "$dir/cassandra.sh" "$action" || status=1
     exit "$status"
     ;;
-  *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
+  wipe)
+    status=0
+    "$dir/s3proxy.sh" wipe || status=1
+    "$dir/cassandra.sh" wipe || status=1
+    exit "$status"
+    ;;
+  *) echo "usage: $0 {start|check|stop|wipe}" >&2; exit 2 ;;
 esac

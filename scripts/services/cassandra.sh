@@ -2,10 +2,13 @@
 # Starts, checks and stops a single-node Apache Cassandra 5.0 on 127.0.0.1:9042 for development
 # and CI, from Maven Central jars (no installer, no Docker).
 #
-#   start  resolve the jars if missing, launch the node in the background with a fresh data
-#          folder, wait until a CQL query answers; does nothing if a node already answers
+#   start  resolve the jars if missing, launch the node in the background on the data folder
+#          of earlier runs (kept: a restart under running shards must not lose the store),
+#          wait until a CQL query answers; does nothing if a node already answers
 #   check  exit 0 if a CQL query answers on 127.0.0.1:9042, 1 otherwise
 #   stop   stop the node this script started (pid file) and wait for it to exit
+#   wipe   delete the data folder and logs (refused while the node runs): the next start is
+#          a fresh, empty node
 #
 # Environment: CASSANDRA_HEAP (default 768M, at most 1G), CASSANDRA_READY_TIMEOUT (seconds,
 # default 180), CASSANDRA_JAVA (a Java 11 or 17 `java`; default: `java` if it is 11 or 17,
@@ -88,9 +91,10 @@ start() {
     jamm="$(ls "$LIB_DIR"/jamm-*.jar 2> /dev/null | head -n 1)"
     [ -n "$jamm" ] || die "no jamm jar in $LIB_DIR (Cassandra needs it as -javaagent)"
 
-    # A fresh start is a fresh node: data, commit log and logs from an earlier run go.
-    rm -rf "$DATA_DIR" "$LOG_DIR"
+    # The data folder of an earlier run is kept (wipe is its own command); the console log
+    # of this start is appended to the earlier ones, behind a line naming the start.
     mkdir -p "$DATA_DIR" "$LOG_DIR"
+    echo "----- start $(date -u +%Y-%m-%dT%H:%M:%SZ) -----" >> "$STDOUT_LOG"
 
     local -a opts
     mapfile -t opts < <(grep -E '^-' "$CONF_DIR/jvm.options" | sed -E 's/[[:space:]]+$//')
@@ -110,7 +114,7 @@ start() {
       -XX:HeapDumpPath="$LOG_DIR" -XX:ErrorFile="$LOG_DIR/hs_err_%p.log" \
       -cp "$CONF_DIR:$LIB_DIR/*" \
       org.apache.cassandra.service.CassandraDaemon \
-      > "$STDOUT_LOG" 2>&1 < /dev/null &
+      >> "$STDOUT_LOG" 2>&1 < /dev/null &
     pid=$!
     echo "$pid" > "$PID_FILE"
   fi
@@ -150,6 +154,12 @@ cassandra_answers() { cql_probe 3000 > /dev/null 2>&1; }
 
 stop() {
   stop_started "$(live_pid "$PID_FILE" CassandraDaemon)" 60 cassandra_answers "a Cassandra on $CONTACT_POINT"
+}
+
+wipe() {
+  [ -z "$(live_pid "$PID_FILE" CassandraDaemon)" ] || die "the node is running; \`$0 stop\` first"
+  rm -rf "$DATA_DIR" "$LOG_DIR"
+  say "wiped $DATA_DIR and $LOG_DIR; the next start is an empty node"
 }
 
 dispatch "$@"

@@ -56,12 +56,16 @@ stop_started() {
   say "stopped"
 }
 
-# Runs the script's start, check or stop function named by its first argument.
+# Runs the script's start, check, stop or (where the script has data) wipe function named
+# by its first argument.
 dispatch() {
+  local wipes=""
+  declare -F wipe > /dev/null && wipes="|wipe"
   case "${1:-}" in
     start) start ;;
     check) check ;;
     stop) stop ;;
-    *) echo "usage: $0 {start|check|stop}" >&2; exit 2 ;;
+    wipe) [ -n "$wipes" ] && wipe || { echo "usage: $0 {start|check|stop}" >&2; exit 2; } ;;
+    *) echo "usage: $0 {start|check|stop$wipes}" >&2; exit 2 ;;
   esac
 }

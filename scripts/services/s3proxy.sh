@@ -2,10 +2,12 @@
 # Starts, checks and stops S3Proxy, a real S3 API over the local filesystem, on 127.0.0.1:9000
 # for development and CI, from its Maven Central jar (no installer, no Docker).
 #
-#   start  fetch the jar if missing, launch S3Proxy in the background with an empty storage
-#          folder, wait until a signed ListBuckets answers; does nothing if it already answers
+#   start  fetch the jar if missing, launch S3Proxy in the background on the storage folder of
+#          earlier runs (kept), wait until a signed ListBuckets answers; does nothing if it
+#          already answers
 #   check  exit 0 if a signed ListBuckets answers on 127.0.0.1:9000, 1 otherwise
 #   stop   stop the S3Proxy this script started (pid file) and wait for it to exit
+#   wipe   delete the stored buckets and objects (refused while S3Proxy runs)
 #
 # Settings (endpoint, credentials, provider) are in s3proxy/s3proxy.conf.
 # Environment: S3PROXY_HEAP (default 128M), S3PROXY_READY_TIMEOUT (seconds, default 60),
@@ -93,8 +95,7 @@ start() {
     local java
     java="$(find_java)"
 
-    # A fresh start is an empty store: buckets and objects from an earlier run go.
-    rm -rf "$DATA_DIR"
+    # Buckets and objects of an earlier run are kept (wipe is its own command).
     mkdir -p "$DATA_DIR"
 
     say "starting S3Proxy $VERSION (heap $HEAP, $java); log: $LOG_FILE"
@@ -145,6 +146,12 @@ check() {
 
 stop() {
   stop_started "$(live_pid "$PID_FILE" "$(basename "$JAR")")" 20 port_open "something on $HOST_PORT"
+}
+
+wipe() {
+  [ -z "$(live_pid "$PID_FILE" "$(basename "$JAR")")" ] || die "S3Proxy is running; \`$0 stop\` first"
+  rm -rf "$DATA_DIR"
+  say "wiped $DATA_DIR; the next start is an empty store"
 }
 
 dispatch "$@"

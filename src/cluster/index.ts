@@ -26,3 +26,4 @@ export { LinkDownError, NotOwnerError, type ShardHandler, type ShardTransport } 
 export { LinkPool, LinkServer, linkPath } from './links';
 export { RedisTransport, type RedisTransportOptions, type TransportPublisher, type TransportSubscriber } from './redis-transport';
 export { ClusterRouter } from './router';
+export { RingMetrics, type Takeover } from './metrics';

@@ -33,6 +33,20 @@ export class Ring {
     return this.shards.length === 0;
   }
 
+  /** The fraction of the hash space (so of conversations, on average) `shard` owns: 0 to 1. */
+  share(shard: string): number {
+    const n = this.points.length;
+    if (n === 0) return 0;
+    let owned = 0;
+    // A vnode owns the arc from the previous point (exclusive) up to itself; the first
+    // one also owns the wrap-around from the last point past 2^32.
+    for (let i = 0; i < n; i++) {
+      if (this.owners[i] !== shard) continue;
+      owned += i === 0 ? this.points[0] + (2 ** 32 - this.points[n - 1]) : this.points[i] - this.points[i - 1];
+    }
+    return owned / 2 ** 32;
+  }
+
   /** The shard owning `key`: the first vnode clockwise from the key's hash. */
   owner(key: string): string {
     if (this.owners.length === 0) throw new Error('ring: no shards');

@@ -11,6 +11,7 @@ import { LinkDownError, NotOwnerError, type LinkHandler } from './links';
 import type { ShardTransport } from './transport';
 import type { Membership } from './membership';
 import { Ring } from './ring';
+import type { RingMetrics } from './metrics';
 
 export interface ClusterRouterOptions {
   selfId: string;
@@ -21,6 +22,7 @@ export interface ClusterRouterOptions {
   logger: Logger;
   /** How long a command keeps being retried while its owner is unknown or unreachable. */
   retryMs: number;
+  metrics: RingMetrics;
 }
 
 export class ClusterRouter implements Router, LinkHandler {
@@ -84,7 +86,7 @@ export class ClusterRouter implements Router, LinkHandler {
     const { membership, selfId, conversations } = this.opts;
     if (membership.ring.owner(convId) === selfId) await membership.refresh();
     if (membership.ring.owner(convId) === selfId) throw new NotOwnerError(`shard ${selfId} still owns ${convId}`);
-    await conversations.release(convId);
+    this.opts.metrics.released([await conversations.release(convId)]);
   }
 
   private async local<C extends Command>(cmd: C): Promise<ResultOf<C>> {
@@ -99,13 +101,14 @@ export class ClusterRouter implements Router, LinkHandler {
    * new one loads every committed event. A dead previous owner has nothing to drain.
    */
   private takeOver(convId: string): Promise<void> {
-    const { selfId, membership, links, logger } = this.opts;
+    const { selfId, membership, links, logger, metrics } = this.opts;
     const before = this.previous?.empty === false ? this.previous.owner(convId) : selfId;
     if (before === selfId) return Promise.resolve();
     const info = membership.info(before);
     if (!info) {
       // The previous owner left the ring without handing over: it died.
       this.opts.conversations.markRecovering(convId);
+      metrics.tookOver('previous_gone');
       return Promise.resolve();
     }
     let pending = this.takeovers.get(convId);
@@ -113,21 +116,27 @@ export class ClusterRouter implements Router, LinkHandler {
       pending = links
         .release(info, convId)
         .then(
-          () => undefined,
+          () => metrics.tookOver('handed_over'),
           (err: unknown) => {
             if (err instanceof NotOwnerError) throw err; // its ring says it still owns it: route again
             logger.warn('previous owner did not hand over; taking over anyway', { conv_id: convId, shard: before, err });
             this.opts.conversations.markRecovering(convId);
+            metrics.tookOver('unanswered');
           },
         )
-        .finally(() => this.takeovers.delete(convId));
+        .finally(() => {
+          this.takeovers.delete(convId);
+          metrics.setWaiting(this.takeovers.size);
+        });
       this.takeovers.set(convId, pending);
+      metrics.setWaiting(this.takeovers.size);
     }
     return pending;
   }
 
   private onRingChange(ring: Ring, previous: Ring): void {
-    const { selfId, links, conversations, logger } = this.opts;
+    const { selfId, links, conversations, logger, metrics } = this.opts;
+    metrics.changed(ring);
     // A shard's first ring (it just joined, or just started) has no "before": the owners
     // before it joined are the same ring without it, and they must hand over what moves
     // here, or this shard would sequence beside an old owner still draining its commands.
@@ -141,9 +150,10 @@ export class ClusterRouter implements Router, LinkHandler {
     forget.unref();
     links.retain(new Set(ring.shards.filter((s) => s !== selfId)));
     logger.info('ring changed', { version: ring.version, shards: ring.shards });
-    conversations.rebalance((convId) => ring.owner(convId) === selfId).catch((err: unknown) => {
-      logger.error('rebalance failed', { err });
-    });
+    conversations.rebalance((convId) => ring.owner(convId) === selfId).then(
+      (released) => metrics.released(released),
+      (err: unknown) => logger.error('rebalance failed', { err }),
+    );
   }
 }
 

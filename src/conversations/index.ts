@@ -11,6 +11,7 @@ export {
   type LinkPreviews,
   type Notifier,
   type PostedAttachments,
+  type Release,
   type Route,
 } from './service';
 export { ConversationReads, type Replay, type Thread } from './reads';

@@ -93,6 +93,12 @@ interface Opening {
   done: Promise<void>;
 }
 
+/**
+ * What releasing a conversation did: nothing (no actor here), handed over with everything
+ * drained, or handed over after the drain deadline (the new owner may see late fan-out).
+ */
+export type Release = 'none' | 'drained' | 'late';
+
 export class ConversationService {
   private readonly actors = new Map<string, ConversationActor>();
   /** Conversations being looked up before an actor is made for them (see open). */
@@ -298,29 +304,32 @@ export class ConversationService {
    * answered everything accepted (events committed, ACKs sent, fan-out taken by the bus),
    * writes its markers, and drops it, so the new owner loads the same state from the store.
    */
-  async release(convId: string): Promise<void> {
+  async release(convId: string): Promise<Release> {
     this.moved.add(convId);
     // Commands accepted before the move that wait for the lookup are answered here first.
     await this.opening.get(convId)?.done;
     const actor = this.actors.get(convId);
-    if (!actor) return;
+    if (!actor) return 'none';
     const deadline = Date.now() + drainTimeoutMs;
     while (!actor.idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     // Its last DELIVERs must be in the bus before the new owner publishes any of its own:
     // fan-out lags commit (it locates gateways first), and a lagging chain would let the
     // new owner's events overtake them (devices drop what arrives below their high seq).
-    await within(actor.settled().then(() => this.opts.bus.flush()), deadline, () =>
-      this.opts.logger.warn('handover: fan-out not flushed in time; handing over anyway', { conv_id: convId }),
-    );
+    let late = !actor.idle;
+    await within(actor.settled().then(() => this.opts.bus.flush()), deadline, () => {
+      late = true;
+      this.opts.logger.warn('handover: fan-out not flushed in time; handing over anyway', { conv_id: convId });
+    });
     await this.markers.flush();
     if (this.actors.get(convId) === actor) this.actors.delete(convId);
     this.opts.metrics.liveActors.set(this.actors.size);
+    return late ? 'late' : 'drained';
   }
 
   /** After a ring change: releases what this shard no longer owns, accepts what it owns. */
-  async rebalance(owns: (convId: string) => boolean): Promise<void> {
+  async rebalance(owns: (convId: string) => boolean): Promise<Release[]> {
     for (const convId of this.moved) if (owns(convId)) this.moved.delete(convId);
-    await Promise.all([...this.actors.keys()].filter((id) => !owns(id)).map((id) => this.release(id)));
+    return Promise.all([...this.actors.keys()].filter((id) => !owns(id)).map((id) => this.release(id)));
   }
 
   /** Writes pending read markers now (before reads that must see them). */

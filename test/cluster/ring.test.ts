@@ -46,3 +46,16 @@ test('an empty ring has no owner', () => {
   expect(ring.empty).toBe(true);
   expect(() => ring.owner('c_1')).toThrow(/no shards/);
 });
+
+test("a shard's share of the hash space matches the keys it owns, and the shares add up to one", () => {
+  const ring = new Ring(['s1', 's2', 's3']);
+  const shares = ring.shards.map((s) => ring.share(s));
+  expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  for (const s of ring.shards) {
+    const owned = keys.filter((k) => ring.owner(k) === s).length / keys.length;
+    expect(Math.abs(ring.share(s) - owned)).toBeLessThan(0.02);
+  }
+  expect(new Ring(['s1']).share('s1')).toBe(1);
+  expect(ring.share('s9')).toBe(0);
+  expect(new Ring([]).share('s1')).toBe(0);
+});

@@ -148,3 +148,15 @@ export class PrivateRedis {
     this.proc = null;
   }
 }
+
+/** A shard's `/metrics` as `name{labels}` → value (labels as prom-client writes them). */
+export async function shardMetrics(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}

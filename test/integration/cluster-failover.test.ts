@@ -31,7 +31,7 @@ import Redis from 'ioredis';
 import { Ring } from '../../src/cluster/ring';
 import { createConversation, http, registerUserPatiently, sleep, type ChildServer, type Frame, type TestUser } from '../e2e/harness';
 import { dropKeyspace } from './cassandra-env';
-import { PrivateRedis, freePort, newClusterEnv, shardEnv, spawnShards, stopShards, waitForRing, type ClusterEnv } from './cluster-env';
+import { PrivateRedis, freePort, newClusterEnv, shardEnv, shardMetrics, spawnShards, stopShards, waitForRing, type ClusterEnv } from './cluster-env';
 import { spawnServer } from '../e2e/harness';
 
 jest.setTimeout(120_000);
@@ -496,6 +496,19 @@ test('a shard joins under load: conversations move to it; nothing lost, duplicat
   load.stop();
   const summary = await checkHistory(cluster, w);
   expect(summary.reconnects).toBe(0);
+  // The ring in /metrics: every shard on the same version of three members, shares adding
+  // up to one; the moved conversations were handed out by the old owners and taken in by s3.
+  const metrics = new Map<string, Map<string, number>>();
+  for (const id of ['s1', 's2', 's3']) metrics.set(id, await shardMetrics(cluster.get(id).url));
+  const m = (id: string, sample: string): number => metrics.get(id)?.get(sample) ?? 0;
+  for (const id of ['s1', 's2', 's3']) {
+    expect(m(id, 'chat_ring_members')).toBe(3);
+    expect(m(id, `chat_ring_version_info{version="${three.version}"}`)).toBe(1);
+    expect(m(id, 'chat_ring_owned_share')).toBeCloseTo(three.share(id), 6);
+  }
+  expect(m('s3', 'chat_handovers_total{direction="in",result="handed_over"}')).toBeGreaterThanOrEqual(moving.length);
+  expect(m('s1', 'chat_handovers_total{direction="out",result="drained"}') + m('s2', 'chat_handovers_total{direction="out",result="drained"}')).toBeGreaterThanOrEqual(moving.length);
+  expect(m('s3', 'chat_handovers_waiting')).toBe(0);
   console.log('join', { ...summary, moving: moving.length, ms: Date.now() - started });
 });
 
