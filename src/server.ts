@@ -58,6 +58,8 @@ export interface StartServerOptions {
    * clients must not be blamed for). Not configuration: production uses the store as opened.
    */
   wrapStore?: (store: Store) => Store;
+  /** As wrapStore, for the sequencer (a send that needs a new seq range during an outage). */
+  wrapSequencer?: (sequencer: Sequencer) => Sequencer;
 }
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -76,7 +78,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const failures = new EngineFailures(obs.logger, obs.metrics.engineFailures, (err) => storeOutage(err) || isRedisOutage(err));
   const rawStore = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
   const store = failures.guard(rawStore, 'store', storeOutage);
-  const sequencer = failures.guard(engines.sequencer, 'sequencer', storeOutage);
+  const sequencer = failures.guard(opts.wrapSequencer ? opts.wrapSequencer(engines.sequencer) : engines.sequencer, 'sequencer', storeOutage);
   const presence = shared.redis === null ? shared.presence : failures.guard(shared.presence, 'presence', isRedisOutage);
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);

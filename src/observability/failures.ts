@@ -95,7 +95,8 @@ export class EngineFailures {
     const outage = isOutage(err);
     const code = outage ? 'unavailable' : 'internal';
     this.counter.inc({ engine, op, code });
-    this.log(`${engine}.${op}`, outage, { engine, op, err });
+    // Keyed by the answer too: a bug is never hidden behind the lines of an outage.
+    this.log(`${engine}.${op}.${code}`, outage, { engine, op, err });
     return outage ? new ProtocolError('unavailable', `${engine === 'unknown' ? 'a service' : `the ${engine}`} is unavailable; retry`, outageRetryAfterMs) : new ProtocolError('internal', 'internal error');
   }
 
