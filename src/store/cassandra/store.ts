@@ -258,7 +258,8 @@ export class CassandraStore implements Store {
   }
 
   async probe(): Promise<void> {
-    await this.db.first('SELECT user_id FROM users_by_username WHERE username = ?', ['']);
+    // Not '': Cassandra refuses an empty partition key. No username has a space.
+    await this.db.first('SELECT user_id FROM users_by_username WHERE username = ?', ['readiness probe']);
   }
 
   /** Every call awaits its writes, so there is nothing to flush; closes the connection if owned. */
