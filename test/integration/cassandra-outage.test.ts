@@ -2,7 +2,7 @@
  * A Cassandra outage under load (docs/architecture.md, "Store outages"): one shard on
  * STORE=cassandra and BUS=redis reaches Cassandra through a TCP proxy of this test
  * (tcp-proxy.ts; the shared Cassandra other suites use keeps running), and several
- * WebSocket clients keep sending while the proxy is cut for 15 s and then restored.
+ * WebSocket clients keep sending while the proxy is cut for 20 s and then restored.
  *
  * Checked: every refusal is `unavailable` with a retry hint (never `internal`), no session
  * is closed for abuse (4002/4008), a CONNECT during the outage is closed with 1013,
@@ -24,7 +24,7 @@ const env = newClusterEnv('it_outage');
 const proxy = new TcpProxy(cassandraHost, Number(cassandraPort ?? 9042));
 let shard: ChildServer | null = null;
 
-const outageMs = 15_000;
+const outageMs = 20_000;
 
 beforeAll(async () => {
   await proxy.listen();
@@ -163,7 +163,7 @@ async function history(url: string, user: TestUser, conv: string): Promise<{ seq
   }
 }
 
-test('Cassandra cut for 15 s under load: 503/unavailable only, not ready, recovery within seconds, nothing ACKed lost', async () => {
+test('Cassandra cut for 20 s under load: 503/unavailable only, not ready, recovery within seconds, nothing ACKed lost', async () => {
   const s = shard as ChildServer;
   const users: TestUser[] = [];
   for (let i = 0; i < 4; i++) users.push(await registerUserPatiently(s.url));
