@@ -50,7 +50,8 @@ export class EngineFailures {
    * not_found...) pass unchanged. `isOutage` is the engine's own test.
    */
   guard<T extends object>(engine: T, name: string, isOutage: OutageTest): T {
-    const wrapped = new Map<PropertyKey, unknown>();
+    // Keyed by the function, not its name: an engine (or a test's wrapper) may hand out another function for the same name.
+    const wrapped = new WeakMap<object, unknown>();
     const fail = (op: string, err: unknown): never => {
       throw this.classify(err, name, op, isOutage);
     };
@@ -58,9 +59,9 @@ export class EngineFailures {
       get: (target, prop) => {
         const value: unknown = Reflect.get(target, prop, target);
         if (typeof value !== 'function' || typeof prop !== 'string') return value;
-        let fn = wrapped.get(prop);
+        const method = value as (...args: unknown[]) => unknown;
+        let fn = wrapped.get(method);
         if (fn === undefined) {
-          const method = value as (...args: unknown[]) => unknown;
           fn = (...args: unknown[]): unknown => {
             let result: unknown;
             try {
@@ -70,7 +71,7 @@ export class EngineFailures {
             }
             return result instanceof Promise ? result.catch((err: unknown) => fail(prop, err)) : result;
           };
-          wrapped.set(prop, fn);
+          wrapped.set(method, fn);
         }
         return fn;
       },
