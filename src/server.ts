@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { createObservability, type Observability } from './observability';
-import { openEmbeddedEngines } from './embedded';
-import { connectCassandra } from './cassandra';
+import { EngineFailures, Readiness, createObservability, type Observability, type OutageTest, type Probe, type ReadinessState } from './observability';
+import { isEmbeddedOutage, openEmbeddedEngines } from './embedded';
+import { connectCassandra, isCassandraOutage } from './cassandra';
 import { CassandraStore, type Checkpointer, type Store } from './store';
 import { CassandraSequencer, type Sequencer } from './sequencer';
 import { RedisBus, type Bus } from './bus';
@@ -18,7 +18,7 @@ import { RedisPresence, type Presence, type PresenceRedis } from './presence';
 import { LinkPreviewer, firstUrl } from './linkpreview';
 import { MemoryBus } from './bus';
 import { MemoryPresence } from './presence';
-import { openRedis, type RedisConnection } from './redis';
+import { isNetworkError, isRedisOutage, openRedis, type RedisConnection } from './redis';
 import { ConversationReads, ConversationService } from './conversations';
 import { ClusterRouter, LinkPool, LinkServer, LocalRouter, Membership, RingMetrics, RedisTransport, linkPath, type MembershipRedis, type Router, type ShardTransport } from './cluster';
 import { ClientAddresses, Gateway } from './gateway';
@@ -58,6 +58,8 @@ export interface StartServerOptions {
    * clients must not be blamed for). Not configuration: production uses the store as opened.
    */
   wrapStore?: (store: Store) => Store;
+  /** As wrapStore, for the sequencer (a send that needs a new seq range during an outage). */
+  wrapSequencer?: (sequencer: Sequencer) => Sequencer;
 }
 
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
@@ -66,10 +68,18 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   mkdirSync(config.dataDir, { recursive: true });
 
   const engines = await openEngines(config);
-  const { sequencer, checkpointer, writerThread, closeEngines } = engines;
-  const store = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
+  const { checkpointer, writerThread, closeEngines } = engines;
   const shared = await openSharedState(config, shardId);
-  const { bus, presence } = shared;
+  const { bus } = shared;
+  // Every engine call's failure is classified where the engine is known (docs/protocol.md,
+  // "Errors"): an outage answers `unavailable` with a retry hint, anything else `internal`;
+  // both are logged (throttled) and counted in chat_engine_failures_total.
+  const storeOutage: OutageTest = config.store === 'cassandra' ? (err) => isCassandraOutage(err) || isNetworkError(err) : isEmbeddedOutage;
+  const failures = new EngineFailures(obs.logger, obs.metrics.engineFailures, (err) => storeOutage(err) || isRedisOutage(err));
+  const rawStore = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
+  const store = failures.guard(rawStore, 'store', storeOutage);
+  const sequencer = failures.guard(opts.wrapSequencer ? opts.wrapSequencer(engines.sequencer) : engines.sequencer, 'sequencer', storeOutage);
+  const presence = shared.redis === null ? shared.presence : failures.guard(shared.presence, 'presence', isRedisOutage);
   const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
   const budgets = new CommandBudgets(config.rateLimitPerSecond, config.rateLimitBurst);
@@ -81,7 +91,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // Per account, from every address; on Redis every shard counts together.
   const loginBackoff = { ...defaultLoginBackoff, freeAttempts: config.loginBackoff.freeAttempts, maxMs: config.loginBackoff.maxMs };
   const memoryThrottle = shared.redis === null ? new MemoryLoginThrottle(loginBackoff) : null;
-  const loginThrottle: LoginThrottle = memoryThrottle ?? new RedisLoginThrottle(shared.redis as SharedRedis, loginBackoff, config.redis.prefix);
+  const loginThrottle: LoginThrottle = memoryThrottle ?? failures.guard(new RedisLoginThrottle(shared.redis as SharedRedis, loginBackoff, config.redis.prefix), 'login_throttle', isRedisOutage);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
   // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
@@ -186,6 +196,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   });
   conversations.usePush(push);
   let ready = false;
+  // What the shard cannot serve without, probed every second (not per /readyz request).
+  const probes: Probe[] = [{ name: 'store', check: () => rawStore.probe() }];
+  if (shared.redis !== null) {
+    const redis = shared.redis;
+    probes.push({ name: 'bus', check: () => bus.connected() }, { name: 'redis', check: () => redis.status === 'ready' });
+  }
+  const readiness = new Readiness(probes, { gauge: obs.metrics.engineUp });
+  const readyState = (): ReadinessState => (ready ? readiness.state() : { ready: false, down: ['shard'] });
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
   const intake = new Intake({ router, budgets, limits: config.limits, ackLatency: obs.metrics.ackLatency });
 
@@ -209,7 +227,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     uploadLimiter,
     limits: config.limits,
     obs,
-    ready: () => ready,
+    failures,
+    ready: readyState,
     attachments,
     push: { vapidPublicKey: pushProviders.vapidPublicKey, providers: Object.keys(pushProviders.senders) as ('webpush' | 'fcm')[], checkTarget: (t) => pushProviders.checkTarget(t) },
     blobOrigins: blobOrigins(config.blob),
@@ -233,6 +252,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     admission: { ...config.admission, trustProxy: config.trustProxy },
     auth,
     obs,
+    failures,
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
   // bytes and must not pass through express's body parser or JSON serializer.
@@ -265,6 +285,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     membership.self.url = config.cluster.advertiseUrl ?? `http://${host}:${port}`;
     await membership.start();
   }
+  await readiness.start();
   ready = true;
   obs.logger.info('listening', {
     url: `http://${host}:${port}`,
@@ -279,6 +300,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       ready = false;
+      readiness.stop();
       clearInterval(limiterSweep);
       obs.logger.info('stopping: draining writes, then closing sockets with 1012');
       gateway.drain();

@@ -5,9 +5,9 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import Ajv, { type ValidateFunction } from 'ajv';
-import { ProtocolError, httpStatus, illFormedField, illFormedMessage, toProtocolError } from '../protocol';
+import { ProtocolError, httpStatus, illFormedField, illFormedMessage } from '../protocol';
 import type { Authenticator, TokenClaims } from '../auth';
-import type { Logger } from '../observability';
+import type { EngineFailures } from '../observability';
 
 const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
 
@@ -70,8 +70,12 @@ export function requireAuth(auth: Authenticator) {
   };
 }
 
-/** Express error handler: one mapping from failures to status codes and JSON bodies. */
-export function errorHandler(logger: Logger) {
+/**
+ * Express error handler: one mapping from failures to status codes and JSON bodies. Engine
+ * failures become 503 `unavailable` with Retry-After (`failures` logs and counts them, and
+ * anything else that is not a ProtocolError, answered 500 `internal`).
+ */
+export function errorHandler(failures: EngineFailures) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     let pe: ProtocolError;
     const e = err as { type?: string; status?: number };
@@ -79,10 +83,7 @@ export function errorHandler(logger: Logger) {
     else if (e?.type === 'entity.too.large') pe = new ProtocolError('too_large', 'body too large');
     else if (err instanceof ProtocolError) pe = err;
     else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) pe = new ProtocolError('bad_request', 'bad request');
-    else {
-      logger.error('request failed', { err });
-      pe = toProtocolError(err);
-    }
+    else pe = failures.refusal(err, 'rest');
     if (pe.retryAfterMs !== null) {
       // The header in whole seconds (RFC 9110), rounded up so a client waiting it is never early.
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(pe.retryAfterMs / 1000))));

@@ -12,7 +12,7 @@ import type { Presence } from '../presence';
 import type { Bus } from '../bus';
 import type { Authenticator, TokenService } from '../auth';
 import type { LoginThrottle, RateLimiter } from '../ratelimit';
-import type { Observability } from '../observability';
+import type { EngineFailures, Observability, ReadinessState } from '../observability';
 import { errorHandler, wellFormedBody } from './http';
 import { userRoutes } from './users';
 import { accountRoutes } from './account';
@@ -59,8 +59,10 @@ export interface ApiOptions {
   uploadLimiter: RateLimiter;
   limits: Limits;
   obs: Observability;
-  /** False while starting or draining; /readyz answers 503 then. */
-  ready: () => boolean;
+  /** Maps failures to answers (engine outages to 503 `unavailable`), logging and counting them. */
+  failures: EngineFailures;
+  /** Not ready while starting or draining, or while an engine the shard needs is down; /readyz answers 503 then. */
+  ready: () => ReadinessState;
   /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
   clusterInfo: (() => { shard: string; version: string; shards: string[] }) | null;
   /** Push registration: what the server can send to; null when push is off. */
@@ -87,8 +89,10 @@ export function createApi(opts: ApiOptions): Express {
     res.json(ring ? { status: 'ok', shard: ring.shard, ring: { version: ring.version, shards: ring.shards } } : { status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    const ready = opts.ready();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+    // Cached by the readiness probes: a probe per request would let pollers load the store.
+    const { ready, down } = opts.ready();
+    res.setHeader('cache-control', 'no-store');
+    res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', down });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(opts.obs.metrics.registry.contentType).send(await opts.obs.metrics.registry.metrics());
@@ -103,6 +107,6 @@ export function createApi(opts: ApiOptions): Express {
   });
   // Last, so it shadows nothing: the web client at `/` (static files from dist/web).
   app.use(webRoutes(opts.webDir, opts.blobOrigins));
-  app.use(errorHandler(opts.obs.logger));
+  app.use(errorHandler(opts.failures));
   return app;
 }

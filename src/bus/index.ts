@@ -93,6 +93,11 @@ export interface Bus {
    * the next owner's.
    */
   flush(): Promise<void>;
+  /**
+   * Whether messages published now can reach subscribers (for Redis: both connections are
+   * up). For readiness; cheap, no round trip. Always true in process.
+   */
+  connected(): boolean;
   close(): Promise<void>;
 }
 

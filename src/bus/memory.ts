@@ -31,6 +31,10 @@ export class MemoryBus implements Bus {
   /** Handlers ran inside publish(): nothing is in flight. */
   async flush(): Promise<void> {}
 
+  connected(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     this.topics.clear();
   }

@@ -117,6 +117,10 @@ export class RedisBus implements Bus {
     await this.lastPublish;
   }
 
+  connected(): boolean {
+    return !this.closed && this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
   async subscribe(topic: string, handler: BusHandler): Promise<() => void> {
     if (this.closed) throw new Error('bus: closed');
     let t = this.topics.get(topic);

@@ -5,7 +5,7 @@
  */
 import type { ClientFrame, SyncState } from '../protocol/frames';
 import { CloseCode } from '../protocol/errors';
-import { backoffDelay } from './backoff';
+import { backoffDelay, tryLaterDelay } from './backoff';
 import type { Emit } from './emitter';
 import { ClientClosedError } from './errors';
 import { LongPollSocket } from './longpoll';
@@ -56,6 +56,8 @@ export class Connection {
   /** Bumped per connection, so async work of a dead connection recognises itself. */
   private gen = 0;
   private attempt = 0;
+  /** The server's `retry_after_ms` for the next attempt, from the ERROR that preceded its close. */
+  private retryHintMs = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionUser: string | null = null;
   private currentTransport: ChatTransport | null = null;
@@ -121,10 +123,16 @@ export class Connection {
     return hadSocket;
   }
 
+  /** Kept for the reconnect after the close that follows (1013 "try again later"). */
+  retryAfter(ms: number): void {
+    this.retryHintMs = Math.max(0, ms);
+  }
+
   /** CONNACK arrived on the live connection: the session is up. */
   established(userId: string): void {
     this.currentStatus = 'ready';
     this.attempt = 0;
+    this.retryHintMs = 0;
     if (this.currentTransport) this.policy.connected(this.currentTransport);
     this.sessionUser = userId;
   }
@@ -239,8 +247,16 @@ export class Connection {
       return;
     }
     // 1012 means "shard moving, come back now"; only the first try after a healthy
-    // session is immediate, so a server restarting in a loop still gets backoff.
-    const delay = code === CloseCode.restarting && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.opts.reconnect);
+    // session is immediate, so a server restarting in a loop still gets backoff. 1013
+    // means "the shard cannot serve now": never at once, after its hint, fully jittered.
+    const hint = this.retryHintMs;
+    this.retryHintMs = 0;
+    const delay =
+      code === CloseCode.tryAgainLater
+        ? tryLaterDelay(this.attempt, hint, this.opts.reconnect)
+        : code === CloseCode.restarting && this.attempt === 0
+          ? 0
+          : backoffDelay(this.attempt, this.opts.reconnect);
     this.attempt++;
     this.emit('reconnecting', this.attempt, delay);
     if (this.currentStatus !== 'waiting') return;

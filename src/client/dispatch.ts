@@ -28,6 +28,8 @@ export interface Link {
   drop(reason: string): void;
   /** Closes with `code`/`reason` and handles it as closed with `reported`. */
   end(code: number, reason: string, reported: string): void;
+  /** The server asked for at least `ms` before the next attempt (an ERROR's `retry_after_ms` before a 1013). */
+  retryAfter(ms: number): void;
 }
 
 export interface DispatchDeps {
@@ -67,6 +69,8 @@ export class FrameDispatcher {
         this.deps.outbox.ack(frame);
         break;
       case 'ERROR':
+        // A session-level refusal's hint applies to the reconnect that follows its close.
+        if (frame.ref == null && typeof frame.retry_after_ms === 'number') link.retryAfter(frame.retry_after_ms);
         this.error(new ChatError(frame.code, frame.message, frame.ref ?? null));
         break;
       case 'DELIVER': {

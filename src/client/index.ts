@@ -49,7 +49,7 @@ export { Attachments, foldAttachmentReady, type AttachmentsOptions, type UploadO
 export type { UploadData, ProgressListener } from './upload';
 export type { OutboxFrame } from './outbox';
 export { Emitter, type EventMap, type Listener } from './emitter';
-export { backoffDelay, type BackoffOptions } from './backoff';
+export { backoffDelay, tryLaterDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
 export { LongPollSocket, type LongPollOptions } from './longpoll';
 export type { Attachment, AttachmentKind, AttachmentVariant, ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';

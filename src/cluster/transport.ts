@@ -52,7 +52,7 @@ export type ShardRequest = { t: 'cmd'; id: number; cmd: Command } | { t: 'releas
 
 export type ShardReply =
   | { t: 'ok'; id: number; result: unknown }
-  | { t: 'err'; id: number; code: ErrorCode | 'not_owner'; message: string };
+  | { t: 'err'; id: number; code: ErrorCode | 'not_owner'; message: string; retry_after_ms?: number };
 
 /** Runs a peer's request on the handler; always resolves, with the reply to send back. */
 export function answer(handler: ShardHandler, req: ShardRequest): Promise<ShardReply> {
@@ -66,11 +66,14 @@ export function answer(handler: ShardHandler, req: ShardRequest): Promise<ShardR
 /** The one mapping from a handler's failure to the wire; internal details stay on the owner. */
 export function errorReply(id: number, err: unknown): ShardReply {
   if (err instanceof NotOwnerError) return { t: 'err', id, code: 'not_owner', message: err.message };
-  if (err instanceof ProtocolError) return { t: 'err', id, code: err.code, message: err.message };
+  // The retry hint crosses too: a store outage on the owner is answered as on any shard.
+  if (err instanceof ProtocolError) {
+    return err.retryAfterMs === null ? { t: 'err', id, code: err.code, message: err.message } : { t: 'err', id, code: err.code, message: err.message, retry_after_ms: err.retryAfterMs };
+  }
   return { t: 'err', id, code: 'internal', message: 'internal error' };
 }
 
 /** The caller's side of errorReply. */
 export function replyError(reply: Extract<ShardReply, { t: 'err' }>): Error {
-  return reply.code === 'not_owner' ? new NotOwnerError(reply.message) : new ProtocolError(reply.code, reply.message);
+  return reply.code === 'not_owner' ? new NotOwnerError(reply.message) : new ProtocolError(reply.code, reply.message, reply.retry_after_ms ?? null);
 }

@@ -8,7 +8,7 @@
  * What each command may do lives elsewhere: rules.ts (events, pure), readstate.ts (READ,
  * DELIVERED, marked unread), signals.ts (typing, mute), dedup.ts (retries).
  */
-import { ProtocolError, encodeFrame, type ConvEvent } from '../protocol';
+import { ProtocolError, blamesClient, encodeFrame, type ConvEvent } from '../protocol';
 import type { AppendItem, AppendResult, AttachmentRecord, ConversationRecord } from '../store';
 import type { AckResult, Command, ResultMap } from './commands';
 import type { ActorDeps } from './deps';
@@ -120,7 +120,10 @@ export class ConversationActor {
       if (needsSeq(cmd) && this.seqNext >= this.seqEnd) await this.refill();
       this.execute(loaded, cmd, job, key, attachments);
     } catch (err) {
-      if (acked !== null && err instanceof ProtocolError && (await this.answeredBefore(acked, job))) return;
+      // Only a refusal of the client's command may be a retry the store has answered before;
+      // the server's own failure (the store down while loading or reserving seqs) stands,
+      // and asking the store again would fail again and log each command.
+      if (acked !== null && err instanceof ProtocolError && blamesClient(err.code) && (await this.answeredBefore(acked, job))) return;
       job.reject(err);
     }
   }
@@ -263,8 +266,9 @@ export class ConversationActor {
       for (const id of attached) this.sending.delete(id);
       if (result instanceof Error) {
         state.uncommitted(event);
-        this.deps.logger.error('event commit failed', { conv_id: this.convId, seq: event.seq, err: result });
-        const err = new ProtocolError('unavailable', 'could not store the event; retry');
+        // The store's guard classified, logged and counted the failure (once per batch,
+        // at most every few seconds): its answer, with the retry hint, goes to the client.
+        const err = result instanceof ProtocolError ? result : new ProtocolError('unavailable', 'could not store the event; retry');
         job.reject(err);
         if (key !== null) this.dedup.fail(key, err);
         return;

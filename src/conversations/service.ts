@@ -231,8 +231,9 @@ export class ConversationService {
         try {
           conv = await this.opts.store.getConversation(convId);
         } catch (err) {
-          this.opts.logger.error('conversation lookup failed', { conv_id: convId, err });
-          const unavailable = new ProtocolError('unavailable', 'could not load the conversation; retry');
+          // A guarded store's failure is already classified, logged and counted (with its retry hint).
+          if (!(err instanceof ProtocolError)) this.opts.logger.error('conversation lookup failed', { conv_id: convId, err });
+          const unavailable = err instanceof ProtocolError ? err : new ProtocolError('unavailable', 'could not load the conversation; retry');
           for (const w of waiting.splice(0)) w.reject(unavailable);
           return;
         }

@@ -49,6 +49,8 @@ export async function mute(state: ConversationState, cmd: MuteCommand, store: St
   try {
     ok = await store.setMute(state.convId, cmd.user_id, until);
   } catch (err) {
+    // A guarded store's failure is already classified, logged and counted.
+    if (err instanceof ProtocolError) throw err;
     logger.error('mute failed', { conv_id: state.convId, err });
     throw new ProtocolError('unavailable', 'could not store the mute; retry');
   }

@@ -8,9 +8,9 @@
  * thread mode falls back to the loop.
  */
 import { SqliteSequencer, type Sequencer } from '../sequencer';
-import { SqliteStore, ThreadedSqliteStore, openSqliteDatabase, startCheckpointer, type Checkpointer, type Store } from '../store';
+import { SqliteStore, ThreadedSqliteStore, isSqliteOutage, openSqliteDatabase, startCheckpointer, type Checkpointer, type Store } from '../store';
 import { ThreadedSequencer } from './sequencer';
-import { WriterThread } from './writer';
+import { WriterGoneError, WriterThread } from './writer';
 import { compiledWorker } from '../worker-script';
 
 export interface EmbeddedEngines {
@@ -50,4 +50,9 @@ export async function openEmbeddedEngines(opts: EmbeddedOptions): Promise<Embedd
 /** The compiled worker next to this file, or in dist/ when running from src/ under ts-jest. */
 function workerScript(): string | null {
   return compiledWorker('embedded/writer-worker.js');
+}
+
+/** Whether an error of the embedded store or sequencer is an outage: SQLite's (see isSqliteOutage), or the writer thread gone. */
+export function isEmbeddedOutage(err: unknown): boolean {
+  return err instanceof WriterGoneError || isSqliteOutage(err);
 }

@@ -6,6 +6,14 @@ import { Worker } from 'node:worker_threads';
 import { ProtocolError, type ErrorCode } from '../protocol';
 import type { WireError, WriteMethod, WriteMethods, WriteRequest, WriteResponse, WriterData } from './calls';
 
+/**
+ * The writer thread is gone (crashed, exited, or stopped): every write fails with this
+ * until the process restarts. An outage of the embedded store, not a bug of the caller.
+ */
+export class WriterGoneError extends Error {
+  override name = 'WriterGoneError';
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -36,8 +44,13 @@ export class WriterThread {
       if (msg.ok) call.resolve(msg.value === undefined ? undefined : JSON.parse(msg.value));
       else call.reject(fromWire(msg.error));
     });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => this.fail(new Error(`store writer thread exited with code ${code}`)));
+    this.worker.on('error', (err) => this.fail(new WriterGoneError(`store writer thread failed: ${err.message}`, { cause: err })));
+    this.worker.on('exit', (code) => this.fail(new WriterGoneError(`store writer thread exited with code ${code}`)));
+  }
+
+  /** What every call fails with once the thread is gone; null while it runs. */
+  get failure(): Error | null {
+    return this.dead;
   }
 
   /** Resolves when the thread runs; rejects if it failed to open the database. */
@@ -67,7 +80,7 @@ export class WriterThread {
     });
     this.worker.postMessage('stop');
     await stopped;
-    this.dead = new Error('store writer thread stopped');
+    this.dead = new WriterGoneError('store writer thread stopped');
     await this.worker.terminate();
   }
 

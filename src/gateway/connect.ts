@@ -3,7 +3,7 @@
  * with CONNACK carrying what the device missed and the inbox rows changed since its
  * cursor. Live frames published meanwhile are held and written right after the CONNACK.
  */
-import { CloseCode, ProtocolError, encodeFrame, toProtocolError, type ConnectFrame } from '../protocol';
+import { CloseCode, ProtocolError, encodeFrame, type ConnectFrame } from '../protocol';
 import type { Store } from '../store';
 import type { ConversationReads } from '../conversations';
 import { tokenCounts, refusal, type AuthCache, type TokenClaims, type TokenService } from '../auth';
@@ -22,11 +22,12 @@ export interface SessionHost {
   register(session: Session): void;
   /**
    * Answers with ERROR and, when the client is to blame, counts it toward the abuse limits
-   * that close the session; a refused first frame closes it at once (4002).
+   * that close the session; a refused first frame closes it at once (4002). `err` is
+   * anything thrown: the host maps it to the ERROR (engine failures to `unavailable`).
    */
-  refuse(session: Session, err: ProtocolError, ref: string | null): void;
-  /** Answers with ERROR without counting it. */
-  sendError(session: Session, err: ProtocolError, ref: string | null): void;
+  refuse(session: Session, err: unknown, ref: string | null): void;
+  /** Answers with ERROR without counting it; returns the ProtocolError `err` was answered as. */
+  sendError(session: Session, err: unknown, ref: string | null): ProtocolError;
   /** True once the shard stopped taking frames (shutdown). */
   isDraining(): boolean;
   /**
@@ -64,7 +65,7 @@ export class Connector {
     try {
       claims = tokens.verify(frame.token);
     } catch (err) {
-      this.fail(session, toProtocolError(err), CloseCode.unauthorized, 'unauthorized');
+      this.fail(session, err, CloseCode.unauthorized, 'unauthorized');
       return;
     }
     const userId = claims.user_id;
@@ -115,8 +116,10 @@ export class Connector {
         logger.debug('session connected', { user_id: userId, device_id: frame.device_id, session_id: session.id });
       }
     } catch (err) {
-      logger.error('connect failed', { err });
-      this.fail(session, toProtocolError(err), CloseCode.restarting, 'connect failed');
+      // The server's failure (an engine down, or a bug): logged and counted where it is
+      // mapped. 1013, not 1012: reconnecting at once would only hammer the shards while
+      // the store is down; the ERROR before the close says how long to wait.
+      this.fail(session, err, CloseCode.tryAgainLater, 'try again later');
     }
   }
 
@@ -124,7 +127,7 @@ export class Connector {
    * Every way CONNECT fails: the ERROR, then the close. Frames held for the CONNACK are
    * dropped first, or the ERROR would be held behind them and never written.
    */
-  private fail(session: Session, err: ProtocolError, code: number, reason: string): void {
+  private fail(session: Session, err: unknown, code: number, reason: string): void {
     session.dropHeld();
     this.host.sendError(session, err, null);
     session.close(code, reason);

@@ -14,7 +14,7 @@ import type { ConversationReads } from '../conversations';
 import type { Intake } from '../intake';
 import { refusal, tokenCounts, type Authenticator, type TokenService } from '../auth';
 import { RateLimiter, frameBudgets, type CommandBudgets } from '../ratelimit';
-import type { Observability } from '../observability';
+import type { EngineFailures, Observability } from '../observability';
 import { Session, kSession, type Carrier } from './session';
 import { FrameHandlers, type SessionBudgets } from './handlers';
 import { Connector, type SessionHost } from './connect';
@@ -49,6 +49,8 @@ export interface GatewayOptions {
   /** Users' auth state (shared with REST): CONNECT and every frame check the token still counts. */
   auth: Authenticator;
   obs: Observability;
+  /** Maps what a frame or CONNECT failed with to its ERROR (engine outages to `unavailable`), logging and counting it. */
+  failures: EngineFailures;
 }
 
 /** How long a settings change is kept for sessions still connecting (longer than any CONNECT takes). */
@@ -239,8 +241,8 @@ export class Gateway implements SessionHost, LongPollHost {
    * open with a valid CONNECT has nothing to wait for (the connect timeout would only hold
    * the connection longer).
    */
-  refuse(session: Session, err: ProtocolError, ref: string | null): void {
-    this.sendError(session, err, ref);
+  refuse(session: Session, failure: unknown, ref: string | null): void {
+    const err = this.sendError(session, failure, ref);
     if (session.state === 'connecting') {
       session.close(CloseCode.protocolError, 'first frame must be a valid CONNECT');
       return;
@@ -249,9 +251,17 @@ export class Gateway implements SessionHost, LongPollHost {
     if (close !== null) session.close(close, close === CloseCode.rateLimited ? 'rate limited' : 'too many bad frames');
   }
 
-  sendError(session: Session, err: ProtocolError, ref: string | null): void {
+  /** The one place a session's failure becomes an ERROR frame (with its retry hint, if any). */
+  sendError(session: Session, failure: unknown, ref: string | null): ProtocolError {
+    const err = this.opts.failures.refusal(failure, session.state === 'open' ? 'frame' : 'connect');
     this.opts.obs.metrics.frameErrors.inc({ code: err.code });
-    session.write(encodeFrame({ type: 'ERROR', code: err.code, message: err.message, ref }).text);
+    const frame = encodeFrame(
+      err.retryAfterMs === null
+        ? { type: 'ERROR', code: err.code, message: err.message, ref }
+        : { type: 'ERROR', code: err.code, message: err.message, ref, retry_after_ms: err.retryAfterMs },
+    );
+    session.write(frame.text);
+    return err;
   }
 
   connecting(session: Session): void {
@@ -304,7 +314,9 @@ export class Gateway implements SessionHost, LongPollHost {
       .then(
         (state) => this.enforce(userId, state),
         (err: unknown) => {
-          this.opts.obs.logger.error('auth state read failed', { err });
+          // Logged (at most every few seconds) and counted by the store's guard: one line
+          // per user here would flood the log during an outage.
+          if (this.opts.obs.logger.isDebugEnabled()) this.opts.obs.logger.debug('auth state read failed', { user_id: userId, err });
         },
       )
       .finally(() => this.rechecking.delete(userId));

@@ -4,7 +4,7 @@
  * PING and PRESENCE_SUB are answered here. Handlers see the gateway only through the
  * narrow SessionHost.
  */
-import { ProtocolError, encodeFrame, toProtocolError, type ClientFrame } from '../protocol';
+import { ProtocolError, encodeFrame, type ClientFrame } from '../protocol';
 import { isAckedFrame, isCommandFrame, type CommandFrame, type Intake } from '../intake';
 import type { RateLimiter } from '../ratelimit';
 import type { Session } from './session';
@@ -84,7 +84,7 @@ export class FrameHandlers {
           this.host.refuse(session, new ProtocolError('rate_limited', 'presence subscriptions too often; wait'), null);
           return;
         }
-        this.watch.subscribe(session, frame.user_ids).catch((err: unknown) => this.host.refuse(session, toProtocolError(err), null));
+        this.watch.subscribe(session, frame.user_ids).catch((err: unknown) => this.host.refuse(session, err, null));
         return;
       case 'PING':
         if (!this.budgets.ping.take(session.id)) {
@@ -124,7 +124,7 @@ export class FrameHandlers {
    * before routing (rate limit) is answered at once, before the next frame is read.
    */
   private command(session: Session, frame: CommandFrame): void {
-    const refuse = (err: unknown) => this.host.refuse(session, toProtocolError(err), refOf(frame));
+    const refuse = (err: unknown) => this.host.refuse(session, err, refOf(frame));
     try {
       if (isAckedFrame(frame)) this.intake.run(session, frame).then((ack) => session.write(encodeFrame(ack).text), refuse);
       else this.intake.run(session, frame).catch(refuse);

@@ -22,6 +22,10 @@ export interface Metrics {
   commitBatch: Histogram;
   /** Push provider answers (and dead letters), by provider and result. */
   pushes: Counter<'provider' | 'result'>;
+  /** Failed engine calls, by engine, call and answer (`unavailable`: an outage; `internal`: a bug). */
+  engineFailures: Counter<'engine' | 'op' | 'code'>;
+  /** 1 while the engine's readiness probe passes. */
+  engineUp: Gauge<'engine'>;
 }
 
 export interface Observability {
@@ -65,6 +69,16 @@ export function createObservability(opts: { level: string; shardId: string; sile
       labelNames: ['provider', 'result'],
       registers: [registry],
     }),
+    engineFailures: new Counter({
+      name: 'chat_engine_failures_total',
+      help: 'failed engine calls by engine, operation and the code answered (unavailable: outage; internal: bug)',
+      labelNames: ['engine', 'op', 'code'],
+      registers: [registry],
+    }),
+    engineUp: new Gauge({ name: 'chat_engine_up', help: '1 while the engine passes its readiness probe', labelNames: ['engine'], registers: [registry] }),
   };
   return { logger, metrics };
 }
+
+export { EngineFailures, outageRetryAfterMs, type OutageTest } from './failures';
+export { Readiness, type Probe, type ReadinessState } from './readiness';

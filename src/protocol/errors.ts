@@ -24,6 +24,11 @@ export const CloseCode = {
   tooLarge: 1009,
   /** Shard restarting or rebalancing: reconnect at once. */
   restarting: 1012,
+  /**
+   * The shard cannot open sessions now (its store or another engine it needs is down):
+   * reconnect after the ERROR's `retry_after_ms`, with growing, jittered backoff.
+   */
+  tryAgainLater: 1013,
   /** Bad, expired or revoked token: do not reconnect with the same token. */
   unauthorized: 4001,
   /** First frame not CONNECT, no CONNECT in time, or repeated malformed frames. */
@@ -74,7 +79,10 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** For `rate_limited`: when trying again may succeed (ms); REST sends it as Retry-After and `retry_after_ms`. */
+    /**
+     * For `rate_limited` and `unavailable`: when trying again may succeed (ms); REST sends
+     * it as Retry-After and `retry_after_ms`, an ERROR frame as `retry_after_ms`.
+     */
     readonly retryAfterMs: number | null = null,
   ) {
     super(message);
@@ -82,7 +90,11 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Maps anything thrown (engine failures included) to a ProtocolError without leaking internals. */
+/**
+ * Maps anything thrown to a ProtocolError without leaking internals. The server's edges use
+ * EngineFailures.refusal (observability), which also tells engine outages from bugs and
+ * logs and counts them; this is the plain fallback.
+ */
 export function toProtocolError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
   return new ProtocolError('internal', 'internal error');

@@ -363,6 +363,8 @@ export interface ErrorFrame {
   code: ErrorCode;
   message: string;
   ref: string | null;
+  /** With `unavailable` (and `rate_limited` where known): wait at least this long (ms) before trying again. */
+  retry_after_ms?: number;
 }
 
 /** Every frame the server may send. */

@@ -79,3 +79,29 @@ export async function quitRedis(conn: RedisConnection): Promise<void> {
     conn.disconnect();
   }
 }
+
+/**
+ * Whether an ioredis error means Redis cannot answer now: the connection closed or not
+ * writable (ioredis reports these as plain Errors with fixed messages), retries given up
+ * (MaxRetriesPerRequestError, an AbortError), a network error, or a reply saying the
+ * server cannot serve yet (LOADING, BUSY, MASTERDOWN, READONLY replica, OOM, TRYAGAIN,
+ * CLUSTERDOWN). Other replies (WRONGTYPE, NOSCRIPT, ERR ...) are bugs of ours.
+ */
+export function isRedisOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'AbortError') return true;
+  if (err.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUSTERDOWN)\b/.test(err.message);
+  if (closedMessages.has(err.message)) return true;
+  return isNetworkError(err);
+}
+
+/** The plain Errors ioredis rejects commands with when it has no usable connection. */
+const closedMessages = new Set(['Connection is closed.', "Stream isn't writeable and enableOfflineQueue options is false", 'Connection timeout']);
+
+/** A socket error of Node's (the peer refused, reset or cannot be reached): an outage of whatever was called. */
+export function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && networkCodes.has(code);
+}
+
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);

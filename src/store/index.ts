@@ -16,6 +16,7 @@ export * from './types';
 export {
   SqliteStore,
   ThreadedSqliteStore,
+  isSqliteOutage,
   leaveCheckpointsToWorker,
   openSqliteDatabase,
   startCheckpointer,

@@ -397,6 +397,13 @@ export interface Store {
   /** The newest dead letters of a user, newest first. */
   listPushDeadLetters(userId: string, limit: number): Promise<PushDeadLetter[]>;
 
+  /**
+   * Resolves when the store can serve requests now: one point read of one of its tables
+   * (for readiness, at most about once a second). Rejects when the engine cannot answer,
+   * or its keyspace or tables are missing.
+   */
+  probe(): Promise<void>;
+
   /** Flushes and releases the engine. */
   close(): Promise<void>;
 }

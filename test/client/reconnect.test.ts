@@ -1,5 +1,5 @@
 import { clientFor, connack, FakeServer, sleep, waitFor } from './fake-server';
-import { backoffDelay, type ChatClient } from '../../src/client';
+import { backoffDelay, tryLaterDelay, type ChatClient } from '../../src/client';
 
 let server: FakeServer;
 let client: ChatClient | undefined;
@@ -108,4 +108,44 @@ test('backoffDelay grows exponentially with jitter and stays under the cap', () 
   expect(backoffDelay(10, opts, () => 1)).toBe(1000);
   expect(backoffDelay(10, opts, () => 0)).toBe(500);
   expect(backoffDelay(1e6, opts, () => 1)).toBe(1000);
+});
+
+test('close 1013 waits for the ERROR\'s retry_after_ms, then backs off with full jitter, growing and capped', async () => {
+  const made = clientFor(server, { reconnect: { minDelayMs: 100, maxDelayMs: 400 } });
+  client = made.client;
+  client.connect();
+  const closeWith1013 = async () => {
+    const conn = await server.nextConn(5000);
+    await conn.next();
+    const closedAt = Date.now();
+    conn.send({ type: 'ERROR', code: 'unavailable', message: 'the store is unavailable; retry', ref: null, retry_after_ms: 300 });
+    conn.close(1013, 'try again later');
+    return closedAt;
+  };
+  const first = await closeWith1013();
+  const second = await closeWith1013();
+  expect(second - first).toBeGreaterThanOrEqual(290); // never sooner than the hint, unlike 1012
+  await closeWith1013();
+  await closeWith1013();
+  const conn = await server.nextConn(5000);
+  await conn.next();
+  conn.send(connack());
+  await waitFor(() => client!.status === 'ready');
+  const delays = made.log.filter((e) => e.name === 'reconnecting').map((e) => (e.args as [number, number])[1]);
+  expect(delays).toHaveLength(4);
+  // Hint + [0, min(400, 100 * 2^attempt)].
+  expect(delays[0]).toBeGreaterThanOrEqual(300);
+  expect(delays[0]).toBeLessThanOrEqual(400);
+  for (const d of delays) expect(d).toBeLessThanOrEqual(700);
+});
+
+test('tryLaterDelay: full jitter over a growing, capped ceiling, after the floor', () => {
+  const opts = { minDelayMs: 100, maxDelayMs: 1000 };
+  expect(tryLaterDelay(0, 0, opts, () => 0)).toBe(0); // full jitter reaches down to the floor
+  expect(tryLaterDelay(0, 2000, opts, () => 0)).toBe(2000); // the server's hint wins over the cap
+  expect(tryLaterDelay(0, 3_600_000, opts, () => 0)).toBe(60_000); // up to a minute
+  expect(tryLaterDelay(0, 250, opts, () => 1)).toBe(350);
+  expect(tryLaterDelay(3, 250, opts, () => 1)).toBe(1050); // 100 * 2^3 = 800
+  expect(tryLaterDelay(10, 250, opts, () => 1)).toBe(1250); // capped at 1000
+  expect(tryLaterDelay(10, 0, opts, () => 0.5)).toBe(500);
 });

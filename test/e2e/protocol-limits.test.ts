@@ -17,7 +17,8 @@ let storeDown = false;
 function flakyStore(store: Store): Store {
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'setMute' && storeDown) return () => Promise.reject(new Error('store down'));
+      // As SQLite fails when it cannot answer: an outage (a bare Error would be a bug, `internal`).
+      if (prop === 'setMute' && storeDown) return () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -57,12 +57,14 @@ export class CassandraStore implements Store {
   private readonly blobs: BlobTable;
   private readonly push: PushTable;
   private readonly now: () => number;
+  private readonly db: Cql;
 
   private constructor(
     private readonly cassandra: Cassandra,
     private readonly options: CassandraStoreOptions,
   ) {
     const db = new Cql(cassandra);
+    this.db = db;
     this.now = options.now ?? Date.now;
     this.users = new UserTable(db, this.now);
     this.conversations = new ConversationTable(db);
@@ -253,6 +255,11 @@ export class CassandraStore implements Store {
 
   listPushDeadLetters(userId: string, limit: number): Promise<PushDeadLetter[]> {
     return this.push.listDeadLetters(userId, limit);
+  }
+
+  async probe(): Promise<void> {
+    // Not '': Cassandra refuses an empty partition key. No username has a space.
+    await this.db.first('SELECT user_id FROM users_by_username WHERE username = ?', ['readiness probe']);
   }
 
   /** Every call awaits its writes, so there is nothing to flush; closes the connection if owned. */

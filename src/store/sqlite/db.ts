@@ -84,3 +84,18 @@ function readSqlFile(name: string): string {
   }
   throw new Error(`store: ${name} not found (looked in ${candidates.join(', ')})`);
 }
+
+/**
+ * Whether a SQLite error means the database cannot answer now (busy past the timeout,
+ * locked, an I/O error, disk full, read-only or unopenable file, out of memory, corrupt)
+ * rather than a mistake of ours (a constraint, a bad statement). better-sqlite3 puts
+ * SQLite's extended code on `code` (`SQLITE_IOERR_WRITE`...); the writer thread keeps it.
+ */
+export function isSqliteOutage(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return false;
+  const primary = code.split('_').slice(0, 2).join('_');
+  return sqliteOutageCodes.has(primary);
+}
+
+const sqliteOutageCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_INTERRUPT']);

@@ -246,6 +246,11 @@ export class SqliteStore implements Store {
     return this.push.listDeadLetters(userId, limit);
   }
 
+  async probe(): Promise<void> {
+    // A read of a table, not `SELECT 1`: a file replaced or unreadable since it was opened fails here.
+    this.db.prepare('SELECT user_id FROM users LIMIT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

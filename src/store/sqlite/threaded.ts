@@ -60,6 +60,8 @@ export interface StoreWriter {
   call<M extends keyof StoreWrites>(method: M, ...args: StoreWrites[M]['args']): Promise<StoreWrites[M]['result']>;
   /** Waits for the calls already sent and ends the writer; later calls reject. */
   stop(): Promise<void>;
+  /** What every call fails with once the writer is gone (null while it runs). */
+  readonly failure: Error | null;
 }
 
 /** A Store whose writes go to a StoreWriter and whose reads run on `readDb`. */
@@ -161,6 +163,12 @@ export class ThreadedSqliteStore extends SqliteStore {
 
   override addPushDeadLetter(letter: PushDeadLetter, keep: number): Promise<void> {
     return this.thread.call('addPushDeadLetter', letter, keep);
+  }
+
+  /** The reads' connection, and the writer thread: without it no write succeeds. */
+  override async probe(): Promise<void> {
+    if (this.thread.failure !== null) throw this.thread.failure;
+    await super.probe();
   }
 
   override async close(): Promise<void> {
