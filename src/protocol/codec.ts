@@ -3,7 +3,7 @@
  * Server-side only (it uses ajv); the SDK imports frames.ts, not this file.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ClientFrame, Limits } from './frames';
+import { clientFrameTypes, type ClientFrame, type Limits } from './frames';
 import { ProtocolError } from './errors';
 import { illFormedField, illFormedMessage } from './text';
 
@@ -75,7 +75,7 @@ function refOf(value: unknown): string | null {
 export const reservedIdPrefixes = { linkPreview: 'link_preview:', attachmentReady: 'attachment_ready:' } as const;
 const reserved = Object.values(reservedIdPrefixes);
 
-const knownTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
+const knownTypes: readonly string[] = clientFrameTypes;
 
 function describe(err: ErrorObject | undefined, value: unknown): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame must be a JSON object';
