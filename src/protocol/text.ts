@@ -42,8 +42,10 @@ export const illFormedMessage = 'must be well-formed Unicode text (it holds a lo
 
 /** The first `maxChars` UTF-16 units of well-formed `text`, one fewer where the cut would split a surrogate pair. */
 export function cutText(text: string, maxChars: number): string {
-  const cut = text.slice(0, maxChars);
-  return loneSurrogate.test(cut.slice(-1)) ? cut.slice(0, -1) : cut;
+  if (text.length <= maxChars) return text;
+  const last = text.charCodeAt(maxChars - 1);
+  // A high surrogate last: its low half was cut off.
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? maxChars - 1 : maxChars);
 }
 
 /**

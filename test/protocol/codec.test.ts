@@ -112,6 +112,9 @@ describe('lone UTF-16 surrogates are refused in every string of every frame', ()
     const long = 'x'.repeat(63) + '😀' + 'y';
     const r = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: long, conv_id: 'c', body: 'hi' }));
     expect(r.ok ? 'ok' : r.ref).toBe('x'.repeat(63));
+    const astral = 'a😀b🢜';
+    const a = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: astral, conv_id: 'c', body: 'hi', extra: 1 }));
+    expect(a.ok ? 'ok' : a.ref).toBe(astral);
     const type = 'T'.repeat(31) + '😀';
     const t = decoder.decode(JSON.stringify({ type }));
     expect(t.ok ? 'ok' : t.error.message).toBe(`unknown frame type "${'T'.repeat(31)}"`);
