@@ -119,7 +119,7 @@ function fieldArbs(p: Pools): Record<ClientFrame['type'], Record<string, fc.Arbi
 }
 
 /** One field as generated: its valid-shaped value mostly; sometimes missing, of the wrong type, or an edge. */
-function perturbed(arb: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+export function perturbed(arb: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 40, arbitrary: arb },
     { weight: 1, arbitrary: fc.constant(undefined) },
