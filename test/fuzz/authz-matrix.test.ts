@@ -281,7 +281,12 @@ async function restCell(route: string, role: Role): Promise<void> {
   const call = await row.call(role);
   const token = call.token === undefined ? tokenOf(role) : (call.token ?? tokenOf(role));
   const before = want === 'ok' ? null : await snapshot();
-  const res = await api(base, call.method, call.path, { body: call.body, token });
+  let res = await api(base, call.method, call.path, { body: call.body, token });
+  // Every client here is 127.0.0.1: the per-address register and login limits are not what this cell tests.
+  for (let waited = 0; res.status === 429 && route.startsWith('POST /api/v1/auth/') && waited < 20_000; waited += 250) {
+    await sleep(250);
+    res = await api(base, call.method, call.path, { body: call.body, token });
+  }
   if (want === 'ok') {
     expect({ route, role, status: res.status < 300 ? 'ok' : res.status, body: res.status < 300 ? null : res.text }).toEqual({ route, role, status: 'ok', body: null });
     await call.effect?.(res);
