@@ -5,7 +5,7 @@
  * bombs), then the invariants of checks.ts. FUZZ_SEED and FUZZ_RUNS reproduce or resize a
  * run; the seed and the counts are printed.
  */
-import { createConversation, registerUserPatiently, startTestServer, stopTestServer, TestSocket, type TestServer, type TestUser } from '../e2e/harness';
+import { createConversation, registerUserPatiently, startTestServer, stopTestServer, TestSocket, type TestServer, type TestUser, type Transport } from '../e2e/harness';
 import { fuzzRuns, fuzzSeed, logProblems, memory, metric, normalClientWorks, readLog } from './checks';
 import { FrameFuzzer } from './frame-fuzzer';
 
@@ -40,13 +40,14 @@ async function world(server: TestServer): Promise<World> {
 }
 
 /** Runs the fuzzer against a server and checks every invariant after it; returns the counts. */
-async function fuzzAndCheck(server: TestServer, seed: number, runs: number): Promise<Record<string, unknown>> {
+async function fuzzAndCheck(server: TestServer, seed: number, runs: number, via: Transport = 'websocket'): Promise<Record<string, unknown>> {
   const before = memory();
   const w = await world(server);
   const fuzzer = new FrameFuzzer(
     server,
     { convIds: [...w.mine, w.theirs], userIds: [w.fuzzer.user_id, w.peer.user_id, w.third.user_id, 'u_doesNotExist0000'], attachmentIds: ['a_doesNotExist0000'], token: w.fuzzer.token },
     new Set(w.mine),
+    via,
   );
   const started = Date.now();
   await fuzzer.run(seed, runs);
@@ -80,7 +81,7 @@ async function fuzzAndCheck(server: TestServer, seed: number, runs: number): Pro
   // once ws's 30 s closing timers of the ~2,500 closed sockets had run: not a leak.
   expect(growthMb.heap).toBeLessThan(256);
   expect(growthMb.rss).toBeLessThan(1536);
-  return { seed, frames: r.inputs, generated: r.generated, mutated: r.mutated, firstFrames: r.firstFrames, seconds: Math.round((Date.now() - started) / 1000), closes: r.closes, liveActors: actors, growthMb, outcomes: r.outcomes };
+  return { seed, via, frames: r.inputs, generated: r.generated, mutated: r.mutated, firstFrames: r.firstFrames, skipped: r.skipped, seconds: Math.round((Date.now() - started) / 1000), closes: r.closes, liveActors: actors, growthMb, outcomes: r.outcomes };
 }
 
 describe('frame fuzzer', () => {
@@ -93,6 +94,11 @@ describe('frame fuzzer', () => {
     server = await startTestServer({ LINK_PREVIEWS: 'off' });
     const seed = fuzzSeed();
     console.log('fuzz', await fuzzAndCheck(server, seed, fuzzRuns(6000)));
+  });
+
+  test('over long-poll: the same answers through /lp (inputs it carries as one frame)', async () => {
+    server = await startTestServer({ LINK_PREVIEWS: 'off' });
+    console.log('fuzz (long-poll)', await fuzzAndCheck(server, fuzzSeed() + 3, Math.ceil(fuzzRuns(6000) / 3), 'longpoll'));
   });
 
   test('default budgets: refusals and 4002/4008 closes are answers too', async () => {
