@@ -215,7 +215,10 @@ describe('REST fuzzer', () => {
         const res = await api(base, method, r.path, { body: r.body, raw: r.raw, token, headers: r.contentType ? { 'content-type': r.contentType } : {} });
         sent++;
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        const bad = restProblem(res, mayBeUnavailable.has(key));
+        // Node's HTTP parser refuses a request line over its 16 KiB header limit before the
+        // app sees it: 431 with no body. A limit of the HTTP layer, not an API answer.
+        const overHeaderLimit = res.status === 431 && r.path.length > 16 * 1024;
+        const bad = overHeaderLimit ? null : restProblem(res, mayBeUnavailable.has(key));
         if (bad !== null && problems.length < 50) problems.push(`${key} ${r.path.slice(0, 120)} ${JSON.stringify(r.body ?? r.raw ?? null)?.slice(0, 200)}: ${bad}`);
         const answer = res.json as { conv_id?: string; duplicate?: boolean } | null;
         if (key === 'POST /api/v1/conversations' && res.status < 300 && typeof answer?.conv_id === 'string') created.add(answer.conv_id);
