@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, ProtocolError, encodeFrame, newId, type Limits } from '../protocol';
+import { CloseCode, ProtocolError, echoableRef, encodeFrame, newId, type Limits } from '../protocol';
 import { gatewayTopic, presenceTopic, usersTopic, type Bus, type BusMessage } from '../bus';
 import type { Presence } from '../presence';
 import type { AuthState, Store, UserSettings } from '../store';
@@ -544,7 +544,7 @@ function refOf(data: RawData, isBinary: boolean, maxChars: number): string | nul
   try {
     const value: unknown = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8'));
     const id = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).client_msg_id : undefined;
-    return typeof id === 'string' ? id.slice(0, maxChars) : null;
+    return echoableRef(id, maxChars);
   } catch {
     return null;
   }

@@ -3,9 +3,9 @@
  * Server-side only (it uses ajv); the SDK imports frames.ts, not this file.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ClientFrame, Limits } from './frames';
+import { clientFrameTypes, type ClientFrame, type Limits } from './frames';
 import { ProtocolError } from './errors';
-import { illFormedField, illFormedMessage } from './text';
+import { cutText, echoableRef, illFormedField, illFormedMessage } from './text';
 
 /** Result of decoding one client frame: the frame, or an error to answer with. */
 export type DecodeResult =
@@ -63,8 +63,7 @@ function typeOf(value: unknown): string {
 
 function refOf(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return null;
-  const id = (value as Record<string, unknown>).client_msg_id;
-  return typeof id === 'string' ? id.slice(0, 64) : null;
+  return echoableRef((value as Record<string, unknown>).client_msg_id, 64);
 }
 
 /**
@@ -75,13 +74,13 @@ function refOf(value: unknown): string | null {
 export const reservedIdPrefixes = { linkPreview: 'link_preview:', attachmentReady: 'attachment_ready:' } as const;
 const reserved = Object.values(reservedIdPrefixes);
 
-const knownTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'];
+const knownTypes: readonly string[] = clientFrameTypes;
 
 function describe(err: ErrorObject | undefined, value: unknown): string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame must be a JSON object';
   const type = (value as Record<string, unknown>).type;
   if (typeof type !== 'string') return 'frame has no string "type"';
-  if (!knownTypes.includes(type)) return `unknown frame type "${type.slice(0, 32)}"`;
+  if (!knownTypes.includes(type)) return `unknown frame type "${cutText(type, 32)}"`;
   if (!err) return 'invalid frame';
   const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '';
   if (err.keyword === 'required') return `${type}: missing field "${String(err.params.missingProperty)}"`;

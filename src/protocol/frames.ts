@@ -295,6 +295,15 @@ export type ClientFrame =
   | PresenceSubFrame
   | PingFrame;
 
+/**
+ * Every client frame type, once: the decoder names unknown types by it and tests
+ * enumerate it (the authorization matrix needs a row for each). The check below fails to
+ * compile when a frame joins ClientFrame without joining this list.
+ */
+export const clientFrameTypes = ['CONNECT', 'SEND', 'REACT', 'EDIT', 'DELETE', 'MUTE', 'MARK_UNREAD', 'DELIVERED', 'READ', 'TYPING', 'PRESENCE_SUB', 'PING'] as const satisfies readonly ClientFrame['type'][];
+const everyFrameTypeListed: Exclude<ClientFrame['type'], (typeof clientFrameTypes)[number]> extends never ? true : never = true;
+void everyFrameTypeListed;
+
 // ---- server -> client ----
 
 export interface ConnackFrame {

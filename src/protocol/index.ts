@@ -5,4 +5,4 @@ export { newId, newSortableId } from './ids';
 export { FrameDecoder, reservedIdPrefixes, type DecodeResult } from './codec';
 export { encodeFrame, type EncodedFrame } from './encode';
 export { messagePreview } from './preview';
-export { illFormedField, illFormedMessage } from './text';
+export { echoableRef, illFormedField, illFormedMessage } from './text';

@@ -39,3 +39,22 @@ export function illFormedField(value: unknown): string | null {
 
 /** The refusal's wording, after the field's name. */
 export const illFormedMessage = 'must be well-formed Unicode text (it holds a lone UTF-16 surrogate)';
+
+/** The first `maxChars` UTF-16 units of well-formed `text`, one fewer where the cut would split a surrogate pair. */
+export function cutText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const last = text.charCodeAt(maxChars - 1);
+  // A high surrogate last: its low half was cut off.
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? maxChars - 1 : maxChars);
+}
+
+/**
+ * A client_msg_id to echo as an ERROR's `ref`: cut to `maxChars` (cutText); null when it is
+ * not a string or holds a lone surrogate. Server frames carry well-formed text only: strict
+ * JSON decoders (Swift's among them) refuse a frame with a lone surrogate, so the ERROR
+ * would be lost with the id.
+ */
+export function echoableRef(id: unknown, maxChars: number): string | null {
+  if (typeof id !== 'string' || loneSurrogate.test(id)) return null;
+  return cutText(id, maxChars);
+}

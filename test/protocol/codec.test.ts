@@ -102,6 +102,24 @@ describe('lone UTF-16 surrogates are refused in every string of every frame', ()
     expect(r.ok ? null : r.ref).toBe('m1');
   });
 
+  // Found by the frame fuzzer: the ERROR echoed the ill-formed id, so a server frame carried
+  // a lone surrogate (which strict JSON decoders, Swift's among them, refuse to read).
+  test('an ill-formed client_msg_id is not echoed as ref, and a long one is not cut inside a pair', () => {
+    for (const id of ['\udc00\ud800', 'm\ud800', '\udfff']) {
+      const r = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: id, conv_id: 'c', body: 'hi' }));
+      expect(r.ok ? 'ok' : r.ref).toBeNull();
+    }
+    const long = 'x'.repeat(63) + '😀' + 'y';
+    const r = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: long, conv_id: 'c', body: 'hi' }));
+    expect(r.ok ? 'ok' : r.ref).toBe('x'.repeat(63));
+    const astral = 'a😀b🢜';
+    const a = decoder.decode(JSON.stringify({ type: 'SEND', client_msg_id: astral, conv_id: 'c', body: 'hi', extra: 1 }));
+    expect(a.ok ? 'ok' : a.ref).toBe(astral);
+    const type = 'T'.repeat(31) + '😀';
+    const t = decoder.decode(JSON.stringify({ type }));
+    expect(t.ok ? 'ok' : t.error.message).toBe(`unknown frame type "${'T'.repeat(31)}"`);
+  });
+
   test('values already parsed (REST bodies) are checked the same way', () => {
     const r = decoder.check({ type: 'EDIT', client_msg_id: 'm', conv_id: 'c', target_seq: 1, body: 'a\udfffb' });
     expect(r.ok ? null : [r.error.code, r.error.message]).toEqual(['bad_request', 'EDIT: body must be well-formed Unicode text (it holds a lone UTF-16 surrogate)']);
