@@ -270,6 +270,22 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     }
     app(req, res);
   });
+  // Requests node's parser refuses before any handler sees them (headers over its 16 KiB
+  // limit, a malformed request line) get a JSON error like every other refusal of the API,
+  // instead of node's bare status line.
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'too_large', 'request headers too large'] : [400, 'bad_request', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   await gateway.attach(http);
   conversations.start();
 

@@ -297,3 +297,23 @@ describe('health, readiness and metrics', () => {
     expect(Number(actors?.[1])).toBeGreaterThan(0);
   });
 });
+
+test("requests node's HTTP parser refuses get the API's JSON error too: headers over 16 KiB (431), a malformed request line (400)", async () => {
+  const big = await fetch(`${url}/api/v1/me?x=${'a'.repeat(20_000)}`);
+  expect(big.status).toBe(431);
+  expect(await big.json()).toEqual({ error: { code: 'too_large', message: 'request headers too large' } });
+  // A request line no HTTP client sends: written on a bare socket.
+  const { connect } = await import('node:net');
+  const { port } = new URL(url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const s = connect(Number(port), '127.0.0.1', () => s.write('GET /\x01 nonsense\r\n\r\n'));
+    s.on('data', (d) => (text += d.toString()));
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'bad_request', message: 'malformed HTTP request' } });
+  // The server still answers.
+  expect((await http(url, 'GET', '/healthz')).status).toBe(200);
+});
