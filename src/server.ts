@@ -86,8 +86,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // One per shard, shared by REST and the gateway; the gateway keeps it current from the bus.
   const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, maxEntries: authCacheEntries }));
   // Per address, registration and login apart: failed logins must not block signing up.
-  const registerLimiter = new RateLimiter(5, 20);
-  const loginLimiter = new RateLimiter(5, 20);
+  const { register, login } = config.addressLimits;
+  const registerLimiter = new RateLimiter(register.perSecond, register.burst);
+  const loginLimiter = new RateLimiter(login.perSecond, login.burst);
   // Per account, from every address; on Redis every shard counts together.
   const loginBackoff = { ...defaultLoginBackoff, freeAttempts: config.loginBackoff.freeAttempts, maxMs: config.loginBackoff.maxMs };
   const memoryThrottle = shared.redis === null ? new MemoryLoginThrottle(loginBackoff) : null;

@@ -47,6 +47,8 @@ export interface Config {
   rateLimitBurst: number;
   /** Opening sessions (both transports): per client address, and those still without CONNECT. */
   admission: { openPerSecond: number; openBurst: number; maxPending: number; maxPendingPerAddress: number };
+  /** Per client address: registrations, and logins (both token buckets). */
+  addressLimits: { register: { perSecond: number; burst: number }; login: { perSecond: number; burst: number } };
   /** CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the peer is the client. */
   trustProxy: string[];
   /** Bytes queued on one socket before it is closed as a slow consumer. */
@@ -190,6 +192,10 @@ function fromRaw(raw: Record<string, unknown>): Config {
     connectTimeoutMs: r.CONNECT_TIMEOUT_MS,
     rateLimitPerSecond: r.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: r.RATE_LIMIT_BURST,
+    addressLimits: {
+      register: { perSecond: r.REGISTER_PER_SECOND, burst: r.REGISTER_BURST },
+      login: { perSecond: r.LOGIN_PER_SECOND, burst: r.LOGIN_BURST },
+    },
     admission: {
       openPerSecond: r.SESSION_OPEN_PER_SECOND,
       openBurst: r.SESSION_OPEN_BURST,

@@ -39,6 +39,10 @@ export interface RawConfig {
   RATE_LIMIT_PER_SECOND: number;
   RATE_LIMIT_BURST: number;
   SESSION_OPEN_PER_SECOND: number;
+  REGISTER_PER_SECOND: number;
+  REGISTER_BURST: number;
+  LOGIN_PER_SECOND: number;
+  LOGIN_BURST: number;
   SESSION_OPEN_BURST: number;
   MAX_PENDING_SESSIONS: number;
   MAX_PENDING_PER_ADDRESS: number;
@@ -183,6 +187,10 @@ export const schema = {
     CONNECT_TIMEOUT_MS: int(10_000, 100, 120_000, 'time allowed between opening a socket and CONNECT'),
     RATE_LIMIT_PER_SECOND: int(20, 1, 1_000_000, 'sustained writes (SEND, REACT, EDIT, DELETE, MUTE, MARK_UNREAD) per second per user'),
     RATE_LIMIT_BURST: int(60, 1, 1_000_000, 'sends allowed in a burst above the sustained rate'),
+    REGISTER_PER_SECOND: int(5, 1, 1_000_000, 'registrations one client address may make per second, sustained'),
+    REGISTER_BURST: int(20, 1, 1_000_000, 'registrations one client address may make at once'),
+    LOGIN_PER_SECOND: int(5, 1, 1_000_000, 'logins (right or wrong) one client address may make per second, sustained; the per-account backoff applies too'),
+    LOGIN_BURST: int(20, 1, 1_000_000, 'logins one client address may make at once'),
     SESSION_OPEN_PER_SECOND: int(20, 1, 1_000_000, 'sessions (WebSocket or long-poll) one client address may open per second, sustained'),
     SESSION_OPEN_BURST: int(100, 1, 1_000_000, 'sessions one client address may open at once'),
     MAX_PENDING_SESSIONS: int(10_000, 1, 1_000_000, 'sessions opened but without CONNECT yet, in all; more are refused with 429'),

@@ -115,6 +115,19 @@ describe('per-address limits', () => {
     }
   });
 
+  test('the per-address limits are settings: a load generator registers 200 users from one address, and logins follow their own', async () => {
+    const own = await startTestServer({ REGISTER_PER_SECOND: '1', REGISTER_BURST: '300', LOGIN_PER_SECOND: '1', LOGIN_BURST: '3' });
+    try {
+      const regs = await Promise.all(Array.from({ length: 200 }, (_, i) => http(own.url, 'POST', '/api/v1/auth/register', { username: `load${i}x${process.pid}`, password })));
+      expect(regs.map((r) => r.status)).toEqual(Array(200).fill(201));
+      // Burst 3, 1 a second: of six logins at once, three pass and three wait.
+      const logins = await Promise.all(regs.slice(0, 6).map((r) => http(own.url, 'POST', '/api/v1/auth/login', { username: r.body.username, password })));
+      expect(logins.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429, 429]);
+    } finally {
+      await stopTestServer(own);
+    }
+  });
+
   test('deleting the account asks the password under the same backoff', async () => {
     const user = await registerUserPatiently(server.url);
     for (let i = 0; i < 5; i++) expect((await http(server.url, 'DELETE', '/api/v1/me', { password: 'guess' }, user.token)).status).toBe(403);
