@@ -43,11 +43,12 @@ case "$action" in
     else
       n="${2:-3}"
       base="${3:-8081}"
-      [[ "$n" =~ ^[1-9][0-9]*$ && "$base" =~ ^[0-9]+$ ]] || { echo "cluster: start [N] [BASE_PORT] takes numbers" >&2; exit 2; }
+      [[ "$n" =~ ^[1-9][0-9]*$ && "$base" =~ ^[1-9][0-9]*$ ]] || { echo "cluster: start [N] [BASE_PORT] takes numbers" >&2; exit 2; }
       for ((i = 0; i < n; i++)); do ports+=($((base + i))); done
     fi
     for port in "${ports[@]}"; do
-      [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || { echo "cluster: not a port: $port" >&2; exit 2; }
+      # No leading zero: bash arithmetic would read it as octal.
+      [[ "$port" =~ ^[1-9][0-9]*$ ]] && ((port < 65536)) || { echo "cluster: not a port: $port" >&2; exit 2; }
     done
     [ -z "$(printf '%s\n' "${ports[@]}" | sort | uniq -d)" ] || { echo "cluster: a port is listed twice" >&2; exit 2; }
     n="${#ports[@]}"
@@ -77,7 +78,8 @@ case "$action" in
       [ "$started" -eq 1 ] && wait_ready "$i" "$port"
     done
     # Ready when every shard answers /readyz.
-    for ((i = 1; i <= n; i++)); do wait_ready "$i" "${ports[i - 1]}"; done
+    # A shard that was already running answers on the port it was started with.
+    for ((i = 1; i <= n; i++)); do wait_ready "$i" "$(cat "$dir/shard-$i.port")"; done
     echo "cluster: $n shards ready"
     ;;
   status)

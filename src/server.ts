@@ -28,7 +28,7 @@ import { AuthCache, Authenticator, TokenService, loadOrCreateSecret } from './au
 import { CommandBudgets, MemoryLoginThrottle, RateLimiter, RedisLoginThrottle, defaultLoginBackoff, type LoginThrottle, type LoginThrottleRedis } from './ratelimit';
 import { CloseCode, newId } from './protocol';
 import { openJobs } from './jobs/engine';
-import { blobOrigins, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
+import { blobOrigins, isS3Outage, LocalBlobStore, S3BlobStore, type BlobStore } from './blob';
 import { MediaPool } from './media';
 import { AttachmentService } from './attachments';
 import { PushService, openPushProviders } from './push';
@@ -75,7 +75,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // "Errors"): an outage answers `unavailable` with a retry hint, anything else `internal`;
   // both are logged (throttled) and counted in chat_engine_failures_total.
   const storeOutage: OutageTest = config.store === 'cassandra' ? (err) => isCassandraOutage(err) || isNetworkError(err) : isEmbeddedOutage;
-  const failures = new EngineFailures(obs.logger, obs.metrics.engineFailures, (err) => storeOutage(err) || isRedisOutage(err));
+  // At the edges (engines not wrapped: the blob store, the bus), any engine's outage.
+  const failures = new EngineFailures(obs.logger, obs.metrics.engineFailures, (err) => storeOutage(err) || isRedisOutage(err) || isS3Outage(err) || isNetworkError(err));
   const rawStore = opts.wrapStore ? opts.wrapStore(engines.store) : engines.store;
   const store = failures.guard(rawStore, 'store', storeOutage);
   const sequencer = failures.guard(opts.wrapSequencer ? opts.wrapSequencer(engines.sequencer) : engines.sequencer, 'sequencer', storeOutage);
@@ -159,6 +160,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       logger: obs.logger,
       retryMs: config.cluster.retryMs,
       metrics: new RingMetrics(obs.metrics.registry, shardId),
+      refusal: (err, where) => failures.refusal(err, where),
     });
     router = clusterRouter;
   }
@@ -203,7 +205,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const redis = shared.redis;
     probes.push({ name: 'bus', check: () => bus.connected() }, { name: 'redis', check: () => redis.status === 'ready' });
   }
-  const readiness = new Readiness(probes, { gauge: obs.metrics.engineUp });
+  const readiness = new Readiness(probes, { gauge: obs.metrics.engineUp, logger: obs.logger });
   const readyState = (): ReadinessState => (ready ? readiness.state() : { ready: false, down: ['shard'] });
   // One intake for WebSocket, long-poll and REST: the same schema, limits and answers.
   const intake = new Intake({ router, budgets, limits: config.limits, ackLatency: obs.metrics.ackLatency });
@@ -279,12 +281,23 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       socket.destroy();
       return;
     }
-    const [status, code, message] =
-      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'too_large', 'request headers too large'] : [400, 'bad_request', 'malformed HTTP request'];
+    if (err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'too_large', 'request headers too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'bad_request', 'request not received in time']
+          : [400, 'Bad Request', 'bad_request', 'malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
+    // Destroyed once written: the client may keep its side open, and a socket per bad
+    // request must not stay behind.
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
   await gateway.attach(http);

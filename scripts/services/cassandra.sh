@@ -158,7 +158,9 @@ stop() {
 
 wipe() {
   [ -z "$(live_pid "$PID_FILE" CassandraDaemon)" ] || die "the node is running; \`$0 stop\` first"
-  rm -rf "$DATA_DIR" "$LOG_DIR"
+  # Also when a node answers that has no pid file here (started by hand on this folder).
+  ! cassandra_answers || die "a Cassandra answers on $CONTACT_POINT; stop it first"
+  rm -rf "$DATA_DIR" "$LOG_DIR" || die "could not delete $DATA_DIR or $LOG_DIR"
   say "wiped $DATA_DIR and $LOG_DIR; the next start is an empty node"
 }
 

@@ -65,7 +65,9 @@ dispatch() {
     start) start ;;
     check) check ;;
     stop) stop ;;
-    wipe) [ -n "$wipes" ] && wipe || { echo "usage: $0 {start|check|stop}" >&2; exit 2; } ;;
+    wipe)
+      if [ -n "$wipes" ]; then wipe; else echo "usage: $0 {start|check|stop}" >&2; exit 2; fi
+      ;;
     *) echo "usage: $0 {start|check|stop$wipes}" >&2; exit 2 ;;
   esac
 }

@@ -150,7 +150,8 @@ stop() {
 
 wipe() {
   [ -z "$(live_pid "$PID_FILE" "$(basename "$JAR")")" ] || die "S3Proxy is running; \`$0 stop\` first"
-  rm -rf "$DATA_DIR"
+  ! port_open || die "something listens on $HOST_PORT; stop it first"
+  rm -rf "$DATA_DIR" || die "could not delete $DATA_DIR"
   say "wiped $DATA_DIR; the next start is an empty store"
 }
 

@@ -60,4 +60,4 @@ export interface BlobStore {
 export { BlobKeyError, BlobNotFoundError, checkExpiry, checkKey } from './keys';
 export { blobOrigins, type BlobUrlSettings } from './origins';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './local';
-export { S3BlobStore, type S3BlobStoreOptions } from './s3';
+export { S3BlobStore, isS3Outage, type S3BlobStoreOptions } from './s3';

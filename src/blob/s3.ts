@@ -121,3 +121,14 @@ function isNotFound(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   return code === 'NotFound' || code === 'NoSuchKey';
 }
+
+/**
+ * Whether an S3 error means the service cannot answer now (it asks to slow down, is
+ * unavailable, or timed out): `unavailable` with a retry hint for the client, not a bug.
+ */
+export function isS3Outage(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && s3OutageCodes.has(code);
+}
+
+const s3OutageCodes = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'RequestTimeTooSkewed', 'OperationAborted']);

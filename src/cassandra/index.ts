@@ -106,7 +106,11 @@ export async function connectCassandra(cfg: CassandraConfig): Promise<Cassandra>
  * missing (dropped, or not yet created by an operator). Bad statements and arguments are bugs.
  */
 export function isCassandraOutage(err: unknown): boolean {
-  if (!(err instanceof errors.DriverError)) return (err as { isSocketError?: unknown } | null)?.isSocketError === true;
+  // First, whatever its class: a socket closing under a write comes back as a plain
+  // DriverError('Socket was closed') marked isSocketError (writes are not retried by the
+  // driver, as they are not idempotent by default).
+  if ((err as { isSocketError?: unknown } | null)?.isSocketError === true) return true;
+  if (!(err instanceof errors.DriverError)) return false;
   if (err instanceof errors.NoHostAvailableError || err instanceof errors.OperationTimedOutError || err instanceof errors.BusyConnectionError) return true;
   if (err instanceof errors.ResponseError) return outageResponses.has(err.code) || (err.code === types.responseErrorCodes.invalid && missingSchema.test(err.message));
   return false;

@@ -13,10 +13,15 @@ export interface BackoffOptions {
  * so a crowd of clients spreads out without any of them retrying at once.
  */
 export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
+  const ceiling = ceilingOf(attempt, opts);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** min(max, min * 2^attempt): the growing, capped bound of both delays. */
+function ceilingOf(attempt: number, opts: BackoffOptions): number {
   const min = opts.minDelayMs ?? 500;
   const max = Math.max(min, opts.maxDelayMs ?? 30_000);
-  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return Math.min(max, min * 2 ** Math.min(attempt, 30));
 }
 
 /**
@@ -27,9 +32,7 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random:
  * spreading them over the whole range keeps them from returning in a wave.
  */
 export function tryLaterDelay(attempt: number, floorMs: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
-  const min = opts.minDelayMs ?? 500;
-  const max = Math.max(min, opts.maxDelayMs ?? 30_000);
-  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  const ceiling = ceilingOf(attempt, opts);
   // The server's hint wins over the app's cap (it knows its outage), up to a minute: a
   // bogus hint must not park the client for hours.
   return Math.round(Math.min(Math.max(0, floorMs), maxHintMs) + random() * ceiling);

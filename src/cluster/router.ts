@@ -23,6 +23,8 @@ export interface ClusterRouterOptions {
   /** How long a command keeps being retried while its owner is unknown or unreachable. */
   retryMs: number;
   metrics: RingMetrics;
+  /** What a peer is answered for a failure here that is not a ProtocolError (counted and logged here, on the owner). */
+  refusal: (err: unknown, where: string) => ProtocolError;
 }
 
 export class ClusterRouter implements Router, LinkHandler {
@@ -53,7 +55,7 @@ export class ClusterRouter implements Router, LinkHandler {
         if (!isRetryable(err)) throw err;
         if (Date.now() > deadline) {
           this.opts.logger.warn('command not routed in time', { conv_id: cmd.conv_id, op: cmd.op, err });
-          throw new ProtocolError('unavailable', 'the conversation is moving between shards; retry');
+          throw new ProtocolError('unavailable', 'the conversation is moving between shards; retry', 1000);
         }
         // Someone's ring is stale, or a shard died: look again, then retry.
         await membership.refresh();
@@ -76,8 +78,10 @@ export class ClusterRouter implements Router, LinkHandler {
     try {
       return await this.local(cmd);
     } catch (err) {
-      if (err instanceof ConversationMovedError) throw new NotOwnerError(err.message);
-      throw err;
+      if (err instanceof ConversationMovedError || err instanceof NotOwnerError) throw err instanceof NotOwnerError ? err : new NotOwnerError(err.message);
+      // An unguarded engine's outage (the bus flushing, membership refreshing) is
+      // `unavailable` with its hint for the peer too, and is counted where it happened.
+      throw this.opts.refusal(err, 'peer');
     }
   }
 

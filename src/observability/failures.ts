@@ -15,6 +15,15 @@ import { ProtocolError } from '../protocol';
 import type winston from 'winston';
 import type { Counter } from 'prom-client';
 
+/**
+ * Thrown by an engine's own code when concurrent writers kept beating it (a seq range or a
+ * claim kept changing under its retries): transient, like a timeout, so an outage of
+ * every engine, not a bug.
+ */
+export class ContentionError extends Error {
+  override name = 'ContentionError';
+}
+
 /** Whether an error means the engine cannot answer now (as opposed to a bug of ours). */
 export type OutageTest = (err: unknown) => boolean;
 
@@ -93,11 +102,12 @@ export class EngineFailures {
   /** Counts and logs one failure of `engine`'s `op` and answers the ProtocolError it means. */
   private classify(err: unknown, engine: string, op: string, isOutage: OutageTest): ProtocolError {
     if (err instanceof ProtocolError) return err;
-    const outage = isOutage(err);
+    const outage = err instanceof ContentionError || isOutage(err);
     const code = outage ? 'unavailable' : 'internal';
     this.counter.inc({ engine, op, code });
-    // Keyed by the answer too: a bug is never hidden behind the lines of an outage.
-    this.log(`${engine}.${op}.${code}`, outage, { engine, op, err });
+    // Keyed by the answer too: a bug is never hidden behind the lines of an outage; and a
+    // bug by where it was thrown, so a second, different bug at the same edge is logged too.
+    this.log(outage ? `${engine}.${op}.${code}` : `${engine}.${op}.${code}.${bugSite(err)}`, outage, { engine, op, err });
     return outage ? new ProtocolError('unavailable', `${engine === 'unknown' ? 'a service' : `the ${engine}`} is unavailable; retry`, outageRetryAfterMs) : new ProtocolError('internal', 'internal error');
   }
 
@@ -121,4 +131,11 @@ export class EngineFailures {
     if (outage) this.logger.warn('engine unavailable', { ...meta, suppressed });
     else this.logger.error('engine call failed', { ...meta, suppressed });
   }
+}
+
+/** A bug's name and the first frame of its stack: what tells two bugs apart in the log throttle. */
+function bugSite(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const frame = err.stack?.split('\n').find((line) => line.trimStart().startsWith('at ')) ?? '';
+  return `${err.name}@${frame.trim()}`;
 }

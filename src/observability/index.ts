@@ -80,5 +80,5 @@ export function createObservability(opts: { level: string; shardId: string; sile
   return { logger, metrics };
 }
 
-export { EngineFailures, outageRetryAfterMs, type OutageTest } from './failures';
+export { ContentionError, EngineFailures, outageRetryAfterMs, type OutageTest } from './failures';
 export { Readiness, type Probe, type ReadinessState } from './readiness';

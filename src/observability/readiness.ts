@@ -1,10 +1,13 @@
 /**
- * Readiness: whether the engines a shard cannot work without answer, for /readyz. Each
- * probe runs on a timer (every second, one at a time, with a deadline), never per /readyz
- * request: a load balancer polling many shards costs the store one tiny read per shard per
- * second, and a hung engine cannot pile up probes.
+ * Readiness: whether the engines a shard cannot work without answer, for /readyz. The
+ * probes run on a timer (every second, side by side, each with a deadline), never per
+ * /readyz request: a load balancer polling many shards costs the store one tiny read per
+ * shard per second. A check still under way (past its deadline, against a hung engine) is
+ * not started again until it settles, so a hung engine cannot pile up probes; the engine
+ * counts as down meanwhile. Changes of state are logged.
  */
 import type { Gauge } from 'prom-client';
+import type { Logger } from './index';
 
 /** One engine's check: resolves (or returns true) when it can serve; rejects or returns false when not. */
 export interface Probe {
@@ -25,6 +28,7 @@ export interface ReadinessOptions {
   timeoutMs?: number;
   /** `chat_engine_up{engine}`: 1 when the last probe passed. */
   gauge?: Gauge<'engine'>;
+  logger?: Logger;
 }
 
 export class Readiness {
@@ -32,6 +36,8 @@ export class Readiness {
   private readonly failing: Set<string>;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Checks started and not yet settled (possibly past their deadline). */
+  private readonly unsettled = new Set<string>();
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
 
@@ -73,21 +79,34 @@ export class Readiness {
   }
 
   private async probe(p: Probe): Promise<void> {
+    if (this.unsettled.has(p.name)) {
+      this.record(p.name, false);
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), this.timeoutMs);
     });
     let up: boolean;
     try {
-      const answer = await Promise.race([Promise.resolve(p.check()), deadline]);
+      this.unsettled.add(p.name);
+      const check = Promise.resolve(p.check()).finally(() => this.unsettled.delete(p.name));
+      check.catch(() => undefined); // settled late, after the deadline answered
+      const answer = await Promise.race([check, deadline]);
       up = answer !== false;
     } catch {
       up = false;
     } finally {
       clearTimeout(timer);
     }
-    if (up) this.failing.delete(p.name);
-    else this.failing.add(p.name);
-    this.opts.gauge?.set({ engine: p.name }, up ? 1 : 0);
+    this.record(p.name, up);
+  }
+
+  private record(name: string, up: boolean): void {
+    const was = !this.failing.has(name);
+    if (up) this.failing.delete(name);
+    else this.failing.add(name);
+    this.opts.gauge?.set({ engine: name }, up ? 1 : 0);
+    if (was !== up) this.opts.logger?.[up ? 'info' : 'warn'](up ? 'engine ready' : 'engine not ready', { engine: name });
   }
 }

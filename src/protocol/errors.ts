@@ -89,13 +89,3 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
   }
 }
-
-/**
- * Maps anything thrown to a ProtocolError without leaking internals. The server's edges use
- * EngineFailures.refusal (observability), which also tells engine outages from bugs and
- * logs and counts them; this is the plain fallback.
- */
-export function toProtocolError(err: unknown): ProtocolError {
-  if (err instanceof ProtocolError) return err;
-  return new ProtocolError('internal', 'internal error');
-}

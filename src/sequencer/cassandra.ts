@@ -2,6 +2,7 @@
 import { types } from 'cassandra-driver';
 import { applyCqlFile, cqlFile, type Cassandra } from '../cassandra';
 import type { SeqRange, Sequencer } from './index';
+import { ContentionError } from '../observability';
 
 // Each lost race means another shard advanced the row; this many in a row means something is
 // wrong (a writer stuck in a loop, a node that keeps timing out), and failing beats spinning.
@@ -89,7 +90,7 @@ export class CassandraSequencer implements Sequencer {
       expected = current == null ? null : current.toNumber();
     }
     this.known.delete(convId);
-    throw new Error(`sequencer: lost ${maxAttempts} races in a row for ${convId}`);
+    throw new ContentionError(`sequencer: lost ${maxAttempts} races in a row for ${convId}`);
   }
 
   /** The stored `next`, or null when the conversation has no row yet. */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { SeqRange, Sequencer } from './index';
+import { ContentionError } from '../observability';
 
 // Each lost race means another writer advanced the row; so many in a row means something
 // is wrong (e.g. a writer stuck in a loop), and failing beats spinning forever.
@@ -43,7 +44,7 @@ export class SqliteSequencer implements Sequencer {
         return { start: row.next, end: row.next + count };
       }
     }
-    throw new Error(`sequencer: lost ${maxAttempts} races in a row for ${convId}`);
+    throw new ContentionError(`sequencer: lost ${maxAttempts} races in a row for ${convId}`);
   }
 
   async close(): Promise<void> {

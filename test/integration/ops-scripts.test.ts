@@ -83,6 +83,7 @@ test('cluster.sh: shards on non-consecutive ports, the ring in /metrics, one sha
   // Bad arguments are refused before anything starts.
   await expect(cluster('start', '--ports', `${ports[0]},${ports[0]}`)).rejects.toMatchObject({ code: 2 });
   await expect(cluster('start', '--ports', '80x')).rejects.toMatchObject({ code: 2 });
+  await expect(cluster('start', '--ports', '08081')).rejects.toMatchObject({ code: 2 });
   await expect(cluster('stop', '../etc')).rejects.toMatchObject({ code: 2 });
 });
 

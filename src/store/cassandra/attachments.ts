@@ -10,6 +10,7 @@ import type { AttachmentRecord, NewAttachment, UnreferencedBlob } from '../types
 import { clampLimit } from '../common';
 import { bool, num, str, type Cql, type Row } from './db';
 import { TimeIndex } from './time-index';
+import { ContentionError } from '../../observability';
 
 const columns =
   'attachment_id, owner_id, name, declared_type, declared_size, declared_sha256, created_at, state, sha256, meta, conv_id, seq';
@@ -138,7 +139,7 @@ export class AttachmentTable {
         return r;
       }
     }
-    throw new Error(`store: attachment ${id} kept changing under delete`);
+    throw new ContentionError(`store: attachment ${id} kept changing under delete`);
   }
 }
 
@@ -177,7 +178,7 @@ export class BlobTable {
         race++;
       } else if (b.claimed) {
         // A collector is deleting the objects: wait for dropBlob, then start over.
-        if (Date.now() >= deadline) throw new Error(`store: blob ${sha256} stayed claimed for deletion for ${claimWaitMs} ms`);
+        if (Date.now() >= deadline) throw new ContentionError(`store: blob ${sha256} stayed claimed for deletion for ${claimWaitMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, claimPollMs));
       } else if ((await this.db.lwt(setRefsCql, [b.refs + 1, b.since, sha256, b.refs, b.since])).applied) {
         if (b.refs === 0 && b.since !== null) await this.unreferenced.remove(b.since, sha256);
@@ -187,7 +188,7 @@ export class BlobTable {
       }
       b = await this.get(sha256);
     }
-    throw new Error(`store: blob ${sha256} kept changing under refBlob`);
+    throw new ContentionError(`store: blob ${sha256} kept changing under refBlob`);
   }
 
   /**
@@ -205,7 +206,7 @@ export class BlobTable {
       if ((await this.db.lwt(setRefsCql, [refs, since, sha256, b.refs, b.since])).applied) return;
       if (refs === 0) await this.unreferenced.remove(since as number, sha256);
     }
-    throw new Error(`store: blob ${sha256} kept changing under unrefBlob`);
+    throw new ContentionError(`store: blob ${sha256} kept changing under unrefBlob`);
   }
 
   async listUnreferenced(before: number, limit: number, claimedBefore: number): Promise<UnreferencedBlob[]> {

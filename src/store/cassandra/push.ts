@@ -7,6 +7,7 @@
 import type { PushDeadLetter, PushRegistration, PushTarget } from '../types';
 import { clampLimit, pushTargetOf, pushTargetText } from '../common';
 import { num, str, type Cql, type Row } from './db';
+import { ContentionError } from '../../observability';
 
 const insertCql =
   'INSERT INTO push_registrations (user_id, device_id, platform, app_id, target, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS';
@@ -38,7 +39,7 @@ export class PushTable {
       if (str(created.row, 'target') === target && num(created.row, 'updated_at') === reg.updated_at) return;
       if ((await this.db.lwt(replaceCql, [reg.platform, reg.app_id, target, reg.updated_at, reg.user_id, reg.device_id])).applied) return;
     }
-    throw new Error(`store: push registration ${reg.user_id}/${reg.device_id} kept changing under ${maxRaces} attempts`);
+    throw new ContentionError(`store: push registration ${reg.user_id}/${reg.device_id} kept changing under ${maxRaces} attempts`);
   }
 
   /** One single-partition read per user, in parallel (a multi-partition IN would load one coordinator). */

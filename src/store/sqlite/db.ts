@@ -98,4 +98,6 @@ export function isSqliteOutage(err: unknown): boolean {
   return sqliteOutageCodes.has(primary);
 }
 
-const sqliteOutageCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_INTERRUPT']);
+const sqliteOutageCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL', 'SQLITE_INTERRUPT']);
+// Not SQLITE_CORRUPT or SQLITE_NOTADB: no retry mends a damaged file, so they are bugs to
+// an operator (logged at error), not a hint for clients to come back forever.

@@ -31,6 +31,7 @@ import { EventReader } from './events';
 import { InboxQueries } from './inbox';
 import { PushTable } from './push';
 import { UserTable } from './users';
+import { ContentionError } from '../../observability';
 
 /** How often refBlob looks again at a blob claimed for deletion, and for how long at most. */
 const claimPollMs = 20;
@@ -196,7 +197,7 @@ export class SqliteStore implements Store {
   async refBlob(sha256: string): Promise<void> {
     const deadline = Date.now() + claimWaitMs;
     while (!(await this.tryRefBlob(sha256))) {
-      if (Date.now() >= deadline) throw new Error(`store: blob ${sha256} stayed claimed for deletion for ${claimWaitMs} ms`);
+      if (Date.now() >= deadline) throw new ContentionError(`store: blob ${sha256} stayed claimed for deletion for ${claimWaitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, claimPollMs));
     }
   }
