@@ -13,7 +13,7 @@ import { isEmbeddedOutage, openEmbeddedEngines } from './embedded';
 import { connectCassandra, isCassandraOutage } from './cassandra';
 import { CassandraStore, type Checkpointer, type Store } from './store';
 import { CassandraSequencer, type Sequencer } from './sequencer';
-import { RedisBus, type Bus } from './bus';
+import { RedisBus, usersTopic, type Bus } from './bus';
 import { RedisPresence, type Presence, type PresenceRedis } from './presence';
 import { LinkPreviewer, firstUrl } from './linkpreview';
 import { MemoryBus } from './bus';
@@ -195,9 +195,16 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     jobs,
     senders: pushProviders.senders,
     logger: obs.logger,
-    counters: { sent: (provider, result) => obs.metrics.pushes.inc({ provider, result }) },
+    counters: { sent: (provider, result) => obs.metrics.pushes.inc({ provider, result }), window: () => obs.metrics.pushWindows.inc() },
   });
   conversations.usePush(push);
+  // Registrations made on any shard reach every shard's PushService, so a user who had no
+  // device opens push windows again at once (src/push/reach.ts); after a bus outage some
+  // may have been missed, so everything known of "no device" is forgotten.
+  await bus.subscribe(usersTopic, (msg) => {
+    if (msg.t === 'push_registered') push.registered(msg.user_id);
+  });
+  bus.onGap(() => push.forgetReach());
   let ready = false;
   // What the shard cannot serve without, probed every second (not per /readyz request).
   const probes: Probe[] = [{ name: 'store', check: () => rawStore.probe() }];
@@ -233,7 +240,15 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     failures,
     ready: readyState,
     attachments,
-    push: { vapidPublicKey: pushProviders.vapidPublicKey, providers: Object.keys(pushProviders.senders) as ('webpush' | 'fcm')[], checkTarget: (t) => pushProviders.checkTarget(t) },
+    push: {
+      vapidPublicKey: pushProviders.vapidPublicKey,
+      providers: Object.keys(pushProviders.senders) as ('webpush' | 'fcm')[],
+      checkTarget: (t) => pushProviders.checkTarget(t),
+      registered: (userId) => {
+        push.registered(userId);
+        bus.publish(usersTopic, { t: 'push_registered', user_id: userId });
+      },
+    },
     blobOrigins: blobOrigins(config.blob),
     clusterInfo: membership ? () => ({ shard: shardId, version: membership.ring.version, shards: [...membership.ring.shards] }) : null,
   });

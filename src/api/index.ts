@@ -31,6 +31,8 @@ export interface PushApi {
   providers: PushTarget['provider'][];
   /** Rejects with a ProtocolError when the target is one this server must not call (SSRF rules). */
   checkTarget(target: PushTarget): Promise<void>;
+  /** A device of the user was registered (stored): every shard may push to them again. */
+  registered(userId: string): void;
 }
 
 export interface ApiOptions {

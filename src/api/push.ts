@@ -83,6 +83,7 @@ export function pushRoutes(opts: ApiOptions): ExpressRouter {
     const now = Date.now();
     const existed = (await store.getPushRegistrations([userId])).some((g) => g.device_id === deviceId);
     await store.putPushRegistration({ user_id: userId, device_id: deviceId, platform: body.platform, app_id: body.app_id ?? '', target, created_at: now, updated_at: now });
+    opts.push.registered(userId);
     res.status(existed ? 200 : 201).json({ device_id: deviceId, provider: target.provider });
   });
 

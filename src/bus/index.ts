@@ -69,7 +69,17 @@ export interface AuthMessage {
   state: AuthState;
 }
 
-export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage | AuthMessage;
+/**
+ * A user registered a push device: every shard forgets that the user had none, so the
+ * conversations they are in open push windows again (src/push/reach.ts). A lost message is
+ * made good by that finding's TTL.
+ */
+export interface PushRegisteredMessage {
+  t: 'push_registered';
+  user_id: string;
+}
+
+export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage | AuthMessage | PushRegisteredMessage;
 export type BusHandler = (msg: BusMessage) => void;
 
 export interface Bus {

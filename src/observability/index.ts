@@ -22,6 +22,8 @@ export interface Metrics {
   commitBatch: Histogram;
   /** Push provider answers (and dead letters), by provider and result. */
   pushes: Counter<'provider' | 'result'>;
+  /** Push windows opened (one per conversation per burst with someone who may be pushed). */
+  pushWindows: Counter;
   /** Failed engine calls, by engine, call and answer (`unavailable`: an outage; `internal`: a bug). */
   engineFailures: Counter<'engine' | 'op' | 'code'>;
   /** 1 while the engine's readiness probe passes. */
@@ -63,6 +65,7 @@ export function createObservability(opts: { level: string; shardId: string; sile
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers: [registry],
     }),
+    pushWindows: new Counter({ name: 'chat_push_windows_total', help: 'push windows opened: a conversation burst with a recipient who may have a device', registers: [registry] }),
     pushes: new Counter({
       name: 'chat_push_total',
       help: 'push sends by provider and result (sent, gone, retry, failed, dead_letter)',

@@ -21,6 +21,7 @@ import type { Jobs } from '../jobs';
 import type { Logger } from '../observability';
 import { buildNotification, type Burst, type Notification } from './notification';
 import { takesSilentPush, type SendResult } from './providers';
+import { PushReach } from './reach';
 export type { SendResult } from './providers';
 
 /** Sends to one kind of target (Web Push, FCM). */
@@ -31,6 +32,8 @@ export interface PushSender {
 export interface PushCounters {
   /** Provider answers, by provider kind and result. */
   sent(kind: PushTarget['provider'], result: SendResult['status'] | 'dead_letter'): void;
+  /** A window was opened (a job queued to look at a burst). */
+  window?(): void;
 }
 
 export interface PushServiceOptions {
@@ -47,6 +50,8 @@ export interface PushServiceOptions {
   attempts?: number;
   /** Dead letters kept per user. */
   deadLetters?: number;
+  /** How long "this user has no device" is trusted before a window's job reads it again (ms). */
+  reachTtlMs?: number;
 }
 
 const batchQueue = 'push-batch';
@@ -100,9 +105,12 @@ export class PushService {
   private stopped = false;
   /** Provider attempts per push, across the jobs of one push. */
   private readonly attempts: number;
+  /** Users known to have no device: their messages open no window (./reach.ts). */
+  private readonly reach: PushReach;
 
   constructor(private readonly opts: PushServiceOptions) {
     this.attempts = opts.attempts ?? 5;
+    this.reach = new PushReach({ ttlMs: opts.reachTtlMs ?? 60_000, maxEntries: 200_000 });
     opts.jobs.register<WindowJob>(batchQueue, (job) => this.deliverWindow(job), { concurrency: 4 });
     opts.jobs.register<DeviceJob>(deviceQueue, (job, run) => this.sendToDevice(job, (job.attempts_before ?? 0) + run.attempt), { concurrency: 16 });
     opts.jobs.register<RetractJob>(retractQueue, (job) => this.retract(job), { concurrency: 4 });
@@ -115,10 +123,12 @@ export class PushService {
    */
   notify(event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }): void {
     if (this.stopped || recipients.length === 0) return;
+    if (this.reach.noneOf(recipients)) return; // nobody here has a device to push to
     const batchMs = this.opts.batchMs ?? 200;
     const now = Date.now();
     if ((this.windows.get(event.conv_id) ?? 0) > now) return; // the open window's job will read this event
     this.windows.set(event.conv_id, now + batchMs);
+    this.opts.counters.window?.();
     const job: WindowJob = { conv_id: event.conv_id, conv_type: conv.type, conv_title: conv.title, first_seq: event.seq, until_ts: event.ts + batchMs };
     this.recent.set(event.conv_id, { job, at: now, retracted: new Set() });
     if (this.windows.size > 10_000 || this.recent.size > 100_000) this.forget(now);
@@ -135,6 +145,24 @@ export class PushService {
     w.retracted.add(userId);
     const job: RetractJob = { ...w.job, user_id: userId, seq };
     this.enqueue(retractQueue, job, `r-${userId}-${convId}-${w.job.first_seq}`);
+  }
+
+  /**
+   * The user registered a device (here, or on another shard: the bus says so): their next
+   * messages open windows again.
+   */
+  registered(userId: string): void {
+    this.reach.registered(userId);
+  }
+
+  /** Forgets who has no device (after a bus outage: registrations elsewhere may be unheard). */
+  forgetReach(): void {
+    this.reach.clear();
+  }
+
+  /** Users currently known to have no device (for tests and metrics). */
+  get knownUnreachable(): number {
+    return this.reach.size;
   }
 
   /** Takes no more events (every open window's job is already queued). */
@@ -160,10 +188,11 @@ export class PushService {
    */
   private async deliverWindow(job: WindowJob): Promise<void> {
     const { store } = this.opts;
+    const readAt = Date.now();
     const members = await store.getMembers(job.conv_id);
     // Devices first: most windows are of conversations whose members are all online (or
     // never registered a device), and then the log is not worth reading.
-    const devices = await this.offlineDevices(members.map((m) => m.user_id));
+    const devices = await this.offlineDevices(members.map((m) => m.user_id), readAt);
     if (devices.size === 0) return;
     const events = await this.windowEvents(job);
     if (events.length === 0) return;
@@ -240,9 +269,10 @@ export class PushService {
   }
 
   /** The user's registered devices that have no live session (those get the event live). */
-  private async offlineDevices(userIds: readonly string[]): Promise<Map<string, PushRegistration[]>> {
+  private async offlineDevices(userIds: readonly string[], readAt?: number): Promise<Map<string, PushRegistration[]>> {
     const out = new Map<string, PushRegistration[]>();
     const regs = (await this.opts.store.getPushRegistrations(userIds)).filter((r) => this.opts.senders[r.target.provider] !== undefined);
+    if (readAt !== undefined) this.reach.learn(userIds, new Set(regs.map((r) => r.user_id)), readAt);
     if (regs.length === 0) return out;
     const live = await this.opts.presence.liveDevices([...new Set(regs.map((r) => r.user_id))]);
     for (const reg of regs) {

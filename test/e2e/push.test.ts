@@ -108,6 +108,29 @@ test('a reaction pushes the message\'s author only; a message unsent inside the 
   expect(of('erin-phone')).toHaveLength(1);
 });
 
+test('a user with no device costs no push window per message, and is pushed as soon as they register one', async () => {
+  const frank = await registerUser(server.url);
+  const conv = await createConversation(server.url, alice, 'direct', [frank]);
+  const sender = await connectDevice(server, alice, 'alice-to-frank');
+  sockets.push(sender);
+  // Frank has no device: the first window's job finds none, and is remembered.
+  await send(sender.sock, conv, 'first');
+  const windows = async () => Number(/chat_push_windows_total (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 'NaN');
+  await pollUntil(windows, (n) => n >= 1, 5000);
+  await sleep(400); // the window's job has run
+  const before = await windows();
+  for (const body of ['second', 'third']) {
+    await send(sender.sock, conv, body);
+    await sleep(250); // past the 200 ms window: each would open a new one
+  }
+  expect(await windows()).toBe(before);
+  // He installs the app (registers a phone, not connected): the very next message pushes it.
+  expect((await register(frank, 'frank-phone', { platform: 'web', webpush: subscription('frank-phone') })).status).toBe(201);
+  await send(sender.sock, conv, 'now you get this');
+  await pollUntil(async () => of('frank-phone').length, (n) => n >= 1, 5000);
+  expect(of('frank-phone')[0].payload).toMatchObject({ kind: 'message', conv_id: conv, body: 'now you get this' });
+});
+
 test('a subscription the push service says is gone is removed', async () => {
   const dave = await registerUser(server.url);
   const conv = await createConversation(server.url, alice, 'direct', [dave]);

@@ -9,7 +9,9 @@ import { ProtocolError } from '../../src/protocol';
 
 test("Cassandra: the driver's own outage errors are outages, its argument errors and our bugs are not", () => {
   // What the driver hands back for a socket closed under a write (not retried: writes are not idempotent).
-  const closed = Object.assign(new errors.DriverError('Socket was closed'), { isSocketError: true });
+  const DriverError = errors.DriverError as unknown as new (message: string) => Error;
+  const closed = Object.assign(new DriverError('Socket was closed'), { isSocketError: true });
+  expect(closed).toBeInstanceOf(errors.DriverError);
   expect(isCassandraOutage(closed)).toBe(true);
   expect(isCassandraOutage(new errors.NoHostAvailableError({}))).toBe(true);
   expect(isCassandraOutage(new errors.OperationTimedOutError('timed out', '127.0.0.1:9042'))).toBe(true);
