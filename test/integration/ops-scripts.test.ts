@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Ring } from '../../src/cluster/ring';
 import { sleep } from '../e2e/harness';
 import { dropKeyspace } from './cassandra-env';
-import { freePort, newClusterEnv, shardMetrics } from './cluster-env';
+import { freePort, newClusterEnv, shardEnv, shardMetrics } from './cluster-env';
 
 jest.setTimeout(180_000);
 
@@ -19,18 +19,9 @@ const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
 const env = newClusterEnv('it_ops');
 const dir = mkdtempSync(join(tmpdir(), 'cluster-sh-'));
-const scriptEnv = {
-  ...process.env,
-  CLUSTER_DIR: dir,
-  JWT_SECRET: env.secret,
-  CASSANDRA_KEYSPACE: env.keyspace,
-  CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042',
-  REDIS_URL: env.redisUrl,
-  REDIS_PREFIX: env.redisPrefix,
-  CLUSTER_HEARTBEAT_MS: '200',
-  CLUSTER_SHARD_TTL_MS: '1000',
-  LINK_PREVIEWS: 'off',
-};
+// A shard's usual test environment; cluster.sh names the shards, engines and ports itself.
+const { SHARD_ID: _id, STORE: _store, BUS: _bus, ...shardSettings } = shardEnv(env, 'unused');
+const scriptEnv = { ...process.env, ...shardSettings, CLUSTER_DIR: dir };
 const cluster = (...args: string[]) => run(join(root, 'scripts', 'cluster.sh'), args, { env: scriptEnv, timeout: 150_000 });
 
 afterAll(async () => {
