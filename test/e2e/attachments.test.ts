@@ -258,7 +258,9 @@ describe('bad input: a clear error, nothing half-stored', () => {
   });
 
   test('a PUT URL used again after completion stores only until the URL has expired', async () => {
-    const short = await startTestServer({ ATTACH_UPLOAD_TTL_SECONDS: '2' });
+    // Long enough for the slot, the upload, the completion (image work) and a second PUT on a
+    // loaded machine; the URL must still be valid for that second PUT.
+    const short = await startTestServer({ ATTACH_UPLOAD_TTL_SECONDS: '8' });
     try {
       const user = await registerUser(short.url);
       const s = await http<Slot>(short.url, 'POST', '/api/v1/attachments', { name: 'a.jpg', content_type: 'image/jpeg', size: photo.length, sha256: sha(photo) }, user.token);
@@ -268,8 +270,8 @@ describe('bad input: a clear error, nothing half-stored', () => {
       expect(await put(s.body, Buffer.from('junk'))).toBe(200);
       const uploads = () => readdirSync(join(short.dataDir, 'blobs', 'objects')).filter((f) => f === `uploads~${s.body.attachment_id}`).length;
       expect(uploads()).toBe(1);
-      // Expiry (2 s) plus the clock margin (2 s here): the cleanup job removes it.
-      await pollUntil(async () => uploads(), (n) => n === 0, 8000);
+      // Expiry (8 s) plus the clock margin (2 s here): the cleanup job removes it.
+      await pollUntil(async () => uploads(), (n) => n === 0, 20_000);
       expect((await http(short.url, 'GET', `/api/v1/attachments/${s.body.attachment_id}`, undefined, user.token)).status).toBe(200);
     } finally {
       await stopTestServer(short);

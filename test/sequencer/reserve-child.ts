@@ -21,7 +21,13 @@ async function main(): Promise<void> {
     const r = await seq.reserve(conv, 1 + (i % 64));
     process.stdout.write(`${r.start} ${r.end}\n`);
   }
-  if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
+  if (mode === 'kill') {
+    // The lines must reach the parent first: a pipe the parent is slow to read (a loaded
+    // machine) queues writes in this process, and SIGKILL would drop them. The database
+    // still sees no close.
+    await new Promise<void>((r) => process.stdout.write('', () => r()));
+    process.kill(process.pid, 'SIGKILL');
+  }
   await seq.close();
   db.close();
 }
