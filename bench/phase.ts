@@ -53,13 +53,13 @@ export async function runPhase(
   const machine0 = machineBusyMicros();
   const disk0 = sum(diskWriteBytes, pids);
   // After the /proc reads: the scrape's own CPU (about a millisecond) falls inside the window.
-  const loop0 = scraped ? parseLoopDelay((await scraped.scrape()) ?? '') : null;
+  const text0 = scraped ? ((await scraped.scrape()) ?? '') : '';
   await sleepUntil(measureTo);
   const cpu1 = sum(cpuMicros, pids);
   const engines1 = sum(cpuMicros, enginePids);
   const machine1 = machineBusyMicros();
   const disk1 = sum(diskWriteBytes, pids);
-  const loop1 = scraped ? parseLoopDelay((await scraped.scrape()) ?? '') : null;
+  const text1 = scraped ? ((await scraped.scrape()) ?? '') : '';
   const results = await pending;
   const engineUs = engines1 - engines0;
   const run = summarise(results, (measureTo - measureFrom) / 1000, cpu1 - cpu0, machine1 - machine0 - engineUs);
@@ -68,9 +68,16 @@ export async function runPhase(
   return {
     ...run,
     diskBytesPerAck: acked > 0 ? (disk1 - disk0) / acked : 0,
-    ...(scraped ? { loopDelay: loopDelayBetween(loop0, loop1) } : {}),
+    ...(scraped ? { loopDelay: loopDelayBetween(parseLoopDelay(text0), parseLoopDelay(text1)), eventsPerCommit: eventsPerCommit(text0, text1) } : {}),
     ...(enginePids.length > 0 ? { engineCpuUsPerDelivery: delivered > 0 ? engineUs / delivered : 0 } : {}),
   };
+}
+
+/** Mean events per group commit between two /metrics texts (chat_commit_batch_size). */
+function eventsPerCommit(before: string, after: string): number | null {
+  const read = (text: string, series: string): number => Number(new RegExp(`^chat_commit_batch_size_${series} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const commits = read(after, 'count') - read(before, 'count');
+  return commits > 0 ? (read(after, 'sum') - read(before, 'sum')) / commits : null;
 }
 
 function summarise(results: TrafficResult[], windowSec: number, serverCpuUs: number, machineUs: number): PhaseRun {

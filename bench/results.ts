@@ -69,6 +69,8 @@ export interface PhaseRun {
   diskBytesPerAck: number;
   /** Ours: the server's event-loop delay during the window (loop-delay.ts); absent for the relay. */
   loopDelay?: LoopDelay | null;
+  /** Ours: mean events per group commit in the window (chat_commit_batch_size). */
+  eventsPerCommit?: number | null;
   /** S7: CPU of the shared engines (Redis and Cassandra) per delivered message, µs. */
   engineCpuUsPerDelivery?: number;
   /** S8 over long-poll: GET poll and POST send requests the load generators issued in the window. */

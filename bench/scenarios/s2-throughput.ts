@@ -69,7 +69,7 @@ export function throughputRows(id: string, o: ThroughputRun, b: ThroughputRun): 
     row(id, 'other processes CPU, not the bench', '%', o.otherCpuPct, b.otherCpuPct),
     row(id, 'send→ACK p50', 'ms', o.ackLatency.p50 / 1000, b.ackLatency.p50 / 1000),
     row(id, 'send→ACK p99', 'ms', o.ackLatency.p99 / 1000, b.ackLatency.p99 / 1000),
-    row(id, 'mean events per group commit', 'events', o.commitBatchMean, null),
+    row(id, 'mean events per group commit (window)', 'events', o.eventsPerCommit ?? o.commitBatchMean, null),
     ...loopDelayRows(id, '', o.loopDelay ?? null),
   ];
 }

@@ -102,6 +102,7 @@ export async function runS3(ctx: Ctx): Promise<Row[]> {
     rows.push(row('S3', `@ ${d.label}: max`, 'ms', o.latency.max / 1000, b.latency.max / 1000));
     rows.push(row('S3', `@ ${d.label}: server CPU per delivered message`, 'µs', o.cpuUsPerDelivery, b.cpuUsPerDelivery, '≤ 1.5x baseline', (v, base) => base !== null && v <= 1.5 * base));
     rows.push(row('S3', `@ ${d.label}: server disk writes per ACKed message`, 'KB', o.diskBytesPerAck / 1024, b.diskBytesPerAck / 1024, '≤ 2 KB', (v) => v <= 2));
+    rows.push(row('S3', `@ ${d.label}: mean events per group commit`, 'events', o.eventsPerCommit ?? null, null));
     rows.push(...loopDelayRows('S3', `@ ${d.label}: `, o.loopDelay ?? null));
   }
   return rows;
