@@ -51,7 +51,10 @@ async function measure(ctx: Ctx, kind: TargetKind, plan: { rate: number; label: 
         bodyChars: ctx.params.bodyChars,
         sampleEvery: 1,
       }));
-      const run = await runPhase(ctx, target, `S3 ${label(kind)} @ ${name}`, shapes, p);
+      // A fresh server JIT-compiles its hot paths in its first thousands of messages (compiler
+      // threads count in its CPU time): its first rate gets the longer warm-up.
+      const warmupMs = out.length === 0 ? p.coldWarmupMs : p.warmupMs;
+      const run = await runPhase(ctx, target, `S3 ${label(kind)} @ ${name}`, shapes, { ...p, warmupMs });
       // 1:1: every send of the window owes exactly one DELIVER.
       out.push(chargeUndelivered(run, run.sentInWindow, p.drainMs));
     }
