@@ -29,12 +29,17 @@ export interface Ctx {
 export const upToDate = Number.MAX_SAFE_INTEGER;
 
 /** Starts the server of `kind`; `tag` names its log file and CPU profile. */
-export function startTarget(ctx: Ctx, kind: TargetKind, tag: string, opts: { inspect?: boolean; env?: Record<string, string> } = {}): Promise<Target> {
+export function startTarget(
+  ctx: Ctx,
+  kind: TargetKind,
+  tag: string,
+  opts: { inspect?: boolean; env?: Record<string, string>; sqliteSync?: 'full' | 'normal' } = {},
+): Promise<Target> {
   if (kind === 'baseline') return startBaseline();
   return startOurs({
     dataDir: ctx.dataDir,
     secret: ctx.secret,
-    sqliteSync: ctx.params.sqliteSync,
+    sqliteSync: opts.sqliteSync ?? ctx.params.sqliteSync,
     inspect: opts.inspect ?? false,
     cpuProfile: ctx.profileDir ? { dir: ctx.profileDir, name: `${tag}.cpuprofile` } : null,
     logFile: path.join(ctx.workDir, `server-${tag}.log`),

@@ -6,6 +6,7 @@
 import { nowMs, sleepUntil } from './clock';
 import type { Ctx } from './context';
 import { Histogram, percentiles } from './histogram';
+import { loopDelayBetween, parseLoopDelay } from './loop-delay';
 import type { TrafficPlan, TrafficResult } from './ipc';
 import { cpuMicros, diskWriteBytes, machineBusyMicros } from './procstat';
 import type { PhaseRun } from './results';
@@ -22,6 +23,7 @@ export type PlanShape = Omit<TrafficPlan, 'startAt' | 'measureFrom' | 'measureTo
 
 /**
  * `target` may be several processes (S7's shards): their CPU and disk writes are summed.
+ * One server of ours also reports its event-loop delay over the window (scraped at its edges).
  * `enginePids` (S7: Redis, Cassandra) are measured apart, so their CPU is neither the
  * server's nor "other processes".
  */
@@ -33,7 +35,9 @@ export async function runPhase(
   t: PhaseTiming,
   enginePids: readonly number[] = [],
 ): Promise<PhaseRun> {
-  const pids = (Array.isArray(target) ? target : [target as Target]).map((x) => x.pid);
+  const targets = Array.isArray(target) ? (target as readonly Target[]) : [target as Target];
+  const pids = targets.map((x) => x.pid);
+  const scraped = targets.length === 1 && targets[0].http !== null ? targets[0] : null;
   const sum = (f: (pid: number) => number, of: readonly number[]): number => of.reduce((n, pid) => n + f(pid), 0);
   // Half a second for the plans to reach every load generator before the common start.
   const startAt = nowMs() + 500;
@@ -48,11 +52,14 @@ export async function runPhase(
   const engines0 = sum(cpuMicros, enginePids);
   const machine0 = machineBusyMicros();
   const disk0 = sum(diskWriteBytes, pids);
+  // After the /proc reads: the scrape's own CPU (about a millisecond) falls inside the window.
+  const text0 = scraped ? ((await scraped.scrape()) ?? '') : '';
   await sleepUntil(measureTo);
   const cpu1 = sum(cpuMicros, pids);
   const engines1 = sum(cpuMicros, enginePids);
   const machine1 = machineBusyMicros();
   const disk1 = sum(diskWriteBytes, pids);
+  const text1 = scraped ? ((await scraped.scrape()) ?? '') : '';
   const results = await pending;
   const engineUs = engines1 - engines0;
   const run = summarise(results, (measureTo - measureFrom) / 1000, cpu1 - cpu0, machine1 - machine0 - engineUs);
@@ -61,8 +68,16 @@ export async function runPhase(
   return {
     ...run,
     diskBytesPerAck: acked > 0 ? (disk1 - disk0) / acked : 0,
+    ...(scraped ? { loopDelay: loopDelayBetween(parseLoopDelay(text0), parseLoopDelay(text1)), eventsPerCommit: eventsPerCommit(text0, text1) } : {}),
     ...(enginePids.length > 0 ? { engineCpuUsPerDelivery: delivered > 0 ? engineUs / delivered : 0 } : {}),
   };
+}
+
+/** Mean events per group commit between two /metrics texts (chat_commit_batch_size). */
+function eventsPerCommit(before: string, after: string): number | null {
+  const read = (text: string, series: string): number => Number(new RegExp(`^chat_commit_batch_size_${series} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const commits = read(after, 'count') - read(before, 'count');
+  return commits > 0 ? (read(after, 'sum') - read(before, 'sum')) / commits : null;
 }
 
 function summarise(results: TrafficResult[], windowSec: number, serverCpuUs: number, machineUs: number): PhaseRun {

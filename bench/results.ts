@@ -67,11 +67,24 @@ export interface PhaseRun {
   undelivered: number;
   /** Bytes the server wrote to storage in the window per ACKed message (WAL and checkpoints). */
   diskBytesPerAck: number;
+  /** Ours: the server's event-loop delay during the window (loop-delay.ts); absent for the relay. */
+  loopDelay?: LoopDelay | null;
+  /** Ours: mean events per group commit in the window (chat_commit_batch_size). */
+  eventsPerCommit?: number | null;
   /** S7: CPU of the shared engines (Redis and Cassandra) per delivered message, µs. */
   engineCpuUsPerDelivery?: number;
   /** S8 over long-poll: GET poll and POST send requests the load generators issued in the window. */
   lpPolls?: number;
   lpSends?: number;
+}
+
+/** Event-loop delay over a window: one sample per 10 ms timer run, ms beyond the timer's interval. */
+export interface LoopDelay {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
 }
 
 /** S8: idle sessions of one transport on a fresh server, measured as S1 measures connections. */
@@ -156,6 +169,8 @@ export interface ThroughputRun extends PhaseRun {
 export interface LatencyRate {
   rate: number;
   label: string;
+  /** Ours' SQLITE_SYNC in this window (the relay has no disk); the run's default when absent. */
+  sqliteSync?: 'full' | 'normal';
   ours: PhaseRun | null;
   baseline: PhaseRun | null;
 }
@@ -216,6 +231,8 @@ export interface BenchResults {
   rows: Row[];
   s1?: Pair<DensityRun>;
   s2?: Pair<ThroughputRun>;
+  /** S2m: the moderate shape (one sender per pair, window 2). */
+  s2m?: Pair<ThroughputRun>;
   s3?: LatencyRate[];
   s4?: Pair<PhaseRun>;
   s5?: Pair<StormRun>;
@@ -226,6 +243,17 @@ export interface BenchResults {
   s10?: PushRuns;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
+}
+
+/** Ours' event-loop delay in a window as three INFO rows (the relay does not export it). */
+export function loopDelayRows(scenario: string, prefix: string, d: LoopDelay | null): Row[] {
+  if (!d) return [];
+  const note = `${d.samples.toLocaleString('en-US')} samples of a 10 ms timer; mean ${d.meanMs.toFixed(2)} ms`;
+  return [
+    { ...row(scenario, `${prefix}event-loop delay p50`, 'ms', d.p50Ms, null), info: true },
+    { ...row(scenario, `${prefix}event-loop delay p99`, 'ms', d.p99Ms, null), info: true },
+    { ...row(scenario, `${prefix}event-loop delay max`, 'ms', d.maxMs, null, null, null, note), info: true },
+  ];
 }
 
 /** A table row; ratio and pass are derived when the caller gives a check. */

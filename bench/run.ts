@@ -37,11 +37,11 @@ const root = path.resolve(__dirname, '..', '..');
 
 const scenarios: { id: string; title: string; run: (ctx: Ctx) => Promise<Row[]> }[] = [
   { id: 'S1', title: 'idle connection density', run: runS1 },
-  { id: 'S2', title: '1:1 throughput, closed loop', run: runS2 },
-  { id: 'S3', title: 'latency, open loop', run: runS3 },
+  { id: 'S2', title: '1:1 throughput, closed loop: heavy (S2) and moderate (S2m) shapes', run: runS2 },
+  { id: 'S3', title: 'latency and cost per message, open loop', run: runS3 },
   { id: 'S4', title: 'group fan-out', run: runS4 },
   { id: 'S5', title: 'reconnect storm with replay', run: runS5 },
-  { id: 'S6', title: 'store throughput', run: runS6 },
+  { id: 'S6', title: 'store throughput (informational)', run: runS6 },
   { id: 'S7', title: 'cross-shard 1:1 on Cassandra and Redis, both shard transports', run: runS7 },
   { id: 'S8', title: 'long-poll against WebSocket, our server', run: runS8 },
   { id: 'S9', title: "images: upload to the recipient's screen, and messaging beside them", run: runS9 },

@@ -24,6 +24,8 @@ export interface Target {
   gcAndHeap(): Promise<number>;
   /** A value from ours' /metrics (sum over label sets), or null for the baseline. */
   metric(name: string): Promise<number | null>;
+  /** Ours' whole /metrics text (null for the baseline, or when the scrape fails). */
+  scrape(): Promise<string | null>;
   /** Graceful stop (ours: SIGTERM drains and closes sockets with 1012). */
   stop(): Promise<void>;
 }
@@ -137,8 +139,9 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
     }
     await sleep(50);
   }
+  const scrape = async (): Promise<string> => (await fetch(`${http}/metrics`)).text();
   const metric = async (name: string): Promise<number> => {
-    const text = await (await fetch(`${http}/metrics`)).text();
+    const text = await scrape();
     let sum = 0;
     const re = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'gm');
     for (let m = re.exec(text); m; m = re.exec(text)) sum += Number(m[1]);
@@ -154,6 +157,7 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
       return metric('nodejs_heap_size_used_bytes');
     },
     metric,
+    scrape: () => scrape().catch(() => null),
     stop: () => stopChild(child, 30_000),
   };
 }
@@ -191,6 +195,7 @@ export async function startBaseline(): Promise<Target> {
       return msg.op === 'gc-done' ? msg.heapUsed : 0;
     },
     metric: async () => null,
+    scrape: async () => null,
     stop: () => stopChild(child, 5000),
   };
 }

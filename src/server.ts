@@ -375,6 +375,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       await closeEngines();
       await shared.close();
       obs.logger.info('stopped', { close_code: CloseCode.restarting });
+      obs.close();
     })();
     return stopping;
   };

@@ -1,10 +1,11 @@
 /**
  * S6 store: events/s appended through the SQLite store engine with group commit, in a
- * child process. The target row is SQLITE_SYNC=normal on the same file system as the
- * server's DATA_DIR (the other scenarios run the server that way); full (an ACK survives
- * power loss) is shown alongside, and so is normal on tmpfs, which takes the disk out and
- * leaves the store's CPU cost: the gap between the two is what the disk costs.
- * The relay has no store, so there is no baseline.
+ * child process. Informational rows, no target: issue 15 dropped the 100,000 appends/s
+ * micro-target (the server's cost per message is in S2's and S3's rows). First
+ * SQLITE_SYNC=normal on the same file system as the server's DATA_DIR (the other
+ * scenarios run the server that way); full (an ACK survives power loss) alongside, and
+ * normal on tmpfs, which takes the disk out and leaves the store's CPU cost: the gap
+ * between the two is what the disk costs. The relay has no store, so there is no baseline.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -44,9 +45,5 @@ export async function runS6(ctx: Ctx): Promise<Row[]> {
     const r = await runJob({ dir, sync, events, batch: p.batch, convs: p.convs });
     runs.push({ sync, medium, events, batch: p.batch, convs: p.convs, seconds: r.seconds, eventsPerSec: r.eventsPerSec });
   }
-  return runs.map((r, i) =>
-    i === 0
-      ? row('S6', `store events/s, SQLITE_SYNC=${r.sync}, ${r.medium}, batch ${r.batch}`, 'events/s', r.eventsPerSec, null, '≥ 100,000', (v) => v >= 100_000)
-      : row('S6', `store events/s, SQLITE_SYNC=${r.sync}, ${r.medium}, batch ${r.batch}`, 'events/s', r.eventsPerSec, null),
-  );
+  return runs.map((r) => ({ ...row('S6', `store events/s, SQLITE_SYNC=${r.sync}, ${r.medium}, batch ${r.batch}`, 'events/s', r.eventsPerSec, null), info: true }));
 }

@@ -5,6 +5,7 @@
  */
 import winston from 'winston';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerEventLoopDelay } from './event-loop-delay';
 
 /** The logger interface modules use. Never log message bodies or tokens at info level. */
 export type Logger = winston.Logger;
@@ -33,6 +34,8 @@ export interface Metrics {
 export interface Observability {
   logger: Logger;
   metrics: Metrics;
+  /** Stops the event-loop delay sampler (chat_event_loop_delay_seconds); logs still work. */
+  close(): void;
 }
 
 export function createObservability(opts: { level: string; shardId: string; silent?: boolean }): Observability {
@@ -45,6 +48,7 @@ export function createObservability(opts: { level: string; shardId: string; sile
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const stopLoopDelay = registerEventLoopDelay(registry, 10);
   const metrics: Metrics = {
     registry,
     connections: new Gauge({ name: 'chat_connections', help: 'open client sessions (after CONNECT)', registers: [registry] }),
@@ -80,7 +84,7 @@ export function createObservability(opts: { level: string; shardId: string; sile
     }),
     engineUp: new Gauge({ name: 'chat_engine_up', help: '1 while the engine passes its readiness probe', labelNames: ['engine'], registers: [registry] }),
   };
-  return { logger, metrics };
+  return { logger, metrics, close: stopLoopDelay };
 }
 
 export { ContentionError, EngineFailures, outageRetryAfterMs, type OutageTest } from './failures';
