@@ -53,6 +53,18 @@ export class NumberQueue {
   }
 }
 
+let pingsSeen = 0;
+
+/** Counts the server's heartbeat pings (ws answers each with a pong by itself). */
+function onPing(): void {
+  pingsSeen++;
+}
+
+/** Pings received by this process's WebSocket clients so far (S11 reads it around its idle window). */
+export function pingsReceived(): number {
+  return pingsSeen;
+}
+
 export class Client {
   ws: WebSocket | null = null;
   /** The long-poll carrier instead of `ws` (S8). */
@@ -158,6 +170,7 @@ export class ClientSet {
         handshakeTimeout: 60_000,
       });
       c.ws = ws;
+      ws.on('ping', onPing);
       ws.once('open', () => {
         ws.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } }));
       });
@@ -228,6 +241,13 @@ export class ClientSet {
     else if (t === A) this.sink.ack(c, at);
     else if (t === E) this.sink.error(c, data);
     // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
+  }
+
+  /** Clients with an open session right now. */
+  openCount(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.open) n++;
+    return n;
   }
 
   /** Closes every socket (without the close handshake; long-poll sessions are DELETEd) and forgets the clients. */

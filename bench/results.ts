@@ -45,6 +45,36 @@ export interface DensityRun {
   cpuUsPerConnect: number;
 }
 
+/** S11: one kind of server as K processes, each holding its share of the idle connections. */
+export interface DensityScaleRun {
+  shards: number;
+  connections: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** Per shard: connections measured (opened after the warm ones), VmRSS and heap growth per connection, VmRSS at full. */
+  perShard: { connections: number; measured: number; rssPerConn: number; heapPerConn: number; rssAfter: number; sessions: number | null }[];
+  /** Growth summed over the shards / measured connections summed. */
+  rssPerConn: number;
+  heapPerConn: number;
+  rssTotal: number;
+  connectSeconds: number;
+  idle: {
+    windowSec: number;
+    /** Server CPU over the window, all shards, µs. */
+    serverCpuUs: number;
+    /** Server CPU per 10,000 connections per minute, ms. */
+    msPer10kPerMin: number;
+    /** Heartbeat pings the clients received in the window, per connection. */
+    pingsPerConn: number;
+    /** Server CPU per ping answered (the sweep's whole cost over its pings), µs. */
+    cpuUsPerPing: number;
+    loadgenCpuPct: number;
+    otherCpuPct: number;
+    /** Connections still open after the window (the server's count; the relay's: the clients'). */
+    openAfter: number;
+  };
+}
+
 /** What every traffic phase reports. */
 export interface PhaseRun {
   windowSec: number;
@@ -224,6 +254,7 @@ export interface BenchResults {
   s8?: TransportRuns;
   s9?: ImagesRuns;
   s10?: PushRuns;
+  s11?: Pair<DensityScaleRun>;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }
