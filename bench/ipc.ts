@@ -97,6 +97,8 @@ export interface LoadgenStats {
   pings: number;
   /** Clients whose session is open (CONNACK received, not closed since). */
   open: number;
+  /** Sessions closed after their CONNACK since the process started, by close code (closeAll's own included): count, first and last epoch ms. */
+  closes: Record<string, { n: number; first: number; last: number }>;
   cpuUs: number;
   rssBytes: number;
 }

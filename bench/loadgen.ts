@@ -3,7 +3,7 @@
  * test). Holds up to a few thousand client connections and runs one command at a time:
  * connect, traffic, close. Reports over IPC; exits when the orchestrator goes away.
  */
-import { ClientSet, pingsReceived } from './lg-clients';
+import { ClientSet, closesAfterOpen, pingsReceived } from './lg-clients';
 import { TrafficRun } from './lg-traffic';
 import type { FromLoadgen, ToLoadgen } from './ipc';
 
@@ -29,7 +29,7 @@ async function handle(msg: ToLoadgen): Promise<void> {
       reply({ op: 'traffic', result: await new TrafficRun(set, msg.plan).run() });
       return;
     case 'stats':
-      reply({ op: 'stats', pings: pingsReceived(), open: set.openCount(), cpuUs: cpuUs(), rssBytes: process.memoryUsage().rss });
+      reply({ op: 'stats', pings: pingsReceived(), open: set.openCount(), closes: closesAfterOpen(), cpuUs: cpuUs(), rssBytes: process.memoryUsage().rss });
       return;
     case 'close':
       await set.closeAll();

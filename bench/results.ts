@@ -57,6 +57,10 @@ export interface DensityScaleRun {
   rssPerConn: number;
   heapPerConn: number;
   rssTotal: number;
+  /** Machine-wide growth of slab and TCP buffer memory per connection (client and server socket both here). */
+  kernelPerConn: number;
+  /** Growth of the machine's TCP sockets per connection (2 when nothing else changed). */
+  tcpSocketsPerConn: number;
   connectSeconds: number;
   idle: {
     windowSec: number;
@@ -70,8 +74,10 @@ export interface DensityScaleRun {
     cpuUsPerPing: number;
     loadgenCpuPct: number;
     otherCpuPct: number;
-    /** Connections still open after the window (the server's count; the relay's: the clients'). */
+    /** Sessions open at the load generators at the window's edges, and those closed after CONNACK (by close code). */
+    openBefore: number;
     openAfter: number;
+    closes: Record<string, { n: number; firstSec: number; lastSec: number }>;
   };
 }
 

@@ -19,7 +19,7 @@ import { label, sourceAddress, startTarget, upToDate, type Ctx } from '../contex
 import type { ClientSpec, ConnectResult } from '../ipc';
 import { LoadgenPool } from '../pool';
 import { Progress } from '../progress';
-import { cpuMicros, machineBusyMicros, rssBytes } from '../procstat';
+import { cpuMicros, kernelSocketMemory, machineBusyMicros, rssBytes } from '../procstat';
 import { row, type DensityScaleRun, type Pair, type Row } from '../results';
 import { seedPairs } from '../seed';
 import type { Target, TargetKind } from '../target';
@@ -70,15 +70,19 @@ async function measure(ctx: Ctx, kind: TargetKind, slices: Slice[]): Promise<Den
     const urls = targets.map((t) => t.wsUrl);
     const shared = { url: urls[0], secret: ctx.secret, concurrency: p.concurrency, startAt: 0 };
     const warm = await pool.connect(shared, slices.map((s) => s.specs.slice(0, p.warmPerShard)), new Progress(`S11 ${label(kind)} warm-up`), urls);
+    const warmEnded = Date.now();
     await sleep(500);
     const heapBefore = await Promise.all(targets.map((t) => t.gcAndHeap()));
     const rssBefore = targets.map((t) => rssBytes(t.pid));
+    const kernelBefore = kernelSocketMemory();
     const started = Date.now();
     const rest = await pool.connect(shared, slices.map((s) => s.specs.slice(p.warmPerShard)), new Progress(`S11 ${label(kind)} connecting`), urls);
     const connectSeconds = (Date.now() - started) / 1000;
+    console.log(`  S11 ${label(kind)}: measured connections opened from ${((started - warmEnded) / 1000).toFixed(1)} to ${((Date.now() - warmEnded) / 1000).toFixed(1)} s after the warm-up`);
     await sleep(p.settleMs);
     const heapAfter = await Promise.all(targets.map((t) => t.gcAndHeap()));
     const rssAfter = targets.map((t) => rssBytes(t.pid));
+    const kernelAfter = kernelSocketMemory();
     const sessions = await Promise.all(targets.map((t) => t.metric('chat_connections')));
 
     const all: ConnectResult[] = [...warm, ...rest];
@@ -117,8 +121,28 @@ async function measure(ctx: Ctx, kind: TargetKind, slices: Slice[]): Promise<Den
     const loadgenUs = lg1 - lg0;
     const pings = sum(stats1.map((s) => s.pings)) - sum(stats0.map((s) => s.pings));
     const serverOpen = await Promise.all(targets.map((t) => t.metric('chat_connections')));
-    const openAfter = kind === 'ours' ? sum(serverOpen.map((n) => n ?? 0)) : sum(stats1.map((s) => s.open));
-    if (openAfter !== connected) console.log(`  S11 ${label(kind)}: ${openAfter} open after the idle window, ${connected} before`);
+    const openBefore = sum(stats0.map((s) => s.open));
+    const openAfter = sum(stats1.map((s) => s.open));
+    // By close code: how many, and when the first and last closed, in seconds after the warm-up ended.
+    const closes: Record<string, { n: number; firstSec: number; lastSec: number }> = {};
+    for (const st of stats1) {
+      for (const [code, c] of Object.entries(st.closes)) {
+        const first = (c.first - warmEnded) / 1000;
+        const last = (c.last - warmEnded) / 1000;
+        const seen = (closes[code] ??= { n: 0, firstSec: first, lastSec: last });
+        seen.n += c.n;
+        seen.firstSec = Math.min(seen.firstSec, first);
+        seen.lastSec = Math.max(seen.lastSec, last);
+      }
+    }
+    if (openBefore !== connected || openAfter !== connected) {
+      console.log(`  S11 ${label(kind)}: ${connected} connected, ${openBefore} open before the idle window, ${openAfter} after; closed after CONNACK by code: ${JSON.stringify(closes)}`);
+    }
+    // Normalised by the sessions open through the window (the mean of its edges), not by those once connected.
+    const held = (openBefore + openAfter) / 2;
+    if (kind === 'ours' && sum(serverOpen.map((n) => n ?? 0)) !== openAfter) {
+      console.log(`  S11 ours: the shards count ${JSON.stringify(serverOpen)} sessions (before the window ${JSON.stringify(sessions)}), the load generators ${openAfter}`);
+    }
     await pool.closeAll();
     return {
       shards: targets.length,
@@ -129,16 +153,23 @@ async function measure(ctx: Ctx, kind: TargetKind, slices: Slice[]): Promise<Den
       rssPerConn: measured > 0 ? sum(perShard.map((s, k) => s.rssAfter - rssBefore[k])) / measured : 0,
       heapPerConn: measured > 0 ? sum(targets.map((_, k) => heapAfter[k] - heapBefore[k])) / measured : 0,
       rssTotal: sum(rssAfter),
+      kernelPerConn:
+        measured > 0
+          ? (kernelAfter.slabBytes - kernelBefore.slabBytes + kernelAfter.tcpBufferBytes - kernelBefore.tcpBufferBytes) / measured
+          : 0,
+      tcpSocketsPerConn: measured > 0 ? (kernelAfter.tcpSockets - kernelBefore.tcpSockets) / measured : 0,
       connectSeconds,
       idle: {
         windowSec,
         serverCpuUs,
-        msPer10kPerMin: connected > 0 ? serverCpuUs / 1000 / (connected / 10_000) / (windowSec / 60) : 0,
-        pingsPerConn: connected > 0 ? pings / connected : 0,
+        msPer10kPerMin: held > 0 ? serverCpuUs / 1000 / (held / 10_000) / (windowSec / 60) : 0,
+        pingsPerConn: held > 0 ? pings / held : 0,
         cpuUsPerPing: pings > 0 ? serverCpuUs / pings : 0,
         loadgenCpuPct: (loadgenUs / (windowSec * 1e6)) * 100,
         otherCpuPct: (Math.max(0, machine1 - machine0 - serverCpuUs - loadgenUs) / (windowSec * 1e6)) * 100,
+        openBefore,
         openAfter,
+        closes,
       },
     };
   } finally {
@@ -172,10 +203,29 @@ export async function runS11(ctx: Ctx): Promise<Row[]> {
   };
   const note = `per shard: ours ${range(o)}, relay ${range(b)}; idle window: load generators ${o.idle.loadgenCpuPct.toFixed(1)} / ${b.idle.loadgenCpuPct.toFixed(1)}%, other processes ${o.idle.otherCpuPct.toFixed(1)} / ${b.idle.otherCpuPct.toFixed(1)}% of a core (ours / relay)`;
   return [
-    row('S11', `idle authenticated connections held, ${o.shards} processes each`, 'conns', o.connections, b.connections, `${ctx.params.s11.connections.toLocaleString('en-US')}`, (v) => v >= ctx.params.s11.connections),
+    row(
+      'S11',
+      `idle authenticated connections open at the end of the idle window, ${o.shards} processes each`,
+      'conns',
+      o.idle.openAfter,
+      b.idle.openAfter,
+      `${ctx.params.s11.connections.toLocaleString('en-US')}`,
+      (v) => v >= ctx.params.s11.connections,
+      `connected ${o.connections.toLocaleString('en-US')} / ${b.connections.toLocaleString('en-US')}; closed after CONNACK by code (count, first and last s after the warm-up): ${JSON.stringify(o.idle.closes)} / ${JSON.stringify(b.idle.closes)}`,
+    ),
     row('S11', 'RSS per idle connection (growth from warm, after GC)', 'KB', o.rssPerConn / KB, b.rssPerConn / KB, '≤ 10 KB', (v) => v <= 10, note),
     row('S11', 'V8 heap per idle connection', 'KB', o.heapPerConn / KB, b.heapPerConn / KB),
     row('S11', 'RSS of all server processes at full', 'MiB', o.rssTotal / 2 ** 20, b.rssTotal / 2 ** 20),
+    row(
+      'S11',
+      'kernel memory per connection, both ends (slab + TCP buffers, machine-wide)',
+      'KB',
+      o.kernelPerConn / KB,
+      b.kernelPerConn / KB,
+      null,
+      null,
+      `TCP sockets per connection opened: ${o.tcpSocketsPerConn.toFixed(2)} / ${b.tcpSocketsPerConn.toFixed(2)} (2 = both ends); other work on the machine moves this figure`,
+    ),
     row('S11', `server CPU while idle per 10,000 connections per minute (ping every ${ctx.params.s11.heartbeatMs / 1000} s)`, 'ms', o.idle.msPer10kPerMin, b.idle.msPer10kPerMin),
     row('S11', 'server CPU per heartbeat ping answered (idle CPU / pings)', 'µs', o.idle.cpuUsPerPing, b.idle.cpuUsPerPing),
     row('S11', `time to open ${sum(o.perShard.map((s) => s.measured)).toLocaleString('en-US')} connections`, 's', o.connectSeconds, b.connectSeconds),
