@@ -28,16 +28,19 @@ export interface Ctx {
 /** "Up to date" for CONNECT sync: the server replays nothing, the relay reads the keys. */
 export const upToDate = Number.MAX_SAFE_INTEGER;
 
-/** Starts the server of `kind`; `tag` names its log file and CPU profile. */
+/**
+ * Starts the server of `kind`; `tag` names its log file and CPU profile. `dataDir` (S11's
+ * shards) replaces the run's seeded one; `pingMs` turns on the relay's heartbeat.
+ */
 export function startTarget(
   ctx: Ctx,
   kind: TargetKind,
   tag: string,
-  opts: { inspect?: boolean; env?: Record<string, string>; sqliteSync?: 'full' | 'normal' } = {},
+  opts: { inspect?: boolean; env?: Record<string, string>; sqliteSync?: 'full' | 'normal'; dataDir?: string; pingMs?: number } = {},
 ): Promise<Target> {
-  if (kind === 'baseline') return startBaseline();
+  if (kind === 'baseline') return startBaseline(opts.pingMs ?? 0);
   return startOurs({
-    dataDir: ctx.dataDir,
+    dataDir: opts.dataDir ?? ctx.dataDir,
     secret: ctx.secret,
     sqliteSync: opts.sqliteSync ?? ctx.params.sqliteSync,
     inspect: opts.inspect ?? false,

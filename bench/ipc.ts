@@ -90,13 +90,25 @@ export interface TrafficResult {
   lpSends?: number;
 }
 
-export type ToLoadgen = ConnectCommand | { op: 'traffic'; plan: TrafficPlan } | { op: 'close' } | { op: 'exit' };
+export type ToLoadgen = ConnectCommand | { op: 'traffic'; plan: TrafficPlan } | { op: 'stats' } | { op: 'close' } | { op: 'exit' };
+
+/** What a load generator has counted so far (S11): pings received, its own CPU µs and RSS. */
+export interface LoadgenStats {
+  pings: number;
+  /** Clients whose session is open (CONNACK received, not closed since). */
+  open: number;
+  /** Sessions closed after their CONNACK since the process started, by close code (closeAll's own included): count, first and last epoch ms. */
+  closes: Record<string, { n: number; first: number; last: number }>;
+  cpuUs: number;
+  rssBytes: number;
+}
 
 export type FromLoadgen =
   | { op: 'ready' }
   | { op: 'progress'; done: number; total: number }
   | { op: 'connected'; result: ConnectResult }
   | { op: 'traffic'; result: TrafficResult }
+  | ({ op: 'stats' } & LoadgenStats)
   | { op: 'closed' }
   | { op: 'error'; message: string };
 

@@ -5,6 +5,7 @@
  * `"type"` first, and at 100k frames/s a JSON.parse per frame would make the load
  * generator, not the server, the thing being measured.
  */
+import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { nowMs, sleepUntil } from './clock';
@@ -53,6 +54,25 @@ export class NumberQueue {
   }
 }
 
+let pingsSeen = 0;
+
+/** Counts the server's heartbeat pings (ws answers each with a pong by itself). */
+function onPing(): void {
+  pingsSeen++;
+}
+
+/** Pings received by this process's WebSocket clients so far (S11 reads it around its idle window). */
+export function pingsReceived(): number {
+  return pingsSeen;
+}
+
+const closedAfterOpen: Record<string, { n: number; first: number; last: number }> = {};
+
+/** Sessions that closed after their CONNACK since the process started, by close code: how many, first and last (epoch ms). */
+export function closesAfterOpen(): Record<string, { n: number; first: number; last: number }> {
+  return structuredClone(closedAfterOpen);
+}
+
 export class Client {
   ws: WebSocket | null = null;
   /** The long-poll carrier instead of `ws` (S8). */
@@ -89,10 +109,13 @@ export class ClientSet {
   /** Opens every client of the command; resolves when each has its CONNACK or failed. */
   async connect(cmd: ConnectCommand, progress: (done: number, total: number) => void): Promise<ConnectResult> {
     // Tokens are minted before the start time so a storm measures the server, not jwt.sign.
+    // With a KeyObject: given the string, jsonwebtoken re-parses it as a key on every call
+    // (~0.75 ms each), which blocked a load generator minting 16,000 tokens for 12-60 s on
+    // the busy VM: long enough to miss two heartbeats, so the server dropped its open sockets (S11).
+    const key = createSecretKey(Buffer.from(cmd.secret, 'utf8'));
     const base = this.clients.length;
     const fresh = cmd.clients.map(
-      (spec, i) =>
-        new Client(base + i, spec, jwt.sign({}, cmd.secret, { algorithm: 'HS256', subject: spec.user, expiresIn: 6 * 3600 })),
+      (spec, i) => new Client(base + i, spec, jwt.sign({}, key, { algorithm: 'HS256', subject: spec.user, expiresIn: 6 * 3600 })),
     );
     this.clients.push(...fresh);
     if (cmd.startAt > 0) await sleepUntil(cmd.startAt);
@@ -158,6 +181,7 @@ export class ClientSet {
         handshakeTimeout: 60_000,
       });
       c.ws = ws;
+      ws.on('ping', onPing);
       ws.once('open', () => {
         ws.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } }));
       });
@@ -175,7 +199,13 @@ export class ClientSet {
       ws.on('close', (code: number) => {
         const wasOpen = c.open;
         c.open = false;
-        if (wasOpen) this.sink.closed(c, code);
+        if (wasOpen) {
+          const now = Date.now();
+          const seen = (closedAfterOpen[code] ??= { n: 0, first: now, last: now });
+          seen.n++;
+          seen.last = now;
+          this.sink.closed(c, code);
+        }
         settle({ error: `close ${code}`, missed: 0, more: false, at: nowMs() });
       });
       ws.on('error', (err: Error & { code?: string }) => {
@@ -228,6 +258,13 @@ export class ClientSet {
     else if (t === A) this.sink.ack(c, at);
     else if (t === E) this.sink.error(c, data);
     // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
+  }
+
+  /** Clients with an open session right now. */
+  openCount(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.open) n++;
+    return n;
   }
 
   /** Closes every socket (without the close handshake; long-poll sessions are DELETEd) and forgets the clients. */

@@ -3,11 +3,16 @@
  * test). Holds up to a few thousand client connections and runs one command at a time:
  * connect, traffic, close. Reports over IPC; exits when the orchestrator goes away.
  */
-import { ClientSet } from './lg-clients';
+import { ClientSet, closesAfterOpen, pingsReceived } from './lg-clients';
 import { TrafficRun } from './lg-traffic';
 import type { FromLoadgen, ToLoadgen } from './ipc';
 
 const set = new ClientSet();
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
 
 function reply(msg: FromLoadgen): void {
   process.send?.(msg);
@@ -22,6 +27,9 @@ async function handle(msg: ToLoadgen): Promise<void> {
     }
     case 'traffic':
       reply({ op: 'traffic', result: await new TrafficRun(set, msg.plan).run() });
+      return;
+    case 'stats':
+      reply({ op: 'stats', pings: pingsReceived(), open: set.openCount(), closes: closesAfterOpen(), cpuUs: cpuUs(), rssBytes: process.memoryUsage().rss });
       return;
     case 'close':
       await set.closeAll();

@@ -82,6 +82,16 @@ export interface Params {
     floorConcurrency: number;
     loadgens: number;
   };
+  /**
+   * Density at scale: `connections` idle authenticated WebSocket connections over `shards`
+   * independent single-shard servers (embedded engines, a DATA_DIR each), one load
+   * generator per shard, each side ≤ ~18,000 sockets (the per-process limit is 20,000 open
+   * files). Memory as S1 (after `warmPerShard` per shard, then all, `settleMs` later, both
+   * after a full GC); then the server CPU over an idle window of `idleMs` at the default
+   * heartbeat (`heartbeatMs`, the server's HEARTBEAT_MS default, also the relay's ping
+   * interval): a multiple of it, so every shard sweeps the same number of times give or take one.
+   */
+  s11: { connections: number; shards: number; warmPerShard: number; concurrency: number; settleMs: number; idleMs: number; heartbeatMs: number };
 }
 
 const full: Params = {
@@ -119,6 +129,7 @@ const full: Params = {
     floorConcurrency: 16,
     loadgens: 2,
   },
+  s11: { connections: 100_000, shards: 6, warmPerShard: 500, concurrency: 100, settleMs: 5000, idleMs: 75_000, heartbeatMs: 25_000 },
 };
 
 const quick: Params = {
@@ -134,6 +145,7 @@ const quick: Params = {
   s7: { ...full.s7, warmupMs: 2000, measureMs: 6000 },
   s8: { ...full.s8, rate: 500, warmupMs: 2000, measureMs: 3000, drainMs: 1000 },
   s9: { ...full.s9, rounds: 3, rate: 500, warmupMs: 2000, measureMs: 5000, drainMs: 1000, floorReps: 4 },
+  s11: { ...full.s11, connections: 20_000, shards: 2, settleMs: 3000, idleMs: 25_000 },
   s10: { ...full.s10, direct: 100, readers: 50, groups: 10, rate: 500, warmupMs: 1000, measureMs: 3000, drainMs: 1000, floorAlone: 100, floorPushes: 500 },
 };
 

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { ConnectCommand, ConnectResult, FromLoadgen, ToLoadgen, TrafficPlan, TrafficResult } from './ipc';
+import type { ConnectCommand, ConnectResult, FromLoadgen, LoadgenStats, ToLoadgen, TrafficPlan, TrafficResult } from './ipc';
 import type { Progress } from './progress';
 
 type Reply<K extends FromLoadgen['op']> = Extract<FromLoadgen, { op: K }>;
@@ -59,11 +59,20 @@ export class LoadgenPool {
     return this.gens.length;
   }
 
-  /** Connects clientsPerGen[i] on load generator i; prints progress under `label`. */
+  /** The load generators' process ids (to read their CPU from /proc). */
+  get pids(): number[] {
+    return this.gens.map((g) => g.child.pid as number);
+  }
+
+  /**
+   * Connects clientsPerGen[i] on load generator i; prints progress under `label`.
+   * `urlPerGen` (S11: one server per load generator) overrides `shared.url` per generator.
+   */
   async connect(
     shared: Omit<ConnectCommand, 'op' | 'clients'>,
     clientsPerGen: ConnectCommand['clients'][],
     progress: Progress,
+    urlPerGen?: readonly string[],
   ): Promise<ConnectResult[]> {
     const done = new Array<number>(clientsPerGen.length).fill(0);
     const total = clientsPerGen.reduce((n, c) => n + c.length, 0);
@@ -74,7 +83,8 @@ export class LoadgenPool {
           done[i] = d;
           progress.update(done.reduce((a, b) => a + b, 0), total);
         };
-        return gen.request({ op: 'connect', ...shared, clients }, 'connected').then((r) => r.result);
+        const url = urlPerGen?.[i] ?? shared.url;
+        return gen.request({ op: 'connect', ...shared, url, clients }, 'connected').then((r) => r.result);
       }),
     );
     progress.done(total);
@@ -91,7 +101,29 @@ export class LoadgenPool {
     await Promise.all(this.gens.map((g) => g.request({ op: 'close' }, 'closed')));
   }
 
+  /** Every load generator's counters, in order. */
+  async stats(): Promise<LoadgenStats[]> {
+    return Promise.all(this.gens.map((g) => g.request({ op: 'stats' }, 'stats')));
+  }
+
   stop(): void {
     for (const g of this.gens) if (g.child.connected) g.child.send({ op: 'exit' } satisfies ToLoadgen);
+  }
+
+  /** stop(), then waits for every process to be gone (SIGKILL after `graceMs`). */
+  async exit(graceMs = 10_000): Promise<void> {
+    const gone = this.gens.map(
+      (g) =>
+        new Promise<void>((resolve) => {
+          if (g.child.exitCode !== null || g.child.signalCode !== null) return resolve();
+          g.child.once('exit', () => resolve());
+        }),
+    );
+    this.stop();
+    const timer = setTimeout(() => {
+      for (const g of this.gens) if (g.child.exitCode === null && g.child.signalCode === null) g.child.kill('SIGKILL');
+    }, graceMs);
+    await Promise.all(gone);
+    clearTimeout(timer);
   }
 }

@@ -80,3 +80,18 @@ export function pidsMatching(needle: string): number[] {
   }
   return out;
 }
+
+/**
+ * Kernel memory of the whole machine that grows with sockets: slab caches (the TCP socket
+ * objects, inodes, dentries) from /proc/meminfo, and TCP buffer pages from
+ * /proc/net/sockstat. Not in any process's VmRSS; machine-wide, so other work moves it too.
+ */
+export function kernelSocketMemory(): { slabBytes: number; tcpBufferBytes: number; tcpSockets: number } {
+  const slab = /^Slab:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  const tcp = /^TCP: inuse (\d+) .* mem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return {
+    slabBytes: slab ? Number(slab[1]) * 1024 : 0,
+    tcpBufferBytes: tcp ? Number(tcp[2]) * 4096 : 0,
+    tcpSockets: tcp ? Number(tcp[1]) : 0,
+  };
+}

@@ -6,7 +6,9 @@
  * no sequencer beyond a counter per conversation, no validation beyond JSON.parse.
  * Runs in its own process (forked by the orchestrator with --expose-gc), port in argv[2].
  * Listeners are module-level, as in the real gateway, so memory per connection compares
- * like with like.
+ * like with like. With a ping interval in argv[3] (S11) it also heartbeats as the server
+ * does: one timer pings every socket each interval, and one that answered no ping since the
+ * last sweep is terminated. Off by default, so the other scenarios' floor stays what it was.
  */
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { FromRelay, ToRelay } from './ipc';
@@ -17,7 +19,8 @@ interface Conn {
 }
 
 const kConn = Symbol('conn');
-type RelaySocket = WebSocket & { [kConn]?: Conn };
+const kAlive = Symbol('alive');
+type RelaySocket = WebSocket & { [kConn]?: Conn; [kAlive]?: boolean };
 
 /** conv_id -> sockets of its members that are connected */
 const members = new Map<string, Set<RelaySocket>>();
@@ -118,13 +121,43 @@ function onError(): void {
   // 'close' follows; nothing to clean up here.
 }
 
+function onPong(this: RelaySocket): void {
+  this[kAlive] = true;
+}
+
+/** Sockets pinged by the heartbeat (only when it is on). */
+const sockets = new Set<RelaySocket>();
+
+function untrack(this: RelaySocket): void {
+  sockets.delete(this);
+}
+
+function sweep(): void {
+  for (const ws of sockets) {
+    if (ws[kAlive] === false) {
+      ws.terminate();
+      continue;
+    }
+    ws[kAlive] = false;
+    ws.ping();
+  }
+}
+
 const port = Number(process.argv[2] ?? 0);
+const pingMs = Number(process.argv[3] ?? 0);
 const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false, clientTracking: false, maxPayload: 1 << 20 });
 wss.on('connection', (ws: RelaySocket) => {
   ws.on('message', onMessage);
   ws.on('close', onClose);
   ws.on('error', onError);
+  if (pingMs > 0) {
+    ws[kAlive] = true;
+    sockets.add(ws);
+    ws.on('pong', onPong);
+    ws.on('close', untrack);
+  }
 });
+if (pingMs > 0) setInterval(sweep, pingMs);
 wss.on('listening', () => {
   const address = wss.address();
   const actual = typeof address === 'object' && address ? address.port : port;

@@ -45,6 +45,42 @@ export interface DensityRun {
   cpuUsPerConnect: number;
 }
 
+/** S11: one kind of server as K processes, each holding its share of the idle connections. */
+export interface DensityScaleRun {
+  shards: number;
+  connections: number;
+  failed: number;
+  failures: Record<string, number>;
+  /** Per shard: connections measured (opened after the warm ones), VmRSS and heap growth per connection, VmRSS at full. */
+  perShard: { connections: number; measured: number; rssPerConn: number; heapPerConn: number; rssAfter: number; sessions: number | null }[];
+  /** Growth summed over the shards / measured connections summed. */
+  rssPerConn: number;
+  heapPerConn: number;
+  rssTotal: number;
+  /** Machine-wide growth of slab and TCP buffer memory per connection (client and server socket both here). */
+  kernelPerConn: number;
+  /** Growth of the machine's TCP sockets per connection (2 when nothing else changed). */
+  tcpSocketsPerConn: number;
+  connectSeconds: number;
+  idle: {
+    windowSec: number;
+    /** Server CPU over the window, all shards, µs. */
+    serverCpuUs: number;
+    /** Server CPU per 10,000 connections per minute, ms. */
+    msPer10kPerMin: number;
+    /** Heartbeat pings the clients received in the window, per connection. */
+    pingsPerConn: number;
+    /** Server CPU per ping answered (the sweep's whole cost over its pings), µs. */
+    cpuUsPerPing: number;
+    loadgenCpuPct: number;
+    otherCpuPct: number;
+    /** Sessions open at the load generators at the window's edges, and those closed after CONNACK (by close code). */
+    openBefore: number;
+    openAfter: number;
+    closes: Record<string, { n: number; firstSec: number; lastSec: number }>;
+  };
+}
+
 /** What every traffic phase reports. */
 export interface PhaseRun {
   windowSec: number;
@@ -241,6 +277,7 @@ export interface BenchResults {
   s8?: TransportRuns;
   s9?: ImagesRuns;
   s10?: PushRuns;
+  s11?: Pair<DensityScaleRun>;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }

@@ -31,6 +31,7 @@ import { runS7 } from './scenarios/s7-cross-shard';
 import { runS8 } from './scenarios/s8-longpoll';
 import { runS9 } from './scenarios/s9-images';
 import { runS10 } from './scenarios/s10-push';
+import { runS11 } from './scenarios/s11-density-scale';
 import { seed } from './seed';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -46,6 +47,7 @@ const scenarios: { id: string; title: string; run: (ctx: Ctx) => Promise<Row[]> 
   { id: 'S8', title: 'long-poll against WebSocket, our server', run: runS8 },
   { id: 'S9', title: "images: upload to the recipient's screen, and messaging beside them", run: runS9 },
   { id: 'S10', title: 'push to offline devices: latency, fan-out, retraction', run: runS10 },
+  { id: 'S11', title: 'density at scale: idle connections over several shard processes, heartbeat CPU', run: runS11 },
 ];
 
 interface Args {

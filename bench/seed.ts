@@ -22,12 +22,64 @@ export interface Seeded {
 }
 
 const dummyHash = 'scrypt$bench$not-a-real-hash';
+const pad = (n: number): string => String(n).padStart(6, '0');
+
+/** The seeded user of global index `i` (the same name in every database that holds it). */
+export function benchUser(i: number): string {
+  return `u_bench${pad(i)}`;
+}
+
+/**
+ * Users `from .. from + count` (from and count even) and their direct pairs (2i, 2i+1),
+ * named as seed() names them; returns the pairs' conversation ids in order.
+ */
+async function seedPairUsers(store: SqliteStore, from: number, count: number, now: number): Promise<string[]> {
+  for (let i = from; i < from + count; i++) {
+    await store.createUser({ user_id: benchUser(i), username: `bench${pad(i)}`, display_name: `Bench ${i}`, password_hash: dummyHash, created_at: now });
+  }
+  const convs: string[] = [];
+  for (let i = from / 2; i < (from + count) / 2; i++) {
+    const conv_id = `c_bench_pair${pad(i)}`;
+    convs.push(conv_id);
+    await store.createConversation({
+      conv_id,
+      type: 'direct',
+      title: null,
+      created_at: now,
+      members: [
+        { user_id: benchUser(2 * i), role: 'member' },
+        { user_id: benchUser(2 * i + 1), role: 'member' },
+      ],
+    });
+  }
+  return convs;
+}
+
+/**
+ * S11: one shard's own database holding users `from .. from + count` and their pairs, as
+ * seed() seeds them (a shard serves only its slice, so pairs never straddle two shards).
+ */
+export async function seedPairs(dbFile: string, from: number, count: number, sync: Params['sqliteSync']): Promise<{ users: string[]; pairConvs: string[] }> {
+  if (from % 2 !== 0 || count % 2 !== 0) throw new Error('seedPairs: from and count must be even');
+  const db = openSqliteDatabase(dbFile, { synchronous: sync });
+  const store = new SqliteStore(db);
+  db.exec('BEGIN');
+  try {
+    const pairConvs = await seedPairUsers(store, from, count, Date.now());
+    db.exec('COMMIT');
+    return { users: Array.from({ length: count }, (_, i) => benchUser(from + i)), pairConvs };
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
 
 export async function seed(dbFile: string, p: Params): Promise<Seeded> {
   const userCount = Math.max(p.s1.connections, 2 * p.s2.pairs, 2 * p.s3.pairs, p.s4.members, 2 * p.s8.pairs, p.s8.idleWarm + p.s8.idle, 2 * (p.s9.pairs + p.s9.uploaders));
-  const pad = (n: number): string => String(n).padStart(6, '0');
   const out: Seeded = {
-    users: Array.from({ length: userCount + (userCount % 2) }, (_, i) => `u_bench${pad(i)}`),
+    users: Array.from({ length: userCount + (userCount % 2) }, (_, i) => benchUser(i)),
     pairConvs: [],
     group: 'c_bench_group',
     groupMembers: [],
@@ -41,23 +93,7 @@ export async function seed(dbFile: string, p: Params): Promise<Seeded> {
   // One transaction for the whole seed: the store's own transactions nest as savepoints.
   db.exec('BEGIN');
   try {
-    for (const [i, user_id] of out.users.entries()) {
-      await store.createUser({ user_id, username: `bench${pad(i)}`, display_name: `Bench ${i}`, password_hash: dummyHash, created_at: now });
-    }
-    for (let i = 0; i < out.users.length / 2; i++) {
-      const conv_id = `c_bench_pair${pad(i)}`;
-      out.pairConvs.push(conv_id);
-      await store.createConversation({
-        conv_id,
-        type: 'direct',
-        title: null,
-        created_at: now,
-        members: [
-          { user_id: out.users[2 * i], role: 'member' },
-          { user_id: out.users[2 * i + 1], role: 'member' },
-        ],
-      });
-    }
+    out.pairConvs = await seedPairUsers(store, 0, out.users.length, now);
     await store.createConversation({
       conv_id: out.group,
       type: 'group',

@@ -162,9 +162,10 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
   };
 }
 
-export async function startBaseline(): Promise<Target> {
+/** `pingMs` > 0: the relay heartbeats its sockets at that interval (S11's floor); 0: no pings. */
+export async function startBaseline(pingMs = 0): Promise<Target> {
   const port = await freePort();
-  const child = fork(path.join(__dirname, 'relay.js'), [String(port)], {
+  const child = fork(path.join(__dirname, 'relay.js'), [String(port), String(pingMs)], {
     execArgv: ['--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
