@@ -10,6 +10,7 @@ import { connectCassandra, type CassandraConfig } from '../src/cassandra';
 import { Ring } from '../src/cluster/ring';
 import { CassandraStore } from '../src/store';
 import { sleep } from './clock';
+import { directConversation } from './seed';
 import type { Ctx } from './context';
 import { startOurs, type Target } from './target';
 
@@ -72,16 +73,7 @@ export async function seedCluster(keyspace: string, run: string, pairs: number, 
           for (const user_id of [s, r]) {
             await store.createUser({ user_id, username: user_id.slice(2), display_name: user_id, password_hash: 'scrypt$bench$not-a-real-hash', created_at: now });
           }
-          await store.createConversation({
-            conv_id,
-            type: 'direct',
-            title: null,
-            created_at: now,
-            members: [
-              { user_id: s, role: 'member' },
-              { user_id: r, role: 'member' },
-            ],
-          });
+          await store.createConversation(directConversation(conv_id, s, r, now));
         }),
       );
     }

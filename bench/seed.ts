@@ -25,6 +25,11 @@ const dummyHash = 'scrypt$bench$not-a-real-hash';
 const pad = (n: number): string => String(n).padStart(6, '0');
 
 /** The seeded user of global index `i` (the same name in every database that holds it). */
+/** The conversation a direct pair is created with, on either engine's store. */
+export function directConversation(conv_id: string, a: string, b: string, now: number): Parameters<SqliteStore['createConversation']>[0] {
+  return { conv_id, type: 'direct', title: null, created_at: now, members: [{ user_id: a, role: 'member' }, { user_id: b, role: 'member' }] };
+}
+
 export function benchUser(i: number): string {
   return `u_bench${pad(i)}`;
 }
@@ -41,16 +46,7 @@ async function seedPairUsers(store: SqliteStore, from: number, count: number, no
   for (let i = from / 2; i < (from + count) / 2; i++) {
     const conv_id = `c_bench_pair${pad(i)}`;
     convs.push(conv_id);
-    await store.createConversation({
-      conv_id,
-      type: 'direct',
-      title: null,
-      created_at: now,
-      members: [
-        { user_id: benchUser(2 * i), role: 'member' },
-        { user_id: benchUser(2 * i + 1), role: 'member' },
-      ],
-    });
+    await store.createConversation(directConversation(conv_id, benchUser(2 * i), benchUser(2 * i + 1), now));
   }
   return convs;
 }
@@ -122,16 +118,7 @@ async function seedStorm(store: SqliteStore, sequencer: SqliteSequencer, out: Se
     out.storm.users.push(user_id);
     out.storm.convs.push(conv_id);
     await store.createUser({ user_id, username: `bench_storm${i}`, display_name: `Storm ${i}`, password_hash: dummyHash, created_at: now });
-    await store.createConversation({
-      conv_id,
-      type: 'direct',
-      title: null,
-      created_at: now,
-      members: [
-        { user_id, role: 'member' },
-        { user_id: sender, role: 'member' },
-      ],
-    });
+    await store.createConversation(directConversation(conv_id, user_id, sender, now));
     const range = await sequencer.reserve(conv_id, p.s5.missed);
     for (let seq = range.start; seq < range.end; seq++) {
       batch.push({
