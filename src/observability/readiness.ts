@@ -7,7 +7,7 @@
  * counts as down meanwhile. Changes of state are logged.
  */
 import type { Gauge } from 'prom-client';
-import type { Logger } from './index';
+import type winston from 'winston';
 
 /** One engine's check: resolves (or returns true) when it can serve; rejects or returns false when not. */
 export interface Probe {
@@ -28,7 +28,7 @@ export interface ReadinessOptions {
   timeoutMs?: number;
   /** `chat_engine_up{engine}`: 1 when the last probe passed. */
   gauge?: Gauge<'engine'>;
-  logger?: Logger;
+  logger?: winston.Logger;
 }
 
 export class Readiness {
