@@ -123,10 +123,11 @@ export class PushService {
    */
   notify(event: ConvEvent, recipients: readonly string[], conv: { type: 'direct' | 'group'; title: string | null }): void {
     if (this.stopped || recipients.length === 0) return;
-    if (this.reach.noneOf(recipients)) return; // nobody here has a device to push to
     const batchMs = this.opts.batchMs ?? 200;
     const now = Date.now();
     if ((this.windows.get(event.conv_id) ?? 0) > now) return; // the open window's job will read this event
+    // Only when a window would open: a group's recipients are looked up once per window, not per message.
+    if (this.reach.noneOf(recipients)) return; // nobody here has a device to push to
     this.windows.set(event.conv_id, now + batchMs);
     this.opts.counters.window?.();
     const job: WindowJob = { conv_id: event.conv_id, conv_type: conv.type, conv_title: conv.title, first_seq: event.seq, until_ts: event.ts + batchMs };

@@ -31,6 +31,42 @@ afterAll(async () => {
 }, 60_000);
 
 const subscription = (device: string) => push.subscription(device);
+const windowsOn = async (shard: ChildServer): Promise<number> =>
+  Number(/chat_push_windows_total (\d+)/.exec(await (await fetch(`${shard.url}/metrics`)).text())?.[1] ?? 'NaN');
+
+// Before the test that kills s1: it needs both shards.
+test('a device registered through one shard is pushed at once by the owner on another, which had learned the user had none', async () => {
+  const ring = new Ring(ids);
+  const s = (id: string) => shards.get(id) as ChildServer;
+  const alice = await registerUser(s('s2').url);
+  let dave = await registerUser(s('s2').url);
+  let conv = '';
+  for (let i = 0; i < 40 && conv === ''; i++) {
+    dave = await registerUser(s('s2').url);
+    const id = await createConversation(s('s2').url, alice, 'direct', [dave]);
+    if (ring.owner(id) === 's1') conv = id;
+  }
+  expect(conv).not.toBe('');
+  const a = await TestSocket.connect(s('s2').wsUrl, alice.token, 'alice-reach');
+  // Dave has no device. The window jobs (run by either shard) find none; once the owner s1
+  // has run one, its messages open no window: its window counter stops moving.
+  let learned = false;
+  for (let i = 0; i < 30 && !learned; i++) {
+    const before = await windowsOn(s('s1'));
+    expect((await a.sock.sendMessage(conv, `no device yet ${i}`, `reach-${env.run}-${i}`)).type).toBe('ACK');
+    await sleep(700); // past the window and its job
+    learned = (await windowsOn(s('s1'))) === before;
+  }
+  expect(learned).toBe(true);
+  // Dave installs the app through s2; s1 hears of it on the bus and opens a window again.
+  expect((await http(s('s2').url, 'PUT', '/api/v1/push/devices/dave-phone', { platform: 'web', webpush: subscription('dave-phone') }, dave.token)).status).toBe(201);
+  await sleep(200); // the bus message crosses
+  const ack = await a.sock.sendMessage(conv, 'now on your phone', `reach-${env.run}-last`);
+  await pollUntil(async () => push.of('dave-phone').length, (n) => n >= 1, 10_000);
+  expect(push.of('dave-phone')[0]?.payload).toMatchObject({ kind: 'message', conv_id: conv, seq: ack.seq });
+  a.sock.close();
+});
+
 test('the owner dies inside the batching window: the surviving shard pushes, once; a device connected anywhere is not pushed', async () => {
   const ring = new Ring(ids);
   const s = (id: string) => shards.get(id) as ChildServer;
