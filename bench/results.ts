@@ -224,6 +224,8 @@ export interface StormRun {
   connackHist: HistogramData;
   /** Server CPU from the storm's start to its last CONNACK, per client. */
   cpuUsPerReconnect: number;
+  /** CPU of the machine's other processes (not server, not load generators) over the storm, % of one core. */
+  otherCpuPct: number;
 }
 
 export interface StoreRun {

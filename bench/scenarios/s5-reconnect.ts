@@ -10,7 +10,7 @@ import { deal, label, sourceAddress, startTarget, type Ctx } from '../context';
 import { Histogram, percentiles } from '../histogram';
 import type { ClientSpec } from '../ipc';
 import { Progress } from '../progress';
-import { cpuMicros } from '../procstat';
+import { cpuMicros, machineBusyMicros } from '../procstat';
 import { row, type Pair, type Row, type StormRun } from '../results';
 import type { TargetKind } from '../target';
 
@@ -28,6 +28,8 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<StormRun> {
     // Tokens are minted before startAt; 1.5 s covers that for thousands of clients.
     const startAt = nowMs() + 1500;
     const cpu0 = cpuMicros(target.pid);
+    const gens0 = pool.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
+    const machine0 = machineBusyMicros();
     const results = await pool.connect(
       { url: target.wsUrl, secret: ctx.secret, concurrency: p.concurrency, startAt },
       lists,
@@ -35,6 +37,10 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<StormRun> {
     );
     // Read right after the last CONNACK: the server was idle before startAt.
     const cpuUs = cpuMicros(target.pid) - cpu0;
+    const gensUs = pool.pids.reduce((n, pid) => n + cpuMicros(pid), 0) - gens0;
+    const machineUs = machineBusyMicros() - machine0;
+    // From the read of cpu0 (before the 1.5 s lead-in) to the last CONNACK.
+    const windowUs = (nowMs() - startAt + 1500) * 1000;
     const connack = Histogram.from(results.map((r) => r.connack));
     const failures: Record<string, number> = {};
     for (const r of results) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
@@ -50,6 +56,7 @@ async function measure(ctx: Ctx, kind: TargetKind): Promise<StormRun> {
       connack: percentiles(connack),
       connackHist: connack.toJSON(),
       cpuUsPerReconnect: cpuUs / specs.length,
+      otherCpuPct: (Math.max(0, machineUs - cpuUs - gensUs) / windowUs) * 100,
     };
     await pool.closeAll();
     return run;
@@ -72,9 +79,10 @@ export async function runS5(ctx: Ctx): Promise<Row[]> {
     : `INCOMPLETE: ${o.connected}/${o.clients} connected, min missed ${o.minMissed}, failures ${JSON.stringify(o.failures)}`;
   const n = o.clients.toLocaleString('en-US');
   return [
-    row('S5', `${n} reconnects, all replayed`, 's', o.seconds, b.seconds, '≤ 5 s', (v) => complete && v <= 5, note),
+    row('S5', `${n} reconnects, all replayed`, 's', o.seconds, b.seconds, '≤ 3 s', (v) => complete && v <= 3, note),
     row('S5', 'server CPU per reconnect', 'µs', o.cpuUsPerReconnect, b.cpuUsPerReconnect),
     row('S5', 'connect→CONNACK p50', 'ms', o.connack.p50 / 1000, b.connack.p50 / 1000),
     row('S5', 'connect→CONNACK p99', 'ms', o.connack.p99 / 1000, b.connack.p99 / 1000),
+    row('S5', 'other processes CPU, not the bench', '%', o.otherCpuPct, b.otherCpuPct),
   ];
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore, openSqliteDatabase } from '../../src/store';
-import { countUnreadConversationsSql, countUnreadSql } from '../../src/store/sqlite/inbox';
+import { countUnreadConversationsSql, countUnreadSql, inboxChangedSinceSql } from '../../src/store/sqlite/inbox';
 import { runStoreContract } from './contract';
 
 function tempFile(): { file: string; remove: () => void } {
@@ -76,6 +76,48 @@ describe('SqliteStore engine specifics', () => {
       // No table is scanned (the outer count scans only the LIMITed subquery's rows).
       expect(plan.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'))).toEqual([]);
     } finally {
+      remove();
+    }
+  });
+
+  it('reads the CONNACK inbox rows from the member index, counting unread in one range of the (conv_id, seq) key', () => {
+    const { file, remove } = tempFile();
+    try {
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${inboxChangedSinceSql}`)
+        .all('u', 0, 500)
+        .map((row) => (row as { detail: string }).detail);
+      db.close();
+      expect(plan).toContain('SEARCH m USING INDEX conv_members_by_user (user_id=?)');
+      // Unread and mentions together: one pass over the unread range per row, not two.
+      const logReads = plan.filter((d) => /^(SEARCH|SCAN) e\b/.test(d));
+      expect(logReads).toHaveLength(1);
+      expect(logReads[0]).toMatch(/^SEARCH e USING (PRIMARY KEY|INDEX sqlite_autoindex_events_1) \(conv_id=\? AND seq>\?\)$/);
+      expect(plan.filter((d) => /^SCAN (events|e|m|c)\b/.test(d))).toEqual([]);
+    } finally {
+      remove();
+    }
+  });
+
+  it('binds no bare LIMIT parameter (SQLite would compile the statement again on every run)', async () => {
+    const { file, remove } = tempFile();
+    const prepared: string[] = [];
+    const prepare = Database.prototype.prepare;
+    const spy = jest.spyOn(Database.prototype, 'prepare').mockImplementation(function (this: Database.Database, sql: string) {
+      prepared.push(sql);
+      return prepare.call(this, sql);
+    });
+    try {
+      const db = openSqliteDatabase(file, { synchronous: 'normal' });
+      const store = new SqliteStore(db);
+      spy.mockRestore();
+      // The store prepares its statements up front; a few of them bind a limit.
+      expect(prepared.filter((sql) => /\bLIMIT\s+\+[?@:$]/i.test(sql)).length).toBeGreaterThanOrEqual(5);
+      expect(prepared.filter((sql) => /\bLIMIT\s+[?@:$]/i.test(sql))).toEqual([]);
+      await store.close();
+    } finally {
+      spy.mockRestore();
       remove();
     }
   });

@@ -55,7 +55,7 @@ export class AttachmentTable {
     this.setMeta = db.prepare(`UPDATE attachments SET meta = ? WHERE attachment_id = ? AND state = 'ready'`);
     this.remove = db.prepare(`DELETE FROM attachments WHERE attachment_id = ? RETURNING ${columns}`);
     this.unposted = db.prepare(
-      `SELECT ${columns} FROM attachments WHERE conv_id IS NULL AND created_at < ? ORDER BY created_at, attachment_id LIMIT ?`,
+      `SELECT ${columns} FROM attachments WHERE conv_id IS NULL AND created_at < ? ORDER BY created_at, attachment_id LIMIT +?`,
     );
     // Posted once: a record already posted keeps the message it was first posted with
     // (the rules let only unposted attachments into a SEND; this keeps a slip harmless).
@@ -135,7 +135,7 @@ export class BlobTable {
     this.setRefs = db.prepare('UPDATE blobs SET refs = ?, unreferenced_since = ? WHERE sha256 = ?');
     this.unreferenced = db.prepare(
       `SELECT sha256, unreferenced_since, CASE claimed WHEN 0 THEN NULL ELSE claimed_at END AS claimed_at FROM blobs
-       WHERE refs = 0 AND unreferenced_since < ? AND (claimed = 0 OR claimed_at < ?) ORDER BY unreferenced_since, sha256 LIMIT ?`,
+       WHERE refs = 0 AND unreferenced_since < ? AND (claimed = 0 OR claimed_at < ?) ORDER BY unreferenced_since, sha256 LIMIT +?`,
     );
     this.claimFree = db.prepare(
       'UPDATE blobs SET claimed = 1, claimed_at = ? WHERE sha256 = ? AND refs = 0 AND unreferenced_since = ? AND claimed = 0',

@@ -9,6 +9,16 @@ export interface SqliteOpenOptions {
 }
 
 /**
+ * Every statement of this store writes a bound LIMIT as `LIMIT +?`, never `LIMIT ?`. The
+ * SQLite we ship (3.53) lets the planner read a bare bound LIMIT's value, which marks the
+ * statement to be compiled again whenever that parameter is bound, that is on every run.
+ * Measured on bench S5's seed (one process, warm cache, per call through the store):
+ * readEvents of 20 events 107 -> 50 µs, inboxChangedSince of one row 123 -> 26 µs. The
+ * unary plus hides the variable from the planner; the limit still applies.
+ * test/store/sqlite.test.ts checks every statement the store prepares.
+ */
+
+/**
  * Opens (creating when absent) the database file with WAL and the store schema applied.
  * Idempotent; one connection is meant to be shared by the store and the sequencer.
  */

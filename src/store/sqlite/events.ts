@@ -66,16 +66,16 @@ export class EventReader {
     // quoted as a string.
     const aggregate = <P extends unknown[]>(array: string, rows: string) =>
       db.prepare<P, string>(`SELECT json_group_array(${array} ORDER BY e.seq) FROM (${rows}) e`).pluck();
-    this.after = aggregate<[string, number, number]>(eventArray, 'SELECT * FROM events WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.after = aggregate<[string, number, number]>(eventArray, 'SELECT * FROM events WHERE conv_id = ? AND seq > ? ORDER BY seq LIMIT +?');
     // Newest first to take the `limit` nearest `before`; the aggregate returns them ascending.
     this.before = aggregate<[string, number, number]>(
       messageArray,
-      `SELECT * FROM events WHERE conv_id = ? AND seq < ? AND kind = 'message' ORDER BY seq DESC LIMIT ?`,
+      `SELECT * FROM events WHERE conv_id = ? AND seq < ? AND kind = 'message' ORDER BY seq DESC LIMIT +?`,
     );
     this.one = aggregate<[string, number]>(messageArray, `SELECT * FROM events WHERE conv_id = ? AND seq = ? AND kind = 'message'`);
     this.thread = aggregate<[string, number, number, number]>(
       messageArray,
-      `SELECT * FROM events WHERE conv_id = ? AND thread_root = ? AND seq > ? AND kind = 'message' ORDER BY seq LIMIT ?`,
+      `SELECT * FROM events WHERE conv_id = ? AND thread_root = ? AND seq > ? AND kind = 'message' ORDER BY seq LIMIT +?`,
     );
     this.byClientMsgId = db.prepare(
       `SELECT seq, created_at AS ts, kind FROM events

@@ -31,23 +31,34 @@ export const countUnreadConversationsSql = `SELECT count(*) AS n FROM (
       SELECT 1 FROM events e
       WHERE e.conv_id = m.conv_id AND e.seq > m.last_read_seq AND e.kind = 'message'
         AND e.sender_id <> m.user_id AND e.deleted = 0)))
-  LIMIT @limit)`;
+  LIMIT +@limit)`;
 
-// The same counts per inbox row. They are applied to the page only (the outer query): in
-// the inner one SQLite would count for every conversation of the user before sorting.
+// The same counts per inbox row, in one pass over the unread range: a scalar subquery
+// returns one value, so both counts come back as a JSON pair ([unread, mentions]); two
+// subqueries read the range twice. They are applied to the page only (the outer query):
+// in the inner one SQLite would count for every conversation of the user before sorting.
 // Mentions are looked for only among the unread rows, and only in rows that have any.
 const withUnread = (page: string) => `SELECT p.*,
-    (SELECT count(*) FROM events e
+    (SELECT json_array(count(*),
+        count(CASE WHEN e.mentions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(e.mentions) WHERE value = p.user_id) THEN 1 END))
+      FROM events e
       WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
-        AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread,
-    (SELECT count(*) FROM events e
-      WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
-        AND e.sender_id <> p.user_id AND e.deleted = 0 AND e.mentions IS NOT NULL
-        AND EXISTS (SELECT 1 FROM json_each(e.mentions) WHERE value = p.user_id)) AS unread_mentions
+        AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread
   FROM (${page}) p`;
 
 const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
   m.user_id, m.last_read_seq, m.muted_until, m.marked_unread`;
+
+/**
+ * The CONNACK's inbox rows: the user's conversations changed since a time, newest first,
+ * with their unread counts. Exported so the engine test can EXPLAIN it: the counts must
+ * read the log once per row, as a range of the (conv_id, seq) key.
+ */
+export const inboxChangedSinceSql = `${withUnread(`SELECT ${pageColumns}, MAX(c.updated_at, m.updated_at) AS changed_at
+    FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
+    WHERE m.user_id = ? AND MAX(c.updated_at, m.updated_at) >= ?
+    ORDER BY changed_at DESC, c.conv_id DESC LIMIT +?`)}
+  ORDER BY p.changed_at DESC, p.conv_id DESC`;
 
 interface InboxDbRow {
   conv_id: string;
@@ -60,8 +71,8 @@ interface InboxDbRow {
   last_read_seq: number;
   muted_until: number | null;
   marked_unread: number;
-  unread: number;
-  unread_mentions: number;
+  /** JSON [unread, unread mentions] (withUnread). */
+  unread: string;
 }
 
 /** Synchronous marker and inbox queries; SqliteStore wraps them in promises. */
@@ -98,17 +109,11 @@ export class InboxQueries {
     this.page = db.prepare(
       `${withUnread(`SELECT ${pageColumns} FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
          WHERE m.user_id = ? AND (c.updated_at, c.conv_id) < (?, ?)
-         ORDER BY c.updated_at DESC, c.conv_id DESC LIMIT ?`)}
+         ORDER BY c.updated_at DESC, c.conv_id DESC LIMIT +?`)}
        ORDER BY p.updated_at DESC, p.conv_id DESC`,
     );
     this.unreadConvs = db.prepare(countUnreadConversationsSql);
-    this.changed = db.prepare(
-      `${withUnread(`SELECT ${pageColumns}, MAX(c.updated_at, m.updated_at) AS changed_at
-         FROM conv_members m JOIN conversations c ON c.conv_id = m.conv_id
-         WHERE m.user_id = ? AND MAX(c.updated_at, m.updated_at) >= ?
-         ORDER BY changed_at DESC, c.conv_id DESC LIMIT ?`)}
-       ORDER BY p.changed_at DESC, p.conv_id DESC`,
-    );
+    this.changed = db.prepare(inboxChangedSinceSql);
   }
 
   saveMarkers(updates: readonly MarkerUpdate[], now: number): void {
@@ -148,6 +153,7 @@ export class InboxQueries {
 }
 
 function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
+  const [unread, mentions] = JSON.parse(r.unread) as [number, number];
   return {
     conv_id: r.conv_id,
     type: r.type as ConversationType,
@@ -156,8 +162,8 @@ function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
     last_seq: r.last_seq,
     preview: r.preview,
     updated_at: r.updated_at,
-    unread: r.unread,
-    unread_mentions: r.unread_mentions,
+    unread,
+    unread_mentions: mentions,
     last_read_seq: r.last_read_seq,
     marked_unread: r.marked_unread !== 0,
     muted_until: r.muted_until,

@@ -53,7 +53,7 @@ export class PushTable {
          ORDER BY failed_at DESC, letter_id DESC LIMIT 1 OFFSET :keep)`,
     );
     this.letters = db.prepare(
-      `SELECT ${letterColumns} FROM push_dead_letters WHERE user_id = ? ORDER BY failed_at DESC, letter_id DESC LIMIT ?`,
+      `SELECT ${letterColumns} FROM push_dead_letters WHERE user_id = ? ORDER BY failed_at DESC, letter_id DESC LIMIT +?`,
     );
     this.addLetter = db.transaction((l: PushDeadLetter, keep: number) => {
       this.insertLetter.run(l.letter_id, l.user_id, l.device_id, l.provider, l.failed_at, l.reason, l.attempts, l.payload);

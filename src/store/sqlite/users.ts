@@ -156,6 +156,12 @@ export class UserTable {
 
   authStates(userIds: readonly string[], now: number): AuthState[] {
     if (userIds.length === 0) return [];
+    // One user (every CONNECT of a user not cached): the key lookup, not json_each's
+    // subquery, ~5 instead of ~9 µs.
+    if (userIds.length === 1) {
+      const row = this.authById.get(userIds[0]);
+      return row === undefined ? [] : [toAuthState(row, now)];
+    }
     return this.authByIds.all(JSON.stringify(userIds)).map((row) => toAuthState(row, now));
   }
 
