@@ -126,7 +126,8 @@ describe('per-address limits', () => {
     } finally {
       await stopTestServer(own);
     }
-  });
+    // 200 password hashes: seconds on a quiet machine, more on a loaded one.
+  }, 90_000);
 
   test('deleting the account asks the password under the same backoff', async () => {
     const user = await registerUserPatiently(server.url);
