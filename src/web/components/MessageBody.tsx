@@ -1,0 +1,43 @@
+/** A message's text with its links made clickable; a long one clipped with "See more" until the reader expands it. */
+import { useState } from 'preact/hooks';
+import { clipBody } from '../clip';
+import { linkify, type Piece } from '../format';
+
+export function MessageBody(props: { body: string }) {
+  const [expanded, setExpanded] = useState(false);
+  const clipped = expanded ? null : clipBody(props.body);
+  return (
+    <span class="body" data-testid="message-body" data-clipped={clipped ? 'true' : undefined}>
+      {render(clipped ?? linkify(props.body))}
+      {clipped && (
+        <>
+          {'… '}
+          <button
+            type="button"
+            class="see-more"
+            data-testid="see-more"
+            onClick={(e) => {
+              // The bubble's own click opens its actions; this one only expands.
+              e.stopPropagation();
+              setExpanded(true);
+            }}
+          >
+            See more
+          </button>
+        </>
+      )}
+    </span>
+  );
+}
+
+function render(pieces: Piece[]) {
+  return pieces.map((p, i) =>
+    p.href ? (
+      <a key={i} href={p.href} target="_blank" rel="noopener noreferrer nofollow" onClick={(e) => e.stopPropagation()}>
+        {p.text}
+      </a>
+    ) : (
+      p.text
+    ),
+  );
+}
