@@ -1,5 +1,5 @@
 /** A yes/no question in a modal dialog; focus starts on the safe choice, Escape or a click outside cancels. */
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 
 export function ConfirmDialog(props: {
   title: string;
@@ -10,7 +10,7 @@ export function ConfirmDialog(props: {
 }) {
   const cancel = useRef<HTMLButtonElement>(null);
   const dialog = useRef<HTMLDivElement>(null);
-  useEffect(() => cancel.current?.focus(), []);
+  useLayoutEffect(() => cancel.current?.focus(), []);
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {

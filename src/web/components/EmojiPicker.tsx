@@ -3,7 +3,7 @@
  * takes focus, typing filters, Enter picks the first match, the arrow keys move from the
  * box into the grid and around it (one tab stop: a roving tabindex), Escape closes.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { pickerEmoji } from '../emoji';
 
 /** Emoji per row of the grid; the arrow keys move by this much up and down. */
@@ -17,7 +17,8 @@ export function EmojiPicker(props: { onPick: (emoji: string) => void; onClose: (
   const words = query.trim().toLowerCase();
   const shown = words ? pickerEmoji.filter(([, names]) => names.split(' ').some((n) => n.startsWith(words))) : pickerEmoji;
 
-  useEffect(() => search.current?.focus(), []);
+  // Before the next key arrives: a key typed right after opening belongs to the picker.
+  useLayoutEffect(() => search.current?.focus(), []);
 
   const focusCell = (i: number) => {
     const next = Math.max(0, Math.min(shown.length - 1, i));

@@ -23,8 +23,6 @@ export function usePress(on: { longPress: () => void; tap: () => void; click: ()
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const start = useRef<{ x: number; y: number } | null>(null);
   const kind = useRef<string>('mouse');
-  // The click a browser fires after the finger lifts from a long press is not a tap.
-  const swallowClick = useRef(false);
   const handlers = useRef(on);
   handlers.current = on;
 
@@ -38,13 +36,12 @@ export function usePress(on: { longPress: () => void; tap: () => void; click: ()
   return {
     onPointerDown: (e) => {
       kind.current = e.pointerType;
-      swallowClick.current = false;
       if (e.pointerType !== 'touch') return;
       clear();
       start.current = { x: e.clientX, y: e.clientY };
       timer.current = setTimeout(() => {
         timer.current = null;
-        swallowClick.current = true;
+        swallowLiftClick();
         handlers.current.longPress();
       }, longPressMs);
     },
@@ -55,11 +52,6 @@ export function usePress(on: { longPress: () => void; tap: () => void; click: ()
     onPointerUp: clear,
     onPointerCancel: clear,
     onClick: (e) => {
-      if (swallowClick.current) {
-        swallowClick.current = false;
-        e.preventDefault();
-        return;
-      }
       // A keyboard's Enter or Space arrives as a click with no pointer down before it.
       if (kind.current === 'touch' && e.detail > 0) handlers.current.tap();
       else handlers.current.click();
@@ -69,4 +61,31 @@ export function usePress(on: { longPress: () => void; tap: () => void; click: ()
       if (kind.current === 'touch') e.preventDefault();
     },
   };
+}
+
+/**
+ * Eats the click a browser sends when the finger lifts after a long press. It lands on
+ * whatever is under the finger by then, which may be one of the actions the press opened
+ * (the list can shift as they appear): it must not choose one.
+ */
+function swallowLiftClick(): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const eat = (e: Event) => {
+    e.preventDefault();
+    e.stopPropagation();
+    done();
+  };
+  // The click follows the lift at once; a lift with no click (the browser chose a context menu) ends the wait soon after.
+  const lifted = () => {
+    timer = setTimeout(done, 300);
+  };
+  const done = () => {
+    clearTimeout(timer);
+    document.removeEventListener('click', eat, true);
+    document.removeEventListener('pointerup', lifted, true);
+    document.removeEventListener('pointercancel', done, true);
+  };
+  document.addEventListener('click', eat, true);
+  document.addEventListener('pointerup', lifted, true);
+  document.addEventListener('pointercancel', done, true);
 }
