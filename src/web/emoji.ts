@@ -70,3 +70,22 @@ export const pickerEmoji: readonly (readonly [emoji: string, names: string])[] =
   ['❓', 'question'],
   ['👀', 'eyes looking'],
 ];
+
+// An emoji as drawn in colour: a flag, a keycap, or a pictograph in emoji presentation
+// (by default or asked with U+FE0F), with its skin tone and any ZWJ-joined parts.
+const emojiRun =
+  /(?:\p{Regional_Indicator}{2}|[#*0-9]\uFE0F\u20E3|(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F)\p{Emoji_Modifier}?(?:\u200D\p{Extended_Pictographic}\uFE0F?\p{Emoji_Modifier}?)*)+/gu;
+
+/** Text split into runs of plain text and runs of emoji, so emoji can be drawn in a colour emoji font ahead of the text font. */
+export function splitEmoji(text: string): { text: string; emoji: boolean }[] {
+  const out: { text: string; emoji: boolean }[] = [];
+  let last = 0;
+  for (const m of text.matchAll(emojiRun)) {
+    const i = m.index ?? 0;
+    if (i > last) out.push({ text: text.slice(last, i), emoji: false });
+    out.push({ text: m[0], emoji: true });
+    last = i + m[0].length;
+  }
+  if (last < text.length) out.push({ text: text.slice(last), emoji: false });
+  return out;
+}

@@ -41,6 +41,12 @@ export function MessageActions(props: {
     };
   }, [seq]);
 
+  // After the list's own layout (it keeps the newest message in view): the message and
+  // what opened under it are scrolled into view, the picker included when it opens.
+  useEffect(() => {
+    panel.current?.closest('[data-testid="message"]')?.scrollIntoView({ block: 'nearest' });
+  }, [picking]);
+
   return (
     <div class="actions" data-testid="message-actions" ref={panel} role="toolbar" aria-label="Message actions">
       <div class="actions-row">

@@ -1,6 +1,8 @@
 /** A message's text with its links made clickable; a long one clipped with "See more" until the reader expands it. */
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { clipBody } from '../clip';
+import { splitEmoji } from '../emoji';
 import { linkify, type Piece } from '../format';
 
 export function MessageBody(props: { body: string }) {
@@ -37,7 +39,23 @@ function render(pieces: Piece[]) {
         {p.text}
       </a>
     ) : (
-      p.text
+      <Fragment key={i}>{withEmoji(p.text)}</Fragment>
+    ),
+  );
+}
+
+/**
+ * Emoji in their own spans: a text font that has monochrome emoji glyphs (DejaVu Sans,
+ * Linux's usual UI font) would otherwise draw them before the colour emoji font is tried.
+ */
+function withEmoji(text: string) {
+  return splitEmoji(text).map((r, i) =>
+    r.emoji ? (
+      <span key={i} class="emoji">
+        {r.text}
+      </span>
+    ) : (
+      r.text
     ),
   );
 }
