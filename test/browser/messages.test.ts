@@ -129,10 +129,20 @@ browserDescribe('web client: message list and message actions', () => {
     await visible(message(annPage, 'Agreed!').getByTestId('message-actions'));
     await annPage.keyboard.press('Escape');
 
-    // From the keyboard: Enter on a focused bubble opens them.
+    // From the keyboard: Enter on a focused bubble opens them with focus on the first
+    // reaction; Escape closes them and puts focus back on the message.
+    const focused = () => annPage.evaluate(() => document.activeElement?.getAttribute('data-testid'));
     await message(annPage, 'Next book?').getByTestId('message-bubble').focus();
     await annPage.keyboard.press('Enter');
     actions = message(annPage, 'Next book?').getByTestId('message-actions');
+    await visible(actions);
+    expect(await focused()).toBe('react-choice');
+    await annPage.keyboard.press('Tab');
+    expect(await annPage.evaluate(() => document.activeElement?.getAttribute('data-emoji'))).toBe('❤️');
+    await annPage.keyboard.press('Escape');
+    await hidden(actions);
+    expect(await focused()).toBe('message-bubble');
+    await annPage.keyboard.press('Enter');
     await visible(actions);
     await actions.getByTestId('action-edit').click();
     await visible(annPage.getByTestId('editing-bar'));

@@ -3,7 +3,7 @@
  * bubble: the quick reactions, the emoji picker, reply, and for one's own messages edit
  * and unsend. Escape or a press anywhere outside the message closes them.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { quickReactions } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 
@@ -26,7 +26,11 @@ export function MessageActions(props: {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') close.current();
+      if (e.key !== 'Escape') return;
+      // Focus in the actions would be lost with them: it goes back to the message.
+      const back = panel.current?.contains(document.activeElement) ? bubbleOf(seq) : null;
+      close.current();
+      back?.focus();
     };
     const onPointer = (e: PointerEvent) => {
       // Inside the message is the bubble (its own click toggles the actions) or the panel.
@@ -40,6 +44,11 @@ export function MessageActions(props: {
       document.removeEventListener('pointerdown', onPointer, true);
     };
   }, [seq]);
+
+  // Keyboard users land on the first reaction; a pointer user sees no focus ring there.
+  useLayoutEffect(() => {
+    panel.current?.querySelector<HTMLButtonElement>('button')?.focus({ preventScroll: true });
+  }, []);
 
   // After the list's own layout (it keeps the newest message in view): the message and
   // what opened under it are scrolled into view, the picker included when it opens.
@@ -99,4 +108,8 @@ export function MessageActions(props: {
       )}
     </div>
   );
+}
+
+function bubbleOf(seq: number): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${seq}"] [data-testid="message-bubble"]`);
 }
