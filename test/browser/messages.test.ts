@@ -153,6 +153,12 @@ browserDescribe('web client: message list and message actions', () => {
   test('Unsend asks "Unsend for everyone?" and does nothing when cancelled', async () => {
     await send(annPage, 'Wrong group, sorry');
     await visible(message(bobPage, 'Wrong group, sorry'));
+    // Joined to the message above it: the corners between them are tight.
+    expect(await message(annPage, 'Wrong group, sorry').getAttribute('data-position')).toBe('last');
+    const corner = await message(annPage, 'Next book?')
+      .getByTestId('message-bubble')
+      .evaluate((el) => getComputedStyle(el).borderBottomRightRadius);
+    expect(corner).toBe('4px');
     let actions = await messageActions(annPage, 'Wrong group, sorry');
     await actions.getByTestId('action-unsend').click();
     const dialog = annPage.getByTestId('confirm-dialog');

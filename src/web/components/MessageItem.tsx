@@ -194,6 +194,7 @@ export function MessageItem(props: {
           onEdit={() => props.onEdit(seq)}
           onUnsend={() => {
             props.onSelect(null);
+            setHover(false);
             setConfirming(true);
           }}
           onClose={() => props.onSelect(null)}
