@@ -55,7 +55,7 @@ export function MessageItem(props: {
   const [hover, setHover] = useState(false);
   const [showTime, setShowTime] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const toggleActions = () => seq !== null && !m.deleted && props.onSelect(props.selected ? null : seq);
+  const toggleActions = () => actionable && props.onSelect(props.selected ? null : seq);
   const press = usePress({
     click: toggleActions,
     longPress: () => actionable && props.onSelect(seq),
