@@ -1,11 +1,44 @@
 /** Small display helpers: times, initials, link splitting. */
 
+// `hour: 'numeric'` follows the browser's locale: "9:05 AM" where clocks are 12-hour
+// (no leading zero), "09:05" or "9:05" as 24-hour locales write it.
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+const dateYearFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
+
+/** The time of day in the browser's locale ("9:05 AM", "21:05"). */
+export function clockTime(ts: number): string {
+  return clockFormat.format(ts);
+}
+
+/** Date and time in full, for a tooltip ("Saturday, December 5, 2026 at 9:05 AM"). */
+export function fullTime(ts: number): string {
+  return fullFormat.format(ts);
+}
+
+/** Local midnight of the day holding `ts`. */
+export function startOfDay(ts: number): number {
+  const d = new Date(ts);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/** The heading of a day in the history: "Today", "Yesterday", then the date (with its year when not this year's). */
+export function dayLabel(ts: number, now: number = Date.now()): string {
+  const day = startOfDay(ts);
+  const today = startOfDay(now);
+  if (day === today) return 'Today';
+  // Calendar days, not 24-hour spans: a daylight-saving change makes one day 23 or 25 hours.
+  const yesterday = new Date(today);
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (day === yesterday.getTime()) return 'Yesterday';
+  return new Date(ts).getFullYear() === new Date(now).getFullYear() ? dateFormat.format(ts) : dateYearFormat.format(ts);
+}
+
 export function shortTime(ts: number, now: number = Date.now()): string {
   const d = new Date(ts);
   const today = new Date(now);
-  if (d.toDateString() === today.toDateString()) {
-    return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  }
+  if (d.toDateString() === today.toDateString()) return clockTime(ts);
   const days = (now - ts) / 86_400_000;
   if (days < 6) return d.toLocaleDateString(undefined, { weekday: 'short' });
   return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
@@ -15,13 +48,6 @@ export function initials(name: string): string {
   const parts = name.replace(/[^\p{L}\p{N} ]/gu, ' ').trim().split(/\s+/);
   const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] ?? '?').slice(0, 2);
   return (letters || '?').toUpperCase();
-}
-
-/** A stable hue per id, for avatars. */
-export function hue(id: string): number {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) % 360;
-  return h;
 }
 
 export type Piece = { text: string; href?: string };

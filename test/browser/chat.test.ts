@@ -156,6 +156,9 @@ browserDescribe('web client: sign up and chat', () => {
     expect(seq).toMatch(/^\d+$/);
     const actions = await messageActions(ann, 'oops, wrong chat');
     await actions.getByTestId('action-unsend').click();
+    // Unsending reaches everyone: it is asked first.
+    await hasText(ann.getByTestId('confirm-dialog'), 'Unsend for everyone?');
+    await ann.getByTestId('confirm-ok').click();
     for (const page of [ann, bob]) {
       const tomb = page.locator(`[data-testid="message"][data-seq="${seq}"]`);
       await hasText(tomb.getByTestId('message-body'), 'message deleted');

@@ -64,7 +64,23 @@ export function ChatView(props: { store: AppStore; convId: string }) {
         </div>
       )}
       <ChatHeader store={store} row={row} menu={menu} onMenu={setMenu} />
-      <MessageList store={store} convId={convId} selected={selected} onSelect={setSelected} onReply={setReplyTo} onEdit={setEditing} />
+      <MessageList
+        store={store}
+        convId={convId}
+        selected={selected}
+        onSelect={setSelected}
+        onReply={(seq) => {
+          // The actions close once one is taken.
+          setSelected(null);
+          setEditing(null);
+          setReplyTo(seq);
+        }}
+        onEdit={(seq) => {
+          setSelected(null);
+          setReplyTo(null);
+          setEditing(seq);
+        }}
+      />
       <div class="typing-line" aria-live="polite">
         {typing.length > 0 && (
           <span data-testid="typing-indicator">

@@ -1,6 +1,11 @@
-/** A conversation's messages: scrolled to the newest, older pages loaded on scroll-up without a jump. */
+/**
+ * A conversation's messages: scrolled to the newest, older pages loaded on scroll-up
+ * without a jump; day and time headings and sender groups as `timeline` lays them out.
+ */
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { AppStore } from '../store';
+import { timeline } from '../timeline';
 import { MessageItem } from './MessageItem';
 
 export function MessageList(props: {
@@ -52,7 +57,6 @@ export function MessageList(props: {
     if (el.scrollTop < 40 && hasOlder && !loading && list.length > 0) loadOlder();
   };
 
-  let prevSender: string | null = null;
   return (
     <div class="messages" ref={ref} onScroll={onScroll} data-testid="message-list">
       {hasOlder && list.length > 0 && (
@@ -61,24 +65,39 @@ export function MessageList(props: {
         </button>
       )}
       {!hasOlder && <div class="history-start">This is the start of the conversation</div>}
-      {list.map((m) => {
-        const showName = group && m.sender_id !== store.me.user_id && m.sender_id !== prevSender;
-        prevSender = m.sender_id;
+      {timeline(list).map(({ m, day, time, position }) => {
+        const key = m.seq !== null ? `s${m.seq}` : `c${m.client_msg_id}`;
+        const theirs = m.sender_id !== store.me.user_id;
+        const opens = position === 'single' || position === 'first';
+        const closes = position === 'single' || position === 'last';
         const readers = m.seq !== null ? seen.get(m.seq) : undefined;
         return (
-          <MessageItem
-            key={m.seq !== null ? `s${m.seq}` : `c${m.client_msg_id}`}
-            store={store}
-            convId={convId}
-            m={m}
-            showName={showName}
-            readers={readers}
-            others={others}
-            selected={m.seq !== null && props.selected === m.seq}
-            onSelect={props.onSelect}
-            onReply={props.onReply}
-            onEdit={props.onEdit}
-          />
+          <Fragment key={key}>
+            {day !== null && (
+              <div class="separator day" data-testid="day-separator" role="separator">
+                {day}
+              </div>
+            )}
+            {time !== null && (
+              <div class="separator" data-testid="time-separator" role="separator">
+                {time}
+              </div>
+            )}
+            <MessageItem
+              store={store}
+              convId={convId}
+              m={m}
+              position={position}
+              showName={group && theirs && opens}
+              avatar={group && theirs ? closes : null}
+              readers={readers}
+              others={others}
+              selected={m.seq !== null && props.selected === m.seq}
+              onSelect={props.onSelect}
+              onReply={props.onReply}
+              onEdit={props.onEdit}
+            />
+          </Fragment>
         );
       })}
     </div>

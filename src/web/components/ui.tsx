@@ -1,19 +1,11 @@
 /** Small shared pieces: avatars with a presence dot, icons. */
-import { hue, initials } from '../format';
+import { avatarColour } from '../colour';
 import type { Tick } from '../receipts';
+import { Avatar as ColouredAvatar } from './Avatar';
 
+/** A person's or conversation's avatar, coloured by its id. */
 export function Avatar(props: { id: string; name: string; size?: number; presence?: 'online' | 'offline' | null; group?: boolean }) {
-  const size = props.size ?? 44;
-  return (
-    <span
-      class={'avatar' + (props.group ? ' group' : '')}
-      style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: `hsl(${hue(props.id)} 55% 52%)` }}
-      aria-hidden="true"
-    >
-      {initials(props.name)}
-      {props.presence === 'online' && <span class="presence-dot" data-testid="presence-dot" title="Active now" />}
-    </span>
-  );
+  return <ColouredAvatar name={props.name} colour={avatarColour(props.id)} size={props.size} presence={props.presence} group={props.group} />;
 }
 
 export function MutedIcon() {
