@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { repoRoot } from './markdown';
 
 const sdkDir = join(repoRoot, 'sdk');
-const pkg = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown>; dependencies?: object };
+const pkg = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown>; dependencies?: object };
 let consumer: string;
 
 function files(dir: string): string[] {
@@ -44,6 +44,15 @@ test('it holds the SDK and the pure protocol files only', () => {
   expect(outside).toEqual([]);
   expect(built).toEqual(expect.arrayContaining(['client/index.js', 'client/index.d.ts']));
 });
+
+test('npm pack (as docs/client-sdk.md runs it) packs the built files, the README and the manifest only', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', './sdk'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [packed] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  expect(packed.filename).toBe(`${pkg.name}-${pkg.version}.tgz`);
+  const paths = packed.files.map((f) => f.path);
+  expect(paths.filter((p) => !p.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+  expect(paths).toEqual(expect.arrayContaining(['dist/client/index.js', 'dist/client/index.d.ts']));
+}, 60_000);
 
 test('Node loads it with require and with import; deep paths are closed', () => {
   expect(node(['-e', `const c = require('${pkg.name}'); console.log(typeof c.ChatClient, typeof c.RestClient)`])).toEqual({ status: 0, out: 'function function' });
