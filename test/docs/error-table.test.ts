@@ -190,9 +190,9 @@ const drivers: Record<string, Driver[]> = {
       },
       rest: async () => {
         const s = await scene();
-        let last: HttpResult | null = null;
-        for (let i = 0; i < 8 && last?.status !== 429; i++) last = await post(s, 'hi', s.ann.token, `r${i}`);
-        return last!;
+        // At once, so that no refill (1/s) can keep up however slow the machine.
+        const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post(s, 'hi', s.ann.token, `r${i}`)));
+        return answers.find((a) => a.status !== 201) ?? answers[0];
       },
     },
   ],
