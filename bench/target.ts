@@ -99,10 +99,13 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
     main,
   ];
   const log = openSync(opts.logFile, 'a');
+  // The bench scrapes /metrics without a token: one set in the caller's shell must not
+  // turn every scrape into a 401.
+  const { METRICS_TOKEN: _scrapedWithoutToken, ...callerEnv } = process.env;
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', log, log],
     env: {
-      ...process.env,
+      ...callerEnv,
       NODE_OPTIONS: '',
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -239,6 +239,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     obs,
     failures,
     ready: readyState,
+    metricsToken: config.metricsToken,
     attachments,
     push: {
       vapidPublicKey: pushProviders.vapidPublicKey,

@@ -22,6 +22,7 @@ import { attachmentRoutes } from './attachments';
 import type { AttachmentService } from '../attachments';
 import type { PushTarget } from '../store';
 import { pushRoutes } from './push';
+import { metricsRoute } from './metrics';
 
 /** What the REST layer needs of push. */
 export interface PushApi {
@@ -63,6 +64,8 @@ export interface ApiOptions {
   obs: Observability;
   /** Maps failures to answers (engine outages to 503 `unavailable`), logging and counting them. */
   failures: EngineFailures;
+  /** /metrics asks for this bearer token; null: /metrics is public. */
+  metricsToken: string | null;
   /** Not ready while starting or draining, or while an engine the shard needs is down; /readyz answers 503 then. */
   ready: () => ReadinessState;
   /** This shard's view of the ring (cluster mode), shown by /healthz; null on one shard. */
@@ -96,9 +99,7 @@ export function createApi(opts: ApiOptions): Express {
     res.setHeader('cache-control', 'no-store');
     res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', down });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(opts.obs.metrics.registry.contentType).send(await opts.obs.metrics.registry.metrics());
-  });
+  app.get('/metrics', metricsRoute(opts.obs.metrics, opts.metricsToken));
   app.use('/api/v1', userRoutes(opts));
   app.use('/api/v1', accountRoutes(opts));
   app.use('/api/v1', conversationRoutes(opts));

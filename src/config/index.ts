@@ -36,6 +36,8 @@ export interface Config {
   /** Per-account login backoff (src/ratelimit/login.ts). */
   loginBackoff: { freeAttempts: number; maxMs: number };
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Bearer token /metrics asks for; null: /metrics is public. */
+  metricsToken: string | null;
   /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
   sqliteSync: 'full' | 'normal';
   /** Writes on the event loop (default) or on a writer thread; see README, Performance. */
@@ -186,6 +188,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     usernameReserveMs: r.DELETED_USERNAME_RESERVE_DAYS * 24 * 3600_000,
     loginBackoff: { freeAttempts: r.LOGIN_BACKOFF_FREE_ATTEMPTS, maxMs: r.LOGIN_BACKOFF_MAX_SECONDS * 1000 },
     logLevel: r.LOG_LEVEL,
+    metricsToken: r.METRICS_TOKEN ?? null,
     sqliteSync: r.SQLITE_SYNC,
     sqliteWriter: r.SQLITE_WRITER,
     heartbeatMs: r.HEARTBEAT_MS,

@@ -32,6 +32,7 @@ export interface RawConfig {
   LOGIN_BACKOFF_FREE_ATTEMPTS: number;
   LOGIN_BACKOFF_MAX_SECONDS: number;
   LOG_LEVEL: 'error' | 'warn' | 'info' | 'debug';
+  METRICS_TOKEN?: string;
   SQLITE_SYNC: 'full' | 'normal';
   SQLITE_WRITER: 'thread' | 'loop';
   HEARTBEAT_MS: number;
@@ -176,6 +177,7 @@ export const schema = {
     LOGIN_BACKOFF_FREE_ATTEMPTS: int(5, 1, 100, 'password attempts for one account allowed back to back, from any address, before each further one waits 1 s, doubling'),
     LOGIN_BACKOFF_MAX_SECONDS: int(30, 1, 3600, "the longest wait between an account's password attempts (how long an attacker can keep its owner out at most)"),
     LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'], default: 'info', description: 'winston log level' },
+    METRICS_TOKEN: { type: 'string', minLength: 16, description: '/metrics answers only requests with Authorization: Bearer <this> (unset: /metrics is public)' },
     SQLITE_SYNC: { type: 'string', enum: ['full', 'normal'], default: 'full', description: 'SQLite synchronous mode: full survives power loss, normal only process crashes' },
     SQLITE_WRITER: {
       type: 'string',

@@ -1,4 +1,4 @@
--- Embedded store schema (DESIGN.md section 6). Runs on every open, so every statement
+-- Embedded store schema (docs/architecture.md, "Data model"). Runs on every open, so every statement
 -- must be idempotent. Loaded by name from db.ts; the sequencer owns conv_seq in
 -- src/sequencer/sqlite.sql.
 
