@@ -85,7 +85,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const tokens = new TokenService(secret, config.tokenTtlSeconds);
   const budgets = new CommandBudgets(config.rateLimitPerSecond, config.rateLimitBurst);
   // One per shard, shared by REST and the gateway; the gateway keeps it current from the bus.
-  const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, maxEntries: authCacheEntries }));
+  const auth = new Authenticator(tokens, new AuthCache(store, { ttlMs: config.authCacheTtlMs, recheckMs: config.authRecheckMs, maxEntries: authCacheEntries }));
   // Per address, registration and login apart: failed logins must not block signing up.
   const { register, login } = config.addressLimits;
   const registerLimiter = new RateLimiter(register.perSecond, register.burst);
@@ -386,7 +386,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
 /**
  * Users whose auth state a shard caches: a few hundred bytes each, so tens of MB at most,
- * and far more than the users active within a TTL on one shard.
+ * and far more than the users active within a TTL on one shard or connected to it (33,000-
+ * 47,000 per shard in docs/capacity.md): a connected user's entry pushed out is read again
+ * at the next heartbeat instead of once per AUTH_RECHECK_MS.
  */
 const authCacheEntries = 100_000;
 

@@ -29,8 +29,10 @@ export interface Config {
   /** null: generate one and keep it in dataDir. */
   jwtSecret: string | null;
   tokenTtlSeconds: number;
-  /** A user's cached auth state is read again from the store once this old. */
+  /** A user's cached auth state is read again from the store once this old (REST, CONNECT, frames). */
   authCacheTtlMs: number;
+  /** The heartbeat reads a connected user's auth state again once per this interval (sessions that send nothing). */
+  authRecheckMs: number;
   /** How long a deleted account's username stays reserved. */
   usernameReserveMs: number;
   /** Per-account login backoff (src/ratelimit/login.ts). */
@@ -185,6 +187,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
     jwtSecret: r.JWT_SECRET ?? null,
     tokenTtlSeconds: r.TOKEN_TTL_SECONDS,
     authCacheTtlMs: r.AUTH_CACHE_TTL_MS,
+    authRecheckMs: r.AUTH_RECHECK_MS,
     usernameReserveMs: r.DELETED_USERNAME_RESERVE_DAYS * 24 * 3600_000,
     loginBackoff: { freeAttempts: r.LOGIN_BACKOFF_FREE_ATTEMPTS, maxMs: r.LOGIN_BACKOFF_MAX_SECONDS * 1000 },
     logLevel: r.LOG_LEVEL,

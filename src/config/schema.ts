@@ -28,6 +28,7 @@ export interface RawConfig {
   JWT_SECRET?: string;
   TOKEN_TTL_SECONDS: number;
   AUTH_CACHE_TTL_MS: number;
+  AUTH_RECHECK_MS: number;
   DELETED_USERNAME_RESERVE_DAYS: number;
   LOGIN_BACKOFF_FREE_ATTEMPTS: number;
   LOGIN_BACKOFF_MAX_SECONDS: number;
@@ -167,6 +168,17 @@ export const schema = {
       0,
       300_000,
       "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: the longest a revoked token keeps working when the bus lost the announcement",
+    ),
+    // 5 min: the re-check only bounds an announcement the bus lost without the shard
+    // noticing (an outage it notices clears the cache and closes every session), so idle
+    // sessions may wait minutes, not seconds, for it; frames and REST keep the TTL. At every
+    // 25 s heartbeat it was one store read per connected user per sweep (8 M reads/s at
+    // docs/capacity.md's fleet; 0.67 M at 5 min).
+    AUTH_RECHECK_MS: int(
+      300_000,
+      0,
+      3_600_000,
+      "how often the heartbeat reads a connected user's auth state again for sessions that send nothing (once per this, at a time fixed per user): a session whose sign-out or deletion announcement the bus lost ends within HEARTBEAT_MS + this (0, or up to HEARTBEAT_MS: every heartbeat reads every connected user)",
     ),
     DELETED_USERNAME_RESERVE_DAYS: int(
       30,

@@ -22,6 +22,7 @@ import { PresenceWatch } from './presence-watch';
 import { WriteBatch } from './batch';
 import { LongPoll, type LongPollHost } from './longpoll';
 import { Admission, type AdmissionLimits, type Admitted, type Refusal } from './admission';
+import { AuthRecheck } from './recheck';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -59,9 +60,6 @@ const recentSettingsMs = 60_000;
 /** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
 const hardCapFactor = 16;
 
-/** Users whose auth state one store call of the heartbeat's re-check reads. */
-const recheckChunk = 256;
-
 export class Gateway implements SessionHost, LongPollHost {
   readonly wss: WebSocketServer;
   /**
@@ -90,7 +88,7 @@ export class Gateway implements SessionHost, LongPollHost {
   private presenceBusy = false;
   /** Users whose auth state is being read again because a frame found it stale, and the verdict. */
   private readonly rechecking = new Map<string, Promise<void>>();
-  private revalidating = false;
+  private readonly authRecheck: AuthRecheck;
 
   constructor(readonly opts: GatewayOptions) {
     this.watch = new PresenceWatch({ gatewayId: opts.gatewayId, presence: opts.presence, store: opts.store, bus: opts.bus, logger: opts.obs.logger });
@@ -105,6 +103,7 @@ export class Gateway implements SessionHost, LongPollHost {
       logger: opts.obs.logger,
     });
     this.admission = new Admission(opts.admission);
+    this.authRecheck = new AuthRecheck(opts.auth.cache, (userId, state) => this.enforce(userId, state));
     const sets = opts.limits.maxPresenceSub;
     this.sessionBudgets = {
       ping: new RateLimiter(frameBudgets.ping.perSecond, frameBudgets.ping.burst),
@@ -324,24 +323,13 @@ export class Gateway implements SessionHost, LongPollHost {
     return check;
   }
 
-  /**
-   * Re-checks every user with a session here (each heartbeat): a session that sends
-   * nothing is not checked by frames, and a lost bus message would leave it open. The
-   * states come from the cache when fresh, else from the store, a chunk per call.
-   */
+  /** The heartbeat's auth re-check (recheck.ts): reads the users due, enforces every user's state. */
   private async revalidate(): Promise<void> {
-    if (this.revalidating) return;
-    this.revalidating = true;
     try {
-      const ids = [...this.users.keys()];
-      for (let i = 0; i < ids.length && !this.draining; i += recheckChunk) {
-        const states = await this.opts.auth.cache.refresh(ids.slice(i, i + recheckChunk));
-        for (const [userId, state] of states) this.enforce(userId, state);
-      }
+      // A copy: enforcing may close sessions, which takes users out of the map.
+      await this.authRecheck.sweep([...this.users.keys()], () => this.draining);
     } catch (err) {
       this.opts.obs.logger.error('auth re-check failed', { err });
-    } finally {
-      this.revalidating = false;
     }
   }
 

@@ -66,7 +66,7 @@ describe('AuthCache', () => {
   test('reads once per TTL, then again; unknown users are cached too', async () => {
     let now = 1000;
     const src = source([state()]);
-    const cache = new AuthCache(src, { ttlMs: 100, maxEntries: 10, now: () => now });
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 10_000, maxEntries: 10, now: () => now });
     expect(await cache.get('u_1')).toEqual(state());
     expect(await cache.get('u_1')).toEqual(state());
     expect(await cache.get('u_x')).toBeNull();
@@ -74,7 +74,7 @@ describe('AuthCache', () => {
     expect(src.calls).toEqual([['u_1'], ['u_x']]);
     src.states.set('u_1', state({ token_gen: 1, valid_from_gen: 1 }));
     now += 99;
-    expect(cache.peek('u_1')).toEqual({ state: state(), stale: false });
+    expect(cache.peek('u_1')).toMatchObject({ state: state(), stale: false });
     expect((await cache.get('u_1'))?.token_gen).toBe(0);
     now += 1; // the TTL bounds how long a change made elsewhere goes unseen
     expect(cache.peek('u_1')?.stale).toBe(true);
@@ -84,7 +84,7 @@ describe('AuthCache', () => {
 
   test('concurrent misses read once', async () => {
     const src = source([state()]);
-    const cache = new AuthCache(src, { ttlMs: 100, maxEntries: 10 });
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 10_000, maxEntries: 10 });
     const open = src.hold();
     const reads = [cache.get('u_1'), cache.get('u_1'), cache.load('u_1')];
     open();
@@ -94,7 +94,7 @@ describe('AuthCache', () => {
 
   test('a read that began before a revocation does not undo it', async () => {
     const src = source([state()]);
-    const cache = new AuthCache(src, { ttlMs: 100, maxEntries: 10 });
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 10_000, maxEntries: 10 });
     const open = src.hold();
     const read = cache.get('u_1'); // reads generation 0...
     const revoked = state({ token_gen: 1, valid_from_gen: 1 });
@@ -106,21 +106,94 @@ describe('AuthCache', () => {
     expect(cache.apply(state())).toEqual(revoked);
   });
 
-  test('refresh reads only what is missing or stale, in one call', async () => {
+  test('reload reads the users given in one call, whatever their entries\' age; unknown users are cached as null', async () => {
     let now = 0;
     const src = source([state(), state({ user_id: 'u_2' })]);
-    const cache = new AuthCache(src, { ttlMs: 100, maxEntries: 10, now: () => now });
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 10_000, maxEntries: 10, now: () => now });
     await cache.get('u_1');
     now = 50;
-    const got = await cache.refresh(['u_1', 'u_2', 'u_3']);
-    expect([...got.keys()].sort()).toEqual(['u_1', 'u_2', 'u_3']);
+    const got = await cache.reload(['u_1', 'u_2', 'u_3']);
+    expect([...got.keys()]).toEqual(['u_1', 'u_2', 'u_3']);
     expect(got.get('u_3')).toBeNull();
-    expect(src.calls).toEqual([['u_1'], ['u_2', 'u_3']]);
+    expect(src.calls).toEqual([['u_1'], ['u_1', 'u_2', 'u_3']]);
+    expect(await cache.reload([])).toEqual(new Map());
+    expect(src.calls).toHaveLength(2);
+  });
+
+  /** The first time from `from` on at which the cache calls the user's entry due for the heartbeat's re-check (-1: not within `within`). */
+  function dueTime(cache: AuthCache, userId: string, setNow: (t: number) => void, from: number, within = 100_000): number {
+    for (let t = from; t <= from + within; t++) {
+      setNow(t);
+      if (cache.peek(userId)?.recheckDue) return t;
+    }
+    return -1;
+  }
+
+  test('the heartbeat\'s re-check trusts an entry past the TTL until the user\'s re-check time, then once per interval', async () => {
+    let now = 0;
+    const setNow = (t: number) => (now = t);
+    const src = source([state()]);
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 10_000, maxEntries: 10, now: () => now });
+    await cache.get('u_1');
+    // The first re-check comes at the user's offset into the interval: never later than the interval.
+    const first = dueTime(cache, 'u_1', setNow, 1);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(10_000);
+    await cache.reload(['u_1']);
+    // Past the TTL (frames would read it again) but trusted by the heartbeat until a whole interval passed.
+    now = first + 5000;
+    expect(cache.peek('u_1')).toEqual({ state: state(), stale: true, recheckDue: false });
+    now = first + 9_999;
+    expect(cache.peek('u_1')?.recheckDue).toBe(false);
+    now = first + 10_000;
+    expect(cache.peek('u_1')?.recheckDue).toBe(true);
+    // A frame's read after that counts for the re-check too: the next one is the following interval's.
+    now = first + 13_000;
+    await cache.get('u_1');
+    expect(dueTime(cache, 'u_1', setNow, now)).toBe(first + 20_000);
+    // A revocation applied from the bus is as fresh as a read.
+    now = first + 20_000;
+    cache.apply(state({ token_gen: 1, valid_from_gen: 1 }));
+    expect(cache.peek('u_1')).toMatchObject({ stale: false, recheckDue: false });
+    expect(src.calls).toEqual([['u_1'], ['u_1'], ['u_1']]);
+  });
+
+  test('users read together fall due evenly over the interval, each at its own time', async () => {
+    // A shard's users all reconnected at once (after a restart): one read each at t = 0.
+    let now = 0;
+    const ids = Array.from({ length: 1000 }, (_, i) => `u_${String(i).padStart(6, '0')}`);
+    const src = source(ids.map((id) => state({ user_id: id })));
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 80_000, maxEntries: 2000, now: () => now });
+    await cache.reload(ids);
+    // Heartbeats 5 s apart, for eight intervals, each reading the users due.
+    const readPerSweep: number[] = [];
+    for (now = 5000; now <= 8 * 80_000; now += 5000) {
+      const due = ids.filter((id) => cache.peek(id)?.recheckDue);
+      if (due.length > 0) await cache.reload(due);
+      readPerSweep.push(due.length);
+    }
+    // Every user read once per interval...
+    expect(readPerSweep.reduce((a, b) => a + b, 0)).toBe(8 * 1000);
+    // ...about 1,000 x 5 s / 80 s = 62 per sweep, from the first interval on (without the
+    // offsets each interval's reads would all land on one sweep: 1,000).
+    expect(Math.max(...readPerSweep)).toBeLessThan(100);
+    expect(Math.min(...readPerSweep)).toBeGreaterThan(30);
+  });
+
+  test('recheckMs 0: every entry is due for the re-check at once; the TTL still serves frames', async () => {
+    let now = 0;
+    const src = source([state()]);
+    const cache = new AuthCache(src, { ttlMs: 100, recheckMs: 0, maxEntries: 10, now: () => now });
+    await cache.get('u_1');
+    expect(cache.peek('u_1')).toEqual({ state: state(), stale: false, recheckDue: true });
+    now = 50;
+    await cache.get('u_1');
+    expect(src.calls).toHaveLength(1);
   });
 
   test('is bounded: the oldest entries go first; clear forgets everything', async () => {
     const src = source([]);
-    const cache = new AuthCache(src, { ttlMs: 1000, maxEntries: 3 });
+    const cache = new AuthCache(src, { ttlMs: 1000, recheckMs: 10_000, maxEntries: 3 });
     for (const id of ['a', 'b', 'c', 'd']) cache.apply(state({ user_id: id }));
     expect(cache.size).toBe(3);
     expect(cache.peek('a')).toBeUndefined();

@@ -26,6 +26,16 @@ test.each([
   expect(() => loadConfig(env)).toThrow(message);
 });
 
+test('AUTH_RECHECK_MS: 5 min by default, 0 allowed (every heartbeat), a bad value refused naming the key', () => {
+  expect(loadConfig({})).toMatchObject({ authCacheTtlMs: 5000, authRecheckMs: 300_000 });
+  expect(loadConfig({ AUTH_RECHECK_MS: '0' }).authRecheckMs).toBe(0);
+  expect(loadConfig({ AUTH_RECHECK_MS: '60000' }).authRecheckMs).toBe(60_000);
+  for (const bad of ['5m', '-1', '1.5', '3600001']) {
+    expect(() => loadConfig({ AUTH_RECHECK_MS: bad })).toThrow(ConfigError);
+    expect(() => loadConfig({ AUTH_RECHECK_MS: bad })).toThrow(/^AUTH_RECHECK_MS: must .*\(got /);
+  }
+});
+
 test('a config file sets keys; the environment wins; unknown keys are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
   const file = join(dir, 'c.json');
