@@ -9,7 +9,7 @@
 //   renamed, which is what catches deletions.
 // - schema and script files (.sql, .cql, .lua under src/): copied when their bytes differ.
 // - web client: scripts/build-web.js, only when a file it was bundled from (esbuild's own
-//   list, node_modules included) is newer than dist/web/.build-inputs.json.
+//   list, node_modules included) is newer than dist/.build-web.json.
 //
 // The stamps carry the time the build started, not ended: a file saved during a build is
 // newer than the stamp and is built the next time. `--force` rebuilds everything; so does
@@ -25,7 +25,8 @@ const root = join(__dirname, '..');
 const src = join(root, 'src');
 const dist = join(root, 'dist');
 const serverStamp = join(dist, '.build-stamp');
-const webStamp = join(dist, 'web', '.build-inputs.json');
+// Beside dist/web, not in it: dist/web is served as it is.
+const webStamp = join(dist, '.build-web.json');
 const assetPattern = /\.(sql|cql|lua)$/;
 
 /** Every file and folder under dir, skipping the folders in `skip`. */
