@@ -36,6 +36,10 @@ func main() {
 		if s.HealthCheck != nil {
 			hc = fmt.Sprint(s.HealthCheck.Test)
 		}
-		fmt.Printf("%s: image=%s depends_on=%v healthcheck=%s\n", name, s.Image, deps, hc)
+		mounts := []string{}
+		for _, v := range s.Volumes {
+			mounts = append(mounts, v.Target)
+		}
+		fmt.Printf("%s: image=%s depends_on=%v volumes=%v healthcheck=%s\n", name, s.Image, deps, mounts, hc)
 	}
 }
