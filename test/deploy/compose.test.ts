@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-// js-yaml comes with jest (istanbul reads its config with it); the compose file is YAML.
+// js-yaml is a devDependency (jest's istanbul uses the same major); the compose file is YAML.
 const { load } = require('js-yaml') as { load: (text: string) => unknown };
 
 interface Service {
