@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import Redis from 'ioredis';
+import { generateVAPIDKeys } from 'web-push';
 import { connectCassandra, type CassandraConfig } from '../src/cassandra';
 import { Ring } from '../src/cluster/ring';
 import { CassandraStore } from '../src/store';
@@ -111,6 +112,8 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
 
 /** Starts one shard per id on Cassandra and Redis and waits until all see the same ring. */
 export async function startShards(ctx: Ctx, ids: string[], env: Record<string, string>, tag: string): Promise<Target[]> {
+  // The shards of one cluster sign Web Push with one pair (required with BUS=redis).
+  const vapid = generateVAPIDKeys();
   const started = await Promise.allSettled(
     ids.map((id) =>
       startOurs({
@@ -121,7 +124,7 @@ export async function startShards(ctx: Ctx, ids: string[], env: Record<string, s
         cpuProfile: ctx.profileDir ? { dir: ctx.profileDir, name: `S7-ours-${tag}-${id}.cpuprofile` } : null,
         logFile: path.join(ctx.workDir, `server-S7-${tag}-${id}.log`),
         main: ctx.serverMain,
-        env: { ...env, SHARD_ID: id, STORE: 'cassandra', BUS: 'redis', REDIS_URL: redisUrl, CASSANDRA_CONTACT_POINTS: contactPoints.join(',') },
+        env: { ...env, SHARD_ID: id, STORE: 'cassandra', BUS: 'redis', PUSH_VAPID_PUBLIC_KEY: vapid.publicKey, PUSH_VAPID_PRIVATE_KEY: vapid.privateKey, REDIS_URL: redisUrl, CASSANDRA_CONTACT_POINTS: contactPoints.join(',') },
       }),
     ),
   );

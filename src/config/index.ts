@@ -153,6 +153,13 @@ function fromRaw(raw: Record<string, unknown>): Config {
   if (r.BUS === 'redis' && r.JWT_SECRET === undefined) {
     throw new ConfigError('JWT_SECRET: required with BUS=redis (every shard of a cluster must share it)');
   }
+  // Browsers subscribe with the public key of the shard they asked, and the push is sent by
+  // whichever shard owns the conversation: a pair generated per data dir would differ on
+  // every shard, and push services refuse a push signed with another key than the
+  // subscription's (the registration is then dropped as dead).
+  if (r.BUS === 'redis' && r.PUSH_VAPID_PUBLIC_KEY === undefined && r.PUSH_VAPID_PRIVATE_KEY === undefined) {
+    throw new ConfigError('PUSH_VAPID_PUBLIC_KEY: required with BUS=redis, with PUSH_VAPID_PRIVATE_KEY (every shard must sign Web Push with the same pair; `npx web-push generate-vapid-keys` makes one)');
+  }
   if (r.BUS === 'redis' && r.CLUSTER_SHARD_TTL_MS <= r.CLUSTER_HEARTBEAT_MS) {
     throw new ConfigError('CLUSTER_SHARD_TTL_MS: must be longer than CLUSTER_HEARTBEAT_MS');
   }

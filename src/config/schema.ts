@@ -269,7 +269,7 @@ export const schema = {
     PUSH_VAPID_PUBLIC_KEY: {
       type: 'string',
       pattern: '^[A-Za-z0-9_-]+={0,2}$',
-      description: 'Web Push VAPID public key, base64url of the 65-byte P-256 point (with PUSH_VAPID_PRIVATE_KEY; generated and kept in DATA_DIR/vapid.json when both are unset)',
+      description: 'Web Push VAPID public key, base64url of the 65-byte P-256 point (with PUSH_VAPID_PRIVATE_KEY; generated and kept in DATA_DIR/vapid.json when both are unset; required with BUS=redis)',
     },
     PUSH_VAPID_PRIVATE_KEY: {
       type: 'string',

@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 import { schema } from '../../src/config/schema';
 
+/** A well-formed VAPID pair (a P-256 point's shape and a 32-byte scalar), as a cluster needs. */
+const vapid = {
+  PUSH_VAPID_PUBLIC_KEY: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url'),
+  PUSH_VAPID_PRIVATE_KEY: Buffer.alloc(32, 2).toString('base64url'),
+};
+
 test('defaults are the documented ones', () => {
   const c = loadConfig({});
   expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: './data', store: 'sqlite', bus: 'memory', logLevel: 'info', shardId: null, jwtSecret: null });
@@ -66,6 +72,7 @@ test('distributed-mode keys: engines, Cassandra and Redis settings, cluster timi
     STORE: 'cassandra',
     BUS: 'redis',
     JWT_SECRET: secret,
+    ...vapid,
     CASSANDRA_CONTACT_POINTS: '10.0.0.1:9042, 10.0.0.2:9042',
     CASSANDRA_REPLICATION_FACTOR: '3',
     CLUSTER_ADVERTISE_URL: 'http://10.0.0.9:8080',
@@ -82,7 +89,10 @@ test('distributed-mode keys: engines, Cassandra and Redis settings, cluster timi
   expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'relay:' });
   expect(c.cluster).toEqual({ advertiseUrl: 'http://10.0.0.9:8080', heartbeatMs: 1000, shardTtlMs: 3000, retryMs: 10_000 });
   expect(() => loadConfig({ BUS: 'redis' })).toThrow(/JWT_SECRET/);
-  expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret, CLUSTER_HEARTBEAT_MS: '5000', CLUSTER_SHARD_TTL_MS: '3000' })).toThrow(/CLUSTER_SHARD_TTL_MS/);
+  // One VAPID pair for every shard: without it each would generate its own.
+  expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret })).toThrow(/^PUSH_VAPID_PUBLIC_KEY: required with BUS=redis/);
+  expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret, PUSH_VAPID_PUBLIC_KEY: vapid.PUSH_VAPID_PUBLIC_KEY })).toThrow(/^PUSH_VAPID_PRIVATE_KEY/);
+  expect(() => loadConfig({ BUS: 'redis', JWT_SECRET: secret, ...vapid, CLUSTER_HEARTBEAT_MS: '5000', CLUSTER_SHARD_TTL_MS: '3000' })).toThrow(/CLUSTER_SHARD_TTL_MS/);
   expect(() => loadConfig({ CASSANDRA_KEYSPACE: 'Bad-Name' })).toThrow(/CASSANDRA_KEYSPACE/);
   expect(() => loadConfig({ CASSANDRA_CONSISTENCY: 'TWO' })).toThrow(/CASSANDRA_CONSISTENCY/);
   expect(c.jobs).toEqual({ stalledMs: 5000 });

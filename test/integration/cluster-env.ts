@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
+import { generateVAPIDKeys } from 'web-push';
 import { http, sleep, spawnServer, type ChildServer } from '../e2e/harness';
 
 export interface ClusterEnv {
@@ -17,6 +18,8 @@ export interface ClusterEnv {
   keyspace: string;
   /** Shared by every shard: links authenticate and tokens verify with it. */
   secret: string;
+  /** The cluster's one Web Push pair (the server requires it with BUS=redis). */
+  vapid: { publicKey: string; privateKey: string };
   redisUrl: string;
   redisPrefix: string;
 }
@@ -24,7 +27,7 @@ export interface ClusterEnv {
 /** A fresh cluster identity; `keyspacePrefix` like `it_cluster` (the run's hex is appended). */
 export function newClusterEnv(keyspacePrefix: string, redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): ClusterEnv {
   const run = randomBytes(4).toString('hex');
-  return { run, keyspace: `${keyspacePrefix}_${run}`, secret: randomBytes(32).toString('base64url'), redisUrl, redisPrefix: `it${run}:` };
+  return { run, keyspace: `${keyspacePrefix}_${run}`, secret: randomBytes(32).toString('base64url'), vapid: generateVAPIDKeys(), redisUrl, redisPrefix: `it${run}:` };
 }
 
 /** The environment of shard `id`: fast membership (200 ms beats, 1 s TTL), generous rate limits. */
@@ -33,6 +36,8 @@ export function shardEnv(env: ClusterEnv, id: string, extra: Record<string, stri
     STORE: 'cassandra',
     BUS: 'redis',
     JWT_SECRET: env.secret,
+    PUSH_VAPID_PUBLIC_KEY: env.vapid.publicKey,
+    PUSH_VAPID_PRIVATE_KEY: env.vapid.privateKey,
     SHARD_ID: id,
     CASSANDRA_KEYSPACE: env.keyspace,
     CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042',

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generateVAPIDKeys } from 'web-push';
 import { LinkDownError, LinkPool, LinkServer, NotOwnerError, RedisTransport, linkPath, type ShardHandler, type ShardInfo, type ShardTransport } from '../../src/cluster';
 import { requestChannel } from '../../src/cluster/redis-transport';
 import { Ring } from '../../src/cluster/ring';
@@ -157,6 +158,7 @@ describe('two spawned shards route a SEND from a shard that does not own the con
   const run = randomBytes(4).toString('hex');
   const keyspace = `it_transport_${run}`;
   const secret = randomBytes(32).toString('base64url');
+  const vapid = generateVAPIDKeys();
   const shardIds = ['t1', 't2'];
   const ring = new Ring(shardIds);
   let created = false;
@@ -172,6 +174,8 @@ describe('two spawned shards route a SEND from a shard that does not own the con
       BUS: 'redis',
       CLUSTER_TRANSPORT: transport,
       JWT_SECRET: secret,
+      PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
       SHARD_ID: id,
       CASSANDRA_KEYSPACE: keyspace,
       CASSANDRA_CONTACT_POINTS: process.env.CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042',
