@@ -22,6 +22,8 @@ import type {
   UnreadCounts,
   UnreferencedBlob,
   UserRecord,
+  UserSearchCursor,
+  UserSearchPage,
   UserSettings,
 } from '../types';
 import { EventAppender } from './append';
@@ -33,6 +35,7 @@ import { EventLog } from './log';
 import { addMissingColumns } from './migrate';
 import { PushTable } from './push';
 import { UserTable } from './users';
+import { searchUsers } from '../search';
 
 export interface CassandraStoreOptions {
   /** Clock for marker and mute times (updated_at); tests may pin it. */
@@ -105,6 +108,14 @@ export class CassandraStore implements Store {
 
   updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.users.updateSettings(userId, settings);
+  }
+
+  updateDisplayName(userId: string, displayName: string): Promise<UserRecord | null> {
+    return this.users.rename(userId, displayName);
+  }
+
+  searchUsers(query: string, cursor: UserSearchCursor | null, limit: number): Promise<UserSearchPage> {
+    return searchUsers({ scan: (p, a, l) => this.users.scanSearch(p, a, l), getUsers: (ids) => this.users.getMany(ids) }, query, cursor, limit);
   }
 
   getAuthStates(userIds: readonly string[]): Promise<AuthState[]> {
