@@ -37,6 +37,8 @@ export const countUnreadConversationsSql = `SELECT count(*) AS n FROM (
 // the inner one SQLite would count for every conversation of the user before sorting.
 // Mentions are looked for only among the unread rows, and only in rows that have any.
 const withUnread = (page: string) => `SELECT p.*,
+    (SELECT e.sender_id FROM events e WHERE e.conv_id = p.conv_id AND e.seq = p.preview_seq) AS preview_sender_id,
+    (SELECT e.created_at FROM events e WHERE e.conv_id = p.conv_id AND e.seq = p.preview_seq) AS preview_ts,
     (SELECT count(*) FROM events e
       WHERE e.conv_id = p.conv_id AND e.seq > p.last_read_seq AND e.kind = 'message'
         AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread,
@@ -46,7 +48,7 @@ const withUnread = (page: string) => `SELECT p.*,
         AND EXISTS (SELECT 1 FROM json_each(e.mentions) WHERE value = p.user_id)) AS unread_mentions
   FROM (${page}) p`;
 
-const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
+const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.preview_seq, c.updated_at,
   m.user_id, m.last_read_seq, m.muted_until, m.marked_unread`;
 
 interface InboxDbRow {
@@ -56,6 +58,8 @@ interface InboxDbRow {
   direct_key: string | null;
   last_seq: number;
   preview: string | null;
+  preview_sender_id: string | null;
+  preview_ts: number | null;
   updated_at: number;
   last_read_seq: number;
   muted_until: number | null;
@@ -155,6 +159,8 @@ function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
     peer_id: peerFromDirectKey(r.direct_key, userId),
     last_seq: r.last_seq,
     preview: r.preview,
+    preview_sender_id: r.preview === null ? null : r.preview_sender_id,
+    preview_ts: r.preview === null ? null : r.preview_ts,
     updated_at: r.updated_at,
     unread: r.unread,
     unread_mentions: r.unread_mentions,

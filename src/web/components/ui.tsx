@@ -1,13 +1,18 @@
 /** Small shared pieces: avatars with a presence dot, icons. */
-import { hue, initials } from '../format';
+import { avatarColour } from '../colour';
+import { initials } from '../format';
 import type { Tick } from '../receipts';
 
+/** `id`: the person's user id (their colour everywhere), or a group's conversation id. */
 export function Avatar(props: { id: string; name: string; size?: number; presence?: 'online' | 'offline' | null; group?: boolean }) {
   const size = props.size ?? 44;
+  const colour = avatarColour(props.id);
   return (
     <span
       class={'avatar' + (props.group ? ' group' : '')}
-      style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: `hsl(${hue(props.id)} 55% 52%)` }}
+      style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: colour }}
+      data-testid="avatar"
+      data-colour={colour}
       aria-hidden="true"
     >
       {initials(props.name)}
