@@ -49,6 +49,10 @@ export function checkSearchQuery(q: string): string {
   return key;
 }
 
+/** Rows read per round (also the largest page), and rounds per call: a page of mostly hidden users ends early with a cursor. */
+const scanBatch = 100;
+const maxRounds = 5;
+
 /** One row of an engine's index, in index order (term, then user_id). */
 export type SearchRow = UserSearchCursor;
 
@@ -59,9 +63,6 @@ export interface SearchSource {
   getUsers(userIds: readonly string[]): Promise<UserRecord[]>;
 }
 
-/** Rows read per round, and rounds per call: a page of mostly hidden users ends early with a cursor. */
-const scanBatch = 100;
-const maxRounds = 5;
 
 /**
  * The Store's searchUsers on an engine's index. A user is listed at the smallest of its
@@ -71,6 +72,7 @@ const maxRounds = 5;
  */
 export async function searchUsers(source: SearchSource, query: string, cursor: UserSearchCursor | null, limit: number): Promise<UserSearchPage> {
   const prefix = checkSearchQuery(query);
+  const want = Math.max(1, Math.min(limit, scanBatch));
   const users: UserRecord[] = [];
   // A cursor of another query (a client mixing them up) starts from the beginning.
   let after = cursor !== null && cursor.term.startsWith(prefix) ? cursor : null;
@@ -81,7 +83,7 @@ export async function searchUsers(source: SearchSource, query: string, cursor: U
       after = row;
       const user = found.get(row.user_id);
       if (user !== undefined && listedTerm(user, prefix) === row.term) users.push(user);
-      if (users.length === limit) return { users, next_cursor: row };
+      if (users.length === want) return { users, next_cursor: row };
     }
     if (rows.length < scanBatch) return { users, next_cursor: null };
   }
