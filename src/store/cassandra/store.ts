@@ -32,7 +32,7 @@ import { ConversationTable, memberRecord, record } from './conversations';
 import { Cql } from './db';
 import { Inbox } from './inbox';
 import { EventLog } from './log';
-import { addMissingColumns } from './migrate';
+import { addMissingColumns, hasTable } from './migrate';
 import { PushTable } from './push';
 import { UserTable } from './users';
 import { searchUsers } from '../search';
@@ -85,9 +85,13 @@ export class CassandraStore implements Store {
     // cassandra-driver costs ~0.4 s, which the SQLite-only processes (and the SQLite writer
     // thread) should not pay. Every other import of this engine is type-only.
     const { applyCqlFile, cqlFile } = await import('../../cassandra');
+    const hadSearch = await hasTable(cassandra, 'user_search');
     await applyCqlFile(cassandra.client, cqlFile(__dirname, 'schema.cql'));
     await addMissingColumns(cassandra);
-    return new CassandraStore(cassandra, options);
+    const store = new CassandraStore(cassandra, options);
+    // A keyspace from before people search: its users are indexed once, so they can be found too.
+    if (!hadSearch) await store.users.indexAll();
+    return store;
   }
 
   createUser(user: NewUser): Promise<UserRecord> {

@@ -82,6 +82,21 @@ export class UserTable {
   }
 
   /**
+   * Indexes every live user for search: once, when a keyspace from before search gets the
+   * table. A page of users at a time; idempotent, so shards opening together only repeat work.
+   */
+  async indexAll(): Promise<void> {
+    await this.db.eachPage('SELECT user_id, username, display_name, deleted_at FROM users', [], async (rows) => {
+      await Promise.all(
+        rows.map((r) => {
+          const user = { username: str(r, 'username') ?? '', display_name: str(r, 'display_name') ?? '', deleted_at: num(r, 'deleted_at') };
+          return this.index(searchTerms(user), str(r, 'user_id') ?? '');
+        }),
+      );
+    });
+  }
+
+  /**
    * New terms first, then the row, then the old terms go: a crash in between leaves extra
    * rows (skipped by search, which checks the row), never a user missing from the index.
    */
