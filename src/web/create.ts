@@ -48,7 +48,7 @@ export class ChatCreator {
     if (!name) throw new Error('Enter a username.');
     const found = await this.d.rest.findUsers(name);
     const user = found[0];
-    if (!user) throw new Error(`No user named "${name}".`);
+    if (!user) throw new Error(`No one has the username "${name}": pick a person from the list.`);
     this.d.users.set(user);
     return user;
   }

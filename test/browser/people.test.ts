@@ -92,6 +92,9 @@ browserDescribe('web client: people, settings and presence', () => {
     await box.fill('shy');
     await visible(annPage.getByTestId('people-none'));
     expect(await result(annPage, shy.username).count()).toBe(0);
+    await box.fill(`nobody${tag}`);
+    await annPage.getByTestId('new-chat-submit').click();
+    await hasText(annPage.getByTestId('new-chat-error'), 'No one has the username');
     await box.fill('bob');
     await visible(result(annPage, bob.username));
     await screenshot(annPage, 'new-chat-search');

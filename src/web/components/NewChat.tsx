@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, type User } from '../../client';
 import type { AppStore } from '../store';
+import { normalise } from '../people';
 import { PeopleResults, usePeopleSearch } from './PeoplePicker';
 
 export function NewChatDialog(props: { store: AppStore; onClose: () => void; onOpened: (convId: string) => void }) {
@@ -40,9 +41,20 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
 
   const submit = (e: Event) => {
     e.preventDefault();
-    if (mode === 'direct') void run(() => store.startDirect(query));
+    if (mode === 'direct') {
+      // A typed username that is on the list is that person; any other text is looked up as an exact username.
+      const typed = normalise(query).replace(/^@/, '');
+      const shown = [...view.recent, ...view.found].find((u) => u.username === typed);
+      void run(() => (shown ? store.startDirectWith(shown) : store.startDirect(query)));
+    }
     else if (members.length === 0) setError('Add at least one other member.');
     else void run(() => store.createGroupWith(title, members));
+  };
+
+  /** A new query: the last error was about the old one. */
+  const type = (text: string) => {
+    setQuery(text);
+    setError(null);
   };
 
   const switchTo = (next: 'direct' | 'group') => {
@@ -80,7 +92,7 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
               required
               autoFocus
               value={query}
-              onInput={(e) => setQuery(e.currentTarget.value)}
+              onInput={(e) => type(e.currentTarget.value)}
               placeholder="Search by name or username"
             />
           </label>
@@ -116,7 +128,7 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
                   autocomplete="off"
                   spellcheck={false}
                   value={query}
-                  onInput={(e) => setQuery(e.currentTarget.value)}
+                  onInput={(e) => type(e.currentTarget.value)}
                   onKeyDown={(e) => {
                     // Backspace in an empty box takes back the last chip, as in mail clients.
                     if (e.key === 'Backspace' && query === '' && members.length > 0) setMembers(members.slice(0, -1));
