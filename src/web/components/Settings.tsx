@@ -11,8 +11,8 @@ import { Avatar } from './ui';
 
 /** The switches, in the order shown, with what each means to the person turning it. */
 const privacy: { key: keyof UserSettings; label: string; hint: string }[] = [
-  { key: 'show_presence', label: 'Show when you are active', hint: 'Off: you always appear offline, and you cannot tell who is active either way.' },
-  { key: 'show_last_seen', label: 'Show when you were last active', hint: 'Off: people see "Active now" at most, never "Active 5m ago".' },
+  { key: 'show_presence', label: 'Show when you are active', hint: 'Off: you always appear offline to others, with no last-active time.' },
+  { key: 'show_last_seen', label: 'Show when you were last active', hint: 'Off: people see whether you are active now, never "Active 5m ago".' },
   { key: 'send_read_receipts', label: 'Send read receipts', hint: 'Off: people do not see when you have read their messages.' },
   { key: 'discoverable', label: 'Let people find you by name', hint: 'Off: only someone who knows your exact username can start a chat with you.' },
 ];
