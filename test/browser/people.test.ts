@@ -19,6 +19,7 @@ import {
   screenshot,
   send,
   signIn,
+  sleep,
   uniqueName,
   useBrowserEnv,
   visible,
@@ -200,6 +201,7 @@ browserDescribe('web client: people, settings and presence', () => {
     const view = bobPage.getByTestId('settings-view');
     await visible(view);
     await hasAttr(bobPage.getByTestId('setting-discoverable'), 'data-on', 'true');
+    await sleep(300); // the switches' slide (0.15 s) ends before the picture
     await screenshot(bobPage, 'settings');
 
     await bobPage.getByTestId('settings-display-name').fill('Bobby Stone');
@@ -251,6 +253,7 @@ browserDescribe('web client: people, settings and presence', () => {
     await phone.getByTestId('new-chat-close').click();
     await phone.getByTestId('settings-button').click();
     await hasAttr(phone.getByTestId('setting-discoverable'), 'data-on', 'true');
+    await sleep(300);
     const box = await phone.getByTestId('settings-view').boundingBox();
     expect(box !== null && box.width <= 390).toBe(true);
     await screenshot(phone, 'settings-phone');
