@@ -96,12 +96,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const loginThrottle: LoginThrottle = memoryThrottle ?? failures.guard(new RedisLoginThrottle(shared.redis as SharedRedis, loginBackoff, config.redis.prefix), 'login_throttle', isRedisOutage);
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
+  const searchLimiter = new RateLimiter(config.searchLimit.perSecond, config.searchLimit.burst);
   // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
   const limiterSweep = setInterval(() => {
     registerLimiter.sweep();
     loginLimiter.sweep();
     memoryThrottle?.sweep();
     uploadLimiter.sweep();
+    searchLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
 
@@ -231,6 +233,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     auth,
     usernameReserveMs: config.usernameReserveMs,
     registerLimiter,
+    searchLimiter,
     loginLimiter,
     loginThrottle,
     trustProxy: config.trustProxy.length > 0 ? (address) => proxies.isTrusted(address) : undefined,

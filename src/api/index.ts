@@ -58,6 +58,8 @@ export interface ApiOptions {
   loginThrottle: LoginThrottle;
   /** Whether a peer is a reverse proxy whose X-Forwarded-For names the client (TRUST_PROXY): sets req.ip. */
   trustProxy?: (address: string) => boolean;
+  /** Per-user limiter of people searches (GET /users/search). */
+  searchLimiter: RateLimiter;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */
   uploadLimiter: RateLimiter;
   limits: Limits;

@@ -1,11 +1,12 @@
 /** REST: registration, login, user lookup, own settings, presence pull. */
 import { Router as ExpressRouter } from 'express';
 import { ProtocolError, newId } from '../protocol';
+import { checkSearchQuery, type UserSearchCursor } from '../store';
 import { hashPassword, verifyPassword } from '../auth';
 import { usersTopic } from '../bus';
 import { visiblePresence } from '../presence';
 import type { UserRecord, UserSettings } from '../store';
-import { requireAuth, userOf, validator } from './http';
+import { intParam, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
 
 interface Credentials {
@@ -16,6 +17,13 @@ interface Credentials {
   device_id?: string;
 }
 
+const displayNameSchema = { type: 'string', minLength: 1, maxLength: 64, pattern: '\\S' };
+const parseProfile = validator<{ display_name: string }>({
+  type: 'object',
+  properties: { display_name: displayNameSchema },
+  required: ['display_name'],
+  additionalProperties: false,
+});
 const usernameSchema = { type: 'string', minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' };
 const parseSettings = validator<Partial<UserSettings>>({
   type: 'object',
@@ -24,6 +32,7 @@ const parseSettings = validator<Partial<UserSettings>>({
     show_last_seen: { type: 'boolean' },
     send_read_receipts: { type: 'boolean' },
     push_previews: { type: 'boolean' },
+    discoverable: { type: 'boolean' },
   },
   additionalProperties: false,
 });
@@ -43,12 +52,28 @@ export function publicUser(u: UserRecord): PublicUser {
   return view;
 }
 
+/** The opaque cursor of a search page: base64url JSON of the store's cursor. */
+function parseSearchCursor(raw: unknown): UserSearchCursor | null {
+  if (raw === undefined || raw === '') return null;
+  if (typeof raw === 'string' && raw.length <= 512) {
+    try {
+      const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
+      if (typeof v === 'object' && v !== null && typeof (v as UserSearchCursor).term === 'string' && typeof (v as UserSearchCursor).user_id === 'string') {
+        return { term: (v as UserSearchCursor).term, user_id: (v as UserSearchCursor).user_id };
+      }
+    } catch {
+      // Not JSON: answered below.
+    }
+  }
+  throw new ProtocolError('bad_request', 'cursor is not one this endpoint gave');
+}
+
 // A fixed hash to verify against when the user does not exist, so login takes the same
 // time whether or not the username is known.
 let dummyHash: Promise<string> | null = null;
 
 export function userRoutes(opts: ApiOptions): ExpressRouter {
-  const { store, tokens, registerLimiter, loginLimiter, loginThrottle, presence, bus } = opts;
+  const { store, tokens, registerLimiter, loginLimiter, loginThrottle, presence, bus, searchLimiter } = opts;
   const deviceSchema = { type: 'string', minLength: 1, maxLength: opts.limits.maxIdChars };
   const parseRegister = validator<Credentials>({
     type: 'object',
@@ -123,6 +148,30 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
     if (typeof username !== 'string' || username === '') throw new ProtocolError('bad_request', 'username is required');
     const user = await store.getUserByUsername(username.toLowerCase());
     res.json({ users: user ? [publicUser(user)] : [] });
+  });
+
+  /** Finding people by name as one types: see docs/protocol.md, "Finding people". */
+  r.get('/users/search', auth, async (req, res) => {
+    const me = userOf(res);
+    if (!searchLimiter.take(me)) throw new ProtocolError('rate_limited', 'too many searches', searchLimiter.retryAfterMs(me));
+    const q = req.query.q;
+    if (typeof q !== 'string') throw new ProtocolError('bad_request', 'q is required');
+    const query = checkSearchQuery(q);
+    const limit = intParam(req.query.limit, 'limit', 20, 1, 50);
+    const cursor = parseSearchCursor(req.query.cursor);
+    const page = await store.searchUsers(query, cursor, limit);
+    res.json({
+      // The caller is never a person to find; the page may be one short for it.
+      users: page.users.filter((u) => u.user_id !== me).map(publicUser),
+      next_cursor: page.next_cursor === null ? null : Buffer.from(JSON.stringify(page.next_cursor)).toString('base64url'),
+    });
+  });
+
+  r.patch('/me', auth, async (req, res) => {
+    const body = parseProfile(req.body);
+    const user = await store.updateDisplayName(userOf(res), body.display_name.trim());
+    if (!user) throw new ProtocolError('unauthorized', 'unknown user');
+    res.json(publicUser(user));
   });
 
   r.get('/me', auth, async (_req, res) => {

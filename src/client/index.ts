@@ -40,6 +40,7 @@ export {
   type Rendition,
   type AttachmentUrl,
   type UserSettings,
+  type UserSearchPage,
   type FetchLike,
   type ResponseLike,
 } from './rest';

@@ -199,6 +199,15 @@ export interface UserSettings {
   send_read_receipts: boolean;
   /** Notifications show sender and text; when false they say only "New message". */
   push_previews: boolean;
+  /** Others find this user by name (`searchUsers`); when false only the exact username finds them. */
+  discoverable: boolean;
+}
+
+/** A page of people search results. */
+export interface UserSearchPage {
+  users: User[];
+  /** Pass back as `cursor` for the next page; null when there is none. */
+  next_cursor: string | null;
 }
 
 export type { AttachmentUrl, Rendition, UploadRequest, UploadSlot } from '../protocol/frames';
@@ -264,6 +273,20 @@ export class RestClient {
   async findUsers(username: string): Promise<User[]> {
     const res = await this.request<{ users: User[] }>('GET', '/users', { username });
     return res.users;
+  }
+
+  /**
+   * People whose username, display name or a word of it starts with `q` (2 to 64
+   * characters), found as one types; never the caller, deleted accounts or users who are
+   * not discoverable. Rate limited per user (429 `rate_limited`).
+   */
+  searchUsers(q: string, opts: { cursor?: string; limit?: number } = {}): Promise<UserSearchPage> {
+    return this.request('GET', '/users/search', { q, cursor: opts.cursor, limit: opts.limit });
+  }
+
+  /** Changes the caller's display name (1 to 64 characters, not blank); answers the profile. */
+  updateProfile(body: { display_name: string }): Promise<User> {
+    return this.request('PATCH', '/me', undefined, body);
   }
 
   /** Profiles of these users (up to 200 ids); unknown ids are left out. */

@@ -53,6 +53,8 @@ export interface Config {
   admission: { openPerSecond: number; openBurst: number; maxPending: number; maxPendingPerAddress: number };
   /** Per client address: registrations, and logins (both token buckets). */
   addressLimits: { register: { perSecond: number; burst: number }; login: { perSecond: number; burst: number } };
+  /** Per user: people searches (a token bucket). */
+  searchLimit: { perSecond: number; burst: number };
   /** CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the peer is the client. */
   trustProxy: string[];
   /** Bytes queued on one socket before it is closed as a slow consumer. */
@@ -209,6 +211,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
       register: { perSecond: r.REGISTER_PER_SECOND, burst: r.REGISTER_BURST },
       login: { perSecond: r.LOGIN_PER_SECOND, burst: r.LOGIN_BURST },
     },
+    searchLimit: { perSecond: r.USER_SEARCH_PER_SECOND, burst: r.USER_SEARCH_BURST },
     admission: {
       openPerSecond: r.SESSION_OPEN_PER_SECOND,
       openBurst: r.SESSION_OPEN_BURST,

@@ -45,6 +45,8 @@ export interface RawConfig {
   REGISTER_BURST: number;
   LOGIN_PER_SECOND: number;
   LOGIN_BURST: number;
+  USER_SEARCH_PER_SECOND: number;
+  USER_SEARCH_BURST: number;
   SESSION_OPEN_BURST: number;
   MAX_PENDING_SESSIONS: number;
   MAX_PENDING_PER_ADDRESS: number;
@@ -205,6 +207,8 @@ export const schema = {
     REGISTER_BURST: int(20, 1, 1_000_000, 'registrations one client address may make at once'),
     LOGIN_PER_SECOND: int(5, 1, 1_000_000, 'logins (right or wrong) one client address may make per second, sustained; the per-account backoff applies too'),
     LOGIN_BURST: int(20, 1, 1_000_000, 'logins one client address may make at once'),
+    USER_SEARCH_PER_SECOND: int(5, 1, 1_000_000, 'people searches (GET /users/search) one user may make per second, sustained'),
+    USER_SEARCH_BURST: int(20, 1, 1_000_000, 'people searches one user may make at once (search as you type)'),
     SESSION_OPEN_PER_SECOND: int(20, 1, 1_000_000, 'sessions (WebSocket or long-poll) one client address may open per second, sustained'),
     SESSION_OPEN_BURST: int(100, 1, 1_000_000, 'sessions one client address may open at once'),
     MAX_PENDING_SESSIONS: int(10_000, 1, 1_000_000, 'sessions opened but without CONNECT yet, in all; more are refused with 429'),

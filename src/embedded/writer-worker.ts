@@ -24,6 +24,8 @@ async function serve(req: WriteRequest): Promise<unknown> {
       return store.createUser(a[0] as Parameters<SqliteStore['createUser']>[0]);
     case 'updateUserSettings':
       return store.updateUserSettings(a[0] as string, a[1] as Parameters<SqliteStore['updateUserSettings']>[1]);
+    case 'updateDisplayName':
+      return store.updateDisplayName(a[0] as string, a[1] as string);
     case 'revokeTokens':
       return store.revokeTokens(a[0] as string);
     case 'revokeDevice':

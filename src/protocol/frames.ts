@@ -179,6 +179,10 @@ export interface InboxRow {
   last_seq: number;
   /** Short text of the newest message, or null. */
   preview: string | null;
+  /** Who sent the message `preview` shows ("Dave: Nice"), null without a preview. */
+  preview_sender_id: string | null;
+  /** When that message was sent (ms; not when it was last edited), null without a preview. */
+  preview_ts: number | null;
   updated_at: number;
   unread: number;
   /** Unread messages (counted as `unread`) that mention this user. */

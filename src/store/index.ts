@@ -13,6 +13,7 @@
  * - The store knows no other module; it never publishes or calls back.
  */
 export * from './types';
+export { checkSearchQuery, minSearchChars } from './search';
 export {
   SqliteStore,
   ThreadedSqliteStore,

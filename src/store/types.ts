@@ -22,6 +22,8 @@ export interface UserSettings {
   send_read_receipts: boolean;
   /** Notifications show sender and text; when false they say only "New message". */
   push_previews: boolean;
+  /** Others find this user by name (searchUsers); when false only an exact username finds them. */
+  discoverable: boolean;
 }
 
 export const defaultUserSettings: Readonly<UserSettings> = {
@@ -29,6 +31,7 @@ export const defaultUserSettings: Readonly<UserSettings> = {
   show_last_seen: true,
   send_read_receipts: true,
   push_previews: true,
+  discoverable: true,
 };
 
 export interface UserRecord {
@@ -56,6 +59,7 @@ export const deletedUserSettings: Readonly<UserSettings> = {
   show_last_seen: false,
   send_read_receipts: false,
   push_previews: false,
+  discoverable: false,
 };
 
 /**
@@ -211,6 +215,18 @@ export interface MessageView extends ConvEvent {
   link_preview: LinkPreview | null;
 }
 
+/** Where a user search page ended: the index row last looked at (opaque to clients). */
+export interface UserSearchCursor {
+  term: string;
+  user_id: string;
+}
+
+export interface UserSearchPage {
+  users: UserRecord[];
+  /** null when there are no more matches. */
+  next_cursor: UserSearchCursor | null;
+}
+
 export interface InboxPage {
   rows: InboxRow[];
   /** Opaque; null when there are no more rows. */
@@ -264,6 +280,15 @@ export interface Store {
   /** Users that exist among `userIds` (deleted ones included, deleted_at set), in no particular order. */
   getUsers(userIds: readonly string[]): Promise<UserRecord[]>;
   updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null>;
+  /** Renames a live account (search finds it by the new name, no longer by the old); null for an unknown or deleted user. */
+  updateDisplayName(userId: string, displayName: string): Promise<UserRecord | null>;
+  /**
+   * Live, discoverable users whose username, display name or a word of it starts with
+   * `query` (case-insensitive; at least minSearchChars characters, else bad_request), each
+   * once, ordered by the matching name, then user id. A page may hold fewer than `limit`
+   * users (hidden ones skipped) and still have a next cursor.
+   */
+  searchUsers(query: string, cursor: UserSearchCursor | null, limit: number): Promise<UserSearchPage>;
 
   // accounts: sign-out and deletion (AuthState)
   /** The auth state of the users that exist among `userIds` (deleted ones included), in no particular order. */

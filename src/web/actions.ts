@@ -45,7 +45,7 @@ export class Actions {
     });
     const echo = localEcho(localId, d.meId, text, replyTo, attachments);
     c.pending.set(localId, echo);
-    d.inbox.touch(convId, { preview: messagePreview(text, attachments), updated_at: echo.ts });
+    d.inbox.touch(convId, { preview: messagePreview(text, attachments), sender_id: d.meId, msg_ts: echo.ts, updated_at: echo.ts });
     d.notify.changed();
     promise.then(
       (ack) => this.echoAcked(convId, echo, ack),
@@ -149,7 +149,14 @@ export class Actions {
     const { d } = this;
     d.msgs.confirm(convId, echo, ack.seq, ack.ts);
     // The echo's text is the preview again unless a newer message's came meanwhile.
-    d.inbox.touch(convId, { preview: messagePreview(echo.body, echo.attachments), msg_seq: ack.seq, last_seq: ack.seq, updated_at: ack.ts });
+    d.inbox.touch(convId, {
+      preview: messagePreview(echo.body, echo.attachments),
+      sender_id: d.meId,
+      msg_ts: ack.ts,
+      msg_seq: ack.seq,
+      last_seq: ack.seq,
+      updated_at: ack.ts,
+    });
     // Sending is reading: nothing up to one's own message is unread.
     d.inbox.applyRead(convId, { last_read_seq: ack.seq });
     d.notify.changed();

@@ -100,7 +100,7 @@ export function wireEvents(c: ChatClient, d: EventDeps): void {
     notify.changed(false);
   });
   c.on('presence', (p) => {
-    d.presence.seen(p.user_id, p.state);
+    d.presence.seen(p.user_id, p.state, p.last_seen);
     notify.changed(false);
   });
   c.on('error', (err) => {

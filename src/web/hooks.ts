@@ -1,5 +1,5 @@
 /** Preact glue: re-render a component whenever the store reports a change. */
-import { useEffect, useReducer } from 'preact/hooks';
+import { useEffect, useReducer, useState } from 'preact/hooks';
 import type { AppStore } from './store';
 
 export function useStore(store: AppStore): void {
@@ -16,4 +16,14 @@ export function convFromHash(hash: string): string | null {
 export function goTo(convId: string | null): void {
   const next = convId ? `#/c/${encodeURIComponent(convId)}` : '#/';
   if (location.hash !== next) location.hash = next;
+}
+
+/** The time now, refreshed every `everyMs`: for labels that age ("Active 5m ago"). */
+export function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
 }

@@ -14,6 +14,9 @@ import { messagePreview } from './preview';
  */
 interface RowPatch {
   preview?: string | null;
+  /** Who sent the previewed message and when (its own time, not an edit's): set with `preview`. */
+  sender_id?: string;
+  msg_ts?: number;
   updated_at?: number;
   last_seq?: number;
   msg_seq?: number;
@@ -66,7 +69,8 @@ export class Inbox {
 
   /** Puts a saved row back as it was (at start). */
   restore(row: InboxRow): void {
-    this.rows.set(row.conv_id, row);
+    // Rows saved by an older version lack the preview's sender and time.
+    this.rows.set(row.conv_id, { ...row, preview_sender_id: row.preview_sender_id ?? null, preview_ts: row.preview_ts ?? null });
     this.previewSeq.set(row.conv_id, row.last_seq);
   }
 
@@ -116,6 +120,8 @@ export class Inbox {
       peer_id: peerId,
       last_seq: 0,
       preview: null,
+      preview_sender_id: null,
+      preview_ts: null,
       updated_at: ts,
       unread: 0,
       unread_mentions: 0,
@@ -143,6 +149,8 @@ export class Inbox {
       this.previewSeq.set(convId, patch.msg_seq);
     }
     row.preview = patch.preview === null ? null : patch.preview.slice(0, 100);
+    if (patch.sender_id !== undefined) row.preview_sender_id = patch.sender_id;
+    if (patch.msg_ts !== undefined) row.preview_ts = patch.msg_ts;
   }
 
   /**
@@ -153,7 +161,14 @@ export class Inbox {
   applyEvent(ev: ConvEvent, targetIsNewest: boolean): void {
     switch (ev.kind) {
       case 'message':
-        this.touch(ev.conv_id, { preview: messagePreview(ev.body ?? '', ev.attachments), updated_at: ev.ts, last_seq: ev.seq, msg_seq: ev.seq });
+        this.touch(ev.conv_id, {
+          preview: messagePreview(ev.body ?? '', ev.attachments),
+          sender_id: ev.sender_id,
+          msg_ts: ev.ts,
+          updated_at: ev.ts,
+          last_seq: ev.seq,
+          msg_seq: ev.seq,
+        });
         return;
       case 'edit':
         if (targetIsNewest) this.touch(ev.conv_id, { preview: ev.body ?? '' });

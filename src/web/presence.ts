@@ -1,6 +1,7 @@
 /**
- * Presence: the last state seen for each user, and the set of users whose presence this
- * session watches (direct-chat peers and the open conversation's members).
+ * Presence: the last state seen for each user (with the last-seen time the server lets
+ * this user see), the set of users whose presence this session watches (direct-chat peers
+ * and the open conversation's members), and how a header says it ("Active 5m ago").
  */
 import type { ChatClient } from '../client';
 import type { Inbox } from './inbox';
@@ -8,8 +9,36 @@ import type { Inbox } from './inbox';
 /** The server accepts up to this many ids in one presence subscription. */
 const maxWatched = 256;
 
+/** A user's presence as last announced; `last_seen` is null while online or when they hide it. */
+export interface Seen {
+  state: 'online' | 'offline';
+  last_seen: number | null;
+}
+
+const minute = 60_000;
+const hour = 60 * minute;
+
+/**
+ * What a chat header says of a user: "Active now", "Active 5m ago", "Active 3h ago",
+ * "Active yesterday", "Active 3d ago"; '' when unknown, hidden by the user's privacy
+ * settings (no last seen), or over a week ago (as Messenger, which then says nothing).
+ */
+export function presenceLabel(seen: Seen | null, now: number = Date.now()): string {
+  if (seen === null) return '';
+  if (seen.state === 'online') return 'Active now';
+  if (seen.last_seen === null) return '';
+  const ago = Math.max(0, now - seen.last_seen);
+  if (ago < hour) return `Active ${Math.max(1, Math.floor(ago / minute))}m ago`;
+  if (ago < 24 * hour) return `Active ${Math.floor(ago / hour)}h ago`;
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (new Date(seen.last_seen).toDateString() === yesterday.toDateString()) return 'Active yesterday';
+  const days = Math.floor(ago / (24 * hour));
+  return days <= 7 ? `Active ${days}d ago` : '';
+}
+
 export class PresenceWatch {
-  private readonly states = new Map<string, 'online' | 'offline'>();
+  private readonly states = new Map<string, Seen>();
   /** The list last subscribed to, joined: a subscription goes out only when it changes. */
   private key = '';
   private queued = false;
@@ -22,14 +51,14 @@ export class PresenceWatch {
     private readonly meId: string,
   ) {}
 
-  /** The user's last known state; null before any PRESENCE frame for them. */
-  get(userId: string): 'online' | 'offline' | null {
+  /** The user's last known presence; null before any PRESENCE frame for them. */
+  get(userId: string): Seen | null {
     return this.states.get(userId) ?? null;
   }
 
   /** A PRESENCE frame. */
-  seen(userId: string, state: 'online' | 'offline'): void {
-    this.states.set(userId, state);
+  seen(userId: string, state: 'online' | 'offline', lastSeen: number | null): void {
+    this.states.set(userId, { state, last_seen: lastSeen });
   }
 
   /**

@@ -8,21 +8,22 @@
  * renders on change and saves through `persist.ts`. No UI here: components read `AppStore`
  * and call its methods; `subscribe` tells them when to render again.
  */
-import { ApiError, ChatClient, type Attachment, type AttachmentUrl, type ChatStatus, type Rendition, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient } from '../client';
+import { ApiError, ChatClient, type Attachment, type AttachmentUrl, type ChatStatus, type Rendition, type ChatTransport, type ChatTransportOption, type InboxRow, type RestClient, type User, type UserSearchPage, type UserSettings } from '../client';
 import { Actions } from './actions';
 import { Applier } from './apply';
 import { ChatCreator } from './create';
 import { wireEvents, type ConnectionState } from './events';
 import { Inbox, isMuted } from './inbox';
+import { recentContacts } from './people';
 import { Loader } from './loading';
 import { MessageStore, type Msg } from './messages';
 import type { Notify } from './notify';
 import * as persist from './persist';
 import { closeNotifications } from './push';
-import { PresenceWatch } from './presence';
+import { PresenceWatch, type Seen } from './presence';
 import { ReadMarker } from './reading';
 import { Receipts, type Tick } from './receipts';
-import type { Session } from './storage';
+import { saveSession, type Session } from './storage';
 import { Typing } from './typing';
 import { UserDirectory } from './users';
 
@@ -184,8 +185,19 @@ export class AppStore {
     return others.length ? others.map((id) => this.nameOf(id)).join(', ') : 'Group';
   }
 
+  /** Whether the user is online, as far as this client can tell: never while this client itself is offline (it would be a guess). */
   presence(userId: string): 'online' | 'offline' | null {
-    return this.presenceWatch.get(userId);
+    return this.presenceOf(userId)?.state ?? null;
+  }
+
+  /**
+   * The user's presence for a header. While this client is not connected nobody shows as
+   * online (their state may have changed unseen); a last-seen time stays true and is kept.
+   */
+  presenceOf(userId: string): Seen | null {
+    const seen = this.presenceWatch.get(userId);
+    if (seen === null || this.conn.status === 'ready') return seen;
+    return seen.state === 'online' ? null : seen;
   }
 
   typing(convId: string): string[] {
@@ -309,8 +321,57 @@ export class AppStore {
     return this.creator.direct(username);
   }
 
-  createGroup(title: string, usernames: string[]): Promise<string> {
-    return this.creator.group(title, usernames);
+  /** Opens (or finds) the direct chat with a person picked from search. */
+  startDirectWith(user: User): Promise<string> {
+    return this.creator.directWith(user);
+  }
+
+  /** Creates a group of this user and people picked from search. */
+  createGroupWith(title: string, members: User[]): Promise<string> {
+    return this.creator.groupWith(title, members);
+  }
+
+  /** Recent direct-chat peers matching `query`, most recent first (from the first letter, no request). */
+  recentContacts(query: string, limit = 5): User[] {
+    return recentContacts(this.inbox.sorted(), (id) => this.users.get(id), query, limit).filter((u) => u.user_id !== this.me.user_id);
+  }
+
+  /** One page of the server's people search; the names found are kept for later. */
+  async searchPeople(query: string, cursor?: string): Promise<UserSearchPage> {
+    const page = await this.rest.searchUsers(query, { cursor, limit: 20 });
+    for (const u of page.users) this.users.set(u);
+    return page;
+  }
+
+  // ---- the account (the Settings view) ----
+
+  /** This user's privacy settings as the server holds them. */
+  async loadSettings(): Promise<UserSettings> {
+    return (await this.rest.me()).settings;
+  }
+
+  /** Changes some settings; resolves with all of them as now in force. */
+  updateSettings(patch: Partial<UserSettings>): Promise<UserSettings> {
+    return this.rest.updateSettings(patch);
+  }
+
+  /** Renames this user on the server, then here: the name shown, and the saved session for the next start. */
+  async rename(displayName: string): Promise<void> {
+    const user = await this.rest.updateProfile({ display_name: displayName });
+    this.me.display_name = user.display_name ?? displayName;
+    this.users.set(user);
+    saveSession(this.me);
+    this.changed(false);
+  }
+
+  /** Signs this device out on the server (its tokens stop counting), as the first step of signing out here. */
+  signOutDevice(): Promise<void> {
+    return this.rest.logout();
+  }
+
+  /** Signs out every device of this user, this one included. */
+  signOutEverywhere(): Promise<void> {
+    return this.rest.logoutEverywhere();
   }
 
   // ---- persistence ----

@@ -154,6 +154,20 @@ export async function startDirect(page: Page, username: string): Promise<void> {
   await visible(page.getByTestId('chat-view'));
 }
 
+/** Creates a group named `title`, picking each member from the people search by username (chips). */
+export async function createGroup(page: Page, title: string, usernames: string[]): Promise<void> {
+  await page.getByTestId('new-chat').click();
+  await page.getByTestId('new-group-tab').click();
+  await page.getByTestId('new-group-title').fill(title);
+  for (const [i, name] of usernames.entries()) {
+    await page.getByTestId('new-group-search').fill(name);
+    await page.locator(`[data-testid="person-result"][data-username="${name}"]`).click();
+    await eventually(async () => expect(await page.getByTestId('member-chip').count()).toBe(i + 1));
+  }
+  await page.getByTestId('new-chat-submit').click();
+  await hasText(page.getByTestId('chat-title'), title);
+}
+
 /** Opens the conversation whose list title is `title`. */
 export async function openConversation(page: Page, title: string): Promise<void> {
   await page.locator(`[data-testid="conv-item"][data-title="${title}"]`).click();

@@ -164,7 +164,9 @@ browserDescribe('web client: push notifications through the service worker', () 
     // Granted, but Playwright's contexts are incognito, where Chromium has no Push API (and a
     // subscription would need Google's push service): the failure is shown, nothing registered.
     await page.context().grantPermissions(['notifications'], { origin: env.server.url });
-    for (let i = 0; i < 2; i++) await page.getByTestId('settings-button').click(); // the row reads the permission again
+    // Closed and opened again: the row reads the permission again.
+    await page.getByTestId('settings-close').click();
+    await page.getByTestId('settings-button').click();
     await page.getByTestId('push-toggle').click();
     await eventually(async () => expect(await page.getByTestId('push-error').textContent()).toContain('Could not turn notifications on'), 30_000);
     expect(await page.getByTestId('push-toggle').textContent()).toBe('Turn on notifications');

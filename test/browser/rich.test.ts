@@ -9,6 +9,7 @@ import { createConversation, http, registerUser, type TestUser } from '../e2e/ha
 import {
   browserDescribe,
   convItem,
+  createGroup,
   eventually,
   hasText,
   message,
@@ -61,12 +62,7 @@ browserDescribe('web client: groups, history paging, link previews', () => {
   afterAll(() => new Promise<void>((resolve) => pages.close(() => resolve())));
 
   test('a group created with a title and members chats with sender names and receipts', async () => {
-    await annPage.getByTestId('new-chat').click();
-    await annPage.getByTestId('new-group-tab').click();
-    await annPage.getByTestId('new-group-title').fill('Weekend plans');
-    await annPage.getByTestId('new-group-members').fill(`${bob.username}, ${cat.username}`);
-    await annPage.getByTestId('new-chat-submit').click();
-    await hasText(annPage.getByTestId('chat-title'), 'Weekend plans');
+    await createGroup(annPage, 'Weekend plans', [bob.username, cat.username]);
     await hasText(annPage.getByTestId('chat-presence'), '3 members');
     await send(annPage, 'Hiking on Saturday?');
 

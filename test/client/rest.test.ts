@@ -78,11 +78,20 @@ test('each call hits its endpoint with method, query, body and bearer token', as
   await expect(rest.getPresence(['a', 'b'])).resolves.toEqual([{ user_id: 'a', state: 'online', last_seen: null }]);
   expect(last().query.get('user_ids')).toBe('a,b');
 
-  const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true, push_previews: true };
+  const settings = { show_presence: false, show_last_seen: true, send_read_receipts: true, push_previews: true, discoverable: true };
   server.route('PATCH', '/api/v1/me/settings', () => ({ status: 200, body: { settings } }));
   await expect(rest.updateSettings({ show_presence: false })).resolves.toEqual(settings);
   expect(last().body).toEqual({ show_presence: false });
   expect(last().headers['content-type']).toBe('application/json');
+
+  const found = { users: [{ user_id: 'u_2', username: 'bob', display_name: 'Bob' }], next_cursor: 'c2' };
+  server.route('GET', '/api/v1/users/search', () => ({ status: 200, body: found }));
+  await expect(rest.searchUsers('bo', { cursor: 'c1', limit: 5 })).resolves.toEqual(found);
+  expect(last().query.toString()).toBe('q=bo&cursor=c1&limit=5');
+
+  server.route('PATCH', '/api/v1/me', () => ({ status: 200, body: { user_id: 'u_1', username: 'ann', display_name: 'Annie' } }));
+  await expect(rest.updateProfile({ display_name: 'Annie' })).resolves.toEqual({ user_id: 'u_1', username: 'ann', display_name: 'Annie' });
+  expect(last().body).toEqual({ display_name: 'Annie' });
 
   const me = { user_id: 'u_1', username: 'ann', display_name: 'Ann', settings };
   server.route('GET', '/api/v1/me', () => ({ status: 200, body: me }));

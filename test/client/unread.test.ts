@@ -22,6 +22,8 @@ function row(over: Partial<InboxRow>): InboxRow {
     peer_id: null,
     last_seq: 0,
     preview: null,
+    preview_sender_id: null,
+    preview_ts: null,
     updated_at: 1,
     unread: 0,
     unread_mentions: 0,

@@ -53,7 +53,7 @@ describe('register', () => {
     const me = await http(server.url, 'GET', '/api/v1/me', undefined, res.body.token);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ user_id: res.body.user_id, username: name.toLowerCase() });
-    expect(me.body.settings).toEqual({ show_presence: true, show_last_seen: true, send_read_receipts: true, push_previews: true });
+    expect(me.body.settings).toEqual({ show_presence: true, show_last_seen: true, send_read_receipts: true, push_previews: true, discoverable: true });
     expect(me.body).not.toHaveProperty('password_hash');
   });
 

@@ -157,7 +157,7 @@ describe('schema violations answer 400 naming the field', () => {
   test('push_previews is accepted, answered with every setting and kept (GET /me)', async () => {
     const set = await http(url, 'PATCH', '/api/v1/me/settings', { push_previews: false }, alice.token);
     expect(set.status).toBe(200);
-    expect(set.body.settings).toEqual({ show_presence: true, show_last_seen: true, send_read_receipts: true, push_previews: false });
+    expect(set.body.settings).toEqual({ show_presence: true, show_last_seen: true, send_read_receipts: true, push_previews: false, discoverable: true });
     const me = await http(url, 'GET', '/api/v1/me', undefined, alice.token);
     expect(me.body.settings.push_previews).toBe(false);
     await http(url, 'PATCH', '/api/v1/me/settings', { push_previews: true }, alice.token);

@@ -125,7 +125,9 @@ const restRows: Record<string, RestRow> = {
     call: async (role) => ({ method: 'POST', path: '/api/v1/auth/login', body: { username: users[role === 'anonymous' ? 'outsider' : role].username, password } }),
   },
   'GET /api/v1/users': { expect: account(), call: async () => ({ method: 'GET', path: `/api/v1/users?username=${users.admin.username}` }) },
+  'GET /api/v1/users/search': { expect: account(), call: async () => ({ method: 'GET', path: `/api/v1/users/search?q=${users.admin.username.slice(0, 4)}` }) },
   'GET /api/v1/me': { expect: account(), call: async () => ({ method: 'GET', path: '/api/v1/me' }) },
+  'PATCH /api/v1/me': { expect: account(), call: async (role) => ({ method: 'PATCH', path: '/api/v1/me', body: { display_name: `Authz ${role}` } }) },
   'PATCH /api/v1/me/settings': { expect: account(), call: async () => ({ method: 'PATCH', path: '/api/v1/me/settings', body: { push_previews: true } }) },
   'GET /api/v1/presence': { expect: account(), call: async () => ({ method: 'GET', path: `/api/v1/presence?user_ids=${users.admin.user_id}` }) },
   'POST /api/v1/auth/logout': {

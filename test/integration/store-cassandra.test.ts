@@ -251,10 +251,32 @@ describe('CassandraStore engine specifics', () => {
       show_last_seen: true,
       send_read_receipts: true,
       push_previews: true,
+      discoverable: true,
     });
     expect((await store().updateUserSettings(userId, { push_previews: false }))?.settings.push_previews).toBe(false);
     expect((await store().getUsers([userId]))[0].settings).toMatchObject({ show_presence: false, push_previews: false });
   });
+
+  it('indexes the users of a keyspace from before people search when it opens, once', async () => {
+    const old = randomKeyspace('it_store_search');
+    const c = await connectCassandra(cassandraConfig(old));
+    try {
+      // The users table as it first shipped, with a live user and a deleted one.
+      await c.client.execute('CREATE TABLE users (user_id text PRIMARY KEY, username text, display_name text, password_hash text, created_at bigint, settings text)');
+      await c.client.execute('ALTER TABLE users ADD deleted_at bigint');
+      await c.client.execute("INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES ('u_old', 'oldtimer', 'Olive Stone', 'h', 1, '{}')");
+      await c.client.execute("INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings, deleted_at) VALUES ('u_gone', 'oldgone', 'Deleted user', '', 1, '{}', 5)");
+      const opened = await CassandraStore.open(c);
+      expect((await opened.searchUsers('ol', null, 10)).users.map((u) => u.user_id)).toEqual(['u_old']);
+      expect((await opened.searchUsers('sto', null, 10)).users.map((u) => u.user_id)).toEqual(['u_old']);
+      // Opening again finds the table and leaves it alone.
+      await CassandraStore.open(c);
+      expect((await opened.searchUsers('old', null, 10)).users.map((u) => u.user_id)).toEqual(['u_old']);
+    } finally {
+      await c.close();
+      await dropKeyspace(old);
+    }
+  }, 60_000);
 
   it('adds claimed_at to the blobs table of an existing keyspace: a claim left by the old collector is stale at once', async () => {
     const old = randomKeyspace('it_store_old');

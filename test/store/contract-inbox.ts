@@ -74,6 +74,8 @@ export function inboxContract(ctx: ContractContext): void {
           peer_id: b,
           last_seq: 3,
           preview: 'direct hi',
+          preview_sender_id: b,
+          preview_ts: t0 + 3000,
           updated_at: t0 + 3000,
           unread: 1,
           unread_mentions: 0,
@@ -89,6 +91,8 @@ export function inboxContract(ctx: ContractContext): void {
           peer_id: null,
           last_seq: 2,
           preview: 'later in group',
+          preview_sender_id: c,
+          preview_ts: t0 + 2000,
           updated_at: t0 + 2000,
           unread: 1,
           unread_mentions: 0,
@@ -100,6 +104,20 @@ export function inboxContract(ctx: ContractContext): void {
       ]);
       expect((await store.listInbox(b, null, 10)).rows[0]).toMatchObject({ conv_id: d.conv_id, peer_id: a, unread: 0 });
       expect(await store.listInbox(newId('u'), null, 10)).toEqual({ rows: [], next_cursor: null });
+    });
+
+    it("names the preview's sender and gives the message's own time, which an edit or a reaction does not move", async () => {
+      const [a, b] = [newId('u'), newId('u')];
+      const g = await group(store, [a, b]);
+      expect((await store.listInbox(a, null, 10)).rows[0]).toMatchObject({ preview: null, preview_sender_id: null, preview_ts: null });
+      await store.appendEvents([message(g, 1, a, 'first'), message(g, 2, b, 'Nice')]);
+      await store.appendEvents([targeted(g, 3, b, 'edit', 2, { body: 'Nice 👍' }), targeted(g, 4, a, 'reaction', 2, { emoji: '❤️' })]);
+      const row = (await store.listInbox(a, null, 10)).rows[0];
+      expect(row).toMatchObject({ preview: 'Nice 👍', preview_sender_id: b, preview_ts: t0 + 2000 });
+      // The preview falls back to the message before when its source is deleted: its sender and time follow.
+      await store.appendEvents([targeted(g, 5, b, 'delete', 2)]);
+      expect((await store.listInbox(a, null, 10)).rows[0]).toMatchObject({ preview: 'first', preview_sender_id: a, preview_ts: t0 + 1000 });
+      expect((await store.inboxChangedSince(a, 0, 10))[0]).toMatchObject({ preview: 'first', preview_sender_id: a, preview_ts: t0 + 1000 });
     });
 
     it('pages with an opaque cursor, ties broken by conv_id, without gaps or repeats', async () => {

@@ -56,6 +56,7 @@ export function usersContract(ctx: ContractContext): void {
         show_last_seen: true,
         send_read_receipts: false,
         push_previews: true,
+        discoverable: true,
       });
       expect(await store.updateUserSettings(newId('u'), { show_presence: false })).toBeNull();
     });

@@ -11,6 +11,7 @@ import { eventsContract } from './contract-events';
 import { inboxContract } from './contract-inbox';
 import { pushContract } from './contract-push';
 import { richContract } from './contract-rich';
+import { searchContract } from './contract-search';
 import { usersContract } from './contract-users';
 
 /** Builds a store for one test and tears it down afterwards. */
@@ -44,5 +45,6 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     attachmentsContract(ctx);
     pushContract(ctx);
     accountsContract(ctx);
+    searchContract(ctx);
   });
 }

@@ -177,7 +177,7 @@ describe('SqliteStore engine specifics', () => {
     }
   });
 
-  it('upgrades a database from before push: settings without push_previews read true, push tables are added', async () => {
+  it('upgrades a database from before push and search: missing settings read as defaults, push tables added, users indexed for search', async () => {
     const { file, remove } = tempFile();
     try {
       // A users table as it shipped, with settings written before push_previews existed.
@@ -193,7 +193,10 @@ describe('SqliteStore engine specifics', () => {
         show_last_seen: true,
         send_read_receipts: true,
         push_previews: true,
+        discoverable: true,
       });
+      // Registered before the search index existed, found all the same.
+      expect((await store.searchUsers('ol', null, 10)).users.map((u) => u.user_id)).toEqual(['u_old']);
       expect((await store.updateUserSettings('u_old', { push_previews: false }))?.settings.push_previews).toBe(false);
       expect((await store.getUsers(['u_old']))[0].settings).toMatchObject({ show_presence: false, push_previews: false });
       const reg = { user_id: 'u_old', device_id: 'd', platform: 'android' as const, app_id: 'a', target: { provider: 'fcm', token: 't' } as const, created_at: 1, updated_at: 1 };

@@ -37,6 +37,16 @@ export class Cql {
     return out;
   }
 
+  /** Every row of a query a page at a time, each page handled before the next is fetched (a scan that must not hold the whole table). */
+  async eachPage(query: string, params: readonly Param[], handle: (rows: Row[]) => Promise<void>): Promise<void> {
+    let pageState: string | undefined;
+    do {
+      const rs = await this.cassandra.client.execute(query, params as unknown[], { ...this.options, isIdempotent: true, pageState });
+      await handle(rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState !== undefined);
+  }
+
   async first(query: string, params: readonly Param[]): Promise<Row | null> {
     const rs = await this.cassandra.client.execute(query, params as unknown[], { ...this.options, isIdempotent: true });
     return rs.first() ?? null;

@@ -150,7 +150,11 @@ export class Inbox {
   private rows(page: Entry[], now: number): Promise<InboxRow[]> {
     return Promise.all(
       page.map(async ({ conv: c, member: m }) => {
-        const counts = await this.log.countUnread(c.conv_id, m.user_id, m.last_read_seq, c.last_seq);
+        // The preview's sender and time: one single-row read per row of the page, beside the counts.
+        const [counts, source] = await Promise.all([
+          this.log.countUnread(c.conv_id, m.user_id, m.last_read_seq, c.last_seq),
+          c.preview === null || c.preview_seq === null ? null : this.log.senderAt(c.conv_id, c.preview_seq),
+        ]);
         return {
           conv_id: c.conv_id,
           type: c.type,
@@ -158,6 +162,8 @@ export class Inbox {
           peer_id: peerFromDirectKey(c.direct_key, m.user_id),
           last_seq: c.last_seq,
           preview: c.preview,
+          preview_sender_id: source?.sender_id ?? null,
+          preview_ts: source?.ts ?? null,
           updated_at: c.updated_at,
           unread: counts.unread,
           unread_mentions: counts.mentions,

@@ -102,6 +102,13 @@ export class EventLog {
     return found;
   }
 
+  /** Sender and time of the event at `seq` (the inbox preview's message); null when there is none. */
+  async senderAt(convId: string, seq: number): Promise<{ sender_id: string; ts: number } | null> {
+    if (!storableSeq(seq)) return null;
+    const row = await this.db.first('SELECT sender_id, created_at FROM events WHERE conv_id = ? AND bucket = ? AND seq = ?', [convId, bucketOf(seq), seq]);
+    return row === null ? null : { sender_id: str(row, 'sender_id') ?? '', ts: num(row, 'created_at') ?? 0 };
+  }
+
   /** The kind of the event at `seq`; null when there is none. */
   async kindAt(convId: string, seq: number): Promise<EventKind | null> {
     if (!storableSeq(seq)) return null;

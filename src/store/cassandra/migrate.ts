@@ -46,3 +46,13 @@ export async function addMissingColumns(cassandra: Cassandra): Promise<void> {
     }
   }
 }
+
+/** Whether the keyspace has `table` yet (read before schema.cql creates what is missing). */
+export async function hasTable(cassandra: Cassandra, table: string): Promise<boolean> {
+  const keyspace = cassandra.client.keyspace;
+  if (keyspace === undefined) throw new Error('store: the Cassandra connection has no keyspace');
+  const rs = await cassandra.client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?', [keyspace, table], {
+    prepare: true,
+  });
+  return rs.rows.length > 0;
+}

@@ -22,6 +22,8 @@ import type {
   UnreadCounts,
   UnreferencedBlob,
   UserRecord,
+  UserSearchCursor,
+  UserSearchPage,
   UserSettings,
 } from '../types';
 import { EventAppender } from './append';
@@ -30,9 +32,10 @@ import { ConversationTable, memberRecord, record } from './conversations';
 import { Cql } from './db';
 import { Inbox } from './inbox';
 import { EventLog } from './log';
-import { addMissingColumns } from './migrate';
+import { addMissingColumns, hasTable } from './migrate';
 import { PushTable } from './push';
 import { UserTable } from './users';
+import { searchUsers } from '../search';
 
 export interface CassandraStoreOptions {
   /** Clock for marker and mute times (updated_at); tests may pin it. */
@@ -82,9 +85,13 @@ export class CassandraStore implements Store {
     // cassandra-driver costs ~0.4 s, which the SQLite-only processes (and the SQLite writer
     // thread) should not pay. Every other import of this engine is type-only.
     const { applyCqlFile, cqlFile } = await import('../../cassandra');
+    const hadSearch = await hasTable(cassandra, 'user_search');
     await applyCqlFile(cassandra.client, cqlFile(__dirname, 'schema.cql'));
     await addMissingColumns(cassandra);
-    return new CassandraStore(cassandra, options);
+    const store = new CassandraStore(cassandra, options);
+    // A keyspace from before people search: its users are indexed once, so they can be found too.
+    if (!hadSearch) await store.users.indexAll();
+    return store;
   }
 
   createUser(user: NewUser): Promise<UserRecord> {
@@ -105,6 +112,14 @@ export class CassandraStore implements Store {
 
   updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.users.updateSettings(userId, settings);
+  }
+
+  updateDisplayName(userId: string, displayName: string): Promise<UserRecord | null> {
+    return this.users.rename(userId, displayName);
+  }
+
+  searchUsers(query: string, cursor: UserSearchCursor | null, limit: number): Promise<UserSearchPage> {
+    return searchUsers({ scan: (p, a, l) => this.users.scanSearch(p, a, l), getUsers: (ids) => this.users.getMany(ids) }, query, cursor, limit);
   }
 
   getAuthStates(userIds: readonly string[]): Promise<AuthState[]> {

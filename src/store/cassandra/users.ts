@@ -16,7 +16,9 @@ import {
   type NewUser,
   type UserRecord,
   type UserSettings,
+  type UserSearchCursor,
 } from '../types';
+import { searchPartition, searchTerms, searchUpperBound } from '../search';
 import { num, str, type Cql, type Row } from './db';
 
 const columns = 'user_id, username, display_name, password_hash, created_at, settings, deleted_at';
@@ -66,7 +68,76 @@ export class UserTable {
       record.created_at,
       JSON.stringify(record.settings),
     ]);
+    await this.index(searchTerms(record), record.user_id);
     return record;
+  }
+
+  /** Index rows are separate partitions: written in parallel, each idempotent. */
+  private async index(terms: readonly string[], userId: string): Promise<void> {
+    await Promise.all(terms.map((t) => this.db.run('INSERT INTO user_search (prefix, term, user_id) VALUES (?, ?, ?)', [searchPartition(t), t, userId])));
+  }
+
+  private async unindex(terms: readonly string[], userId: string): Promise<void> {
+    await Promise.all(terms.map((t) => this.db.run('DELETE FROM user_search WHERE prefix = ? AND term = ? AND user_id = ?', [searchPartition(t), t, userId])));
+  }
+
+  /**
+   * Indexes every live user for search: once, when a keyspace from before search gets the
+   * table. A page of users at a time; idempotent, so shards opening together only repeat work.
+   */
+  async indexAll(): Promise<void> {
+    await this.db.eachPage('SELECT user_id, username, display_name, deleted_at FROM users', [], async (rows) => {
+      await Promise.all(
+        rows.map((r) => {
+          const user = { username: str(r, 'username') ?? '', display_name: str(r, 'display_name') ?? '', deleted_at: num(r, 'deleted_at') };
+          return this.index(searchTerms(user), str(r, 'user_id') ?? '');
+        }),
+      );
+    });
+  }
+
+  /**
+   * New terms first, then the row, then the old terms go: a crash in between leaves extra
+   * rows (skipped by search, which checks the row), never a user missing from the index.
+   */
+  async rename(userId: string, displayName: string): Promise<UserRecord | null> {
+    const user = await this.get(userId);
+    if (user === null || user.deleted_at !== null) return null;
+    const renamed = { ...user, display_name: displayName };
+    const keep = searchTerms(renamed);
+    await this.index(keep, userId);
+    await this.db.run('UPDATE users SET display_name = ? WHERE user_id = ?', [displayName, userId]);
+    await this.unindex(searchTerms(user).filter((t) => !keep.includes(t)), userId);
+    return renamed;
+  }
+
+  /**
+   * One partition, the query's first two characters, as a clustering range. After a cursor
+   * the rest of its term's user ids, then the terms after it: two plain slices rather than
+   * a tuple comparison mixed with a single-column bound.
+   */
+  async scanSearch(prefix: string, after: UserSearchCursor | null, limit: number): Promise<UserSearchCursor[]> {
+    const partition = searchPartition(prefix);
+    const upper = searchUpperBound(prefix);
+    const read = async (query: string, params: (string | number)[]): Promise<UserSearchCursor[]> =>
+      (await this.db.rows(query, params)).map((r) => ({ term: str(r, 'term') ?? '', user_id: str(r, 'user_id') ?? '' }));
+    if (after === null) {
+      return read('SELECT term, user_id FROM user_search WHERE prefix = ? AND term >= ? AND term < ? LIMIT ?', [partition, prefix, upper, limit]);
+    }
+    const sameTerm = await read('SELECT term, user_id FROM user_search WHERE prefix = ? AND term = ? AND user_id > ? LIMIT ?', [
+      partition,
+      after.term,
+      after.user_id,
+      limit,
+    ]);
+    if (sameTerm.length === limit) return sameTerm;
+    const later = await read('SELECT term, user_id FROM user_search WHERE prefix = ? AND term > ? AND term < ? LIMIT ?', [
+      partition,
+      after.term,
+      upper,
+      limit - sameTerm.length,
+    ]);
+    return [...sameTerm, ...later];
   }
 
   /** Moves the claim of `username` from a deleted account whose reservation ended to `userId`; conflict otherwise. */
@@ -158,12 +229,15 @@ export class UserTable {
     if (row.deletedAt !== null) return row.state;
     const now = this.now();
     const gen = row.state.token_gen + 1;
+    const before = await this.get(userId);
     await this.db.run(
       `UPDATE users SET deleted_at = ?, username_reserved_until = ?, display_name = ?, password_hash = ?, settings = ?, token_gen = ?, valid_from_gen = ?
        WHERE user_id = ?`,
       [now, reserveUntil, deletedUserName, '', JSON.stringify(deletedUserSettings), gen, gen, userId],
     );
     if (reserveUntil <= now) await this.db.lwt('DELETE FROM users_by_username WHERE username = ? IF user_id = ?', [row.username, userId]);
+    // After the tombstone: a deletion cut short leaves rows that search skips (it checks deleted_at).
+    if (before !== null) await this.unindex(searchTerms(before), userId);
     return { ...row.state, deleted: true, token_gen: gen, valid_from_gen: gen };
   }
 }

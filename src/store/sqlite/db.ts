@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { searchTerms } from '../search';
 
 /** How hard a commit waits for the disk: `full` survives power loss, `normal` a process crash. */
 export interface SqliteOpenOptions {
@@ -34,7 +35,10 @@ export function openSqliteDatabase(file: string, opts: SqliteOpenOptions): Datab
     // 64 MiB: recent conversation tails and the member index stay in memory.
     db.pragma('cache_size = -65536');
     addMissingColumns(db);
+    const hadSearch = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user_search'").get() !== undefined;
     db.exec(readSqlFile('schema.sql'));
+    // A data dir from before search: its users are indexed once, so they can be found too.
+    if (!hadSearch) indexAllUsers(db);
   } catch (err) {
     db.close();
     throw err;
@@ -78,6 +82,19 @@ function addMissingColumns(db: Database.Database): void {
       if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${definition}`);
     }
   }
+}
+
+function indexAllUsers(db: Database.Database): void {
+  const users = db.prepare('SELECT user_id, username, display_name, deleted_at FROM users WHERE deleted_at IS NULL').all() as {
+    user_id: string;
+    username: string;
+    display_name: string;
+    deleted_at: number | null;
+  }[];
+  const insert = db.prepare('INSERT OR IGNORE INTO user_search (term, user_id) VALUES (?, ?)');
+  db.transaction(() => {
+    for (const u of users) for (const term of searchTerms(u)) insert.run(term, u.user_id);
+  })();
 }
 
 /**

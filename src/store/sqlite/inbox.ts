@@ -39,6 +39,7 @@ export const countUnreadConversationsSql = `SELECT count(*) AS n FROM (
 // in the inner one SQLite would count for every conversation of the user before sorting.
 // Mentions are looked for only among the unread rows, and only in rows that have any.
 const withUnread = (page: string) => `SELECT p.*,
+    (SELECT json_array(e.sender_id, e.created_at) FROM events e WHERE e.conv_id = p.conv_id AND e.seq = p.preview_seq) AS preview_of,
     (SELECT json_array(count(*),
         count(CASE WHEN e.mentions IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(e.mentions) WHERE value = p.user_id) THEN 1 END))
       FROM events e
@@ -46,7 +47,7 @@ const withUnread = (page: string) => `SELECT p.*,
         AND e.sender_id <> p.user_id AND e.deleted = 0) AS unread
   FROM (${page}) p`;
 
-const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.updated_at,
+const pageColumns = `c.conv_id, c.type, c.title, c.direct_key, c.last_seq, c.preview, c.preview_seq, c.updated_at,
   m.user_id, m.last_read_seq, m.muted_until, m.marked_unread`;
 
 /**
@@ -67,6 +68,8 @@ interface InboxDbRow {
   direct_key: string | null;
   last_seq: number;
   preview: string | null;
+  /** JSON [sender_id, created_at] of the preview's message (withUnread); null without one. */
+  preview_of: string | null;
   updated_at: number;
   last_read_seq: number;
   muted_until: number | null;
@@ -154,6 +157,7 @@ export class InboxQueries {
 
 function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
   const [unread, mentions] = JSON.parse(r.unread) as [number, number];
+  const [previewSender, previewTs] = r.preview === null || r.preview_of === null ? [null, null] : (JSON.parse(r.preview_of) as [string, number]);
   return {
     conv_id: r.conv_id,
     type: r.type as ConversationType,
@@ -161,6 +165,8 @@ function toInboxRow(r: InboxDbRow, userId: string, now: number): InboxRow {
     peer_id: peerFromDirectKey(r.direct_key, userId),
     last_seq: r.last_seq,
     preview: r.preview,
+    preview_sender_id: previewSender,
+    preview_ts: previewTs,
     updated_at: r.updated_at,
     unread,
     unread_mentions: mentions,

@@ -22,6 +22,14 @@ CREATE TABLE IF NOT EXISTS users (
   revoked_devices TEXT
 ) WITHOUT ROWID;
 
+-- Finding people by name (src/store/search.ts): a live user's lowercased username, display
+-- name and its words. A hint, checked against the users row on every read.
+CREATE TABLE IF NOT EXISTS user_search (
+  term    TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  PRIMARY KEY (term, user_id)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS conversations (
   conv_id      TEXT PRIMARY KEY,
   type         TEXT NOT NULL,

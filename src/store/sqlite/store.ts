@@ -22,8 +22,11 @@ import type {
   UnreadCounts,
   UnreferencedBlob,
   UserRecord,
+  UserSearchCursor,
+  UserSearchPage,
   UserSettings,
 } from '../index';
+import { searchUsers, type SearchSource } from '../search';
 import { EventWriter } from './append';
 import { AttachmentTable, BlobTable } from './attachments';
 import { ConversationTable } from './conversations';
@@ -88,6 +91,19 @@ export class SqliteStore implements Store {
   async updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {
     return this.users.updateSettings(userId, settings);
   }
+
+  async updateDisplayName(userId: string, displayName: string): Promise<UserRecord | null> {
+    return this.users.rename(userId, displayName);
+  }
+
+  async searchUsers(query: string, cursor: UserSearchCursor | null, limit: number): Promise<UserSearchPage> {
+    return searchUsers(this.searchSource, query, cursor, limit);
+  }
+
+  private readonly searchSource: SearchSource = {
+    scan: async (prefix, after, limit) => this.users.scanSearch(prefix, after, limit),
+    getUsers: async (ids) => this.users.getMany(ids),
+  };
 
   async getAuthStates(userIds: readonly string[]): Promise<AuthState[]> {
     return this.users.authStates(userIds, this.now());

@@ -29,6 +29,7 @@ import { SqliteStore } from './store';
 export interface StoreWrites {
   createUser: { args: [NewUser]; result: UserRecord };
   updateUserSettings: { args: [string, Partial<UserSettings>]; result: UserRecord | null };
+  updateDisplayName: { args: [string, string]; result: UserRecord | null };
   revokeTokens: { args: [string]; result: AuthState | null };
   revokeDevice: { args: [string, string, number]; result: AuthState | null };
   deleteUser: { args: [string, number]; result: AuthState | null };
@@ -82,6 +83,10 @@ export class ThreadedSqliteStore extends SqliteStore {
 
   override createUser(user: NewUser): Promise<UserRecord> {
     return this.thread.call('createUser', user);
+  }
+
+  override updateDisplayName(userId: string, displayName: string): Promise<UserRecord | null> {
+    return this.thread.call('updateDisplayName', userId, displayName);
   }
 
   override updateUserSettings(userId: string, settings: Partial<UserSettings>): Promise<UserRecord | null> {

@@ -9,7 +9,9 @@ import {
   type NewUser,
   type UserRecord,
   type UserSettings,
+  type UserSearchCursor,
 } from '../types';
+import { searchTerms, searchUpperBound } from '../search';
 
 interface UserRow {
   user_id: string;
@@ -53,8 +55,19 @@ export class UserTable {
   private readonly revokeAllTx: Database.Transaction<(userId: string, now: number) => AuthState | null>;
   private readonly revokeDeviceTx: Database.Transaction<(userId: string, deviceId: string, until: number, now: number) => AuthState | null>;
   private readonly deleteTx: Database.Transaction<(userId: string, reserveUntil: number, now: number) => AuthState | null>;
+  private readonly renameTx: Database.Transaction<(userId: string, name: string) => UserRecord | null>;
+  private readonly addTerm: Database.Statement<[string, string]>;
+  private readonly removeTerm: Database.Statement<[string, string]>;
+  private readonly scanFirst: Database.Statement<[string, string, number], UserSearchCursor>;
+  private readonly scanAfter: Database.Statement<{ term: string; user_id: string; upper: string; limit: number }, UserSearchCursor>;
 
   constructor(db: Database.Database) {
+    this.addTerm = db.prepare('INSERT OR IGNORE INTO user_search (term, user_id) VALUES (?, ?)');
+    this.removeTerm = db.prepare('DELETE FROM user_search WHERE term = ? AND user_id = ?');
+    this.scanFirst = db.prepare('SELECT term, user_id FROM user_search WHERE term >= ? AND term < ? ORDER BY term, user_id LIMIT ?');
+    this.scanAfter = db.prepare(
+      'SELECT term, user_id FROM user_search WHERE (term, user_id) > (:term, :user_id) AND term < :upper ORDER BY term, user_id LIMIT :limit',
+    );
     this.insert = db.prepare(`INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES (?, ?, ?, ?, ?, ?)`);
     this.byId = db.prepare(`SELECT ${columns} FROM users WHERE user_id = ?`);
     this.byName = db.prepare(`SELECT ${columns} FROM users WHERE username = ? AND deleted_at IS NULL`);
@@ -84,6 +97,7 @@ export class UserTable {
     this.createTx = db.transaction((row: UserRow, now: number) => {
       this.freeExpired.run({ username: row.username, now });
       this.insert.run(row.user_id, row.username, row.display_name, row.password_hash, row.created_at, row.settings);
+      for (const term of searchTerms(row)) this.addTerm.run(term, row.user_id);
     });
     const setGens = db.prepare('UPDATE users SET token_gen = ?, valid_from_gen = ?, revoked_devices = ? WHERE user_id = ?');
     this.revokeAllTx = db.transaction((userId: string, now: number): AuthState | null => {
@@ -110,9 +124,22 @@ export class UserTable {
        WHERE user_id = :user_id AND deleted_at IS NULL`,
     );
     this.deleteTx = db.transaction((userId: string, reserveUntil: number, now: number): AuthState | null => {
+      const before = this.byId.get(userId);
+      if (before !== undefined) for (const term of searchTerms(before)) this.removeTerm.run(term, userId);
       tombstone.run({ user_id: userId, now, until: reserveUntil, name: deletedUserName, settings: JSON.stringify(deletedUserSettings) });
       const row = this.authById.get(userId);
       return row === undefined ? null : toAuthState(row, now);
+    });
+    const writeName = db.prepare('UPDATE users SET display_name = ? WHERE user_id = ?');
+    this.renameTx = db.transaction((userId: string, name: string): UserRecord | null => {
+      const row = this.byId.get(userId);
+      if (row === undefined || row.deleted_at !== null) return null;
+      const renamed = { ...row, display_name: name };
+      const keep = new Set(searchTerms(renamed));
+      for (const term of searchTerms(row)) if (!keep.has(term)) this.removeTerm.run(term, userId);
+      for (const term of keep) this.addTerm.run(term, userId);
+      writeName.run(name, userId);
+      return toUser(renamed);
     });
   }
 
@@ -175,6 +202,17 @@ export class UserTable {
 
   delete(userId: string, reserveUntil: number, now: number): AuthState | null {
     return this.deleteTx.immediate(userId, reserveUntil, now);
+  }
+
+  rename(userId: string, displayName: string): UserRecord | null {
+    return this.renameTx.immediate(userId, displayName);
+  }
+
+  /** Index rows of terms starting with `prefix`, after `after` (a row whose term starts with it) in (term, user_id) order. */
+  scanSearch(prefix: string, after: UserSearchCursor | null, limit: number): UserSearchCursor[] {
+    const upper = searchUpperBound(prefix);
+    if (after === null) return this.scanFirst.all(prefix, upper, limit);
+    return this.scanAfter.all({ term: after.term, user_id: after.user_id, upper, limit });
   }
 }
 

@@ -1,6 +1,6 @@
 /** The whole app: the sign-in screen, or the signed-in shell (list + chat). */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { ChatTransportOption } from '../../client';
+import { ApiError, type ChatTransportOption } from '../../client';
 import { convFromHash, goTo, useStore } from '../hooks';
 import { onOpenChat, pushStatus, refreshPush, turnOff } from '../push';
 import { deviceId, loadSession, saveSession, saveTransport, transportPreference, type Session } from '../storage';
@@ -96,12 +96,22 @@ function Shell(props: { session: Session; transport: ChatTransportOption; onSign
         store={store}
         onNewChat={() => setNewChat(true)}
         onTransport={props.onTransport}
-        onSignOut={() => {
-          // This browser stops getting the signed-out user's notifications. Best effort: when the
-          // server is unreachable, the dropped subscription answers "gone" to its next push and is removed then.
-          pushStatus()
+        onSignOut={async (everywhere) => {
+          // This browser stops getting the signed-out user's notifications (while the token
+          // still counts). Best effort: when the server is unreachable, the dropped
+          // subscription answers "gone" to its next push and is removed then.
+          await pushStatus()
             .then((s) => (s === 'on' ? turnOff(store.client) : undefined))
             .catch(() => undefined);
+          if (everywhere) {
+            // Must reach the server: the other devices are signed out only there.
+            await store.signOutEverywhere().catch((err: unknown) => {
+              if (!(err instanceof ApiError && err.status === 401)) throw err;
+            });
+          } else {
+            // The server forgets this device's token; offline, signing out here still works.
+            await store.signOutDevice().catch(() => undefined);
+          }
           store.stop(true);
           props.onSignedOut(null);
         }}

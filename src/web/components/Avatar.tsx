@@ -14,6 +14,8 @@ export function Avatar(props: {
     <span
       class={'avatar' + (props.group ? ' group' : '')}
       style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: props.colour }}
+      data-testid="avatar"
+      data-colour={props.colour}
       aria-hidden="true"
     >
       {initials(props.name)}

@@ -1,6 +1,7 @@
 /** A conversation's header: back, avatar, title with presence or member count, and the ⋯ menu (mute, mark unread). */
 import type { InboxRow } from '../../client';
-import { goTo } from '../hooks';
+import { goTo, useNow } from '../hooks';
+import { presenceLabel } from '../presence';
 import type { AppStore } from '../store';
 import { Avatar, MutedIcon } from './ui';
 
@@ -20,19 +21,22 @@ export function ChatHeader(props: { store: AppStore; row: InboxRow; menu: boolea
   const title = store.titleOf(row);
   const muted = store.isMuted(row);
   const peer = row.type === 'direct' ? row.peer_id : null;
-  const presence = peer ? store.presence(peer) : null;
+  const seen = peer ? store.presenceOf(peer) : null;
+  const presence = seen?.state ?? null;
   const others = store.others(convId);
-  const subtitle = peer ? (presence === 'online' ? 'Active now' : presence === 'offline' ? 'Offline' : '') : `${others.length + 1} members`;
+  // Re-rendered every 30 s, so "Active 4m ago" becomes "Active 5m ago" without any event.
+  const now = useNow(30_000);
+  const subtitle = peer ? presenceLabel(seen, now) : `${others.length + 1} members`;
 
   return (
     <header class="chat-head">
       <BackButton />
-      <Avatar id={convId} name={title} size={38} presence={presence} group={row.type === 'group'} />
+      <Avatar id={peer ?? convId} name={title} size={38} presence={presence} group={row.type === 'group'} />
       <div class="chat-title">
         <div class="name" data-testid="chat-title">
           {title} {muted && <MutedIcon />}
         </div>
-        <div class="sub" data-testid="chat-presence">
+        <div class="sub" data-testid="chat-presence" data-state={presence ?? ''}>
           {subtitle}
         </div>
       </div>

@@ -1,35 +1,71 @@
-/** Start a direct chat by username, or create a group with a title and members. */
+/**
+ * New chat: find a person as you type and open the direct chat with them (an exact
+ * username typed and submitted works too, for people who are not discoverable); or create
+ * a group, its members picked from the same search and shown as removable chips.
+ */
 import { useState } from 'preact/hooks';
-import { ApiError } from '../../client';
+import { ApiError, type User } from '../../client';
 import type { AppStore } from '../store';
+import { normalise } from '../people';
+import { PeopleResults, usePeopleSearch } from './PeoplePicker';
 
 export function NewChatDialog(props: { store: AppStore; onClose: () => void; onOpened: (convId: string) => void }) {
+  const { store } = props;
   const [mode, setMode] = useState<'direct' | 'group'>('direct');
-  const [username, setUsername] = useState('');
+  const [query, setQuery] = useState('');
   const [title, setTitle] = useState('');
-  const [members, setMembers] = useState('');
+  const [members, setMembers] = useState<User[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const { view, more } = usePeopleSearch(store, query);
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
+  const run = async (open: () => Promise<string>) => {
     setBusy(true);
     setError(null);
     try {
-      const convId =
-        mode === 'direct'
-          ? await props.store.startDirect(username)
-          : await props.store.createGroup(title, members.split(/[\s,]+/).filter(Boolean));
-      props.onOpened(convId);
+      props.onOpened(await open());
     } catch (err) {
       setError(err instanceof ApiError && err.code === 'forbidden' ? 'Not allowed.' : err instanceof Error ? err.message : String(err));
       setBusy(false);
     }
   };
 
+  const pick = (user: User) => {
+    if (mode === 'direct') {
+      void run(() => store.startDirectWith(user));
+      return;
+    }
+    if (!members.some((m) => m.user_id === user.user_id)) setMembers([...members, user]);
+    setQuery('');
+  };
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    if (mode === 'direct') {
+      // A typed username that is on the list is that person; any other text is looked up as an exact username.
+      const typed = normalise(query).replace(/^@/, '');
+      const shown = [...view.recent, ...view.found].find((u) => u.username === typed);
+      void run(() => (shown ? store.startDirectWith(shown) : store.startDirect(query)));
+    }
+    else if (members.length === 0) setError('Add at least one other member.');
+    else void run(() => store.createGroupWith(title, members));
+  };
+
+  /** A new query: the last error was about the old one. */
+  const type = (text: string) => {
+    setQuery(text);
+    setError(null);
+  };
+
+  const switchTo = (next: 'direct' | 'group') => {
+    setMode(next);
+    setQuery('');
+    setError(null);
+  };
+
   return (
     <div class="overlay" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <form class="dialog" onSubmit={submit} data-testid="new-chat-dialog">
+      <form class="dialog new-chat" onSubmit={submit} data-testid="new-chat-dialog">
         <header>
           <h2>New chat</h2>
           <button type="button" class="icon-btn" aria-label="Close" data-testid="new-chat-close" onClick={props.onClose}>
@@ -37,17 +73,28 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
           </button>
         </header>
         <div class="tabs">
-          <button type="button" class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => setMode('direct')}>
+          <button type="button" class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => switchTo('direct')}>
             Direct
           </button>
-          <button type="button" class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => setMode('group')}>
+          <button type="button" class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => switchTo('group')}>
             Group
           </button>
         </div>
         {mode === 'direct' ? (
           <label>
-            Username
-            <input data-testid="new-direct-username" autocapitalize="off" required autoFocus value={username} onInput={(e) => setUsername(e.currentTarget.value)} placeholder="e.g. ann" />
+            To
+            <input
+              data-testid="new-direct-username"
+              type="search"
+              autocapitalize="off"
+              autocomplete="off"
+              spellcheck={false}
+              required
+              autoFocus
+              value={query}
+              onInput={(e) => type(e.currentTarget.value)}
+              placeholder="Search by name or username"
+            />
           </label>
         ) : (
           <>
@@ -57,12 +104,48 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
             </label>
             <label>
               <span>
-                Members <span class="hint">(usernames, separated by commas)</span>
+                Members <span class="hint">({members.length} picked)</span>
               </span>
-              <input data-testid="new-group-members" autocapitalize="off" required value={members} onInput={(e) => setMembers(e.currentTarget.value)} placeholder="ann, bob" />
+              <span class="chips" data-testid="member-chips">
+                {members.map((m) => (
+                  <span class="chip" key={m.user_id} data-testid="member-chip" data-user-id={m.user_id}>
+                    {m.display_name || m.username}
+                    <button
+                      type="button"
+                      class="chip-remove"
+                      data-testid="member-chip-remove"
+                      aria-label={`Remove ${m.display_name || m.username}`}
+                      onClick={() => setMembers(members.filter((x) => x.user_id !== m.user_id))}
+                    >
+                      ✕
+                    </button>
+                  </span>
+                ))}
+                <input
+                  data-testid="new-group-search"
+                  type="search"
+                  autocapitalize="off"
+                  autocomplete="off"
+                  spellcheck={false}
+                  value={query}
+                  onInput={(e) => type(e.currentTarget.value)}
+                  onKeyDown={(e) => {
+                    // Backspace in an empty box takes back the last chip, as in mail clients.
+                    if (e.key === 'Backspace' && query === '' && members.length > 0) setMembers(members.slice(0, -1));
+                    // Enter picks the first match rather than creating the group half-filled.
+                    const first = [...view.recent, ...view.found].find((u) => !members.some((m) => m.user_id === u.user_id));
+                    if (e.key === 'Enter' && query.trim() !== '' && first !== undefined) {
+                      e.preventDefault();
+                      pick(first);
+                    }
+                  }}
+                  placeholder={members.length ? 'Add more people' : 'Search by name or username'}
+                />
+              </span>
             </label>
           </>
         )}
+        <PeopleResults view={view} more={more} exclude={new Set(members.map((m) => m.user_id))} onPick={pick} />
         {error && (
           <p class="error" role="alert" data-testid="new-chat-error">
             {error}

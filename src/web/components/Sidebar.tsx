@@ -1,20 +1,21 @@
-/** The conversation list with its header, settings menu and connection status line. */
+/** The conversation list with its header, the Settings view and the connection status line. */
 import { useState } from 'preact/hooks';
 import type { ChatTransportOption, InboxRow } from '../../client';
 import { shortTime } from '../format';
 import { goTo } from '../hooks';
 import type { AppStore } from '../store';
-import { PushToggle } from './PushToggle';
+import { SettingsDialog } from './Settings';
 import { Avatar, MutedIcon } from './ui';
 
 export function Sidebar(props: {
   store: AppStore;
   onNewChat: () => void;
-  onSignOut: () => void;
+  /** Signs out this device, or every device; rejects when the server could not be told (everywhere only). */
+  onSignOut: (everywhere: boolean) => Promise<void>;
   onTransport: (t: ChatTransportOption) => void;
 }) {
   const { store } = props;
-  const [menu, setMenu] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const rows = store.conversations();
   return (
     <aside class="sidebar" data-testid="sidebar">
@@ -24,31 +25,11 @@ export function Sidebar(props: {
         <button class="icon-btn" title="New chat" aria-label="New chat" data-testid="new-chat" onClick={props.onNewChat}>
           ✎
         </button>
-        <button class="icon-btn" title="Settings" aria-label="Settings" aria-expanded={menu} data-testid="settings-button" onClick={() => setMenu(!menu)}>
+        <button class="icon-btn" title="Settings" aria-label="Settings" aria-haspopup="dialog" data-testid="settings-button" onClick={() => setSettingsOpen(true)}>
           ⋯
         </button>
       </header>
-      {menu && (
-        <div class="settings" data-testid="settings-menu">
-          <div class="settings-row">
-            <span>
-              Signed in as <b data-testid="me-name">{store.me.display_name}</b> <span class="hint">@{store.me.username}</span>
-            </span>
-          </div>
-          <label class="settings-row">
-            Connection
-            <select data-testid="transport-select" value={store.transportPref} onChange={(e) => props.onTransport(e.currentTarget.value as ChatTransportOption)}>
-              <option value="auto">Automatic</option>
-              <option value="websocket">WebSocket only</option>
-              <option value="longpoll">Long-poll only</option>
-            </select>
-          </label>
-          <PushToggle client={store.client} />
-          <button class="danger" data-testid="sign-out" onClick={props.onSignOut}>
-            Sign out
-          </button>
-        </div>
-      )}
+      {settingsOpen && <SettingsDialog store={store} onClose={() => setSettingsOpen(false)} onSignOut={props.onSignOut} onTransport={props.onTransport} />}
       <ul class="conv-list" data-testid="conv-list">
         {rows.length === 0 && (
           <li class="empty" data-testid="conv-empty">
@@ -71,7 +52,9 @@ function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
   const unread = row.unread > 0 || row.marked_unread;
   const typing = store.typing(row.conv_id);
   const presence = row.type === 'direct' && row.peer_id ? store.presence(row.peer_id) : null;
-  const preview = typing.length ? `${row.type === 'direct' ? '' : store.nameOf(typing[0]) + ' '}typing…` : previewText(row);
+  const preview = typing.length ? `${row.type === 'direct' ? '' : store.nameOf(typing[0]) + ' '}typing…` : previewText(row, store);
+  // The last message's own time; a row without one (just created) shows its creation time.
+  const time = row.preview_ts ?? (row.last_seq > 0 ? row.updated_at : null);
   return (
     <li>
       <button
@@ -81,14 +64,16 @@ function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
         data-title={title}
         onClick={() => goTo(row.conv_id)}
       >
-        <Avatar id={row.conv_id} name={title} presence={presence} group={row.type === 'group'} />
+        <Avatar id={row.type === 'direct' && row.peer_id ? row.peer_id : row.conv_id} name={title} presence={presence} group={row.type === 'group'} />
         <span class="conv-main">
           <span class="conv-top">
             <span class="conv-title" data-testid="conv-title">
               {title}
             </span>
             {muted && <MutedIcon />}
-            <span class="conv-time">{row.last_seq > 0 || row.preview ? shortTime(row.updated_at) : ''}</span>
+            <span class="conv-time" data-testid="conv-time" data-ts={time ?? ''}>
+              {time === null ? '' : shortTime(time)}
+            </span>
           </span>
           <span class="conv-bottom">
             <span class={'conv-preview' + (typing.length ? ' typing' : '')} data-testid="conv-preview">
@@ -106,9 +91,23 @@ function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
   );
 }
 
-function previewText(row: InboxRow): string {
-  if (row.preview) return row.preview;
+/**
+ * The row's second line, as Messenger words it: "You: …" for this user's last message,
+ * "Dave: …" (first name) for someone else's in a group, the bare text for the peer's in a
+ * direct chat.
+ */
+function previewText(row: InboxRow, store: AppStore): string {
+  if (row.preview) {
+    const sender = row.preview_sender_id;
+    if (sender === null) return row.preview;
+    if (sender === store.me.user_id) return `You: ${row.preview}`;
+    return row.type === 'group' ? `${firstName(store.nameOf(sender))}: ${row.preview}` : row.preview;
+  }
   return row.last_seq > 1 ? 'Message deleted' : row.type === 'group' ? 'Group created' : 'Say hello 👋';
+}
+
+function firstName(name: string): string {
+  return name.trim().split(/\s+/)[0] || name;
 }
 
 function StatusLine(props: { store: AppStore }) {

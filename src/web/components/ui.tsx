@@ -3,7 +3,7 @@ import { avatarColour } from '../colour';
 import type { Tick } from '../receipts';
 import { Avatar as ColouredAvatar } from './Avatar';
 
-/** A person's or conversation's avatar, coloured by its id. */
+/** `id`: the person's user id (their colour everywhere), or a group's conversation id. */
 export function Avatar(props: { id: string; name: string; size?: number; presence?: 'online' | 'offline' | null; group?: boolean }) {
   return <ColouredAvatar name={props.name} colour={avatarColour(props.id)} size={props.size} presence={props.presence} group={props.group} />;
 }
