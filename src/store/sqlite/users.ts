@@ -64,9 +64,9 @@ export class UserTable {
   constructor(db: Database.Database) {
     this.addTerm = db.prepare('INSERT OR IGNORE INTO user_search (term, user_id) VALUES (?, ?)');
     this.removeTerm = db.prepare('DELETE FROM user_search WHERE term = ? AND user_id = ?');
-    this.scanFirst = db.prepare('SELECT term, user_id FROM user_search WHERE term >= ? AND term < ? ORDER BY term, user_id LIMIT ?');
+    this.scanFirst = db.prepare('SELECT term, user_id FROM user_search WHERE term >= ? AND term < ? ORDER BY term, user_id LIMIT +?');
     this.scanAfter = db.prepare(
-      'SELECT term, user_id FROM user_search WHERE (term, user_id) > (:term, :user_id) AND term < :upper ORDER BY term, user_id LIMIT :limit',
+      'SELECT term, user_id FROM user_search WHERE (term, user_id) > (:term, :user_id) AND term < :upper ORDER BY term, user_id LIMIT +:limit',
     );
     this.insert = db.prepare(`INSERT INTO users (user_id, username, display_name, password_hash, created_at, settings) VALUES (?, ?, ?, ?, ?, ?)`);
     this.byId = db.prepare(`SELECT ${columns} FROM users WHERE user_id = ?`);
