@@ -24,6 +24,15 @@ export function hue(id: string): number {
   return h;
 }
 
+/**
+ * An avatar's background for a hue: LCH keeps the lightness the same at every hue (HSL's
+ * yellows and greens are far lighter than its blues), and at this lightness and chroma
+ * every hue is inside sRGB, so the white initials keep at least 4.5:1 (WCAG AA).
+ */
+export function avatarColor(hue: number): string {
+  return `lch(46% 30 ${hue})`;
+}
+
 export type Piece = { text: string; href?: string };
 
 const urlPattern = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}]/gi;

@@ -51,9 +51,18 @@ export function MessageItem(props: {
         <div
           class={'bubble' + (m.deleted ? ' deleted' : '') + (mediaOnly ? ' media-only' : '')}
           data-testid="message-bubble"
-          role="button"
+          // An article, not a button: a bubble holds links and buttons of its own (quote, attachments).
+          role="article"
           tabIndex={0}
+          aria-keyshortcuts="Enter"
           onClick={() => seq !== null && !m.deleted && props.onSelect(props.selected ? null : seq)}
+          onKeyDown={(e) => {
+            // Enter or Space opens the actions, as a click does.
+            if ((e.key === 'Enter' || e.key === ' ') && e.target === e.currentTarget) {
+              e.preventDefault();
+              e.currentTarget.click();
+            }
+          }}
         >
           {m.reply_to !== null && !m.deleted && (
             <a class="quote" data-testid="message-quote" href={`#msg-${m.reply_to}`} onClick={(e) => {

@@ -1,7 +1,8 @@
 /** Start a direct chat by username, or create a group with a title and members. */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { ApiError } from '../../client';
 import type { AppStore } from '../store';
+import { useDialogFocus } from './focus';
 
 export function NewChatDialog(props: { store: AppStore; onClose: () => void; onOpened: (convId: string) => void }) {
   const [mode, setMode] = useState<'direct' | 'group'>('direct');
@@ -10,6 +11,8 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
   const [members, setMembers] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const dialog = useRef<HTMLFormElement>(null);
+  useDialogFocus(dialog, props.onClose);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -28,19 +31,19 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
   };
 
   return (
-    <div class="overlay" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <form class="dialog" onSubmit={submit} data-testid="new-chat-dialog">
+    <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="new-chat-heading" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
+      <form class="dialog" ref={dialog} onSubmit={submit} data-testid="new-chat-dialog">
         <header>
-          <h2>New chat</h2>
+          <h2 id="new-chat-heading">New chat</h2>
           <button type="button" class="icon-btn" aria-label="Close" data-testid="new-chat-close" onClick={props.onClose}>
             ✕
           </button>
         </header>
-        <div class="tabs">
-          <button type="button" class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => setMode('direct')}>
+        <div class="tabs" role="group" aria-label="Chat type">
+          <button type="button" aria-pressed={mode === 'direct'} class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => setMode('direct')}>
             Direct
           </button>
-          <button type="button" class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => setMode('group')}>
+          <button type="button" aria-pressed={mode === 'group'} class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => setMode('group')}>
             Group
           </button>
         </div>

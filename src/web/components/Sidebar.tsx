@@ -1,9 +1,10 @@
 /** The conversation list with its header, settings menu and connection status line. */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { ChatTransportOption, InboxRow } from '../../client';
 import { shortTime } from '../format';
 import { goTo } from '../hooks';
 import type { AppStore } from '../store';
+import { useMenuDismiss } from './focus';
 import { PushToggle } from './PushToggle';
 import { Avatar, MutedIcon } from './ui';
 
@@ -15,6 +16,9 @@ export function Sidebar(props: {
 }) {
   const { store } = props;
   const [menu, setMenu] = useState(false);
+  const menuRef = useRef<HTMLDivElement>(null);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  useMenuDismiss(menu, () => setMenu(false), menuRef, menuButton);
   const rows = store.conversations();
   return (
     <aside class="sidebar" data-testid="sidebar">
@@ -24,12 +28,12 @@ export function Sidebar(props: {
         <button class="icon-btn" title="New chat" aria-label="New chat" data-testid="new-chat" onClick={props.onNewChat}>
           ✎
         </button>
-        <button class="icon-btn" title="Settings" aria-label="Settings" aria-expanded={menu} data-testid="settings-button" onClick={() => setMenu(!menu)}>
+        <button ref={menuButton} class="icon-btn" title="Settings" aria-label="Settings" aria-expanded={menu} aria-controls="settings-menu" data-testid="settings-button" onClick={() => setMenu(!menu)}>
           ⋯
         </button>
       </header>
       {menu && (
-        <div class="settings" data-testid="settings-menu">
+        <div class="settings" id="settings-menu" ref={menuRef} data-testid="settings-menu">
           <div class="settings-row">
             <span>
               Signed in as <b data-testid="me-name">{store.me.display_name}</b> <span class="hint">@{store.me.username}</span>
@@ -49,7 +53,7 @@ export function Sidebar(props: {
           </button>
         </div>
       )}
-      <ul class="conv-list" data-testid="conv-list">
+      <ul class="conv-list" aria-label="Conversations" data-testid="conv-list">
         {rows.length === 0 && (
           <li class="empty" data-testid="conv-empty">
             No conversations yet. Start one with ✎.
@@ -117,8 +121,10 @@ function StatusLine(props: { store: AppStore }) {
   const label = online ? 'Connected' : store.status === 'idle' || store.status === 'connecting' || store.status === 'handshake' ? 'Connecting…' : 'Offline, reconnecting…';
   return (
     <footer class="status-line" data-testid="status-line" data-status={store.status}>
-      <span class={'status-dot' + (online ? ' on' : '')} />
-      <span data-testid="connection-status">{label}</span>
+      <span class={'status-dot' + (online ? ' on' : '')} aria-hidden="true" />
+      <span data-testid="connection-status" role="status">
+        {label}
+      </span>
       <span class="sep">·</span>
       <span data-testid="transport" data-transport={store.transport ?? ''} title={`setting: ${store.transportPref}`}>
         {store.transport ?? store.transportPref}

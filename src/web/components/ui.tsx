@@ -1,5 +1,5 @@
 /** Small shared pieces: avatars with a presence dot, icons. */
-import { hue, initials } from '../format';
+import { avatarColor, hue, initials } from '../format';
 import type { Tick } from '../receipts';
 
 export function Avatar(props: { id: string; name: string; size?: number; presence?: 'online' | 'offline' | null; group?: boolean }) {
@@ -7,7 +7,7 @@ export function Avatar(props: { id: string; name: string; size?: number; presenc
   return (
     <span
       class={'avatar' + (props.group ? ' group' : '')}
-      style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: `hsl(${hue(props.id)} 55% 52%)` }}
+      style={{ width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px`, background: avatarColor(hue(props.id)) }}
       aria-hidden="true"
     >
       {initials(props.name)}
