@@ -64,6 +64,26 @@ browserDescribe('web client: accessibility', () => {
     await visible(page.getByTestId('auth-display-name'));
     await checkScreen(page, 'create account');
     await page.getByTestId('tab-signin').click();
+    await page.getByTestId('auth-username').fill(scene.ann.username);
+    await page.getByTestId('auth-password').fill('not the password');
+    await page.getByTestId('auth-submit').click();
+    await visible(page.getByTestId('auth-error'));
+    await checkScreen(page, 'sign-in error');
+  });
+
+  test('the sign-in tabs are one tab stop, switched with the arrow keys', async () => {
+    await page.getByTestId('tab-signin').focus();
+    await page.keyboard.press('ArrowRight');
+    await focused(page.getByTestId('tab-signup'));
+    await hasAttr(page.getByTestId('tab-signup'), 'aria-selected', 'true');
+    await visible(page.getByTestId('auth-display-name'));
+    expect(await page.getByTestId('tab-signin').getAttribute('tabindex')).toBe('-1');
+    await page.keyboard.press('Home');
+    await focused(page.getByTestId('tab-signin'));
+    await hasAttr(page.getByTestId('tab-signin'), 'aria-selected', 'true');
+    // Tab leaves the pair for the first field.
+    await page.keyboard.press('Tab');
+    await focused(page.getByTestId('auth-username'));
   });
 
   test('axe finds nothing serious on the inbox and the settings menu', async () => {
@@ -101,6 +121,19 @@ browserDescribe('web client: accessibility', () => {
     await checkScreen(page, 'new group');
     await page.keyboard.press('Escape');
     await hidden(page.getByTestId('new-chat-dialog'));
+  });
+
+  test('Tab alone reaches every control of the list and the open chat', async () => {
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const reached = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName ?? '');
+      reached.add(id);
+    }
+    for (const id of ['new-chat', 'settings-button', 'conv-item', 'chat-menu', 'message-bubble', 'reaction', 'message-quote', 'attach-button', 'composer-input']) {
+      expect([id, reached.has(id)]).toEqual([id, true]);
+    }
   });
 
   test('New chat takes the focus, keeps Tab inside, and gives it back on Escape', async () => {
@@ -150,6 +183,21 @@ browserDescribe('web client: accessibility', () => {
     expect(names.every((n) => n.trim() !== '')).toBe(true);
     await page.keyboard.press(' ');
     await hidden(page.getByTestId('message-actions'));
+  });
+
+  test('axe finds nothing serious at phone size (list, then chat)', async () => {
+    const phone = await env.browser.newContext({ viewport: { width: 390, height: 780 }, deviceScaleFactor: 1, bypassCSP: true });
+    try {
+      const small = await phone.newPage();
+      await small.goto(env.server.url + '/');
+      await signIn(small, scene.ann.username);
+      await checkScreen(small, 'phone list');
+      await small.locator(`[data-testid="conv-item"][data-title="${scene.group}"]`).click();
+      await visible(small.getByTestId('back'));
+      await checkScreen(small, 'phone chat');
+    } finally {
+      await phone.close();
+    }
   });
 
   test('the composer is labelled and sends with the keyboard alone', async () => {

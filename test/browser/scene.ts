@@ -1,7 +1,7 @@
 /**
  * A lived-in account for the accessibility check and the README screenshots: five people,
- * three direct chats and a group, with replies, reactions, read receipts and an unread
- * chat, all made over REST (fast, and the same every run). Ann is the one who signs in.
+ * three direct chats and a group, with replies, reactions, read receipts, an unread chat
+ * and a muted one, all made over REST (fast, and the same every run). Ann is the one who signs in.
  */
 import { randomUUID } from 'node:crypto';
 import { http, type TestUser } from '../e2e/harness';
@@ -57,6 +57,9 @@ export async function buildScene(base: string): Promise<Scene> {
   const withEve = await conversation(base, eve, [ann]);
   const thanks = await say(base, eve, withEve, 'Thanks for the recipe! 🍝');
   await read(base, ann, withEve, thanks);
+  await say(base, eve, withEve, 'Book club moved to Thursday 📚');
+  const mute = await http(base, 'PUT', `/api/v1/conversations/${withEve}/mute`, { until: -1 }, ann.token);
+  if (mute.status !== 200) throw new Error(`mute: ${mute.status} ${JSON.stringify(mute.body)}`);
 
   const withDave = await conversation(base, dave, [ann]);
   await say(base, dave, withDave, 'Are you coming to the gig tonight? 🎸');
