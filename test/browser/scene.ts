@@ -80,7 +80,7 @@ export async function buildScene(base: string): Promise<Scene> {
   const seats = await say(base, dave, hike, 'I can take three 🚗', driving);
   await react(base, ann, hike, seats, '👍');
   await react(base, cat, hike, seats, '👍');
-  const rest = await say(base, ann, hike, "I'll take the rest, leaving at 8.");
+  const rest = await say(base, ann, hike, "I'll take the rest, leaving at 8.", seats);
   await react(base, bob, hike, rest, '❤️');
   const sun = await say(base, cat, hike, 'See you all there ☀️');
   await read(base, ann, hike, sun);
