@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { AxeResults, ImpactValue } from 'axe-core';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { browserDescribe, eventually, hasAttr, hidden, signIn, useBrowserEnv, visible } from './helpers';
+import { browserDescribe, eventually, hasAttr, hidden, screenshot, signIn, useBrowserEnv, visible } from './helpers';
 import { buildScene, type Scene } from './scene';
 
 jest.setTimeout(120_000);
@@ -28,12 +28,13 @@ async function focused(loc: Locator): Promise<void> {
   await eventually(async () => expect(await loc.evaluate((el) => el === document.activeElement)).toBe(true), 3000);
 }
 
-/** Checks the screen in both colour schemes; the failure lists every finding of both. */
+/** Checks the screen in both colour schemes (a screenshot of each under test-results/); the failure lists every finding of both. */
 async function checkScreen(page: Page, screen: string): Promise<void> {
   const found: string[] = [];
   for (const colorScheme of schemes) {
     await page.emulateMedia({ colorScheme });
     for (const v of await violations(page)) found.push(`[${screen}, ${colorScheme}] ${v}`);
+    await screenshot(page, `a11y-${screen.replace(/ /g, '-')}-${colorScheme}`);
   }
   await page.emulateMedia({ colorScheme: null });
   if (found.length) throw new Error(`${found.length} accessibility violation(s):\n${found.join('\n')}`);
@@ -95,6 +96,21 @@ browserDescribe('web client: accessibility', () => {
     await checkScreen(page, 'settings menu');
     await page.keyboard.press('Escape');
     await hidden(page.getByTestId('settings-menu'));
+  });
+
+  test('conversation rows say in words what their dots, badges and icons show', async () => {
+    const bobContext = await env.browser.newContext({ viewport: { width: 800, height: 600 } });
+    try {
+      const bob = await bobContext.newPage();
+      await bob.goto(env.server.url + '/');
+      await signIn(bob, scene.bob.username);
+      await visible(page.getByTestId('presence-dot'));
+      await visible(page.getByRole('button', { name: /^Bob Stone\s*, active now/ }));
+      await visible(page.getByRole('button', { name: /^Dave Kim.*1 unread/ }));
+      await visible(page.getByRole('button', { name: /^Eve Park\s*Muted.*1 unread/ }));
+    } finally {
+      await bobContext.close();
+    }
   });
 
   test('axe finds nothing serious in an open chat, its actions and its menu', async () => {

@@ -92,6 +92,7 @@ function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
               {title}
             </span>
             {muted && <MutedIcon />}
+            {presence === 'online' && <span class="sr-only">, active now</span>}
             <span class="conv-time">{row.last_seq > 0 || row.preview ? shortTime(row.updated_at) : ''}</span>
           </span>
           <span class="conv-bottom">
