@@ -147,7 +147,7 @@ browserDescribe('web client: accessibility', () => {
       const id = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName ?? '');
       reached.add(id);
     }
-    for (const id of ['new-chat', 'settings-button', 'conv-item', 'chat-menu', 'message-bubble', 'reaction', 'message-quote', 'attach-button', 'composer-input']) {
+    for (const id of ['new-chat', 'settings-button', 'conv-item', 'chat-menu', 'message-bubble', 'reaction', 'message-quote', 'attachment-image', 'attach-button', 'composer-input']) {
       expect([id, reached.has(id)]).toEqual([id, true]);
     }
   });
@@ -199,6 +199,23 @@ browserDescribe('web client: accessibility', () => {
     expect(names.every((n) => n.trim() !== '')).toBe(true);
     await page.keyboard.press(' ');
     await hidden(page.getByTestId('message-actions'));
+  });
+
+  test('the photo viewer takes the focus, passes axe, and gives the focus back to the photo on Escape', async () => {
+    const tile = page.getByTestId('attachment-image');
+    await tile.focus();
+    await page.keyboard.press('Enter');
+    await visible(page.getByTestId('viewer'));
+    await focused(page.getByTestId('viewer-download'));
+    await page.keyboard.press('Tab');
+    await focused(page.getByTestId('viewer-close'));
+    await page.keyboard.press('Tab');
+    await focused(page.getByTestId('viewer-download'));
+    await checkScreen(page, 'photo viewer');
+    await page.keyboard.press('Escape');
+    await hidden(page.getByTestId('viewer'));
+    await focused(tile);
+    expect(await page.getByTestId('message-actions').count()).toBe(0);
   });
 
   test('axe finds nothing serious at phone size (list, then chat)', async () => {

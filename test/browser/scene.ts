@@ -1,9 +1,10 @@
 /**
  * A lived-in account for the accessibility check and the README screenshots: five people,
- * three direct chats and a group, with replies, reactions, read receipts, an unread chat
- * and a muted one, all made over REST (fast, and the same every run). Ann is the one who signs in.
+ * three direct chats and a group, with replies, reactions, a photo, read receipts, an
+ * unread chat and a muted one, all made over REST (fast, and the same every run). Ann is the one who signs in.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import sharp from 'sharp';
 import { http, type TestUser } from '../e2e/harness';
 import { password } from './helpers';
 
@@ -46,6 +47,32 @@ async function read(base: string, who: TestUser, conv: string, seq: number): Pro
   if (res.status !== 200) throw new Error(`read: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
+/** A mountain view drawn as SVG and encoded as JPEG: a real photo's shapes, made on the spot. */
+async function mountainPhoto(): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600">
+    <defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#6fa8dc"/><stop offset="1" stop-color="#fce5cd"/></linearGradient></defs>
+    <rect width="800" height="600" fill="url(#sky)"/>
+    <circle cx="620" cy="150" r="60" fill="#fff2cc"/>
+    <path d="M0 430 L180 220 L300 340 L430 160 L600 380 L700 290 L800 360 V600 H0 Z" fill="#5b6e8c"/>
+    <path d="M400 196 L430 160 L462 205 L445 198 L430 212 L414 200 Z" fill="#ffffff"/>
+    <path d="M0 520 Q200 450 420 510 T800 500 V600 H0 Z" fill="#3d7a4f"/>
+  </svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 80 }).toBuffer();
+}
+
+/** Uploads `bytes` as an attachment of `from` (slot, upload, complete) and returns its id. */
+async function upload(base: string, from: TestUser, name: string, contentType: string, bytes: Buffer): Promise<string> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const slot = await http(base, 'POST', '/api/v1/attachments', { name, content_type: contentType, size: bytes.length, sha256 }, from.token);
+  if (slot.status !== 201) throw new Error(`attachment slot: ${slot.status} ${JSON.stringify(slot.body)}`);
+  const url = new URL(slot.body.upload_url, base).toString();
+  const put = await fetch(url, { method: 'PUT', headers: slot.body.upload_headers, body: new Uint8Array(bytes) });
+  if (!put.ok) throw new Error(`upload: ${put.status}`);
+  const done = await http(base, 'POST', `/api/v1/attachments/${slot.body.attachment_id}/complete`, undefined, from.token);
+  if (done.status !== 200) throw new Error(`complete: ${done.status} ${JSON.stringify(done.body)}`);
+  return slot.body.attachment_id;
+}
+
 /** Builds the scene on the server at `base` (fixed usernames: one scene per server). */
 export async function buildScene(base: string): Promise<Scene> {
   const ann = await person(base, 'ann', 'Ann Lee');
@@ -82,6 +109,9 @@ export async function buildScene(base: string): Promise<Scene> {
   await react(base, cat, hike, seats, '👍');
   const rest = await say(base, ann, hike, "I'll take the rest, leaving at 8.", seats);
   await react(base, bob, hike, rest, '❤️');
+  const photo = await upload(base, cat, 'ridge.jpg', 'image/jpeg', await mountainPhoto());
+  const view = await http(base, 'POST', `/api/v1/conversations/${hike}/messages`, { client_msg_id: randomUUID(), body: 'The view from the top last year 🏔️', attachments: [photo] }, cat.token);
+  if (view.status !== 201) throw new Error(`send photo: ${view.status} ${JSON.stringify(view.body)}`);
   const sun = await say(base, cat, hike, 'See you all there ☀️');
   await read(base, ann, hike, sun);
   for (const who of [bob, cat, dave]) await read(base, who, hike, sun);
