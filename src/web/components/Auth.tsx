@@ -24,6 +24,15 @@ export function AuthScreen(props: { onSignedIn: (s: Session) => void; notice: st
     }
   };
 
+  // The ARIA tabs pattern: one tab stop for the pair, the arrow keys move between them.
+  const switchTab = (e: KeyboardEvent) => {
+    if (!['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key)) return;
+    e.preventDefault();
+    const next = e.key === 'Home' ? 'signin' : e.key === 'End' ? 'signup' : mode === 'signin' ? 'signup' : 'signin';
+    setMode(next);
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+
   return (
     <div class="auth">
       <form class="auth-card" onSubmit={submit} data-testid="auth-form">
@@ -31,11 +40,11 @@ export function AuthScreen(props: { onSignedIn: (s: Session) => void; notice: st
           <span class="brand-mark">R</span>
           <h1>Relay</h1>
         </div>
-        <div class="tabs" role="tablist">
-          <button type="button" role="tab" aria-selected={mode === 'signin'} class={mode === 'signin' ? 'active' : ''} data-testid="tab-signin" onClick={() => setMode('signin')}>
+        <div class="tabs" role="tablist" aria-label="Account" onKeyDown={switchTab}>
+          <button type="button" role="tab" id="tab-signin" aria-selected={mode === 'signin'} tabIndex={mode === 'signin' ? 0 : -1} class={mode === 'signin' ? 'active' : ''} data-testid="tab-signin" onClick={() => setMode('signin')}>
             Sign in
           </button>
-          <button type="button" role="tab" aria-selected={mode === 'signup'} class={mode === 'signup' ? 'active' : ''} data-testid="tab-signup" onClick={() => setMode('signup')}>
+          <button type="button" role="tab" id="tab-signup" aria-selected={mode === 'signup'} tabIndex={mode === 'signup' ? 0 : -1} class={mode === 'signup' ? 'active' : ''} data-testid="tab-signup" onClick={() => setMode('signup')}>
             Create account
           </button>
         </div>

@@ -1,8 +1,10 @@
 /** A conversation's header: back, avatar, title with presence or member count, and the ⋯ menu (mute, mark unread). */
+import { useRef } from 'preact/hooks';
 import type { InboxRow } from '../../client';
 import { goTo, useNow } from '../hooks';
 import { presenceLabel } from '../presence';
 import type { AppStore } from '../store';
+import { useMenuDismiss } from './focus';
 import { Avatar, MutedIcon } from './ui';
 
 /** Back to the list (the only way out on a phone-sized window). */
@@ -17,6 +19,9 @@ export function BackButton() {
 /** `menu` (the ⋯ menu is open) belongs to the chat view, so it outlives a header shown as "Loading…". */
 export function ChatHeader(props: { store: AppStore; row: InboxRow; menu: boolean; onMenu: (open: boolean) => void }) {
   const { store, row, menu, onMenu: setMenu } = props;
+  const menuRef = useRef<HTMLDivElement>(null);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  useMenuDismiss(menu, () => setMenu(false), menuRef, menuButton);
   const convId = row.conv_id;
   const title = store.titleOf(row);
   const muted = store.isMuted(row);
@@ -40,11 +45,11 @@ export function ChatHeader(props: { store: AppStore; row: InboxRow; menu: boolea
           {subtitle}
         </div>
       </div>
-      <button class="icon-btn" aria-label="Conversation menu" aria-expanded={menu} data-testid="chat-menu" onClick={() => setMenu(!menu)}>
+      <button ref={menuButton} class="icon-btn" aria-label="Conversation menu" aria-expanded={menu} aria-controls="chat-menu-list" data-testid="chat-menu" onClick={() => setMenu(!menu)}>
         ⋯
       </button>
       {menu && (
-        <div class="menu" data-testid="chat-menu-list" onClick={() => setMenu(false)}>
+        <div class="menu" id="chat-menu-list" ref={menuRef} data-testid="chat-menu-list" onClick={() => setMenu(false)}>
           <button data-testid="toggle-mute" onClick={() => void store.setMuted(convId, !muted)}>
             {muted ? 'Unmute' : 'Mute'}
           </button>

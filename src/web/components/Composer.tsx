@@ -97,6 +97,7 @@ export function Composer(props: { store: AppStore; convId: string; replyTo: numb
           ref={input}
           rows={1}
           data-testid="composer-input"
+          aria-label={editing !== null ? 'Edit message' : 'Message'}
           placeholder={editing !== null ? 'Edit message' : 'Message'}
           value={text}
           maxLength={10000}

@@ -83,9 +83,11 @@ export function MessageItem(props: {
         <div
           class={'bubble' + (m.deleted ? ' deleted' : '') + (mediaOnly ? ' media-only' : '')}
           data-testid="message-bubble"
-          role="button"
+          // An article, not a button: a bubble holds links and buttons of its own (quote, attachments).
+          role="article"
           tabIndex={0}
           title={fullTime(m.ts)}
+          aria-keyshortcuts="Enter"
           aria-haspopup={actionable ? 'true' : undefined}
           aria-expanded={actionable ? props.selected : undefined}
           {...press}

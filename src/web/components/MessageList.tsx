@@ -58,7 +58,7 @@ export function MessageList(props: {
   };
 
   return (
-    <div class="messages" ref={ref} onScroll={onScroll} data-testid="message-list">
+    <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" data-testid="message-list">
       {hasOlder && list.length > 0 && (
         <button class="load-older" data-testid="load-older" disabled={loading} onClick={loadOlder}>
           {loading ? 'Loading…' : 'Load older messages'}

@@ -3,10 +3,11 @@
  * username typed and submitted works too, for people who are not discoverable); or create
  * a group, its members picked from the same search and shown as removable chips.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { ApiError, type User } from '../../client';
 import type { AppStore } from '../store';
 import { normalise } from '../people';
+import { useDialogFocus } from './focus';
 import { PeopleResults, usePeopleSearch } from './PeoplePicker';
 
 export function NewChatDialog(props: { store: AppStore; onClose: () => void; onOpened: (convId: string) => void }) {
@@ -18,6 +19,8 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const { view, more } = usePeopleSearch(store, query);
+  const dialog = useRef<HTMLFormElement>(null);
+  useDialogFocus(dialog, props.onClose);
 
   const run = async (open: () => Promise<string>) => {
     setBusy(true);
@@ -64,19 +67,19 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
   };
 
   return (
-    <div class="overlay" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <form class="dialog new-chat" onSubmit={submit} data-testid="new-chat-dialog">
+    <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="new-chat-heading" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
+      <form class="dialog new-chat" ref={dialog} onSubmit={submit} data-testid="new-chat-dialog">
         <header>
-          <h2>New chat</h2>
+          <h2 id="new-chat-heading">New chat</h2>
           <button type="button" class="icon-btn" aria-label="Close" data-testid="new-chat-close" onClick={props.onClose}>
             ✕
           </button>
         </header>
-        <div class="tabs">
-          <button type="button" class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => switchTo('direct')}>
+        <div class="tabs" role="group" aria-label="Chat type">
+          <button type="button" aria-pressed={mode === 'direct'} class={mode === 'direct' ? 'active' : ''} data-testid="new-direct-tab" onClick={() => switchTo('direct')}>
             Direct
           </button>
-          <button type="button" class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => switchTo('group')}>
+          <button type="button" aria-pressed={mode === 'group'} class={mode === 'group' ? 'active' : ''} data-testid="new-group-tab" onClick={() => switchTo('group')}>
             Group
           </button>
         </div>

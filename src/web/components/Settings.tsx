@@ -3,11 +3,12 @@
  * receipts, being found by name), notifications (this browser's push, previews in them),
  * connection, and signing out of this device or of every device.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatTransportOption, UserSettings } from '../../client';
 import type { AppStore } from '../store';
 import { PushToggle } from './PushToggle';
 import { Avatar } from './ui';
+import { useDialogFocus } from './focus';
 
 /** The switches, in the order shown, with what each means to the person turning it. */
 const privacy: { key: keyof UserSettings; label: string; hint: string }[] = [
@@ -28,6 +29,8 @@ export function SettingsDialog(props: {
   const [name, setName] = useState(store.me.display_name);
   const [saved, setSaved] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const dialog = useRef<HTMLDivElement>(null);
+  useDialogFocus(dialog, props.onClose);
   const [confirmAll, setConfirmAll] = useState(false);
   const [busy, setBusy] = useState(false);
 
@@ -75,7 +78,7 @@ export function SettingsDialog(props: {
   const unchanged = name.trim() === store.me.display_name || name.trim() === '';
   return (
     <div class="overlay" onClick={(e) => e.target === e.currentTarget && props.onClose()}>
-      <div class="dialog settings-view" role="dialog" aria-modal="true" aria-labelledby="settings-title" data-testid="settings-view">
+      <div class="dialog settings-view" ref={dialog} role="dialog" aria-modal="true" aria-labelledby="settings-title" data-testid="settings-view">
         <header>
           <h2 id="settings-title">Settings</h2>
           <button type="button" class="icon-btn" aria-label="Close settings" data-testid="settings-close" onClick={props.onClose}>

@@ -30,7 +30,7 @@ export function Sidebar(props: {
         </button>
       </header>
       {settingsOpen && <SettingsDialog store={store} onClose={() => setSettingsOpen(false)} onSignOut={props.onSignOut} onTransport={props.onTransport} />}
-      <ul class="conv-list" data-testid="conv-list">
+      <ul class="conv-list" aria-label="Conversations" data-testid="conv-list">
         {rows.length === 0 && (
           <li class="empty" data-testid="conv-empty">
             No conversations yet. Start one with ✎.
@@ -71,6 +71,7 @@ function ConvItem(props: { store: AppStore; row: InboxRow; active: boolean }) {
               {title}
             </span>
             {muted && <MutedIcon />}
+            {presence === 'online' && <span class="sr-only">, active now</span>}
             <span class="conv-time" data-testid="conv-time" data-ts={time ?? ''}>
               {time === null ? '' : shortTime(time)}
             </span>
@@ -116,8 +117,10 @@ function StatusLine(props: { store: AppStore }) {
   const label = online ? 'Connected' : store.status === 'idle' || store.status === 'connecting' || store.status === 'handshake' ? 'Connecting…' : 'Offline, reconnecting…';
   return (
     <footer class="status-line" data-testid="status-line" data-status={store.status}>
-      <span class={'status-dot' + (online ? ' on' : '')} />
-      <span data-testid="connection-status">{label}</span>
+      <span class={'status-dot' + (online ? ' on' : '')} aria-hidden="true" />
+      <span data-testid="connection-status" role="status">
+        {label}
+      </span>
       <span class="sep">·</span>
       <span data-testid="transport" data-transport={store.transport ?? ''} title={`setting: ${store.transportPref}`}>
         {store.transport ?? store.transportPref}

@@ -1,12 +1,13 @@
 /**
  * A photo full screen: the thumbnail (or placeholder) at once, then the display size once
- * it can be had (made a moment after the upload: asked again until then). Closes on Esc,
- * on a click anywhere, or with its button; offers the download.
+ * it can be had (made a moment after the upload: asked again until then). Takes the focus while
+ * open (Tab stays inside); closes on Esc, on a click anywhere, or with its button; offers the download.
  */
-import { useEffect } from 'preact/hooks';
+import { useRef } from 'preact/hooks';
 import type { Attachment } from '../../client';
 import { placeholderUrl, startDownload } from '../attachments';
 import type { AppStore } from '../store';
+import { useDialogFocus } from './focus';
 import { useAttachmentUrl } from './useAttachmentUrl';
 
 export function Viewer(props: { store: AppStore; a: Attachment; onClose: () => void }) {
@@ -15,13 +16,8 @@ export function Viewer(props: { store: AppStore; a: Attachment; onClose: () => v
   const display = useAttachmentUrl(store, a.id, 'display', true, a.display !== null);
   const src = display ?? thumb ?? (a.placeholder ? placeholderUrl(a.placeholder) : null);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') onClose();
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, [onClose]);
+  const root = useRef<HTMLDivElement>(null);
+  useDialogFocus(root, onClose);
 
   const download = (e: Event) => {
     e.stopPropagation();
@@ -31,6 +27,7 @@ export function Viewer(props: { store: AppStore; a: Attachment; onClose: () => v
   return (
     <div
       class="viewer"
+      ref={root}
       role="dialog"
       aria-modal="true"
       aria-label={a.name}
