@@ -17,6 +17,9 @@ cd "$root"
 status=0
 # The compose file requires JWT_SECRET; any value of the right length does for checking.
 export JWT_SECRET="${JWT_SECRET:-check-deploy-placeholder-secret-0123456789}"
+# ...and one Web Push pair (any well-formed pair does).
+export PUSH_VAPID_PUBLIC_KEY="${PUSH_VAPID_PUBLIC_KEY:-BAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE}"
+export PUSH_VAPID_PRIVATE_KEY="${PUSH_VAPID_PRIVATE_KEY:-AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI}"
 
 echo "== haproxy -c -f deploy/haproxy.cfg"
 if command -v haproxy >/dev/null; then

@@ -61,8 +61,11 @@ case "$action" in
     fi
     # One Web Push pair for every shard (the server refuses BUS=redis without one).
     if [ -z "${PUSH_VAPID_PUBLIC_KEY:-}" ] && [ -z "${PUSH_VAPID_PRIVATE_KEY:-}" ]; then
-      [ -s "$dir/vapid-keys" ] || (cd "$root" && node -e "const k = require('web-push').generateVAPIDKeys(); process.stdout.write(k.publicKey + ' ' + k.privateKey)") > "$dir/vapid-keys"
-      read -r PUSH_VAPID_PUBLIC_KEY PUSH_VAPID_PRIVATE_KEY < "$dir/vapid-keys"
+      if [ ! -s "$dir/vapid-keys" ]; then
+        (cd "$root" && node -e "const k = require('web-push').generateVAPIDKeys(); console.log(k.publicKey + ' ' + k.privateKey)") > "$dir/vapid-keys"
+        chmod 600 "$dir/vapid-keys"
+      fi
+      read -r PUSH_VAPID_PUBLIC_KEY PUSH_VAPID_PRIVATE_KEY < "$dir/vapid-keys" || true
     fi
     # The first shard to start alone creates the keyspace and tables (concurrent CREATEs on
     # a fresh keyspace can disagree); the others start once it is ready.
@@ -73,7 +76,7 @@ case "$action" in
       if pid_alive "$pidfile"; then echo "shard-$i already running (pid $(cat "$pidfile"), port $(cat "$dir/shard-$i.port" 2>/dev/null || echo '?'))"; continue; fi
       mkdir -p "$dir/shard-$i"
       echo "----- start $(date -u +%Y-%m-%dT%H:%M:%SZ) port $port -----" >> "$dir/shard-$i.log"
-      STORE=cassandra BUS=redis JWT_SECRET="$JWT_SECRET" PUSH_VAPID_PUBLIC_KEY="$PUSH_VAPID_PUBLIC_KEY" PUSH_VAPID_PRIVATE_KEY="$PUSH_VAPID_PRIVATE_KEY" SHARD_ID="shard-$i" PORT="$port" HOST="${HOST:-127.0.0.1}" \
+      STORE=cassandra BUS=redis JWT_SECRET="$JWT_SECRET" PUSH_VAPID_PUBLIC_KEY="${PUSH_VAPID_PUBLIC_KEY:-}" PUSH_VAPID_PRIVATE_KEY="${PUSH_VAPID_PRIVATE_KEY:-}" SHARD_ID="shard-$i" PORT="$port" HOST="${HOST:-127.0.0.1}" \
         DATA_DIR="$dir/shard-$i" CLUSTER_ADVERTISE_URL="http://127.0.0.1:$port" \
         nohup node "$root/dist/main.js" >> "$dir/shard-$i.log" 2>&1 &
       echo $! > "$pidfile"

@@ -234,6 +234,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     usernameReserveMs: config.usernameReserveMs,
     registerLimiter,
     searchLimiter,
+    cursorSecret: secret,
     loginLimiter,
     loginThrottle,
     trustProxy: config.trustProxy.length > 0 ? (address) => proxies.isTrusted(address) : undefined,

@@ -8,6 +8,7 @@ import { visiblePresence } from '../presence';
 import type { UserRecord, UserSettings } from '../store';
 import { intParam, requireAuth, userOf, validator } from './http';
 import type { ApiOptions } from './index';
+import { CursorSeal } from './cursor-seal';
 
 interface Credentials {
   username: string;
@@ -52,17 +53,13 @@ export function publicUser(u: UserRecord): PublicUser {
   return view;
 }
 
-/** The opaque cursor of a search page: base64url JSON of the store's cursor. */
-function parseSearchCursor(raw: unknown): UserSearchCursor | null {
+/** The opaque cursor of a search page: the store's cursor, sealed (see CursorSeal). */
+function parseSearchCursor(seal: CursorSeal, raw: unknown): UserSearchCursor | null {
   if (raw === undefined || raw === '') return null;
-  if (typeof raw === 'string' && raw.length <= 512) {
-    try {
-      const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
-      if (typeof v === 'object' && v !== null && typeof (v as UserSearchCursor).term === 'string' && typeof (v as UserSearchCursor).user_id === 'string') {
-        return { term: (v as UserSearchCursor).term, user_id: (v as UserSearchCursor).user_id };
-      }
-    } catch {
-      // Not JSON: answered below.
+  if (typeof raw === 'string' && raw.length <= 1024) {
+    const v = seal.open(raw);
+    if (typeof v === 'object' && v !== null && typeof (v as UserSearchCursor).term === 'string' && typeof (v as UserSearchCursor).user_id === 'string') {
+      return { term: (v as UserSearchCursor).term, user_id: (v as UserSearchCursor).user_id };
     }
   }
   throw new ProtocolError('bad_request', 'cursor is not one this endpoint gave');
@@ -74,6 +71,7 @@ let dummyHash: Promise<string> | null = null;
 
 export function userRoutes(opts: ApiOptions): ExpressRouter {
   const { store, tokens, registerLimiter, loginLimiter, loginThrottle, presence, bus, searchLimiter } = opts;
+  const searchCursors = new CursorSeal(opts.cursorSecret, 'user-search');
   const deviceSchema = { type: 'string', minLength: 1, maxLength: opts.limits.maxIdChars };
   const parseRegister = validator<Credentials>({
     type: 'object',
@@ -158,12 +156,12 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
     if (typeof q !== 'string') throw new ProtocolError('bad_request', 'q is required');
     const query = checkSearchQuery(q);
     const limit = intParam(req.query.limit, 'limit', 20, 1, 50);
-    const cursor = parseSearchCursor(req.query.cursor);
+    const cursor = parseSearchCursor(searchCursors, req.query.cursor);
     const page = await store.searchUsers(query, cursor, limit);
     res.json({
       // The caller is never a person to find; the page may be one short for it.
       users: page.users.filter((u) => u.user_id !== me).map(publicUser),
-      next_cursor: page.next_cursor === null ? null : Buffer.from(JSON.stringify(page.next_cursor)).toString('base64url'),
+      next_cursor: page.next_cursor === null ? null : searchCursors.seal(page.next_cursor),
     });
   });
 

@@ -169,7 +169,7 @@ export const schema = {
       5000,
       0,
       300_000,
-      "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: the longest a revoked token keeps working when the bus lost the announcement",
+      "how long a shard trusts its copy of a user's sign-outs and deletion without reading the store again: for REST, CONNECT and frames the longest a revoked token keeps working when the bus lost the announcement (idle sessions: AUTH_RECHECK_MS)",
     ),
     // 5 min: the re-check only bounds an announcement the bus lost without the shard
     // noticing (an outage it notices clears the cache and closes every session), so idle

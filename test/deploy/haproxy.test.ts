@@ -81,6 +81,9 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
     const { sock, connack } = await TestSocket.connect(lbUrl.replace('http', 'ws') + '/ws', ann.token, 'd-ws', undefined, 'websocket');
     expect(connack.type).toBe('CONNACK');
     sock.close();
+    // /metrics stays off the public side: refused at the balancer, answered by the shard itself.
+    expect((await fetch(`${lbUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
   }, 30_000);
 
   test('the dead shards are marked down by their /readyz checks; long-poll sessions go to a live one', async () => {

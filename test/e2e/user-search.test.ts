@@ -99,3 +99,25 @@ test('each user has a search budget: over it, 429 rate_limited with Retry-After,
   const other = await registerUserPatiently(url, `${prefix}other`);
   expect((await search(prefix, other)).status).toBe(200);
 });
+
+test('a cursor tells nothing and cannot be forged: sealed, a hand-made one is 400', async () => {
+  const a = await registerUserPatiently(url, `${prefix}seal1`);
+  await registerUserPatiently(url, `${prefix}seal2`);
+  const first = await search(`${prefix}seal`, me, '&limit=1');
+  expect(first.body.users.map((u) => u.user_id)).toEqual([a.user_id]);
+  const cursor = first.body.next_cursor as string;
+  // The last row looked at may be a user who is not listed: neither its id nor its name shows.
+  const decoded = Buffer.from(cursor, 'base64url').toString('latin1');
+  expect(decoded).not.toContain(a.user_id);
+  expect(decoded).not.toContain(`${prefix}seal`);
+  // A cursor made by hand (the store's row as JSON) starts no scan at a chosen place.
+  const forged = Buffer.from(JSON.stringify({ term: `${prefix}seal1`, user_id: a.user_id })).toString('base64url');
+  const refused = await search(`${prefix}seal`, me, `&limit=1&cursor=${forged}`);
+  expect(refused.status).toBe(400);
+  expect(refused.body.error?.code).toBe('bad_request');
+  // A sealed cursor with one byte changed is refused too.
+  const raw = Buffer.from(cursor, 'base64url');
+  raw[raw.length - 1] ^= 1;
+  expect((await search(`${prefix}seal`, me, `&limit=1&cursor=${raw.toString('base64url')}`)).status).toBe(400);
+  expect((await search(`${prefix}seal`, me, `&limit=1&cursor=${cursor}`)).body.users.map((u) => u.username)).toEqual([`${prefix}seal2`.toLowerCase()]);
+});

@@ -50,7 +50,7 @@ export class PushTable {
     this.trimLetters = db.prepare(
       `DELETE FROM push_dead_letters WHERE user_id = :user_id AND (failed_at, letter_id) <= (
          SELECT failed_at, letter_id FROM push_dead_letters WHERE user_id = :user_id
-         ORDER BY failed_at DESC, letter_id DESC LIMIT 1 OFFSET :keep)`,
+         ORDER BY failed_at DESC, letter_id DESC LIMIT 1 OFFSET +:keep)`,
     );
     this.letters = db.prepare(
       `SELECT ${letterColumns} FROM push_dead_letters WHERE user_id = ? ORDER BY failed_at DESC, letter_id DESC LIMIT +?`,
