@@ -97,6 +97,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   // A photo album at once, then a couple per second: each slot may take space until collected.
   const uploadLimiter = new RateLimiter(2, 30);
   const searchLimiter = new RateLimiter(config.searchLimit.perSecond, config.searchLimit.burst);
+  // Renames: a few at once, then one a minute. Each rewrites the user's search index rows,
+  // and on Cassandra every removed row is a tombstone in a shared partition.
+  const renameLimiter = new RateLimiter(1 / 60, 5);
   // Full buckets are dropped now and then, so one bucket per address or user seen does not stay forever.
   const limiterSweep = setInterval(() => {
     registerLimiter.sweep();
@@ -104,6 +107,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     memoryThrottle?.sweep();
     uploadLimiter.sweep();
     searchLimiter.sweep();
+    renameLimiter.sweep();
   }, 60_000);
   limiterSweep.unref();
 
@@ -234,6 +238,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     usernameReserveMs: config.usernameReserveMs,
     registerLimiter,
     searchLimiter,
+    renameLimiter,
     cursorSecret: secret,
     loginLimiter,
     loginThrottle,

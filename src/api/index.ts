@@ -60,6 +60,8 @@ export interface ApiOptions {
   trustProxy?: (address: string) => boolean;
   /** Per-user limiter of people searches (GET /users/search). */
   searchLimiter: RateLimiter;
+  /** Display-name changes per user (PATCH /me). */
+  renameLimiter: RateLimiter;
   /** The token secret: page cursors are sealed under a key derived from it (shared by every shard). */
   cursorSecret: string;
   /** Per-user limiter for upload slots (each may take disk or bucket space until collected). */

@@ -167,7 +167,9 @@ export function userRoutes(opts: ApiOptions): ExpressRouter {
 
   r.patch('/me', auth, async (req, res) => {
     const body = parseProfile(req.body);
-    const user = await store.updateDisplayName(userOf(res), body.display_name.trim());
+    const me = userOf(res);
+    if (!opts.renameLimiter.take(me)) throw new ProtocolError('rate_limited', 'too many name changes', opts.renameLimiter.retryAfterMs(me));
+    const user = await store.updateDisplayName(me, body.display_name.trim());
     if (!user) throw new ProtocolError('unauthorized', 'unknown user');
     res.json(publicUser(user));
   });

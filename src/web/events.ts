@@ -68,7 +68,7 @@ export function wireEvents(c: ChatClient, d: EventDeps): void {
     conn.status = c.status;
     notify.changed(false);
   });
-  c.on('unauthorized', (reason) => d.signedOut(reason || 'Your session expired: sign in again.'));
+  c.on('unauthorized', (reason) => d.signedOut(signedOutMessage(reason)));
   // The unsent frames are written at once, not on the save timer: a reload right after a send keeps it.
   c.on('outbox', (frames) => d.outboxChanged(frames));
   c.on('restoredAck', (ack, frame) => d.actions.restoredAck(ack, frame));
@@ -108,4 +108,11 @@ export function wireEvents(c: ChatClient, d: EventDeps): void {
     conn.notice = err.message;
     notify.changed(false);
   });
+}
+
+/** What the sign-in screen says when the server ended the session: the server's words are for developers ("unauthorized"). */
+export function signedOutMessage(reason: string): string {
+  if (/deleted/i.test(reason)) return 'This account was deleted.';
+  if (/signed out|revoked/i.test(reason)) return 'You were signed out of this device. Sign in again.';
+  return 'Your session ended. Sign in again.';
 }

@@ -28,7 +28,8 @@ export function presenceLabel(seen: Seen | null, now: number = Date.now()): stri
   if (seen.state === 'online') return 'Active now';
   if (seen.last_seen === null) return '';
   const ago = Math.max(0, now - seen.last_seen);
-  if (ago < hour) return `Active ${Math.max(1, Math.floor(ago / minute))}m ago`;
+  if (ago < minute) return 'Active just now';
+  if (ago < hour) return `Active ${Math.floor(ago / minute)}m ago`;
   if (ago < 24 * hour) return `Active ${Math.floor(ago / hour)}h ago`;
   const yesterday = new Date(now);
   yesterday.setDate(yesterday.getDate() - 1);

@@ -121,3 +121,14 @@ test('a cursor tells nothing and cannot be forged: sealed, a hand-made one is 40
   expect((await search(`${prefix}seal`, me, `&limit=1&cursor=${raw.toString('base64url')}`)).status).toBe(400);
   expect((await search(`${prefix}seal`, me, `&limit=1&cursor=${cursor}`)).body.users.map((u) => u.username)).toEqual([`${prefix}seal2`.toLowerCase()]);
 });
+
+test('renames are limited per user: five at once, then 429 with a retry hint', async () => {
+  const user = await registerUserPatiently(url, `${prefix}rn`);
+  for (let i = 0; i < 5; i++) expect((await http(url, 'PATCH', '/api/v1/me', { display_name: `Name ${i}` }, user.token)).status).toBe(200);
+  const over = await http<SearchBody>(url, 'PATCH', '/api/v1/me', { display_name: 'One too many' }, user.token);
+  expect(over.status).toBe(429);
+  expect(over.body.error?.code).toBe('rate_limited');
+  expect((over.body.error as { retry_after_ms?: number } | undefined)?.retry_after_ms).toBeGreaterThan(0);
+  // Another user's budget is untouched.
+  expect((await http(url, 'PATCH', '/api/v1/me', { display_name: 'Unaffected' }, me.token)).status).toBe(200);
+});

@@ -14,7 +14,8 @@ describe('presenceLabel', () => {
 
   it.each([
     [{ state: 'online' as const, last_seen: null }, 'Active now'],
-    [{ state: 'offline' as const, last_seen: now - 20_000 }, 'Active 1m ago'],
+    [{ state: 'offline' as const, last_seen: now - 20_000 }, 'Active just now'],
+    [{ state: 'offline' as const, last_seen: now - 61_000 }, 'Active 1m ago'],
     [{ state: 'offline' as const, last_seen: now - 5 * minute }, 'Active 5m ago'],
     [{ state: 'offline' as const, last_seen: now - 59 * minute }, 'Active 59m ago'],
     [{ state: 'offline' as const, last_seen: now - 3 * hour }, 'Active 3h ago'],

@@ -45,9 +45,11 @@ export function NewChatDialog(props: { store: AppStore; onClose: () => void; onO
   const submit = (e: Event) => {
     e.preventDefault();
     if (mode === 'direct') {
-      // A typed username that is on the list is that person; any other text is looked up as an exact username.
+      // A typed username that is on the list is that person, and so is the only person the
+      // list shows; any other text is looked up as an exact username.
       const typed = normalise(query).replace(/^@/, '');
-      const shown = [...view.recent, ...view.found].find((u) => u.username === typed);
+      const listed = [...view.recent, ...view.found];
+      const shown = listed.find((u) => u.username === typed) ?? (listed.length === 1 ? listed[0] : undefined);
       void run(() => (shown ? store.startDirectWith(shown) : store.startDirect(query)));
     }
     else if (members.length === 0) setError('Add at least one other member.');

@@ -80,7 +80,7 @@ export function PeopleResults(props: { view: SearchView; more: () => void; exclu
       )}
       {nothing && (
         <p class="hint people-status" data-testid="people-none">
-          {Array.from(view.query).length < minServerChars ? 'Keep typing to search everyone.' : 'No one found. An exact username still works.'}
+          {Array.from(view.query).length < minServerChars ? 'Keep typing to search everyone.' : 'No one found by that name. If it is their exact username, press Enter to open the chat.'}
         </p>
       )}
       {view.next_cursor !== null && !view.loading && (
