@@ -15,11 +15,12 @@ interface Layer {
 }
 
 /**
- * Builds the app as the server does and walks its stack. Building touches only `limits`
- * and the logger (every other option is read per request), so a stand-in suffices here.
+ * Builds the app as the server does and walks its stack. Building touches only `limits`,
+ * the logger and the cursor secret (every other option is read per request), so a
+ * stand-in suffices here.
  */
 export function registeredRoutes(): RouteKey[] {
-  const stub = { limits: defaultLimits, obs: { logger: {} }, webDir: '/nonexistent' } as unknown as ApiOptions;
+  const stub = { limits: defaultLimits, obs: { logger: {} }, webDir: '/nonexistent', cursorSecret: 'routes-stand-in' } as unknown as ApiOptions;
   const app = createApi(stub) as unknown as { router: { stack: Layer[] } };
   const found: RouteKey[] = [];
   const walk = (stack: Layer[], prefix: string): void => {
