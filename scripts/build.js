@@ -8,8 +8,10 @@
 //   parses every file; a folder's time changes when a file in it is added, removed or
 //   renamed, which is what catches deletions.
 // - schema and script files (.sql, .cql, .lua under src/): copied when their bytes differ.
+// - outputs whose source is gone (a removed or moved module, a removed schema file) are
+//   deleted: an incremental tsc never removes what it once wrote.
 // - web client: scripts/build-web.js, only when a file it was bundled from (esbuild's own
-//   list, node_modules included) is newer than dist/.build-web.json.
+//   list, node_modules included) or build-web.js itself is newer than dist/.build-web.json.
 //
 // The stamps carry the time the build started, not ended: a file saved during a build is
 // newer than the stamp and is built the next time. `--force` rebuilds everything; so does
@@ -86,6 +88,26 @@ function buildServer(force, startedMs, sources) {
   return true;
 }
 
+/**
+ * Removes what a source no longer stands behind: compiled files and copied assets under
+ * dist/ (dist/web and the stamps aside) whose file under src/ is gone. An incremental
+ * tsc never deletes an output, and a module moved from src/x.ts to src/x/index.ts would
+ * otherwise still load from the old dist/x.js. Returns how many were removed.
+ */
+function pruneOrphans() {
+  let removed = 0;
+  for (const path of walk(dist, [join(dist, 'web')])) {
+    const rel = relative(dist, path);
+    if (rel === '' || rel.split(/[\\/]/).some((part) => part.startsWith('.')) || statSync(path).isDirectory()) continue;
+    const base = join(src, rel.replace(/\.js(\.map)?$/, ''));
+    const stands = assetPattern.test(rel) ? existsSync(join(src, rel)) : existsSync(`${base}.ts`) || existsSync(`${base}.tsx`);
+    if (stands) continue;
+    rmSync(path);
+    removed++;
+  }
+  return removed;
+}
+
 /** Copies schema and script files whose bytes differ; returns how many were written. */
 function copyAssets(sources) {
   let copied = 0;
@@ -107,7 +129,8 @@ async function buildClient(force, startedMs) {
     const outputs = ['index.html', 'app.css', 'app.js', 'sw.js'].map((f) => join(dist, 'web', f));
     if (outputs.every(existsSync) && fresh(webStamp, recorded.inputs.map((p) => join(root, p)))) return false;
   }
-  const inputs = (await buildWeb()).filter(existsSync).map((p) => relative(root, p));
+  // The bundler's own settings count as inputs too (target, minification).
+  const inputs = [...(await buildWeb()), join(root, 'scripts', 'build-web.js')].filter(existsSync).map((p) => relative(root, p));
   stampAt(webStamp, startedMs, JSON.stringify({ inputs }, null, 1) + '\n');
   return true;
 }
@@ -120,8 +143,9 @@ async function main() {
   const sources = walk(src, [join(src, 'web')]);
   const server = buildServer(force, startedMs, sources);
   const assets = copyAssets(sources);
+  const pruned = existsSync(dist) ? pruneOrphans() : 0;
   const client = await buildClient(force, startedMs);
-  if (!server && !assets && !client) console.log('build: dist/ is up to date with src/ (npm run build -- --force rebuilds it all)');
+  if (!server && !assets && !pruned && !client) console.log('build: dist/ is up to date with src/ (npm run build -- --force rebuilds it all)');
 }
 
 main().catch((err) => {

@@ -23,24 +23,38 @@ export function startOfDay(ts: number): number {
   return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
 }
 
+/**
+ * Calendar days from the day holding `ts` to the day holding `now` (0: the same day, 1:
+ * yesterday). Calendar days, not 24-hour spans: a daylight-saving change makes one day 23
+ * or 25 hours, so the days are counted on local midnights.
+ */
+export function daysBefore(ts: number, now: number = Date.now()): number {
+  const day = new Date(startOfDay(ts));
+  const today = startOfDay(now);
+  let n = 0;
+  // Short walks only: callers ask about the last week; anything older is "7 or more".
+  while (day.getTime() < today && n < 7) {
+    day.setDate(day.getDate() + 1);
+    n++;
+  }
+  return n;
+}
+
 /** The heading of a day in the history: "Today", "Yesterday", then the date (with its year when not this year's). */
 export function dayLabel(ts: number, now: number = Date.now()): string {
-  const day = startOfDay(ts);
-  const today = startOfDay(now);
-  if (day === today) return 'Today';
-  // Calendar days, not 24-hour spans: a daylight-saving change makes one day 23 or 25 hours.
-  const yesterday = new Date(today);
-  yesterday.setDate(yesterday.getDate() - 1);
-  if (day === yesterday.getTime()) return 'Yesterday';
+  const days = daysBefore(ts, now);
+  if (days === 0) return 'Today';
+  if (days === 1) return 'Yesterday';
   return new Date(ts).getFullYear() === new Date(now).getFullYear() ? dateFormat.format(ts) : dateYearFormat.format(ts);
 }
 
+/** A conversation row's time: the clock today, "Yesterday", the weekday within the week, then the date. */
 export function shortTime(ts: number, now: number = Date.now()): string {
+  const days = daysBefore(ts, now);
+  if (days === 0) return clockTime(ts);
+  if (days === 1) return 'Yesterday';
   const d = new Date(ts);
-  const today = new Date(now);
-  if (d.toDateString() === today.toDateString()) return clockTime(ts);
-  const days = (now - ts) / 86_400_000;
-  if (days < 6) return d.toLocaleDateString(undefined, { weekday: 'short' });
+  if (days < 7) return d.toLocaleDateString(undefined, { weekday: 'short' });
   return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
 }
 

@@ -4,6 +4,7 @@
  * and the open conversation's members), and how a header says it ("Active 5m ago").
  */
 import type { ChatClient } from '../client';
+import { daysBefore } from './format';
 import type { Inbox } from './inbox';
 
 /** The server accepts up to this many ids in one presence subscription. */
@@ -31,9 +32,7 @@ export function presenceLabel(seen: Seen | null, now: number = Date.now()): stri
   if (ago < minute) return 'Active just now';
   if (ago < hour) return `Active ${Math.floor(ago / minute)}m ago`;
   if (ago < 24 * hour) return `Active ${Math.floor(ago / hour)}h ago`;
-  const yesterday = new Date(now);
-  yesterday.setDate(yesterday.getDate() - 1);
-  if (new Date(seen.last_seen).toDateString() === yesterday.toDateString()) return 'Active yesterday';
+  if (daysBefore(seen.last_seen, now) === 1) return 'Active yesterday';
   const days = Math.floor(ago / (24 * hour));
   return days <= 7 ? `Active ${days}d ago` : '';
 }

@@ -5,7 +5,7 @@
  * suites run) is never touched.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -67,4 +67,29 @@ test('a second build writes nothing; a changed server file, script file or web f
 
   expect(build()).toMatch(/up to date/);
   expect(changed(third, snapshot())).toEqual([]);
+}, 300_000);
+
+test('a source removed or moved takes its compiled file with it: the old path no longer loads', () => {
+  build();
+  // A module moved from a file to a folder: `require('./x')` must find the new one, not a stale dist/x.js.
+  writeFileSync(join(dir, 'src/build-probe.ts'), 'export const probe = 1;\n');
+  build();
+  expect(existsSync(join(dir, 'dist/build-probe.js'))).toBe(true);
+  rmSync(join(dir, 'src/build-probe.ts'));
+  mkdirSync(join(dir, 'src/build-probe'));
+  writeFileSync(join(dir, 'src/build-probe/index.ts'), 'export const probe = 2;\n');
+  build();
+  expect(existsSync(join(dir, 'dist/build-probe.js'))).toBe(false);
+  expect(existsSync(join(dir, 'dist/build-probe.js.map'))).toBe(false);
+  expect(existsSync(join(dir, 'dist/build-probe/index.js'))).toBe(true);
+  // A removed schema file goes too.
+  writeFileSync(join(dir, 'src/store/sqlite/probe.sql'), '-- probe\n');
+  build();
+  expect(existsSync(join(dir, 'dist/store/sqlite/probe.sql'))).toBe(true);
+  rmSync(join(dir, 'src/store/sqlite/probe.sql'));
+  build();
+  expect(existsSync(join(dir, 'dist/store/sqlite/probe.sql'))).toBe(false);
+  rmSync(join(dir, 'src/build-probe'), { recursive: true });
+  build();
+  expect(existsSync(join(dir, 'dist/build-probe/index.js'))).toBe(false);
 }, 300_000);

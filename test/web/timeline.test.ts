@@ -1,5 +1,5 @@
 /** The message list's layout: day headings, time headings after a pause, and sender groups. */
-import { clockTime, dayLabel } from '../../src/web/format';
+import { clockTime, dayLabel, daysBefore, shortTime } from '../../src/web/format';
 import { groupGapMs, timeGapMs, timeline } from '../../src/web/timeline';
 
 const at = (y: number, mo: number, d: number, h: number, mi = 0) => new Date(y, mo - 1, d, h, mi).getTime();
@@ -63,4 +63,14 @@ test('a message stamped before the one above it (another device clock) stays in 
 
 test('an empty list lays out nothing', () => {
   expect(timeline([], now)).toEqual([]);
+});
+
+test('the list, the history and presence count days alike: "Yesterday" is one calendar day back', () => {
+  const now = at(2026, 12, 5, 0, 30);
+  const lateYesterday = at(2026, 12, 4, 23, 50);
+  expect(daysBefore(lateYesterday, now)).toBe(1);
+  expect(dayLabel(lateYesterday, now)).toBe('Yesterday');
+  expect(shortTime(lateYesterday, now)).toBe('Yesterday');
+  expect(daysBefore(at(2026, 12, 5, 0, 1), now)).toBe(0);
+  expect(daysBefore(at(2026, 11, 1, 12), now)).toBe(7);
 });

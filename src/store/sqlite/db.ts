@@ -36,9 +36,12 @@ export function openSqliteDatabase(file: string, opts: SqliteOpenOptions): Datab
     db.pragma('cache_size = -65536');
     addMissingColumns(db);
     const hadSearch = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user_search'").get() !== undefined;
-    db.exec(readSqlFile('schema.sql'));
-    // A data dir from before search: its users are indexed once, so they can be found too.
-    if (!hadSearch) indexAllUsers(db);
+    // One transaction: a data dir from before search gets the table and its users indexed
+    // together, so a crash in between cannot leave an empty index that is never filled.
+    db.transaction(() => {
+      db.exec(readSqlFile('schema.sql'));
+      if (!hadSearch) indexAllUsers(db);
+    })();
   } catch (err) {
     db.close();
     throw err;
@@ -84,6 +87,7 @@ function addMissingColumns(db: Database.Database): void {
   }
 }
 
+/** Indexes every live user for search; runs inside the schema's transaction. */
 function indexAllUsers(db: Database.Database): void {
   const users = db.prepare('SELECT user_id, username, display_name, deleted_at FROM users WHERE deleted_at IS NULL').all() as {
     user_id: string;
@@ -92,9 +96,7 @@ function indexAllUsers(db: Database.Database): void {
     deleted_at: number | null;
   }[];
   const insert = db.prepare('INSERT OR IGNORE INTO user_search (term, user_id) VALUES (?, ?)');
-  db.transaction(() => {
-    for (const u of users) for (const term of searchTerms(u)) insert.run(term, u.user_id);
-  })();
+  for (const u of users) for (const term of searchTerms(u)) insert.run(term, u.user_id);
 }
 
 /**
