@@ -7,7 +7,6 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import type { Gauge } from 'prom-client';
 import { ClientAddresses, type Admitted } from './admission';
 import { MqttConnection, type MqttHost, type MqttSettings } from './mqtt-connection';
 
@@ -16,11 +15,6 @@ export interface MqttListenerHost extends MqttHost {
   /** Whether a connection from `address` (or the WebSocket upgrade `req`) may open a session. */
   admitAddress(address: string): Admitted;
   admit(req: IncomingMessage): Admitted;
-}
-
-export interface MqttOptions extends MqttSettings {
-  /** Open MQTT connections (a gauge of the metrics registry). */
-  sessions: Gauge;
 }
 
 /** Refuses an upgrade with an HTTP answer (the gateway's, shared with /ws). */
@@ -32,7 +26,7 @@ export class MqttListener {
 
   constructor(
     private readonly host: MqttListenerHost,
-    private readonly opts: MqttOptions,
+    private readonly opts: MqttSettings,
     private readonly refuseUpgrade: RefuseUpgrade,
   ) {
     this.wss = new WebSocketServer({
@@ -75,8 +69,6 @@ export class MqttListener {
   };
 
   private open(stream: Duplex, socket: Socket, admitted: Admitted, address: string): void {
-    this.opts.sessions.inc();
-    stream.once('close', () => this.opts.sessions.dec());
     new MqttConnection(stream, socket, address, admitted, this.host, this.opts);
   }
 
