@@ -183,7 +183,9 @@ export class MqttConnection implements Carrier {
     // after reading all of it.
     const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
     if (length > this.settings.maxPacketBytes && this.phase !== 'closed') {
-      this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+      // 1009 as on /ws (a frame over the hard cap): the close notice, then DISCONNECT 0x95.
+      if (this.session && this.phase === 'open') this.session.close(CloseCode.tooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+      else this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
     }
   }
 
@@ -423,6 +425,7 @@ export class MqttConnection implements Carrier {
   }
 
   private publish(frame: Buffer, qos: 0 | 1, topic = this.topic): void {
+    if (this.stream.destroyed) return;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
     if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
       // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
