@@ -134,6 +134,8 @@ export class MqttConnection implements Carrier {
   private receiveMax = 65_535;
   private waiting: Buffer[] | null = null;
   private waitingBytes = 0;
+  /** PUBACKs not yet written: [packet id, reason code] pairs, oldest first (see acknowledge). */
+  private acks: number[] | null = null;
   /** MQTT 5: the client's largest packet (0: no limit). */
   private clientMaxPacket = 0;
   /** Packets that arrived while the CONNECT was being checked, handled after its CONNACK. */
@@ -330,9 +332,7 @@ export class MqttConnection implements Carrier {
       return;
     }
     const allowed = packet.topic === upTopic;
-    if (packet.qos === 1) {
-      this.write({ cmd: 'puback', messageId: packet.messageId, ...(this.version === 5 && !allowed ? { reasonCode: Reason.notAuthorized } : {}) } as Packet);
-    }
+    if (packet.qos === 1) this.acknowledge(packet.messageId ?? 0, allowed ? Reason.success : Reason.notAuthorized);
     if (!allowed) {
       this.host.refuse(session, new ProtocolError('forbidden', `frames are published to "${upTopic}" only`), null);
       return;
@@ -427,8 +427,38 @@ export class MqttConnection implements Carrier {
     this.publish(frame, qos);
   }
 
+  /**
+   * Queues a PUBACK: it goes out with the next frame written to this connection (most often
+   * the ACK of the SEND it acknowledges, a few ms later) or after pubackDelayMs, saving a
+   * write of its own per message. PUBACKs keep the order of their PUBLISHes (MQTT-4.6.0-2).
+   */
+  private acknowledge(messageId: number, reason: number): void {
+    if (this.acks === null) {
+      this.acks = [];
+      acksDue.add(this);
+      acksDue.schedule();
+    }
+    this.acks.push(messageId, reason);
+  }
+
+  /** Writes the queued PUBACKs (called before any frame, and by the delay's timer). */
+  flushAcks(): void {
+    const acks = this.acks;
+    if (acks === null) return;
+    this.acks = null;
+    acksDue.delete(this);
+    if (this.phase !== 'open') return;
+    // One write for all of them (nested corks are counted: inside a batch this flushes nothing).
+    this._socket?.cork();
+    for (let i = 0; i < acks.length; i += 2) {
+      this.write({ cmd: 'puback', messageId: acks[i], ...(this.version === 5 && acks[i + 1] !== Reason.success ? { reasonCode: acks[i + 1] } : {}) } as Packet);
+    }
+    this._socket?.uncork();
+  }
+
   private publish(frame: Buffer, qos: 0 | 1, topic = this.topic): void {
     if (this.stream.destroyed) return;
+    if (this.acks !== null) this.flushAcks();
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
     if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
       // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
@@ -511,6 +541,8 @@ export class MqttConnection implements Carrier {
     this.phase = 'closed';
     this.settings.sessions.dec();
     this.parser = null;
+    this.acks = null;
+    acksDue.delete(this);
     if (this.session) this.host.closed(this.session);
   }
 }
@@ -561,6 +593,27 @@ function newParser(): Parser {
 }
 
 const parsers = new Parsers();
+
+/** How long a PUBACK waits for a frame to ride with before it goes alone. */
+const pubackDelayMs = 10;
+
+/** Connections with PUBACKs queued, flushed together by one timer (no timer per connection). */
+class DueAcks extends Set<MqttConnection> {
+  private timer: NodeJS.Timeout | null = null;
+
+  schedule(): void {
+    if (this.timer !== null) return;
+    this.timer = setTimeout(this.flush, pubackDelayMs);
+    this.timer.unref();
+  }
+
+  private readonly flush = (): void => {
+    this.timer = null;
+    for (const connection of [...this]) connection.flushAcks();
+  };
+}
+
+const acksDue = new DueAcks();
 type Linked = { [kConnection]?: MqttConnection };
 
 // `this` is the parser or the stream the listener was added to.
