@@ -35,6 +35,7 @@ export interface LongPollOptions {
   /** Every socket the carrier's requests use is added here (S12 reads their byte counts). */
   sockets?: Set<net.Socket>;
 }
+
 /** Retries of a poll that failed on the network (the same cursor: nothing is lost). */
 const pollRetries = 3;
 
