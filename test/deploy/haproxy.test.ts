@@ -123,14 +123,21 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('REST and a WebSocket session pass through, around the dead shards', async () => {
+  test('REST, a WebSocket session and MQTT connections pass through, around the dead shards', async () => {
     // Until the checks mark the dead shards down, requests meet them first and are
     // redispatched.
     for (let i = 0; i < 6; i++) expect((await fetch(`${lbUrl}/readyz`)).status).toBe(200);
     ann = await registerUser(lbUrl);
-    const { sock, connack } = await TestSocket.connect(lbUrl.replace('http', 'ws') + '/ws', ann.token, 'd-ws', undefined, 'websocket');
-    expect(connack.type).toBe('CONNACK');
-    sock.close();
+    // Sessions stay open while the next one opens, as they do in a deployment: the live shard
+    // holds connections and the dead ones none, so least-connections picks a dead one first.
+    const open: TestSocket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ws = await TestSocket.connect(lbUrl.replace('http', 'ws') + '/ws', ann.token, `d-ws-${i}`, undefined, 'websocket');
+      const mqtt = await mqttSession(lbMqttUrl, ann, `d-mqtt-${i}`, 4);
+      for (const { connack } of [ws, mqtt]) expect(connack.type).toBe('CONNACK');
+      open.push(ws.sock, mqtt.sock);
+    }
+    for (const sock of open) sock.close();
     // /metrics stays off the public side: refused at the balancer, answered by the shard itself.
     expect((await fetch(`${lbUrl}/metrics`)).status).toBe(404);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
