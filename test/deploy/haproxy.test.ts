@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -39,6 +39,21 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 15_00
     await sleep(200);
   }
   throw new Error(`timed out waiting until ${what}`);
+}
+
+/** The rows of HAProxy's `show stat` on its stats socket, by column name. */
+function haproxyStats(socket: string): Promise<Record<string, string>[]> {
+  return new Promise((resolve, reject) => {
+    let csv = '';
+    const c = connect(socket, () => c.end('show stat\n'));
+    c.on('data', (d: Buffer) => (csv += d.toString()));
+    c.on('error', reject);
+    c.on('close', () => {
+      const [header = '', ...rows] = csv.trim().split('\n');
+      const names = header.replace(/^# /, '').split(',');
+      resolve(rows.map((row) => Object.fromEntries(row.split(',').map((value, i) => [names[i], value]))));
+    });
+  });
 }
 
 /** A stock MQTT client as a TestSocket's carrier: frames published on `up`, received on the device's topic. */
@@ -99,7 +114,9 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
       'shard-2': { http: await freePort(), mqtt: await freePort() },
       'shard-3': { http: await freePort(), mqtt: await freePort() },
     };
+    dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
     let local = readFileSync(join(__dirname, '..', '..', 'deploy', 'haproxy.cfg'), 'utf8')
+      .replace(/^global$/m, `global\n  stats socket ${join(dir, 'admin.sock')}`)
       .replace(/^(\s*bind) :8080$/m, `$1 127.0.0.1:${lbPort}`)
       .replace(/^(\s*bind) :1883$/m, `$1 127.0.0.1:${lbMqttPort}`);
     // An MQTT server line names the shard's MQTT port and, for its /readyz check, its HTTP port.
@@ -107,7 +124,6 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
       local = local.replaceAll(`${name}:8080`, `127.0.0.1:${http}`).replaceAll(`${name}:1883 port 8080`, `127.0.0.1:${mqtt} port ${http}`);
     }
     expect(local).not.toMatch(/shard-\d:\d|bind :\d|port 8080/);
-    dir = mkdtempSync(join(tmpdir(), 'haproxy-'));
     writeFileSync(join(dir, 'haproxy.cfg'), local);
     lb = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
     lb.stdout?.on('data', (d: Buffer) => (lbLog += d.toString()));
@@ -123,7 +139,7 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('REST, a WebSocket session and MQTT connections pass through, around the dead shards', async () => {
+  test('REST, WebSocket sessions and MQTT connections pass through, around the dead shards', async () => {
     // Until the checks mark the dead shards down, requests meet them first and are
     // redispatched.
     for (let i = 0; i < 6; i++) expect((await fetch(`${lbUrl}/readyz`)).status).toBe(200);
@@ -145,6 +161,10 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
 
   test('the dead shards are marked down by their /readyz checks (MQTT ones checked on their HTTP port); long-poll sessions go to a live one', async () => {
     await until('HAProxy reports shard-2 and shard-3 down', async () => ['shards', 'longpoll', 'mqtt'].every((b) => lbLog.includes(`${b}/shard-2 is DOWN`) && lbLog.includes(`${b}/shard-3 is DOWN`)));
+    // The live shard's MQTT server passes an HTTP check: /readyz on its HTTP port answered 200.
+    const mqttShard1 = async () => (await haproxyStats(join(dir, 'admin.sock'))).find((r) => r.pxname === 'mqtt' && r.svname === 'shard-1');
+    await until('mqtt/shard-1 passes its /readyz check', async () => (await mqttShard1())?.check_status === 'L7OK');
+    expect(await mqttShard1()).toMatchObject({ status: 'UP', check_code: '200' });
     expect((await fetch(`${lbUrl}/lb-health`)).status).toBe(200);
     const { sock, connack } = await TestSocket.connect(lbUrl.replace('http', 'ws') + '/ws', ann.token, 'd-lp', undefined, 'longpoll');
     expect(connack.type).toBe('CONNACK');
