@@ -86,7 +86,8 @@ test('HAProxy balances over exactly the shard services, and the shards trust its
 test("HAProxy's MQTT frontend forwards to every shard's MQTT port, checked on its HTTP port, and outlives the longest keep-alive", () => {
   const mqtt = loaded.mqtt;
   if (mqtt === null) throw new Error('config/distributed.json turns MQTT off');
-  const servers = [...section('backend mqtt').matchAll(/^\s*server (\S+) (\S+) port (\d+)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+  // send-proxy: the shards learn each client's address from the PROXY header (they trust the balancer).
+  const servers = [...section('backend mqtt').matchAll(/^\s*server (\S+) (\S+) port (\d+) send-proxy$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
   expect(servers).toEqual(shards.map(([name]) => `${name} ${name}:${mqtt.port} ${config.PORT}`));
   expect(section('frontend mqtt')).toMatch(new RegExp(`^\\s*bind :${mqtt.port}$`, 'm'));
   // The server drops a connection silent for 1.5 keep-alives at its next heartbeat; the

@@ -107,7 +107,8 @@ maybe('deploy/haproxy.cfg in front of shards', () => {
   let ann: TestUser;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // The balancer is 127.0.0.1: its X-Forwarded-For and PROXY headers are believed, as compose's TRUST_PROXY does.
+    server = await startTestServer({ TRUST_PROXY: '127.0.0.1/32' });
     const [lbPort, lbMqttPort] = [await freePort(), await freePort()];
     const ports: Record<string, { http: string | number; mqtt: string | number }> = {
       'shard-1': { http: new URL(server.url).port, mqtt: new URL(server.mqttUrl ?? '').port },
