@@ -37,7 +37,8 @@ export const generousLimits = {
  */
 export async function startTestServer(env: Record<string, string> = {}, opts: Omit<StartServerOptions, 'silentLogs'> = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
+  // MQTT on any free port even when a test pins PORT: jest's workers run servers side by side.
+  const config = loadConfig({ PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
   const server = await startServer(config, { ...opts, silentLogs: true });
   return { ...server, dataDir, wsUrl: server.url.replace('http', 'ws') + '/ws' };
 }
@@ -52,6 +53,8 @@ export interface ChildServer {
   proc: ChildProcess;
   url: string;
   wsUrl: string;
+  /** mqtt://host:port, or null when the server runs with MQTT_PORT=off. */
+  mqttUrl: string | null;
   output: () => string;
   exited: Promise<number | null>;
 }
@@ -68,7 +71,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-    if (m) return { proc, url: m[1], wsUrl: m[1].replace('http', 'ws') + '/ws', output: () => out, exited };
+    if (m) {
+      const mqtt = /"mqtt_url":"(mqtt:\/\/[^"]+)"/.exec(out);
+      return { proc, url: m[1], wsUrl: m[1].replace('http', 'ws') + '/ws', mqttUrl: mqtt ? mqtt[1] : null, output: () => out, exited };
+    }
     if (proc.exitCode !== null) break;
     await sleep(50);
   }
