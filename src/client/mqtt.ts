@@ -145,11 +145,14 @@ export class MqttSocket implements WebSocketLike {
     this.client?.publish(upTopic, data, { qos: 0 });
   }
 
-  /** Sends DISCONNECT and closes; 'close' with `code` (default 1000) follows at once. */
+  /** Sends DISCONNECT (when open) and closes; 'close' with `code` (default 1000) follows at once. */
   close(code = 1000, reason = ''): void {
     if (this.state === CLOSING || this.state === CLOSED) return;
+    // Before the CONNACK there is no session to end politely, and `mqtt` would hold the
+    // DISCONNECT until one: the connection is just dropped.
+    const polite = this.state === OPEN;
     this.state = CLOSING;
-    this.client?.end(false);
+    this.client?.end(!polite);
     queueMicrotask(() => this.finish(code, reason));
   }
 

@@ -196,6 +196,16 @@ test('close() sends DISCONNECT and reports the close at once; late events are ig
   expect(sock.readyState).toBe(3);
 });
 
+test('close() before the CONNACK drops the connection without a DISCONNECT', async () => {
+  const c = carrier();
+  const mqtt = await made();
+  c.sock.close(4000, 'open timeout');
+  expect(mqtt.ended).toEqual([true]);
+  expect(await c.closed).toEqual({ code: 4000, reason: 'open timeout' });
+  mqtt.accept();
+  expect(c.log).toEqual(['close 4000 open timeout']);
+});
+
 test('closed while the package loads: no connection is made', async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
