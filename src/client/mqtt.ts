@@ -32,6 +32,12 @@ export interface MqttDisconnectPacket {
   properties?: { reasonString?: string };
 }
 
+/** Any packet from the server, as `mqtt` reports it ('packetreceive'). */
+export interface MqttPacket {
+  cmd: string;
+  properties?: { reasonString?: string };
+}
+
 /** The part of the `mqtt` package's MqttClient this carrier uses (tests pass a fake). */
 export interface MqttClientLike {
   on(event: 'connect', listener: () => void): unknown;
@@ -39,6 +45,7 @@ export interface MqttClientLike {
   on(event: 'disconnect', listener: (packet: MqttDisconnectPacket) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
+  on(event: 'packetreceive', listener: (packet: MqttPacket) => void): unknown;
   publish(topic: string, payload: string, opts: { qos: 0 }): unknown;
   /** `force` false sends DISCONNECT first. */
   end(force: boolean): unknown;
@@ -111,6 +118,8 @@ export class MqttSocket implements WebSocketLike {
   private closing: CloseEventLike | null = null;
   /** The last error `mqtt` reported, for the reason of an abnormal close. */
   private lastError: Error | null = null;
+  /** An MQTT 5 CONNACK's reason string: why the server refused. */
+  private refusedWhy: string | undefined;
   private readonly decoder = new TextDecoder();
 
   constructor(
@@ -193,6 +202,9 @@ export class MqttSocket implements WebSocketLike {
       this.state = OPEN;
       this.listeners.emit('open', {});
     });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'connack') this.refusedWhy = packet.properties?.reasonString;
+    });
     client.on('message', (topic, payload) => this.received(topic, payload));
     client.on('disconnect', (packet) => {
       const code = disconnects[packet.reasonCode ?? -1];
@@ -229,15 +241,16 @@ export class MqttSocket implements WebSocketLike {
     const rc = (err as { code?: unknown }).code;
     if (this.state !== CONNECTING || typeof rc !== 'number') return;
     const code = refusals[this.protocolVersion][rc] ?? CloseCode.protocolError;
-    const reason = `MQTT CONNECT refused: ${err.message}`;
+    const why = this.refusedWhy ?? err.message;
     if (code === CloseCode.unauthorized) {
-      const frame: ErrorFrame = { type: 'ERROR', code: 'unauthorized', message: reason, ref: null };
+      // The server's why is what its ERROR says on /ws (3.1.1 has none: mqtt's words then).
+      const frame: ErrorFrame = { type: 'ERROR', code: 'unauthorized', message: why, ref: null };
       this.listeners.emit('message', { data: JSON.stringify(frame) });
       if (this.state !== CONNECTING) return; // a listener closed the carrier
       this.end(code, 'unauthorized');
       return;
     }
-    this.end(code, reason);
+    this.end(code, `MQTT CONNECT refused: ${why}`);
   }
 
   /** A failure with no close notice: 'error', then 'close' 1006. */

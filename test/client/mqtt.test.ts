@@ -35,7 +35,8 @@ class ScriptedMqtt extends EventEmitter implements MqttClientLike {
   }
 
   /** A refused CONNACK, as `mqtt` reports it: an error carrying the reason (or return) code, then the close. */
-  refuse(code: number, message: string): void {
+  refuse(code: number, message: string, why?: string): void {
+    this.emit('packetreceive', { cmd: 'connack', ...(why === undefined ? {} : { properties: { reasonString: why } }) });
     this.emit('error', Object.assign(new Error(`Connection refused: ${message}`), { code }));
     this.emit('close');
   }
@@ -180,7 +181,7 @@ test.each([
   // A bad token is first the protocol's ERROR, as the server sends it on /ws.
   const errorFrames = c.log.filter((l) => l.startsWith('message '));
   expect(errorFrames.map((l) => JSON.parse(l.slice(8)) as unknown)).toEqual(
-    code === 4001 ? [{ type: 'ERROR', code: 'unauthorized', message: 'MQTT CONNECT refused: Connection refused: refused', ref: null }] : [],
+    code === 4001 ? [{ type: 'ERROR', code: 'unauthorized', message: 'Connection refused: refused', ref: null }] : [],
   );
   expect(c.log.filter((l) => l.startsWith('close'))).toHaveLength(1);
 });
@@ -278,13 +279,13 @@ describe("ChatClient with transport 'mqtt' (the mqtt module mocked)", () => {
   test('a refused token (0x86) is the ERROR and the 4001 a bad token gets on /ws: unauthorized, no reconnect', async () => {
     const { client: c, log } = chat();
     c.connect();
-    (await made()).refuse(0x86, 'Bad User Name or Password');
+    (await made()).refuse(0x86, 'Bad User Name or Password', 'token expired');
     await waitFor(() => log.some((l) => l.startsWith('unauthorized')));
     await sleep(100); // reconnect delays are 5-20 ms here: a reconnect would have happened
     expect(mockClients).toHaveLength(1);
     expect(c.status).toBe('stopped');
     expect(log).toEqual([
-      'error unauthorized MQTT CONNECT refused: Connection refused: Bad User Name or Password',
+      'error unauthorized token expired',
       'disconnected 4001 unauthorized',
       'unauthorized unauthorized',
     ]);

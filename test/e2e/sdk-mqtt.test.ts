@@ -211,14 +211,22 @@ test('a bad token: the ERROR and 4001 of /ws, unauthorized, and no reconnect unt
   try {
     const a = client(server, alice, 'mq-a4', { transport: 'mqtt', mqttUrl: net.url, token: 'not-a-token' });
     const seen: string[] = [];
-    a.on('error', (err) => seen.push(`error ${err instanceof ChatError ? err.code : err.message}`));
+    a.on('error', (err) => seen.push(`error ${err instanceof ChatError ? `${err.code} ${err.message}` : err.message}`));
     a.on('disconnected', (code, reason) => seen.push(`disconnected ${code} ${reason}`));
     a.on('unauthorized', (reason) => seen.push(`unauthorized ${reason}`));
     a.on('reconnecting', () => seen.push('reconnecting'));
+    // The same token over /ws, for the error it gets there.
+    const overWs = client(server, alice, 'mq-a4ws', { transport: 'websocket', token: 'not-a-token' });
+    const wsError = overWs.once('error');
+    overWs.connect();
+    const [expected] = await wsError;
+    expect(expected).toBeInstanceOf(ChatError);
+    overWs.close();
+
     a.connect();
     await a.once('unauthorized');
     await sleep(300); // reconnect delays are 10-100 ms here: a loop would have shown by now
-    expect(seen).toEqual(['error unauthorized', 'disconnected 4001 unauthorized', 'unauthorized unauthorized']);
+    expect(seen).toEqual([`error unauthorized ${expected.message}`, 'disconnected 4001 unauthorized', 'unauthorized unauthorized']);
     expect(net.accepted).toBe(1);
     expect(a.status).toBe('stopped');
 
