@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet, type Parser } from 'mqtt-packet';
 import type { Gauge } from 'prom-client';
-import { CloseCode, ProtocolError } from '../protocol';
+import { CloseCode, ProtocolError, clientFrameTypes } from '../protocol';
 import type { Admitted } from './admission';
 import type { Carrier, Session } from './session';
 
@@ -107,6 +107,22 @@ function qosOf(frame: Buffer): 0 | 1 {
 
 type Phase = 'new' | 'authenticating' | 'open' | 'closed';
 
+const connectType = Buffer.from('"CONNECT"');
+const knownTypes: readonly string[] = clientFrameTypes;
+/** The budget of frames sent behind a CONNECT before its CONNACK (docs/protocol.md, "Session"). */
+const maxBeforeConnect = 256;
+const maxBeforeConnectBytes = 256 * 1024;
+
+/** The JSON object a payload holds, or null. */
+function jsonObject(payload: Buffer): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Per connection: plain fields and one parser, no closures or timers: the gateway's
  * connect timeout and heartbeat apply to its session as to any other.
@@ -138,6 +154,9 @@ export class MqttConnection implements Carrier {
   private acks: number[] | null = null;
   /** MQTT 5: the client's largest packet (0: no limit). */
   private clientMaxPacket = 0;
+  /** Frames published before the protocol CONNECT (see holdBeforeConnect). */
+  private beforeConnect: Buffer[] | null = null;
+  private beforeConnectBytes = 0;
   /** Packets that arrived while the CONNECT was being checked, handled after its CONNACK. */
   private early: Packet[] | null = null;
   session: Session | null = null;
@@ -254,8 +273,9 @@ export class MqttConnection implements Carrier {
       return;
     }
     const deviceId = packet.clientId;
-    if (deviceId.length === 0 || deviceId.length > this.settings.maxIdChars) {
-      this.refuseConnect(Return311.identifierRejected, Reason.clientIdNotValid, `the client id is the device id: 1 to ${this.settings.maxIdChars} characters`);
+    // The device id is a level of the device's topic: no wildcard, separator or NUL in it.
+    if (deviceId.length === 0 || deviceId.length > this.settings.maxIdChars || /[+#/\u0000]/.test(deviceId)) {
+      this.refuseConnect(Return311.identifierRejected, Reason.clientIdNotValid, `the client id is the device id: 1 to ${this.settings.maxIdChars} characters, none of + # / or NUL`);
       return;
     }
     if (packet.will) {
@@ -328,7 +348,9 @@ export class MqttConnection implements Carrier {
   private onPublish(packet: IPublishPacket): void {
     const session = this.session as Session;
     if (packet.qos === 2) {
-      this.fail(Reason.qosNotSupported, 'QoS 2 is not supported');
+      // No PUBREC is coming: say why before closing, on both protocol levels.
+      this.host.refuse(session, new ProtocolError('bad_request', 'QoS 2 is not supported: publish at QoS 0 or 1'), null);
+      session.close(CloseCode.protocolError, 'QoS 2 is not supported');
       return;
     }
     const allowed = packet.topic === upTopic;
@@ -342,33 +364,59 @@ export class MqttConnection implements Carrier {
       this.host.refuse(session, new ProtocolError('bad_request', 'a frame is UTF-8 JSON text'), null);
       return;
     }
-    if (session.state === 'connecting') {
-      const first = this.connectFrame(payload);
-      if (first instanceof ProtocolError) {
-        this.host.refuse(session, first, null);
-        return;
-      }
-      this.host.frame(session, first, false);
+    // Only a CONNECT, or a frame before it, is looked into; every other frame goes on as it came.
+    if (session.state !== 'connecting' && payload.indexOf(connectType) < 0) {
+      this.host.frame(session, payload, false);
       return;
     }
-    this.host.frame(session, payload, false);
+    const frame = jsonObject(payload);
+    if (frame?.type === 'CONNECT') {
+      // A second one (a library replaying a CONNECT it had queued offline) is refused as on
+      // /ws, not for the token it no longer carries.
+      const filled = session.state === 'connecting' ? this.connectFrame(frame) : new ProtocolError('bad_request', 'already connected');
+      if (filled instanceof ProtocolError) {
+        this.host.refuse(session, filled, null);
+        return;
+      }
+      this.host.frame(session, filled, false);
+      this.releaseBeforeConnect(session);
+      return;
+    }
+    if (session.state === 'connecting' && typeof frame?.type === 'string' && knownTypes.includes(frame.type)) {
+      this.holdBeforeConnect(session, payload);
+      return;
+    }
+    this.host.frame(session, payload, false); // refused by the gateway, as on /ws
+  }
+
+  /**
+   * MQTT libraries resend unacknowledged PUBLISHes (and flush what they queued offline) as
+   * soon as the MQTT CONNACK arrives, before the app can publish its protocol CONNECT: such
+   * frames wait for it and are handled right after it, in order, within the budget of
+   * frames sent behind a CONNECT (256 frames, 256 KiB; over it, refused and closed 4002).
+   */
+  private holdBeforeConnect(session: Session, payload: Buffer): void {
+    const held = (this.beforeConnect ??= []);
+    this.beforeConnectBytes += payload.length;
+    if (held.length >= maxBeforeConnect || this.beforeConnectBytes > maxBeforeConnectBytes) {
+      this.host.refuse(session, new ProtocolError('rate_limited', `at most ${maxBeforeConnect} frames and ${maxBeforeConnectBytes / 1024} KiB before CONNECT`), null);
+      return;
+    }
+    held.push(payload);
+  }
+
+  private releaseBeforeConnect(session: Session): void {
+    const held = this.beforeConnect;
+    this.beforeConnect = null;
+    this.beforeConnectBytes = 0;
+    if (held) for (const payload of held) if (!session.isClosed()) this.host.frame(session, payload, false);
   }
 
   /**
    * The protocol CONNECT over MQTT: its token and device id may be left out (the MQTT
-   * CONNECT's are used); when given they must be the same. Any other first frame is
-   * passed on as it is, to be refused like on /ws.
+   * CONNECT's are used); when given they must be the same.
    */
-  private connectFrame(payload: Buffer): Buffer | ProtocolError {
-    let value: unknown;
-    try {
-      value = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return payload;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return payload;
-    const frame = value as Record<string, unknown>;
-    if (frame.type !== 'CONNECT') return payload;
+  private connectFrame(frame: Record<string, unknown>): Buffer | ProtocolError {
     if (frame.token !== undefined && frame.token !== this.token) {
       return new ProtocolError('bad_request', "CONNECT: token differs from the MQTT CONNECT's password");
     }

@@ -49,7 +49,10 @@ export class MqttListener {
     const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
     this.tcp = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        // Port 1883 is often taken by a local MQTT broker already: say what to do.
+        reject(err.code === 'EADDRINUSE' ? new Error(`MQTT_PORT ${port} is in use (another MQTT broker?): set MQTT_PORT to a free port, or to off`) : err),
+      );
       server.listen(port, host, () => resolve());
     });
     return (server.address() as AddressInfo).port;
