@@ -6,6 +6,8 @@ const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { diagnostics:
 
 /** The protocol suites that run a second time with every raw client on long-poll. */
 const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'protocol-limits', 'rich-*', 'sdk', 'idempotency', 'hardening', 'accounts'];
+/** The same suites over MQTT, but sdk: the SDK speaks WebSocket and long-poll only (it would rerun the WebSocket case). */
+const mqttSuites = longPollSuites.filter((name) => name !== 'sdk');
 
 const config: Config = {
   testTimeout: 20000,
@@ -28,6 +30,15 @@ const config: Config = {
       roots: ['<rootDir>/test/e2e'],
       testMatch: longPollSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
       setupFiles: ['<rootDir>/test/e2e/transport-longpoll.ts'],
+      transform,
+    },
+    {
+      // The same wire protocol over MQTT, driven by the stock mqtt client (E2E_MQTT_VERSION=4: 3.1.1).
+      displayName: 'e2e-mqtt',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: mqttSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
+      setupFiles: ['<rootDir>/test/e2e/transport-mqtt.ts'],
       transform,
     },
   ],
