@@ -67,7 +67,7 @@ export class RawMqtt {
   /** Opens a connection and sends CONNECT (`fields` over the defaults); returns the client and the CONNACK. */
   static async connect(url: string, version: MqttVersion, fields: Partial<IConnectPacket>, opts: RawOptions = {}): Promise<{ raw: RawMqtt; connack: IConnackPacket }> {
     const raw = await RawMqtt.open(url, version, opts);
-    raw.send({ cmd: 'connect', protocolVersion: version, protocolId: 'MQTT', clean: true, keepalive: 60, clientId: 'raw', ...fields });
+    raw.send({ cmd: 'connect', protocolVersion: version, protocolId: 'MQTT', clean: true, keepalive: 60, clientId: 'raw', username: 'raw', ...fields });
     const connack = (await raw.next((p) => p.cmd === 'connack')) as IConnackPacket;
     return { raw, connack };
   }
