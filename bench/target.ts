@@ -108,6 +108,8 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
       ...callerEnv,
       NODE_OPTIONS: '',
       PORT: String(port),
+      // Several servers run side by side (S7, S11): MQTT on any free port unless a scenario names one.
+      MQTT_PORT: callerEnv.MQTT_PORT ?? '0',
       HOST: '127.0.0.1',
       DATA_DIR: opts.dataDir,
       JWT_SECRET: opts.secret,

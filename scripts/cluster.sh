@@ -10,6 +10,8 @@
 #   scripts/cluster.sh status
 #   scripts/cluster.sh stop [shard-i ...]             every shard, or the ones named
 #
+# Each shard also serves MQTT on its port + 10000 (8081: 18081).
+#
 # shard-i keeps its number across restarts: start it again on the same port list (or N)
 # and it reuses its data dir and log. Put a load balancer in front of the ports.
 #
@@ -76,7 +78,7 @@ case "$action" in
       if pid_alive "$pidfile"; then echo "shard-$i already running (pid $(cat "$pidfile"), port $(cat "$dir/shard-$i.port" 2>/dev/null || echo '?'))"; continue; fi
       mkdir -p "$dir/shard-$i"
       echo "----- start $(date -u +%Y-%m-%dT%H:%M:%SZ) port $port -----" >> "$dir/shard-$i.log"
-      STORE=cassandra BUS=redis JWT_SECRET="$JWT_SECRET" PUSH_VAPID_PUBLIC_KEY="${PUSH_VAPID_PUBLIC_KEY:-}" PUSH_VAPID_PRIVATE_KEY="${PUSH_VAPID_PRIVATE_KEY:-}" SHARD_ID="shard-$i" PORT="$port" HOST="${HOST:-127.0.0.1}" \
+      STORE=cassandra BUS=redis JWT_SECRET="$JWT_SECRET" PUSH_VAPID_PUBLIC_KEY="${PUSH_VAPID_PUBLIC_KEY:-}" PUSH_VAPID_PRIVATE_KEY="${PUSH_VAPID_PRIVATE_KEY:-}" SHARD_ID="shard-$i" PORT="$port" MQTT_PORT="$((port + 10000))" HOST="${HOST:-127.0.0.1}" \
         DATA_DIR="$dir/shard-$i" CLUSTER_ADVERTISE_URL="http://127.0.0.1:$port" \
         nohup node "$root/dist/main.js" >> "$dir/shard-$i.log" 2>&1 &
       echo $! > "$pidfile"

@@ -208,7 +208,7 @@ async function main() {
 
   // Start the image's CMD as the image would, on a free port instead of its PORT.
   const port = await freePort();
-  const env = { ...process.env, ...last.env, PORT: String(port) };
+  const env = { ...process.env, ...last.env, PORT: String(port), MQTT_PORT: '0' };
   for (const [k, v] of Object.entries(last.env)) if (v.startsWith('/')) env[k] = inStage(last, v);
   for (const k of Object.keys(last.env)) if (env[k].startsWith('/')) mkdirSync(env[k], { recursive: true });
   const cwd = inStage(last, last.workdir);

@@ -39,6 +39,8 @@ export interface RunningServer {
   /** http://host:port of the listening server. */
   url: string;
   port: number;
+  /** mqtt://host:port of the MQTT listener; null when MQTT_PORT=off. */
+  mqttUrl: string | null;
   shardId: string;
   obs: Observability;
   tokens: TokenService;
@@ -281,6 +283,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     auth,
     obs,
     failures,
+    mqtt: config.mqtt === null ? null : { maxKeepAliveS: config.mqtt.maxKeepAliveS },
   });
   // Long-poll (/lp) is served in front of express: its answers are built from the frames'
   // bytes and must not pass through express's body parser or JSON serializer.
@@ -334,6 +337,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const mqttUrl = config.mqtt === null ? null : `mqtt://${host}:${await gateway.listenMqtt(config.mqtt.port, config.host)}`;
   listeningUrl = `http://${host}:${port}`;
   attachments?.start();
   if (membership) {
@@ -346,6 +350,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     url: `http://${host}:${port}`,
     ws: `ws://${host}:${port}/ws`,
     longpoll: `http://${host}:${port}/lp`,
+    mqtt_url: mqttUrl,
+    mqtt_ws: mqttUrl === null ? null : `ws://${host}:${port}/mqtt`,
     data_dir: config.dataDir,
     background_checkpoints: checkpointer !== null,
     writer_thread: writerThread,
@@ -390,7 +396,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     return stopping;
   };
 
-  return { url: `http://${host}:${port}`, port, shardId, obs, tokens, stop };
+  return { url: `http://${host}:${port}`, port, mqttUrl, shardId, obs, tokens, stop };
 }
 
 /**

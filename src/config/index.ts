@@ -14,6 +14,8 @@ import { schema, type RawConfig } from './schema';
 export interface Config {
   port: number;
   host: string;
+  /** The MQTT transport: its TCP port (0: any free port) and longest keep-alive; null when off. */
+  mqtt: { port: number; maxKeepAliveS: number } | null;
   dataDir: string;
   store: 'sqlite' | 'cassandra';
   bus: 'memory' | 'redis';
@@ -172,6 +174,7 @@ function fromRaw(raw: Record<string, unknown>): Config {
   return {
     port: r.PORT,
     host: r.HOST,
+    mqtt: mqttConfig(r),
     dataDir: r.DATA_DIR,
     store: r.STORE,
     bus: r.BUS,
@@ -304,4 +307,14 @@ function parseCidrs(key: string, list: string): string[] {
     out.push(`${address}/${prefix}`);
   }
   return out;
+}
+
+/** MQTT_PORT: a port (0 any), `off`, or by default 1883, or any free port when PORT is 0 (tests, several servers on one machine). */
+function mqttConfig(r: RawConfig): Config['mqtt'] {
+  const raw = r.MQTT_PORT ?? (r.PORT === 0 ? '0' : '1883');
+  if (raw === 'off') return null;
+  const port = Number(raw);
+  if (port > 65535) throw new ConfigError('MQTT_PORT: a port from 0 to 65535, or off');
+  if (port !== 0 && port === r.PORT) throw new ConfigError('MQTT_PORT: must differ from PORT (MQTT over WebSocket is served on PORT at /mqtt)');
+  return { port, maxKeepAliveS: r.MQTT_MAX_KEEPALIVE_S };
 }

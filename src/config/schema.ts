@@ -7,6 +7,8 @@
 export interface RawConfig {
   PORT: number;
   HOST: string;
+  MQTT_PORT?: string;
+  MQTT_MAX_KEEPALIVE_S: number;
   DATA_DIR: string;
   STORE: 'sqlite' | 'cassandra';
   BUS: 'memory' | 'redis';
@@ -116,6 +118,12 @@ export const schema = {
   properties: {
     PORT: int(8080, 0, 65535, 'TCP port for HTTP, /ws and long-poll'),
     HOST: { type: 'string', default: '0.0.0.0', minLength: 1, description: 'address to listen on' },
+    MQTT_PORT: {
+      type: 'string',
+      pattern: '^(off|[0-9]{1,5})$',
+      description: 'TCP port for MQTT 3.1.1 and 5 (default 1883; 0 takes any free port and is the default when PORT is 0; off turns it off; MQTT over WebSocket at /mqtt on PORT follows it)',
+    },
+    MQTT_MAX_KEEPALIVE_S: int(300, 10, 65535, 'longest MQTT keep-alive honoured, in seconds: a client asking for none or more gets this, and is dropped after 1.5 times it of silence'),
     DATA_DIR: { type: 'string', default: './data', minLength: 1, description: 'embedded database, blobs, generated secrets' },
     STORE: { type: 'string', enum: ['sqlite', 'cassandra'], default: 'sqlite', description: 'durable store and sequencer engine' },
     BUS: { type: 'string', enum: ['memory', 'redis'], default: 'memory', description: 'ephemeral bus, presence and socket map engine' },

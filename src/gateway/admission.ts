@@ -48,7 +48,11 @@ export class Admission {
    * then counted under (pended) until it sends CONNECT or closes (unpended).
    */
   check(req: IncomingMessage, now: number = Date.now()): Admitted {
-    const address = this.addresses.of(req);
+    return this.checkAddress(this.addresses.of(req), now);
+  }
+
+  /** check() for a client whose address is known already (an MQTT connection's peer). */
+  checkAddress(address: string, now: number = Date.now()): Admitted {
     // The caps first: an address waiting for room does not spend its opening budget too.
     if (this.pending >= this.limits.maxPending) return refused('too many sessions opening on this server; retry shortly', 1);
     if ((this.pendingBy.get(address) ?? 0) >= this.limits.maxPendingPerAddress) {
@@ -97,6 +101,11 @@ export class ClientAddresses {
       this.trusted.addSubnet(net, Number(prefix), isIP(net) === 4 ? 'ipv4' : 'ipv6');
     }
     this.anyTrusted = trustProxy.length > 0;
+  }
+
+  /** The key of a TCP peer that no proxy stands in front of (MQTT has no X-Forwarded-For). */
+  static peer(remoteAddress: string): string {
+    return keyOf(plain(remoteAddress));
   }
 
   of(req: IncomingMessage): string {

@@ -23,6 +23,7 @@ import { WriteBatch } from './batch';
 import { LongPoll, type LongPollHost } from './longpoll';
 import { Admission, type AdmissionLimits, type Admitted, type Refusal } from './admission';
 import { AuthRecheck } from './recheck';
+import { MqttListener, type MqttListenerHost } from './mqtt';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   obs: Observability;
   /** Maps what a frame or CONNECT failed with to its ERROR (engine outages to `unavailable`), logging and counting it. */
   failures: EngineFailures;
+  /** The MQTT transport (its TCP port is opened by listenMqtt()); null when MQTT_PORT=off. */
+  mqtt: { maxKeepAliveS: number } | null;
 }
 
 /** How long a settings change is kept for sessions still connecting (longer than any CONNECT takes). */
@@ -60,7 +63,13 @@ const recentSettingsMs = 60_000;
 /** Frames above the limit but below this many times it get an ERROR; larger ones close 1009. */
 const hardCapFactor = 16;
 
-export class Gateway implements SessionHost, LongPollHost {
+/** What opening a session gets while the shard drains. */
+const restarting: Admitted = { ok: false, refusal: { status: 503, code: 'unavailable', message: 'shard restarting', retryAfterS: 1 } };
+
+/** Room for an MQTT PUBLISH's fixed header, topic and properties on top of its payload. */
+const mqttHeaderRoom = 1024;
+
+export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
   readonly wss: WebSocketServer;
   /**
    * Sessions that have not sent CONNECT yet (checked for the connect timeout), with the
@@ -75,6 +84,8 @@ export class Gateway implements SessionHost, LongPollHost {
   private readonly live = new Set<Session>();
   /** The long-poll transport's HTTP handlers (mounted by the server in front of the API). */
   readonly longPoll: LongPoll;
+  /** The MQTT transport: /mqtt on the HTTP server, and its own TCP port once listenMqtt() ran. */
+  readonly mqtt: MqttListener | null;
   private readonly batch = new WriteBatch();
   /** Settings changes of the last minute, for sessions whose CONNECT read the user before them. */
   private readonly recentSettings = new Map<string, { settings: UserSettings; at: number }>();
@@ -111,6 +122,20 @@ export class Gateway implements SessionHost, LongPollHost {
     };
     this.handlers = new FrameHandlers(this, opts.intake, this.watch, connector, this.sessionBudgets);
     this.longPoll = new LongPoll(this, { maxBodyBytes: opts.limits.maxFrameBytes * hardCapFactor, sessions: opts.obs.metrics.longPollSessions });
+    this.mqtt =
+      opts.mqtt === null
+        ? null
+        : new MqttListener(
+            this,
+            {
+              maxPacketBytes: opts.limits.maxFrameBytes * hardCapFactor + mqttHeaderRoom,
+              maxKeepAliveS: opts.mqtt.maxKeepAliveS,
+              maxIdChars: opts.limits.maxIdChars,
+              connectTimeoutMs: opts.connectTimeoutMs,
+              sessions: opts.obs.metrics.mqttSessions,
+            },
+            refuseUpgrade,
+          );
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.limits.maxFrameBytes * hardCapFactor,
@@ -144,6 +169,10 @@ export class Gateway implements SessionHost, LongPollHost {
       other(req, socket, head);
       return;
     }
+    if (path === '/mqtt' && this.mqtt) {
+      this.mqtt.upgrade(req, socket, head); // admitted there, like /ws below
+      return;
+    }
     if (path !== '/ws' && !this.draining) {
       refuseUpgrade(socket, { status: 404, code: 'not_found', message: 'no such endpoint', retryAfterS: null });
       return;
@@ -171,12 +200,38 @@ export class Gateway implements SessionHost, LongPollHost {
    * over the opening limits of its client address or of the server.
    */
   admit(req: IncomingMessage): Admitted {
-    if (this.draining) return { ok: false, refusal: { status: 503, code: 'unavailable', message: 'shard restarting', retryAfterS: 1 } };
+    if (this.draining) return restarting;
     return this.admission.check(req);
   }
 
+  /** admit() for a client known by its address alone (an MQTT connection over TCP). */
+  admitAddress(address: string): Admitted {
+    if (this.draining) return restarting;
+    return this.admission.checkAddress(address);
+  }
+
   /**
-   * Starts a session on a carrier (a ws socket, or a long-poll queue): it must CONNECT
+   * The MQTT CONNECT's check of its token (the protocol CONNECT that follows runs the full
+   * one): the user it names, or the ProtocolError it is refused with.
+   */
+  async authenticate(token: string, deviceId: string): Promise<{ userId: string } | ProtocolError> {
+    if (this.draining) return new ProtocolError('unavailable', 'shard restarting');
+    try {
+      const claims = await this.opts.auth.authenticate(token, deviceId);
+      return { userId: claims.user_id };
+    } catch (err) {
+      return this.opts.failures.refusal(err, 'connect');
+    }
+  }
+
+  /** Opens the MQTT TCP port (0: any free one); resolves with the port taken. */
+  listenMqtt(port: number, host: string): Promise<number> {
+    if (!this.mqtt) throw new Error('MQTT is off');
+    return this.mqtt.listen(port, host);
+  }
+
+  /**
+   * Starts a session on a carrier (a ws socket, a long-poll queue, an MQTT connection): it must CONNECT
    * within the connect timeout; the carrier calls closed() when it ends.
    */
   accept(carrier: Carrier, address: string): Session {
@@ -463,6 +518,7 @@ export class Gateway implements SessionHost, LongPollHost {
     while ((this.live.size > 0 || this.longPoll.unreportedCloses() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.live) s.carrier.terminate();
     this.wss.close();
+    this.mqtt?.close();
   }
 }
 

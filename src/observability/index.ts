@@ -15,6 +15,7 @@ export interface Metrics {
   registry: Registry;
   connections: Gauge;
   longPollSessions: Gauge;
+  mqttSessions: Gauge;
   events: Counter;
   ackLatency: Histogram;
   liveActors: Gauge;
@@ -53,6 +54,7 @@ export function createObservability(opts: { level: string; shardId: string; sile
     registry,
     connections: new Gauge({ name: 'chat_connections', help: 'open client sessions (after CONNECT)', registers: [registry] }),
     longPollSessions: new Gauge({ name: 'chat_longpoll_sessions', help: 'open long-poll sessions (also counted in chat_connections once connected)', registers: [registry] }),
+    mqttSessions: new Gauge({ name: 'chat_mqtt_sessions', help: 'open MQTT connections, over TCP and over WebSocket (also counted in chat_connections once connected)', registers: [registry] }),
     events: new Counter({ name: 'chat_events_total', help: 'events committed to conversation logs', registers: [registry] }),
     ackLatency: new Histogram({
       name: 'chat_ack_latency_seconds',

@@ -51,7 +51,8 @@ export const generousLimits = {
  */
 export async function startTestServer(env: Record<string, string> = {}, opts: Omit<StartServerOptions, 'silentLogs'> = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
+  // MQTT on any free port even when a test pins PORT: jest's workers run servers side by side.
+  const config = loadConfig({ PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
   const server = await startServer(config, { ...opts, silentLogs: true });
   const wsUrl = server.url.replace('http', 'ws') + '/ws';
   if (server.mqttUrl !== null) mqttUrls.set(wsUrl, server.mqttUrl);

@@ -1,0 +1,498 @@
+/**
+ * One MQTT connection (docs/protocol.md, "MQTT"): MQTT 3.1.1 or 5 packets in, the session's
+ * frames out as PUBLISHes on the device's topic. It is the session's Carrier, so the
+ * gateway writes to it exactly as to a WebSocket; everything MQTT-specific (CONNACK codes,
+ * topics, QoS 1 bookkeeping, keep-alive, DISCONNECT reason codes) stays in this file.
+ * Packets are parsed and written by mqtt-packet: no hand-written codec.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import mqttPacket, { type IConnackPacket, type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet, type Parser } from 'mqtt-packet';
+import { CloseCode, ProtocolError } from '../protocol';
+import type { Admitted } from './admission';
+import type { Carrier, Session } from './session';
+
+/** What a connection needs of the gateway (implemented by Gateway, through MqttListener). */
+export interface MqttHost {
+  /** Starts a session on this carrier: it must CONNECT (the protocol frame) within the connect timeout. */
+  accept(carrier: Carrier, address: string): Session;
+  /** The MQTT CONNECT's token for `deviceId`: its user, or why not (an unauthorized or unavailable ProtocolError). */
+  authenticate(token: string, deviceId: string): Promise<{ userId: string } | ProtocolError>;
+  /** The entry point of every client frame, whatever carried it. */
+  frame(session: Session, data: Buffer, isBinary: boolean): void;
+  /** Answers ERROR and counts the refusal (closing on abuse, or at once for a bad first frame). */
+  refuse(session: Session, err: unknown, ref: string | null): void;
+  /** Called once when a session's carrier has closed. */
+  closed(session: Session): void;
+}
+
+/** Limits every connection of a listener shares. */
+export interface MqttSettings {
+  /** Largest packet read: the WebSocket hard cap for the payload plus room for MQTT headers. */
+  maxPacketBytes: number;
+  /** Keep-alive used when the client asks for none or for more (seconds). */
+  maxKeepAliveS: number;
+  /** Longest a device id (the client id) may be: the protocol's id limit. */
+  maxIdChars: number;
+  /** How long a connection refused by the opening limits may wait for its CONNECT (to hear why). */
+  connectTimeoutMs: number;
+}
+
+/** The one topic clients publish frames to. */
+export const upTopic = 'up';
+/** The device's own topic: every frame of its session arrives here. */
+export const downTopic = (userId: string, deviceId: string): string => `down/${userId}/${deviceId}`;
+
+/** MQTT 5 reason codes this server sends (OASIS MQTT 5.0, 2.4). */
+const Reason = {
+  success: 0x00,
+  grantedQos0: 0x00,
+  grantedQos1: 0x01,
+  unspecified: 0x80,
+  malformed: 0x81,
+  protocolError: 0x82,
+  implementationSpecific: 0x83,
+  clientIdNotValid: 0x85,
+  badUserNameOrPassword: 0x86,
+  notAuthorized: 0x87,
+  serverUnavailable: 0x88,
+  serverBusy: 0x89,
+  serverShuttingDown: 0x8b,
+  packetTooLarge: 0x95,
+  messageRateTooHigh: 0x96,
+  quotaExceeded: 0x97,
+  qosNotSupported: 0x9b,
+  connectionRateExceeded: 0x9f,
+} as const;
+
+/** MQTT 3.1.1 CONNACK return codes (3.2.2.3). */
+const Return311 = { accepted: 0, badVersion: 1, identifierRejected: 2, serverUnavailable: 3, badCredentials: 4 } as const;
+
+/** The protocol's close codes as MQTT 5 DISCONNECT reason codes (the close notice carries the exact code). */
+function disconnectReason(code: number): number {
+  switch (code) {
+    case CloseCode.unauthorized:
+      return Reason.notAuthorized;
+    case CloseCode.protocolError:
+      return Reason.protocolError;
+    case CloseCode.slowConsumer:
+      return Reason.quotaExceeded;
+    case CloseCode.rateLimited:
+      return Reason.messageRateTooHigh;
+    case CloseCode.tooLarge:
+      return Reason.packetTooLarge;
+    case CloseCode.restarting:
+      return Reason.serverShuttingDown;
+    case CloseCode.tryAgainLater:
+      return Reason.serverBusy;
+    default:
+      return Reason.unspecified;
+  }
+}
+
+/**
+ * Frames that may be lost with the connection go at QoS 0: typing, presence and PONG are
+ * stale by the time a reconnect could resend them. Every frame is JSON with `type` first
+ * (encodeFrame builds them so), and among server frames only TYPING, PRESENCE and PONG
+ * start with T or P: one byte decides without parsing.
+ */
+function qosOf(frame: Buffer): 0 | 1 {
+  const first = frame[9]; // after {"type":"
+  return first === 0x54 /* T */ || first === 0x50 /* P */ ? 0 : 1;
+}
+
+type Phase = 'new' | 'authenticating' | 'open' | 'closed';
+
+/**
+ * Per connection: plain fields and one parser, no closures or timers: the gateway's
+ * connect timeout and heartbeat apply to its session as to any other.
+ */
+export class MqttConnection implements Carrier {
+  private phase: Phase = 'new';
+  private version: 4 | 5 = 4;
+  /** Frames arrive on this topic; set once the MQTT CONNECT is accepted. */
+  private topic = '';
+  private token = '';
+  private deviceId = '';
+  private keepAliveMs = 0;
+  /** When a packet last arrived: the keep-alive rule counts from it. */
+  private lastHeard = Date.now();
+  /** QoS 1 unless the client subscribed its topic at QoS 0. */
+  private maxQos: 0 | 1 = 1;
+  /** MQTT 5: the client accepts topic alias 1, and whether the alias has been set. */
+  private aliasAllowed = false;
+  private aliasSet = false;
+  private nextId = 0;
+  /** QoS 1 frames written and not yet PUBACKed: [packet id, bytes] pairs, oldest first. */
+  private inflight: number[] | null = null;
+  private inflightBytes = 0;
+  /** MQTT 5 receive maximum: QoS 1 frames past it wait here (oldest first). */
+  private receiveMax = 65_535;
+  private waiting: Buffer[] | null = null;
+  private waitingBytes = 0;
+  /** MQTT 5: the client's largest packet (0: no limit). */
+  private clientMaxPacket = 0;
+  /** Packets that arrived while the CONNECT was being checked, handled after its CONNACK. */
+  private early: Packet[] | null = null;
+  session: Session | null = null;
+  private readonly parser: Parser;
+
+  constructor(
+    private readonly stream: Duplex,
+    /** The TCP socket (the stream itself, or the one under MQTT over WebSocket): WriteBatch corks it. */
+    readonly _socket: Socket | null,
+    address: string,
+    /** The admission verdict for this connection's address, answered at its CONNECT when refused. */
+    private readonly admitted: Admitted,
+    private readonly host: MqttHost,
+    private readonly settings: MqttSettings,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion: 4 });
+    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
+    this.parser.on('error', () => this.fail(Reason.malformed, 'malformed packet'));
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('close', () => this.onClose());
+    stream.on('error', () => undefined); // 'close' follows
+    if (admitted.ok) {
+      this.session = host.accept(this, address);
+    } else {
+      // No session counts this connection: it gets the connect timeout on its own socket,
+      // a timer only for connections already refused.
+      _socket?.setTimeout(settings.connectTimeoutMs, () => this.terminate());
+    }
+  }
+
+  get bufferedAmount(): number {
+    return this.stream.writableLength + this.inflightBytes + this.waitingBytes;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastHeard = Date.now();
+    if (this.session) this.session.alive = true;
+    this.parser.parse(chunk);
+    // The length is known before the payload is buffered: refuse a huge packet now, not
+    // after reading all of it.
+    const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
+    if (length > this.settings.maxPacketBytes && this.phase !== 'closed') {
+      this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+    }
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'authenticating') {
+      (this.early ??= []).push(packet);
+      return;
+    }
+    if (this.phase === 'new') {
+      if (packet.cmd !== 'connect') {
+        this.stream.destroy(); // MQTT-3.1.0-1: the first packet must be CONNECT
+        return;
+      }
+      void this.onConnect(packet);
+      return;
+    }
+    this.handle(packet);
+  }
+
+  private handle(packet: Packet): void {
+    switch (packet.cmd) {
+      case 'publish':
+        this.onPublish(packet);
+        return;
+      case 'puback':
+        this.onPuback(packet.messageId ?? 0);
+        return;
+      case 'subscribe':
+        this.onSubscribe(packet);
+        return;
+      case 'unsubscribe':
+        this.write({ cmd: 'unsuback', messageId: packet.messageId, ...(this.version === 5 ? { granted: packet.unsubscriptions.map(() => Reason.success) } : {}) } as Packet);
+        return;
+      case 'pingreq':
+        this.write({ cmd: 'pingresp' });
+        return;
+      case 'disconnect':
+        // The client closing its socket: the session ends like a WebSocket closed by its client.
+        this.phase = 'closed';
+        this.stream.end();
+        return;
+      default:
+        // A second CONNECT, AUTH, QoS 2 flow, or a packet only a server sends.
+        this.fail(Reason.protocolError, `unexpected ${packet.cmd} packet`);
+    }
+  }
+
+  private async onConnect(packet: IConnectPacket): Promise<void> {
+    this.version = packet.protocolVersion === 5 ? 5 : 4;
+    if (packet.protocolVersion !== 4 && packet.protocolVersion !== 5) {
+      // MQTT 3.1 and unknown levels: answered in 3.1.1's terms, which every client reads.
+      this.version = 4;
+      this.refuseConnect(Return311.badVersion, Reason.protocolError, 'MQTT 3.1.1 or 5 only');
+      return;
+    }
+    // The parser reads MQTT 5 properties only once told the connection speaks 5.
+    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = this.version;
+    if (!this.admitted.ok) {
+      const r = this.admitted.refusal;
+      this.refuseConnect(Return311.serverUnavailable, r.status === 429 ? Reason.connectionRateExceeded : Reason.serverUnavailable, r.message);
+      return;
+    }
+    const deviceId = packet.clientId;
+    if (deviceId.length === 0 || deviceId.length > this.settings.maxIdChars) {
+      this.refuseConnect(Return311.identifierRejected, Reason.clientIdNotValid, `the client id is the device id: 1 to ${this.settings.maxIdChars} characters`);
+      return;
+    }
+    if (packet.will) {
+      this.refuseConnect(Return311.identifierRejected, Reason.implementationSpecific, 'will messages are not supported');
+      return;
+    }
+    const token = packet.password?.toString('utf8') ?? '';
+    if (token === '') {
+      this.refuseConnect(Return311.badCredentials, Reason.badUserNameOrPassword, 'the password is the access token');
+      return;
+    }
+    this.phase = 'authenticating';
+    this.stream.pause();
+    const verdict = await this.host.authenticate(token, deviceId).catch((err: unknown) => new ProtocolError('internal', String(err)));
+    this.stream.resume();
+    if (this.phase !== 'authenticating') return; // closed meanwhile (connect timeout, shutdown)
+    if (verdict instanceof ProtocolError) {
+      const unauthorized = verdict.code === 'unauthorized';
+      this.refuseConnect(
+        unauthorized ? Return311.badCredentials : Return311.serverUnavailable,
+        unauthorized ? Reason.badUserNameOrPassword : Reason.serverUnavailable,
+        verdict.message,
+      );
+      return;
+    }
+    this.token = token;
+    this.deviceId = deviceId;
+    this.topic = downTopic(verdict.userId, deviceId);
+    const asked = packet.keepalive ?? 0;
+    const keepAliveS = asked === 0 || asked > this.settings.maxKeepAliveS ? this.settings.maxKeepAliveS : asked;
+    this.keepAliveMs = keepAliveS * 1000;
+    const props = packet.properties;
+    this.aliasAllowed = (props?.topicAliasMaximum ?? 0) >= 1;
+    this.receiveMax = props?.receiveMaximum ?? 65_535;
+    this.clientMaxPacket = props?.maximumPacketSize ?? 0;
+    this.phase = 'open';
+    const connack: IConnackPacket = { cmd: 'connack', sessionPresent: false, returnCode: 0 };
+    if (this.version === 5) {
+      connack.reasonCode = Reason.success;
+      connack.properties = {
+        maximumQoS: 1,
+        retainAvailable: false,
+        maximumPacketSize: this.settings.maxPacketBytes,
+        topicAliasMaximum: 0,
+        wildcardSubscriptionAvailable: false,
+        subscriptionIdentifiersAvailable: false,
+        sharedSubscriptionAvailable: false,
+        ...(keepAliveS !== asked ? { serverKeepAlive: keepAliveS } : {}),
+      };
+    }
+    this.write(connack);
+    const early = this.early;
+    this.early = null;
+    if (early) for (const p of early) if (this.phase === 'open') this.handle(p);
+  }
+
+  /** CONNACK with the refusal (3.1.1 return code or MQTT 5 reason code and why), then the close. */
+  private refuseConnect(code311: number, code5: number, why: string): void {
+    const connack: IConnackPacket = { cmd: 'connack', sessionPresent: false };
+    if (this.version === 5) {
+      connack.reasonCode = code5;
+      connack.properties = { reasonString: why };
+    } else {
+      connack.returnCode = code311;
+    }
+    this.write(connack);
+    this.end();
+  }
+
+  private onPublish(packet: IPublishPacket): void {
+    const session = this.session as Session;
+    if (packet.qos === 2) {
+      this.fail(Reason.qosNotSupported, 'QoS 2 is not supported');
+      return;
+    }
+    const allowed = packet.topic === upTopic;
+    if (packet.qos === 1) {
+      this.write({ cmd: 'puback', messageId: packet.messageId, ...(this.version === 5 && !allowed ? { reasonCode: Reason.notAuthorized } : {}) } as Packet);
+    }
+    if (!allowed) {
+      this.host.refuse(session, new ProtocolError('forbidden', `frames are published to "${upTopic}" only`), null);
+      return;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (!isUtf8(payload)) {
+      this.host.refuse(session, new ProtocolError('bad_request', 'a frame is UTF-8 JSON text'), null);
+      return;
+    }
+    if (session.state === 'connecting') {
+      const first = this.connectFrame(payload);
+      if (first instanceof ProtocolError) {
+        this.host.refuse(session, first, null);
+        return;
+      }
+      this.host.frame(session, first, false);
+      return;
+    }
+    this.host.frame(session, payload, false);
+  }
+
+  /**
+   * The protocol CONNECT over MQTT: its token and device id may be left out (the MQTT
+   * CONNECT's are used); when given they must be the same. Any other first frame is
+   * passed on as it is, to be refused like on /ws.
+   */
+  private connectFrame(payload: Buffer): Buffer | ProtocolError {
+    let value: unknown;
+    try {
+      value = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return payload;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return payload;
+    const frame = value as Record<string, unknown>;
+    if (frame.type !== 'CONNECT') return payload;
+    if (frame.token !== undefined && frame.token !== this.token) {
+      return new ProtocolError('bad_request', "CONNECT: token differs from the MQTT CONNECT's password");
+    }
+    if (frame.device_id !== undefined && frame.device_id !== this.deviceId) {
+      return new ProtocolError('bad_request', "CONNECT: device_id differs from the MQTT CONNECT's client id");
+    }
+    return Buffer.from(JSON.stringify({ ...frame, token: this.token, device_id: this.deviceId }));
+  }
+
+  private onSubscribe(packet: ISubscribePacket): void {
+    const own = [this.topic, `${this.topic}/close`, `${this.topic}/#`];
+    const granted = packet.subscriptions.map((s) => {
+      if (!own.includes(s.topic)) return this.version === 5 ? Reason.notAuthorized : Reason.unspecified;
+      const qos: 0 | 1 = s.qos === 0 ? 0 : 1;
+      if (s.topic !== `${this.topic}/close`) this.maxQos = qos;
+      return qos;
+    });
+    this.write({ cmd: 'suback', messageId: packet.messageId, granted } as Packet);
+  }
+
+  private onPuback(id: number): void {
+    const inflight = this.inflight;
+    if (inflight === null) return;
+    // PUBACKs come in order (MQTT-4.6.0-2), so the match is almost always the first pair.
+    for (let i = 0; i < inflight.length; i += 2) {
+      if (inflight[i] !== id) continue;
+      this.inflightBytes -= inflight[i + 1];
+      inflight.splice(i, 2);
+      break;
+    }
+    if (inflight.length === 0) this.inflight = null;
+    const waiting = this.waiting;
+    while (waiting !== null && waiting.length > 0 && this.inflightCount() < this.receiveMax) {
+      const frame = waiting.shift() as Buffer;
+      this.waitingBytes -= frame.length;
+      this.publish(frame, 1);
+    }
+    if (waiting !== null && waiting.length === 0) this.waiting = null;
+  }
+
+  private inflightCount(): number {
+    return this.inflight === null ? 0 : this.inflight.length / 2;
+  }
+
+  send(data: string | Buffer): void {
+    if (this.phase !== 'open') return;
+    const frame = typeof data === 'string' ? Buffer.from(data) : data;
+    const qos = this.maxQos === 0 ? 0 : qosOf(frame);
+    if (qos === 1 && (this.waiting !== null || this.inflightCount() >= this.receiveMax)) {
+      (this.waiting ??= []).push(frame);
+      this.waitingBytes += frame.length;
+      return;
+    }
+    this.publish(frame, qos);
+  }
+
+  private publish(frame: Buffer, qos: 0 | 1, topic = this.topic): void {
+    const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
+    if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
+      // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
+      packet.properties = { topicAlias: 1 };
+      if (this.aliasSet) packet.topic = '';
+      this.aliasSet = true;
+    }
+    if (qos === 1) {
+      this.nextId = this.nextId === 65_535 ? 1 : this.nextId + 1;
+      packet.messageId = this.nextId;
+      (this.inflight ??= []).push(this.nextId, frame.length);
+      this.inflightBytes += frame.length;
+    }
+    const bytes = mqttPacket.generate(packet, { protocolVersion: this.version });
+    if (this.clientMaxPacket > 0 && bytes.length > this.clientMaxPacket) {
+      // MQTT forbids sending it, and dropping a frame silently would lose it: the client
+      // reconnects and pages what it missed over REST instead.
+      this.close(CloseCode.tooLarge, "frame over the client's maximum packet size");
+      return;
+    }
+    this.stream.write(bytes);
+  }
+
+  private write(packet: Packet): void {
+    if (this.stream.destroyed) return;
+    this.stream.write(mqttPacket.generate(packet, { protocolVersion: this.version }));
+  }
+
+  /**
+   * The session closes: the close notice on the device's close topic, MQTT 5's DISCONNECT
+   * with the matching reason code, then the connection ends.
+   */
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase === 'open';
+    this.phase = 'closed';
+    if (wasOpen) {
+      this.publish(Buffer.from(JSON.stringify({ code, reason })), 0, `${this.topic}/close`);
+      if (this.version === 5) this.write({ cmd: 'disconnect', reasonCode: disconnectReason(code), properties: { reasonString: `${code} ${reason}` } });
+    }
+    this.end();
+  }
+
+  /** A broken client (malformed packet, protocol violation, too large): MQTT 5 hears why, then the connection ends. */
+  private fail(reasonCode: number, why: string): void {
+    if (this.phase === 'closed') return;
+    const wasOpen = this.phase === 'open';
+    this.phase = 'closed';
+    if (wasOpen && this.version === 5) this.write({ cmd: 'disconnect', reasonCode, properties: { reasonString: why } });
+    this.end();
+  }
+
+  private end(): void {
+    this.phase = 'closed';
+    this.stream.pause(); // nothing more is read from a connection being closed
+    this.stream.end(() => this.stream.destroy());
+  }
+
+  terminate(): void {
+    this.phase = 'closed';
+    this.stream.destroy();
+  }
+
+  /**
+   * The heartbeat's check (the server never pings an MQTT client): alive while a packet
+   * arrived within 1.5 × the keep-alive (MQTT-3.1.2-24), else dropped.
+   */
+  ping(): void {
+    if (this.phase !== 'open' || this.session === null) return;
+    if (Date.now() - this.lastHeard > this.keepAliveMs * 1.5) {
+      this.terminate();
+      return;
+    }
+    this.session.alive = true;
+  }
+
+  private onClose(): void {
+    this.phase = 'closed';
+    this.parser.removeAllListeners();
+    if (this.session) this.host.closed(this.session);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The MQTT transport's listeners (docs/protocol.md, "MQTT"): plain TCP on MQTT_PORT, and
+ * MQTT over WebSocket at /mqtt on the HTTP server. Each connection is an MqttConnection,
+ * which carries one session like a WebSocket or a long-poll queue does.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Gauge } from 'prom-client';
+import { ClientAddresses, type Admitted } from './admission';
+import { MqttConnection, type MqttHost, type MqttSettings } from './mqtt-connection';
+
+/** What the listener needs of the gateway beyond what each connection needs. */
+export interface MqttListenerHost extends MqttHost {
+  /** Whether a connection from `address` (or the WebSocket upgrade `req`) may open a session. */
+  admitAddress(address: string): Admitted;
+  admit(req: IncomingMessage): Admitted;
+}
+
+export interface MqttOptions extends MqttSettings {
+  /** Open MQTT connections (a gauge of the metrics registry). */
+  sessions: Gauge;
+}
+
+/** Refuses an upgrade with an HTTP answer (the gateway's, shared with /ws). */
+export type RefuseUpgrade = (socket: Duplex, refusal: Extract<Admitted, { ok: false }>['refusal']) => void;
+
+export class MqttListener {
+  private tcp: Server | null = null;
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly host: MqttListenerHost,
+    private readonly opts: MqttOptions,
+    private readonly refuseUpgrade: RefuseUpgrade,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPacketBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // MQTT over WebSocket names its subprotocol "mqtt" (MQTT 5.0, 6.0); old clients "mqttv3.1".
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+  }
+
+  /** Listens on `port` (0: any free port); resolves with the port taken. */
+  async listen(port: number, host: string): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.tcp = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  private onSocket(socket: Socket): void {
+    const address = ClientAddresses.peer(socket.remoteAddress ?? '');
+    this.open(socket, socket, this.host.admitAddress(address), address);
+  }
+
+  /** The /mqtt upgrade of the HTTP server: refused with an HTTP answer like /ws when over the limits. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const admitted = this.host.admit(req);
+    if (!admitted.ok) {
+      this.refuseUpgrade(socket, admitted.refusal);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const stream = createWebSocketStream(ws);
+      this.open(stream, socket as Socket, admitted, admitted.address);
+    });
+  };
+
+  private open(stream: Duplex, socket: Socket, admitted: Admitted, address: string): void {
+    this.opts.sessions.inc();
+    stream.once('close', () => this.opts.sessions.dec());
+    new MqttConnection(stream, socket, address, admitted, this.host, this.opts);
+  }
+
+  /** Stops accepting connections (open ones are closed by the gateway's closeAll). */
+  close(): void {
+    this.tcp?.close();
+    this.wss.close();
+  }
+}
