@@ -228,7 +228,10 @@ test('a slow consumer is closed with 4003', async () => {
     // Stop reading: the kernel buffers fill, then the server's send buffer grows (long-poll:
     // no poll takes the frames, so the session's queue grows).
     reader.sock.pause();
-    const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast');
+    // An MQTT writer's PUBACKs for its own ACKs queue behind its 18 MB of PUBLISHes, so the
+    // server would rightly count those ACKs as unread and close the writer too: over MQTT
+    // the reader is the carrier under test, the writer is on WebSocket.
+    const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast', undefined, transport === 'mqtt' ? 'websocket' : transport);
     const body = 'z'.repeat(9000);
     for (let i = 0; i < 2000; i++) writer.sock.send({ type: 'SEND', client_msg_id: `s${i}`, conv_id: c, body });
     await writer.sock.next((f) => f.type === 'ACK' && f.client_msg_id === 's1999', 15000);
