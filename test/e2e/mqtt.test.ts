@@ -348,6 +348,8 @@ describe.each([5, 4] as MqttVersion[])('topics (protocol level %i)', (version) =
     raw.publish({ type: 'PING' });
     expect(await raw.frame()).toMatchObject({ type: 'PONG' });
     raw.publish('x'.repeat(packetCap + 10));
+    // The session closes with 1009 as on /ws, and the close says so (3.1.1 has no other way to tell).
+    expect(await raw.closeNotice()).toMatchObject({ code: 1009 });
     if (v5) expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x95 });
     expect(await raw.closedWithin(3000)).toBe(true);
   });
