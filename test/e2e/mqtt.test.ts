@@ -144,11 +144,13 @@ describe.each([5, 4] as MqttVersion[])('MQTT CONNECT (protocol level %i)', (vers
       [{ type: 'PING' }, 'bad_request'],
       ['{not json', 'bad_request'],
       [{ type: 'CONNECT', pad: 'x'.repeat(maxFrameBytes + 10) }, 'too_large'],
+      // Not UTF-8 (MQTT's counterpart of a binary first frame on /ws).
+      [Buffer.from([0x7b, 0xff, 0x7d]), 'bad_request'],
     ];
     for (const [frame, code] of cases) {
       const { raw } = await RawMqtt.connect(mqttUrl, version, { clientId: fresh('first'), password: Buffer.from(alice.token) });
       raw.publish(frame);
-      expect({ frame: typeof frame, error: await raw.frame() }).toEqual({ frame: typeof frame, error: expect.objectContaining({ type: 'ERROR', code, ref: null }) });
+      expect({ frame: String(frame).slice(0, 20), error: await raw.frame() }).toEqual({ frame: String(frame).slice(0, 20), error: expect.objectContaining({ type: 'ERROR', code, ref: null }) });
       expect(await raw.closeNotice()).toEqual({ code: 4002, reason: 'first frame must be a valid CONNECT' });
       expect(await raw.closedWithin(3000)).toBe(true);
     }
