@@ -186,6 +186,31 @@ describe('before the MQTT CONNECT', () => {
   });
 });
 
+describe('opening limits', () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startTestServer({ SESSION_OPEN_PER_SECOND: '1', SESSION_OPEN_BURST: '2' });
+  });
+  afterAll(() => stopTestServer(limited));
+
+  test('over the per-address limit the CONNECT is refused: 5: connection rate exceeded, 3.1.1: server unavailable', async () => {
+    const user = await registerUser(limited.url);
+    const url = limited.mqttUrl ?? '';
+    const opened: RawMqtt[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { raw, connack } = await RawMqtt.connect(url, 5, { clientId: fresh('ok'), password: Buffer.from(user.token) });
+      expect(connackCode(connack)).toBe(0);
+      opened.push(raw);
+    }
+    for (const version of [5, 4] as MqttVersion[]) {
+      const { raw, connack } = await RawMqtt.connect(url, version, { clientId: fresh('over'), password: Buffer.from(user.token) });
+      expect({ version, code: connackCode(connack) }).toEqual({ version, code: version === 5 ? 0x9f : 3 });
+      expect(await raw.closedWithin(3000)).toBe(true);
+    }
+    for (const raw of opened) raw.destroy();
+  });
+});
+
 describe("CONNACK's MQTT 5 properties", () => {
   test('maximum QoS 1, no retain, no topic aliases from the client, the packet cap, and the keep-alive the server counts', async () => {
     for (const [keepalive, counted] of [
@@ -341,6 +366,16 @@ describe.each([5, 4] as MqttVersion[])('topics (protocol level %i)', (version) =
     expect(raw.packets.filter((p) => p.cmd === 'publish')).toEqual([]);
     expect((await events(conv)).length).toBe(before);
     raw.destroy();
+  });
+
+  test('refused PUBLISHes count toward the abuse limit: past 20, close 4002', async () => {
+    const { raw } = await RawMqtt.session(mqttUrl, version, alice.token, fresh('abuse'));
+    for (let i = 0; i < 25; i++) raw.publish({ type: 'PING' }, { topic: 'elsewhere', qos: 0 });
+    expect(await raw.closeNotice()).toMatchObject({ code: 4002 });
+    expect(raw.publishes.map(frameOf).filter((f) => f.type === 'ERROR' && f.code === 'forbidden').length).toBeGreaterThan(20);
+    expect(raw.publishes.map(frameOf).filter((f) => f.type === 'PONG')).toEqual([]);
+    if (v5) expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x82 });
+    expect(await raw.closedWithin(3000)).toBe(true);
   });
 
   test('a PUBLISH over the packet cap closes the connection (5: DISCONNECT packet too large); one over MAX_FRAME_BYTES only gets ERROR too_large', async () => {
@@ -507,6 +542,9 @@ test('shutdown: the close notice 1012 (MQTT 5: DISCONNECT server shutting down)'
   const url = s.mqttUrl ?? '';
   const five = await RawMqtt.session(url, 5, user.token, fresh('five'));
   const four = await RawMqtt.session(url, 4, user.token, fresh('four'));
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  expect(metrics).toMatch(/^chat_mqtt_sessions 2$/m);
+  expect(metrics).toMatch(/^chat_connections 2$/m);
   await stopTestServer(s);
   for (const { raw } of [five, four]) expect(await raw.closeNotice()).toMatchObject({ code: 1012 });
   const disconnect = (await five.raw.next((p) => p.cmd === 'disconnect')) as IDisconnectPacket;
