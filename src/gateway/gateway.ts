@@ -135,6 +135,7 @@ export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
               sessions: opts.obs.metrics.mqttSessions,
             },
             refuseUpgrade,
+            opts.admission.trustProxy,
           );
     this.wss = new WebSocketServer({
       noServer: true,

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet, type Parser } from 'mqtt-packet';
+import type { Gauge } from 'prom-client';
 import { CloseCode, ProtocolError } from '../protocol';
 import type { Admitted } from './admission';
 import type { Carrier, Session } from './session';
@@ -37,6 +38,8 @@ export interface MqttSettings {
   maxIdChars: number;
   /** How long a connection refused by the opening limits may wait for its CONNECT (to hear why). */
   connectTimeoutMs: number;
+  /** Open MQTT connections (a gauge of the metrics registry). */
+  sessions: Gauge;
 }
 
 /** The one topic clients publish frames to. */
@@ -149,11 +152,15 @@ export class MqttConnection implements Carrier {
     private readonly settings: MqttSettings,
   ) {
     this.parser = mqttPacket.parser({ protocolVersion: 4 });
-    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
-    this.parser.on('error', () => this.fail(Reason.malformed, 'malformed packet'));
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('close', () => this.onClose());
-    stream.on('error', () => undefined); // 'close' follows
+    // Module-level listeners find the connection through a symbol: no closures per connection.
+    (this.parser as Linked)[kConnection] = this;
+    (stream as Linked)[kConnection] = this;
+    this.parser.on('packet', onParsedPacket);
+    this.parser.on('error', onParseError);
+    stream.on('data', onStreamData);
+    stream.on('close', onStreamClose);
+    stream.on('error', onStreamError);
+    settings.sessions.inc();
     if (admitted.ok) {
       this.session = host.accept(this, address);
     } else {
@@ -167,7 +174,8 @@ export class MqttConnection implements Carrier {
     return this.stream.writableLength + this.inflightBytes + this.waitingBytes;
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
     if (this.session) this.session.alive = true;
     this.parser.parse(chunk);
@@ -175,11 +183,14 @@ export class MqttConnection implements Carrier {
     // after reading all of it.
     const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
     if (length > this.settings.maxPacketBytes && this.phase !== 'closed') {
-      this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+      // 1009 as on /ws (a frame over the hard cap): the close notice, then DISCONNECT 0x95.
+      if (this.session && this.phase === 'open') this.session.close(CloseCode.tooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+      else this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
     }
   }
 
-  private onPacket(packet: Packet): void {
+  /** @internal */
+  onPacket(packet: Packet): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'authenticating') {
       (this.early ??= []).push(packet);
@@ -414,6 +425,7 @@ export class MqttConnection implements Carrier {
   }
 
   private publish(frame: Buffer, qos: 0 | 1, topic = this.topic): void {
+    if (this.stream.destroyed) return;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
     if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
       // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
@@ -458,7 +470,8 @@ export class MqttConnection implements Carrier {
   }
 
   /** A broken client (malformed packet, protocol violation, too large): MQTT 5 hears why, then the connection ends. */
-  private fail(reasonCode: number, why: string): void {
+  /** @internal */
+  fail(reasonCode: number, why: string): void {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase === 'open';
     this.phase = 'closed';
@@ -490,9 +503,35 @@ export class MqttConnection implements Carrier {
     this.session.alive = true;
   }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     this.phase = 'closed';
+    this.settings.sessions.dec();
     this.parser.removeAllListeners();
     if (this.session) this.host.closed(this.session);
   }
+}
+
+const kConnection = Symbol('mqtt connection');
+type Linked = { [kConnection]?: MqttConnection };
+
+// `this` is the parser or the stream the listener was added to.
+function onParsedPacket(this: Linked, packet: Packet): void {
+  this[kConnection]?.onPacket(packet);
+}
+
+function onParseError(this: Linked): void {
+  this[kConnection]?.fail(Reason.malformed, 'malformed packet');
+}
+
+function onStreamData(this: Linked, chunk: Buffer): void {
+  this[kConnection]?.onData(chunk);
+}
+
+function onStreamClose(this: Linked): void {
+  this[kConnection]?.onClose();
+}
+
+function onStreamError(): void {
+  // 'close' follows every error; the session ends there.
 }

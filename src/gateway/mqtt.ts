@@ -7,9 +7,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import type { Gauge } from 'prom-client';
 import { ClientAddresses, type Admitted } from './admission';
 import { MqttConnection, type MqttHost, type MqttSettings } from './mqtt-connection';
+import { readProxyHeader } from './proxy-protocol';
 
 /** What the listener needs of the gateway beyond what each connection needs. */
 export interface MqttListenerHost extends MqttHost {
@@ -18,23 +18,22 @@ export interface MqttListenerHost extends MqttHost {
   admit(req: IncomingMessage): Admitted;
 }
 
-export interface MqttOptions extends MqttSettings {
-  /** Open MQTT connections (a gauge of the metrics registry). */
-  sessions: Gauge;
-}
-
 /** Refuses an upgrade with an HTTP answer (the gateway's, shared with /ws). */
 export type RefuseUpgrade = (socket: Duplex, refusal: Extract<Admitted, { ok: false }>['refusal']) => void;
 
 export class MqttListener {
   private tcp: Server | null = null;
   private readonly wss: WebSocketServer;
+  /** TRUST_PROXY: peers whose PROXY protocol header names the client. */
+  private readonly proxies: ClientAddresses;
 
   constructor(
     private readonly host: MqttListenerHost,
-    private readonly opts: MqttOptions,
+    private readonly opts: MqttSettings,
     private readonly refuseUpgrade: RefuseUpgrade,
+    trustProxy: readonly string[],
   ) {
+    this.proxies = new ClientAddresses(trustProxy);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxPacketBytes,
@@ -57,8 +56,23 @@ export class MqttListener {
   }
 
   private onSocket(socket: Socket): void {
-    const address = ClientAddresses.peer(socket.remoteAddress ?? '');
-    this.open(socket, socket, this.host.admitAddress(address), address);
+    const peer = socket.remoteAddress ?? '';
+    if (!this.proxies.isTrusted(peer)) {
+      const address = ClientAddresses.peer(peer);
+      this.open(socket, socket, this.host.admitAddress(address), address);
+      return;
+    }
+    // A TCP load balancer's connection: its PROXY header says whose it is.
+    socket.on('error', ignore);
+    readProxyHeader(socket, this.opts.connectTimeoutMs, (result) => {
+      if (!result.ok) {
+        socket.destroy();
+        return;
+      }
+      const address = ClientAddresses.peer(result.address ?? peer);
+      this.open(socket, socket, this.host.admitAddress(address), address);
+      socket.resume();
+    });
   }
 
   /** The /mqtt upgrade of the HTTP server: refused with an HTTP answer like /ws when over the limits. */
@@ -75,8 +89,6 @@ export class MqttListener {
   };
 
   private open(stream: Duplex, socket: Socket, admitted: Admitted, address: string): void {
-    this.opts.sessions.inc();
-    stream.once('close', () => this.opts.sessions.dec());
     new MqttConnection(stream, socket, address, admitted, this.host, this.opts);
   }
 
@@ -85,4 +97,8 @@ export class MqttListener {
     this.tcp?.close();
     this.wss.close();
   }
+}
+
+function ignore(): void {
+  // The connection's own listeners take over once the header is read; 'close' follows errors.
 }

@@ -70,6 +70,8 @@ export interface ChildServer {
   proc: ChildProcess;
   url: string;
   wsUrl: string;
+  /** mqtt://host:port, or null when the server runs with MQTT_PORT=off. */
+  mqttUrl: string | null;
   output: () => string;
   exited: Promise<number | null>;
 }
@@ -86,7 +88,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-    if (m) return { proc, url: m[1], wsUrl: m[1].replace('http', 'ws') + '/ws', output: () => out, exited };
+    if (m) {
+      const mqtt = /"mqtt_url":"(mqtt:\/\/[^"]+)"/.exec(out);
+      return { proc, url: m[1], wsUrl: m[1].replace('http', 'ws') + '/ws', mqttUrl: mqtt ? mqtt[1] : null, output: () => out, exited };
+    }
     if (proc.exitCode !== null) break;
     await sleep(50);
   }
