@@ -391,6 +391,26 @@ describe.each([5, 4] as MqttVersion[])('topics (protocol level %i)', (version) =
     expect(await raw.closedWithin(3000)).toBe(true);
   });
 
+  test("a frame over the MQTT 5 client's own maximum packet size is not sent: close 1009 instead", async () => {
+    // Only MQTT 5 clients set a maximum packet size; at 3.1.1 the same frame is simply delivered.
+    const device = fresh('small');
+    const { raw } = await RawMqtt.session(mqttUrl, version, alice.token, device, v5 ? { properties: { maximumPacketSize: 2048 } } : {});
+    const b = await TestSocket.connect(server.wsUrl, bob.token, fresh('bob'), undefined, 'websocket');
+    const small = await b.sock.sendMessage(conv, 'fits', fresh('fits'));
+    expect(await raw.frame((f) => f.type === 'DELIVER')).toMatchObject({ seq: small.seq });
+    const big = await b.sock.sendMessage(conv, 'w'.repeat(3000), fresh('big'));
+    if (v5) {
+      expect(await raw.closeNotice()).toMatchObject({ code: 1009 });
+      expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x95 });
+      expect(await raw.closedWithin(3000)).toBe(true);
+      expect(raw.publishes.map(frameOf).filter((f) => f.seq === big.seq)).toEqual([]);
+    } else {
+      expect(await raw.frame((f) => f.type === 'DELIVER')).toMatchObject({ seq: big.seq });
+      raw.destroy();
+    }
+    b.sock.close();
+  });
+
   test('a malformed packet closes the connection (5: DISCONNECT malformed packet)', async () => {
     const { raw } = await RawMqtt.session(mqttUrl, version, alice.token, fresh('malformed'));
     // A PUBLISH with both QoS bits set: a malformed packet in both versions.
