@@ -1,7 +1,7 @@
 /**
- * A raw MQTT client for mqtt.test.ts: packets built by mqtt-packet's generate and written
- * to a node:net socket as they are, for what a client library refuses to send (bad
- * CONNECTs, forbidden topics, oversized or malformed packets, a client that stops
+ * A raw MQTT client for the MQTT e2e suites: packets built by mqtt-packet's generate and
+ * written to a node:net socket as they are, for what a client library refuses to send
+ * (bad CONNECTs, forbidden topics, oversized or malformed packets, a client that stops
  * pinging) and for what it hides (PUBACK reason codes, DISCONNECT, DUP, topic aliases).
  */
 import { connect, type Socket } from 'node:net';

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, transport, type TestServer, type TestUser } from './harness';
 
 // WebSocket-only mechanics (binary frames, close 1009, ws-level pings); their long-poll
-// counterparts are in longpoll.test.ts, their MQTT ones in mqtt.test.ts.
+// counterparts are in longpoll.test.ts, their MQTT ones in mqtt.test.ts and mqtt-sessions.test.ts.
 const testWs = transport === 'websocket' ? test : test.skip;
 // Over MQTT the MQTT CONNECT carries the token, so there is no session before a valid one
 // and no first frame to get wrong; mqtt.test.ts has the MQTT CONNECT's refusals.
@@ -205,7 +205,7 @@ test("MARK_UNREAD spends from the send budget: past it rate_limited, and no READ
 });
 
 // ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts, an
-// MQTT connection past its keep-alive in mqtt.test.ts.
+// MQTT connection past its keep-alive in mqtt-sessions.test.ts.
 testWs('heartbeats drop a connection that stops answering pings', async () => {
   const ws = new WebSocket(server.wsUrl, { autoPong: false });
   const s = new TestSocket(ws);
