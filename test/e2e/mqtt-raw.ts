@@ -87,8 +87,8 @@ export class RawMqtt {
     this.socket.write(generate(packet, { protocolVersion: this.version }));
   }
 
-  /** Publishes one frame (an object is sent as its JSON) to `topic` (default `up`); returns the packet id (QoS 1). */
-  publish(frame: unknown, opts: { topic?: string; qos?: 0 | 1; dup?: boolean; messageId?: number } = {}): number {
+  /** Publishes one frame (an object is sent as its JSON) to `topic` (default `up`) at QoS 1 unless told; returns the packet id. */
+  publish(frame: unknown, opts: { topic?: string; qos?: 0 | 1 | 2; dup?: boolean; messageId?: number } = {}): number {
     const qos = opts.qos ?? 1;
     const messageId = opts.messageId ?? this.nextId++;
     const payload = Buffer.isBuffer(frame) ? frame : Buffer.from(typeof frame === 'string' ? frame : JSON.stringify(frame));
