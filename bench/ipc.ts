@@ -4,6 +4,9 @@
  */
 import type { HistogramData } from './histogram';
 
+/** How a client reaches the server: WebSocket /ws, long-poll /lp, or MQTT (3.1.1 or 5, stock `mqtt` client). */
+export type Transport = 'ws' | 'longpoll' | 'mqtt311' | 'mqtt5';
+
 /** One simulated device. */
 export interface ClientSpec {
   user: string;
@@ -18,10 +21,16 @@ export interface ClientSpec {
 
 export interface ConnectCommand {
   op: 'connect';
-  /** ws://host:port/ws of the server under test; http://host:port for long-poll. */
+  /** ws://host:port/ws of the server under test; http://host:port for long-poll; mqtt://host:port for MQTT. */
   url: string;
-  /** The carrier (S8 drives both); default WebSocket. */
-  transport?: 'ws' | 'longpoll';
+  /** The carrier (S8 drives long-poll, S12 MQTT 3.1.1 and 5); default WebSocket. */
+  transport?: Transport;
+  /** MQTT: the keep-alive the client asks for in its CONNECT, seconds (default 60). */
+  mqttKeepaliveS?: number;
+  /** Long-poll: the poll's wait_ms (default 25,000, the server's maximum). */
+  lpWaitMs?: number;
+  /** Keep every client's sockets so their TCP byte counts can be read (S12's wire probe). */
+  trackSockets?: boolean;
   /** HS256 secret the server was started with; the load generator mints its own tokens. */
   secret: string;
   clients: ClientSpec[];

@@ -1,12 +1,15 @@
 /**
  * The load generator's connections: opening them (CONNECT → CONNACK, bounded
- * concurrency), over WebSocket or long-poll (lg-longpoll.ts, S8), routing their frames to
+ * concurrency), over WebSocket, long-poll (lg-longpoll.ts, S8) or MQTT 3.1.1 / 5 (the
+ * stock `mqtt` client, S12), routing their frames to
  * whatever traffic phase is running, and closing them. Frames are told apart by one byte instead of being parsed: both servers put
  * `"type"` first, and at 100k frames/s a JSON.parse per frame would make the load
  * generator, not the server, the thing being measured.
  */
 import { createSecretKey } from 'node:crypto';
+import net from 'node:net';
 import jwt from 'jsonwebtoken';
+import { MqttClient, type IClientOptions } from 'mqtt';
 import WebSocket from 'ws';
 import { nowMs, sleepUntil } from './clock';
 import { Histogram } from './histogram';
@@ -16,7 +19,7 @@ import { LongPollWire } from './lg-longpoll';
 /** What a traffic phase wants to hear about; the default ignores everything. */
 export interface FrameSink {
   deliver(client: Client, data: Buffer, at: number): void;
-  ack(client: Client, at: number): void;
+  ack(client: Client, at: number, data: Buffer): void;
   error(client: Client, data: Buffer): void;
   closed(client: Client, code: number): void;
 }
@@ -77,6 +80,10 @@ export class Client {
   ws: WebSocket | null = null;
   /** The long-poll carrier instead of `ws` (S8). */
   lp: LongPollWire | null = null;
+  /** The MQTT carrier instead of `ws` (S12): frames are PUBLISHed to `up`, received on the device's topic. */
+  mq: MqttClient | null = null;
+  /** With `trackSockets`: every TCP socket the client used, for their byte counts (S12). */
+  readonly sockets: Set<net.Socket> | null;
   open = false;
   /** Send times of SENDs still waiting for their ACK, oldest first (ACKs come in order). */
   readonly pending = new NumberQueue();
@@ -86,12 +93,35 @@ export class Client {
     readonly index: number,
     readonly spec: ClientSpec,
     readonly token: string,
-  ) {}
+    trackSockets = false,
+  ) {
+    this.sockets = trackSockets ? new Set() : null;
+  }
 
-  /** Writes one frame on whichever carrier the client has. */
+  /** Writes one frame on whichever carrier the client has (MQTT: QoS 1, as a mobile client sends). */
   send(text: string): void {
     if (this.lp) this.lp.send(text);
+    else if (this.mq) this.mq.publish('up', text, { qos: 1 });
     else this.ws?.send(text);
+  }
+
+  /** Has a carrier to send on. */
+  get wired(): boolean {
+    return this.ws !== null || this.lp !== null || this.mq !== null;
+  }
+
+  /**
+   * Bytes written and read on the client's TCP sockets so far (payload, headers of every
+   * layer above TCP included), summed over its sockets; zeros unless `trackSockets`.
+   */
+  wireBytes(): { written: number; read: number } {
+    let written = 0;
+    let read = 0;
+    for (const s of this.sockets ?? []) {
+      written += s.bytesWritten;
+      read += s.bytesRead;
+    }
+    return { written, read };
   }
 }
 
@@ -115,7 +145,7 @@ export class ClientSet {
     const key = createSecretKey(Buffer.from(cmd.secret, 'utf8'));
     const base = this.clients.length;
     const fresh = cmd.clients.map(
-      (spec, i) => new Client(base + i, spec, jwt.sign({}, key, { algorithm: 'HS256', subject: spec.user, expiresIn: 6 * 3600 })),
+      (spec, i) => new Client(base + i, spec, jwt.sign({}, key, { algorithm: 'HS256', subject: spec.user, expiresIn: 6 * 3600 }), cmd.trackSockets === true),
     );
     this.clients.push(...fresh);
     if (cmd.startAt > 0) await sleepUntil(cmd.startAt);
@@ -139,7 +169,12 @@ export class ClientSet {
       const launch = (): void => {
         const c = fresh[next++];
         const t0 = nowMs();
-        const opening = cmd.transport === 'longpoll' ? this.openLongPoll(c, cmd.url) : this.open(c, cmd.url);
+        const opening =
+          cmd.transport === 'longpoll'
+            ? this.openLongPoll(c, cmd.url, cmd.lpWaitMs)
+            : cmd.transport === 'mqtt311' || cmd.transport === 'mqtt5'
+              ? this.openMqtt(c, cmd.url, cmd.transport === 'mqtt5' ? 5 : 4, cmd.mqttKeepaliveS ?? 60)
+              : this.open(c, cmd.url);
         void opening.then((o) => {
           done++;
           if (o.error === null) {
@@ -181,6 +216,7 @@ export class ClientSet {
         handshakeTimeout: 60_000,
       });
       c.ws = ws;
+      if (c.sockets) ws.once('upgrade', (res) => c.sockets?.add(res.socket));
       ws.on('ping', onPing);
       ws.once('open', () => {
         ws.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } }));
@@ -215,7 +251,7 @@ export class ClientSet {
   }
 
   /** The same handshake over long-poll: POST /lp, CONNECT through a send, CONNACK from a poll. */
-  private openLongPoll(c: Client, url: string): Promise<Outcome> {
+  private openLongPoll(c: Client, url: string, waitMs: number | undefined): Promise<Outcome> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (o: Outcome): void => {
@@ -240,7 +276,7 @@ export class ClientSet {
           if (wasOpen) this.sink.closed(c, code);
           settle({ error: `close ${code} ${reason}`, missed: 0, more: false, at: nowMs() });
         },
-      });
+      }, { ...(waitMs !== undefined ? { waitMs } : {}), ...(c.sockets ? { sockets: c.sockets } : {}) });
       c.lp = wire;
       wire.open().then(
         () => wire.send(JSON.stringify({ type: 'CONNECT', token: c.token, device_id: 'd_' + c.spec.user, sync: { convs: c.spec.convs } })),
@@ -252,10 +288,89 @@ export class ClientSet {
     });
   }
 
+  /**
+   * The same handshake over MQTT (docs/protocol.md, "MQTT"): the MQTT CONNECT carries the
+   * device id (client id) and the token (password); then the protocol's CONNECT, without
+   * them, is the first PUBLISH to `up`, and its CONNACK comes on the device's topic. The
+   * client does not SUBSCRIBE (the server publishes the session's frames regardless) and
+   * PUBACKs every QoS 1 frame, as the stock client does. MQTT 5 clients allow topic
+   * aliases, so the server can send its topic as alias 1.
+   */
+  private openMqtt(c: Client, url: string, version: 4 | 5, keepalive: number): Promise<Outcome> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (o: Outcome): void => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      const { hostname, port } = new URL(url);
+      const device = 'd_' + c.spec.user;
+      const closeTopic = `down/${c.spec.user}/${device}/close`;
+      // 1006 unless the server published the close first.
+      let closeCode = 1006;
+      const opts: IClientOptions = {
+        protocolVersion: version,
+        clientId: device,
+        username: c.spec.user,
+        password: c.token,
+        keepalive,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: 60_000,
+        ...(version === 5 ? { properties: { topicAliasMaximum: 10 } } : {}),
+      };
+      // Our own socket, for the source address (the stock TCP builder takes none) and the byte counts.
+      const mq = new MqttClient(() => {
+        const socket = net.createConnection({ host: hostname, port: Number(port), localAddress: c.spec.localAddress });
+        c.sockets?.add(socket);
+        return socket;
+      }, opts);
+      c.mq = mq;
+      mq.once('connect', () => {
+        mq.publish('up', JSON.stringify({ type: 'CONNECT', sync: { convs: c.spec.convs } }), { qos: 1 });
+      });
+      mq.on('message', (topic: string, payload: Buffer) => {
+        if (topic === closeTopic) {
+          try {
+            closeCode = (JSON.parse(payload.toString()) as { code: number }).code;
+          } catch {
+            // keep 1006
+          }
+          return;
+        }
+        if (c.open) return this.dispatch(c, payload);
+        const frame = JSON.parse(payload.toString()) as { type: string; missed?: unknown[]; more?: boolean; code?: string };
+        if (frame.type === 'CONNACK') {
+          c.open = true;
+          settle({ error: null, missed: frame.missed?.length ?? 0, more: frame.more === true, at: nowMs() });
+        } else if (frame.type === 'ERROR') {
+          settle({ error: `ERROR ${frame.code ?? '?'}`, missed: 0, more: false, at: nowMs() });
+        }
+      });
+      mq.on('close', () => {
+        const wasOpen = c.open;
+        c.open = false;
+        if (wasOpen) {
+          const now = Date.now();
+          const seen = (closedAfterOpen[closeCode] ??= { n: 0, first: now, last: now });
+          seen.n++;
+          seen.last = now;
+          this.sink.closed(c, closeCode);
+        }
+        settle({ error: `close ${closeCode}`, missed: 0, more: false, at: nowMs() });
+      });
+      mq.on('error', (err: Error & { code?: string | number }) => {
+        // A refused MQTT CONNECT: its return or reason code; a socket error: its errno name.
+        settle({ error: err.code !== undefined ? `mqtt ${err.code}` : err.message, missed: 0, more: false, at: nowMs() });
+      });
+    });
+  }
+
   private dispatch(c: Client, data: Buffer, at = nowMs()): void {
     const t = data[typeAt];
     if (t === D) this.sink.deliver(c, data, at);
-    else if (t === A) this.sink.ack(c, at);
+    else if (t === A) this.sink.ack(c, at, data);
     else if (t === E) this.sink.error(c, data);
     // READ_SYNC, RECEIPT, PRESENCE, TYPING, PONG: not measured.
   }
@@ -275,6 +390,12 @@ export class ClientSet {
         // DELETE /lp/:sid, as a client closing its socket: otherwise the sessions would live on until the heartbeat drops them.
         c.open = false;
         waits.push(c.lp.close());
+        continue;
+      }
+      if (c.mq) {
+        // The TCP connection dropped without DISCONNECT, as ws.terminate() below.
+        const mq = c.mq;
+        waits.push(new Promise<void>((resolve) => mq.end(true, () => resolve())));
         continue;
       }
       const ws = c.ws;

@@ -12,6 +12,7 @@
  * WebSocket message (lg-clients.ts). Only frames before CONNACK are parsed.
  */
 import http from 'node:http';
+import type net from 'node:net';
 import { nowMs } from './clock';
 
 /** What the carrier tells its owner (ClientSet). */
@@ -26,7 +27,15 @@ export interface LongPollEvents {
 export const lpCounters = { polls: 0, sends: 0 };
 
 /** Longest wait the server allows (its poll_ms); a quiet session re-polls this often. */
-const waitMs = 25_000;
+const defaultWaitMs = 25_000;
+
+export interface LongPollOptions {
+  /** The poll's wait_ms (default 25,000). */
+  waitMs?: number;
+  /** Every socket the carrier's requests use is added here (S12 reads their byte counts). */
+  sockets?: Set<net.Socket>;
+}
+
 /** Retries of a poll that failed on the network (the same cursor: nothing is lost). */
 const pollRetries = 3;
 
@@ -99,12 +108,17 @@ export class LongPollWire {
   private flushScheduled = false;
   private stopped = false;
   private pollReq: http.ClientRequest | null = null;
+  private readonly waitMs: number;
+  private readonly sockets: Set<net.Socket> | null;
 
   constructor(
     private readonly base: URL,
     private readonly localAddress: string,
     private readonly events: LongPollEvents,
+    opts: LongPollOptions = {},
   ) {
+    this.waitMs = opts.waitMs ?? defaultWaitMs;
+    this.sockets = opts.sockets ?? null;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 2 });
   }
 
@@ -151,7 +165,7 @@ export class LongPollWire {
   private poll(cursor: number, retries = 0): void {
     if (this.stopped) return;
     lpCounters.polls++;
-    this.request('GET', `/lp/${this.sid}/poll?cursor=${cursor}&wait_ms=${waitMs}`, null, waitMs + 15_000, true).then(
+    this.request('GET', `/lp/${this.sid}/poll?cursor=${cursor}&wait_ms=${this.waitMs}`, null, this.waitMs + 15_000, true).then(
       (r) => {
         if (this.stopped) return;
         if (r.status !== 200) return this.fail(1006, `poll answered ${r.status}`);
@@ -223,6 +237,7 @@ export class LongPollWire {
       );
       req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
       req.on('error', reject);
+      if (this.sockets) req.once('socket', (s) => this.sockets?.add(s));
       if (isPoll) this.pollReq = req;
       req.end(body ?? undefined);
     });

@@ -118,7 +118,7 @@ export class TrafficRun implements FrameSink {
 
   private send(index: number, conv: string, stamp: number): void {
     const c = this.set.clients[index];
-    if (!c.open || (!c.ws && !c.lp)) {
+    if (!c.open || !c.wired) {
       this.count('not_open');
       return;
     }

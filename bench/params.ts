@@ -92,6 +92,38 @@ export interface Params {
    * interval): a multiple of it, so every shard sweeps the same number of times give or take one.
    */
   s11: { connections: number; shards: number; warmPerShard: number; concurrency: number; settleMs: number; idleMs: number; heartbeatMs: number };
+  /**
+   * MQTT against WebSocket on our server. (a) `idle` idle sessions of each transport
+   * after `idleWarm` warm ones, measured `settleMs` after each batch opened. (b) S3's `pairs`
+   * open loop at `rate` over each transport (MQTT at QoS 1). (c) the wire probe:
+   * `wireMessages` messages of `wireBodyChars` characters one at a time per transport; then
+   * `keepaliveExchanges` keep-alive exchanges per transport on a server pinging every
+   * `probeHeartbeatMs` (MQTT clients at a keep-alive of `probeKeepaliveS`, long-poll
+   * waiting `probeLpWaitMs`: as many digits as 25000, so the request is as long), turned
+   * into bytes per idle hour at each of `keepalivesS`, the default HEARTBEAT_MS
+   * (`heartbeatMs`) and long-poll's `lpPollMs`.
+   */
+  s12: {
+    pairs: number;
+    rate: number;
+    warmupMs: number;
+    measureMs: number;
+    drainMs: number;
+    loadgens: number;
+    idle: number;
+    idleWarm: number;
+    settleMs: number;
+    wireMessages: number;
+    wireBodyChars: number;
+    keepaliveExchanges: number;
+    lpExchanges: number;
+    probeHeartbeatMs: number;
+    probeKeepaliveS: number;
+    probeLpWaitMs: number;
+    keepalivesS: number[];
+    heartbeatMs: number;
+    lpPollMs: number;
+  };
 }
 
 const full: Params = {
@@ -130,6 +162,27 @@ const full: Params = {
     loadgens: 2,
   },
   s11: { connections: 100_000, shards: 6, warmPerShard: 500, concurrency: 100, settleMs: 5000, idleMs: 75_000, heartbeatMs: 25_000 },
+  s12: {
+    pairs: 100,
+    rate: 1000,
+    warmupMs: 5000,
+    measureMs: 10_000,
+    drainMs: 2000,
+    loadgens: 2,
+    idle: 10_000,
+    idleWarm: 500,
+    settleMs: 3000,
+    wireMessages: 50,
+    wireBodyChars: 40,
+    keepaliveExchanges: 5,
+    lpExchanges: 3,
+    probeHeartbeatMs: 1000,
+    probeKeepaliveS: 2,
+    probeLpWaitMs: 10_000,
+    keepalivesS: [60, 300],
+    heartbeatMs: 25_000,
+    lpPollMs: 25_000,
+  },
 };
 
 const quick: Params = {
@@ -147,6 +200,7 @@ const quick: Params = {
   s9: { ...full.s9, rounds: 3, rate: 500, warmupMs: 2000, measureMs: 5000, drainMs: 1000, floorReps: 4 },
   s11: { ...full.s11, connections: 20_000, shards: 2, settleMs: 3000, idleMs: 25_000 },
   s10: { ...full.s10, direct: 100, readers: 50, groups: 10, rate: 500, warmupMs: 1000, measureMs: 3000, drainMs: 1000, floorAlone: 100, floorPushes: 500 },
+  s12: { ...full.s12, rate: 500, warmupMs: 2000, measureMs: 3000, drainMs: 1000, idle: 2000, idleWarm: 200, settleMs: 1000, wireMessages: 20, keepaliveExchanges: 3, lpExchanges: 1 },
 };
 
 export function paramsFor(isQuick: boolean): Params {

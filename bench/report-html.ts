@@ -149,6 +149,33 @@ function sections(r: BenchResults): string[] {
       percentilePlot('messaging send→deliver latency with and without the group pushes', messaging),
     );
   }
+  if (r.s12) {
+    const s12 = r.s12;
+    const names = { ws: 'WebSocket', longpoll: 'long-poll', mqtt311: 'MQTT 3.1.1', mqtt5: 'MQTT 5' } as const;
+    const color = (t: keyof typeof names): string => (t === 'ws' ? colors.baseline : t === 'longpoll' ? colors.alt : colors.ours);
+    const bars = <T>(runs: { ws: T | null; mqtt311: T | null; mqtt5: T | null }, value: (t: T) => number): Bar[] =>
+      (['ws', 'mqtt311', 'mqtt5'] as const).flatMap((t) => {
+        const run = runs[t];
+        return run ? [{ label: names[t], value: value(run), color: color(t) }] : [];
+      });
+    const ws = s12.traffic.ws?.cpuUsPerDelivery;
+    const wsRss = s12.idle.ws?.rssPerSession;
+    out.push(
+      `<h2>S12 MQTT against WebSocket (our server; open loop @ ${s12.rate.toLocaleString('en-US')}/s)</h2>`,
+      barChart('RSS per idle session', 'KB', bars(s12.idle, (d) => d.rssPerSession / 1024), wsRss ? { value: wsRss / 1024, label: 'target: WebSocket' } : undefined),
+      barChart('server CPU per delivered message', 'µs', bars(s12.traffic, (d) => d.cpuUsPerDelivery), ws ? { value: 1.2 * ws, label: 'target 1.2x WebSocket' } : undefined),
+      barChart(
+        'bytes per message on the client sockets (SEND, ACK, DELIVER and their acks)',
+        'B',
+        s12.wire.map((m) => ({ label: names[m.transport], value: m.senderWritten + m.senderRead + m.receiverWritten + m.receiverRead, color: color(m.transport) })),
+      ),
+      barChart(
+        'bytes of one keep-alive exchange (×60/h at MQTT keep-alive 60 s, ×144/h for a 25 s ping or poll)',
+        'B',
+        s12.keepalive.map((k) => ({ label: names[k.transport], value: k.written + k.read, color: color(k.transport) })),
+      ),
+    );
+  }
   if (r.profiles.length) {
     out.push('<h2>Server CPU profiles</h2>');
     for (const p of r.profiles) {

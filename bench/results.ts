@@ -5,7 +5,9 @@
  */
 import type { HistogramData, Percentiles } from './histogram';
 import type { FloorResult } from './image-floor';
+import type { Transport } from './ipc';
 import type { ImageRunResult } from './lg-images';
+import type { EncodedFrame, KeepaliveBytes, MessageBytes } from './lg-wire';
 import type { FloorRun } from './push-floor';
 import type { ProfileSummary } from './profile';
 
@@ -123,9 +125,9 @@ export interface LoopDelay {
   meanMs: number;
 }
 
-/** S8: idle sessions of one transport on a fresh server, measured as S1 measures connections. */
+/** S8, S12: idle sessions of one transport on a fresh server, measured as S1 measures connections. */
 export interface IdleRun {
-  transport: 'ws' | 'longpoll';
+  transport: Transport;
   sessions: number;
   failed: number;
   /** Sessions opened between the two measurements (all but the warm-up). */
@@ -149,6 +151,21 @@ export interface TransportRuns {
   longpoll: PhaseRun | null;
   idleWs: IdleRun | null;
   idleLongpoll: IdleRun | null;
+}
+
+/** S12: MQTT against WebSocket on our server (long-poll too, for the bytes on the wire). */
+export interface MqttRuns {
+  rate: number;
+  /** (a) idle sessions of each transport, a fresh server each (MQTT: the protocol CONNECT done). */
+  idle: { ws: IdleRun | null; mqtt311: IdleRun | null; mqtt5: IdleRun | null };
+  /** (b) the same open-loop 1:1 traffic over each transport, a fresh server each (MQTT at QoS 1). */
+  traffic: { ws: PhaseRun | null; mqtt311: PhaseRun | null; mqtt5: PhaseRun | null };
+  /** (c) bytes per message per transport, on the client sockets. */
+  wire: MessageBytes[];
+  /** (c) bytes of one keep-alive exchange per transport, on the client socket. */
+  keepalive: KeepaliveBytes[];
+  /** (d) typical frames as JSON, MessagePack and CBOR. */
+  encodings: EncodedFrame[];
 }
 
 /** S9: images from upload to the recipient's screen, and messaging latency beside them. */
@@ -280,6 +297,7 @@ export interface BenchResults {
   s9?: ImagesRuns;
   s10?: PushRuns;
   s11?: Pair<DensityScaleRun>;
+  s12?: MqttRuns;
   errors: { scenario: string; message: string }[];
   profiles: ProfileSummary[];
 }

@@ -32,6 +32,7 @@ import { runS8 } from './scenarios/s8-longpoll';
 import { runS9 } from './scenarios/s9-images';
 import { runS10 } from './scenarios/s10-push';
 import { runS11 } from './scenarios/s11-density-scale';
+import { runS12 } from './scenarios/s12-mqtt';
 import { seed } from './seed';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -48,6 +49,7 @@ const scenarios: { id: string; title: string; run: (ctx: Ctx) => Promise<Row[]> 
   { id: 'S9', title: "images: upload to the recipient's screen, and messaging beside them", run: runS9 },
   { id: 'S10', title: 'push to offline devices: latency, fan-out, retraction', run: runS10 },
   { id: 'S11', title: 'density at scale: idle connections over several shard processes, heartbeat CPU', run: runS11 },
+  { id: 'S12', title: 'MQTT against WebSocket: idle memory, CPU per message, bytes on the wire, encodings', run: runS12 },
 ];
 
 interface Args {

@@ -73,7 +73,7 @@ export async function seedPairs(dbFile: string, from: number, count: number, syn
 }
 
 export async function seed(dbFile: string, p: Params): Promise<Seeded> {
-  const userCount = Math.max(p.s1.connections, 2 * p.s2.pairs, 2 * p.s3.pairs, p.s4.members, 2 * p.s8.pairs, p.s8.idleWarm + p.s8.idle, 2 * (p.s9.pairs + p.s9.uploaders));
+  const userCount = Math.max(p.s1.connections, 2 * p.s2.pairs, 2 * p.s3.pairs, p.s4.members, 2 * p.s8.pairs, p.s8.idleWarm + p.s8.idle, 2 * (p.s9.pairs + p.s9.uploaders), p.s12.idleWarm + p.s12.idle);
   const out: Seeded = {
     users: Array.from({ length: userCount + (userCount % 2) }, (_, i) => benchUser(i)),
     pairConvs: [],

@@ -20,6 +20,8 @@ export interface Target {
   wsUrl: string;
   /** http://host:port of ours (for /healthz); null for the baseline. */
   http: string | null;
+  /** mqtt://host:port of ours' MQTT listener (S12); null for the baseline, which speaks no MQTT. */
+  mqttUrl: string | null;
   /** Full GC, then heap used in bytes (ours: /metrics nodejs_heap_size_used_bytes). */
   gcAndHeap(): Promise<number>;
   /** A value from ours' /metrics (sum over label sets), or null for the baseline. */
@@ -90,6 +92,9 @@ process.on('exit', () => {
 
 export async function startOurs(opts: OursOptions): Promise<Target> {
   const port = await freePort();
+  // Set in every scenario: the listener's default (1883) is one port for the whole machine,
+  // and another bench or test holding it would stop the server at start.
+  const mqttPort = await freePort();
   const inspectPort = opts.inspect ? await freePort() : 0;
   const main = opts.main ?? path.join(__dirname, '..', 'src', 'main.js');
   // Node flags go on the command line: Node 20 refuses --cpu-prof in NODE_OPTIONS.
@@ -108,8 +113,7 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
       ...callerEnv,
       NODE_OPTIONS: '',
       PORT: String(port),
-      // Several servers run side by side (S7, S11): MQTT on any free port unless a scenario names one.
-      MQTT_PORT: callerEnv.MQTT_PORT ?? '0',
+      MQTT_PORT: String(mqttPort),
       HOST: '127.0.0.1',
       DATA_DIR: opts.dataDir,
       JWT_SECRET: opts.secret,
@@ -157,6 +161,7 @@ export async function startOurs(opts: OursOptions): Promise<Target> {
     pid: child.pid as number,
     http,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     async gcAndHeap() {
       if (opts.inspect) await collectGarbage(inspectPort);
       return metric('nodejs_heap_size_used_bytes');
@@ -193,6 +198,7 @@ export async function startBaseline(pingMs = 0): Promise<Target> {
     kind: 'baseline',
     pid: child.pid as number,
     http: null,
+    mqttUrl: null,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     async gcAndHeap() {
       const done = next('gc-done');

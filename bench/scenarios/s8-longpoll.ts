@@ -10,93 +10,11 @@
  * past a warm-up). No target: INFO rows, "ours" = long-poll, "baseline" = WebSocket, so
  * the ratio column is long-poll / WebSocket.
  */
-import { sleep } from '../clock';
-import { deal, liveSpec, startTarget, type Ctx } from '../context';
-import { chargeUndelivered, runPhase, type PlanShape } from '../phase';
-import { Progress } from '../progress';
-import { openFds, rssBytes } from '../procstat';
-import { row, type IdleRun, type PhaseRun, type Row, type TransportRuns } from '../results';
-
-type Transport = 'ws' | 'longpoll';
+import type { Ctx } from '../context';
+import { row, type PhaseRun, type Row, type TransportRuns } from '../results';
+import { idleSessions, transportTraffic } from '../transports';
 
 const KB = 1024;
-
-function name(t: Transport): string {
-  return t === 'ws' ? 'WebSocket' : 'long-poll';
-}
-
-async function traffic(ctx: Ctx, transport: Transport): Promise<PhaseRun> {
-  const p = ctx.params.s8;
-  const { pool } = ctx;
-  const specs = Array.from({ length: 2 * p.pairs }, (_, i) => liveSpec(ctx, i));
-  const { lists } = deal(specs, p.loadgens);
-  const target = await startTarget(ctx, 'ours', `S8-${transport}`);
-  try {
-    const url = transport === 'ws' ? target.wsUrl : (target.http as string);
-    const connected = await pool.connect({ url, transport, secret: ctx.secret, concurrency: 100, startAt: 0 }, lists, new Progress(`S8 ${name(transport)} connecting`));
-    const failed = connected.reduce((n, r) => n + r.failed, 0);
-    if (failed > 0) throw new Error(`S8 ${name(transport)}: ${failed} sessions failed to connect: ${JSON.stringify(connected.map((r) => r.failures))}`);
-    const shapes: PlanShape[] = lists.map((clients) => ({
-      mode: 'open',
-      senders: clients.map((c, index) => ({ client: index, conv: Object.keys(c.convs)[0] })),
-      window: 0,
-      rate: p.rate / lists.length,
-      bodyChars: ctx.params.bodyChars,
-      sampleEvery: 1,
-    }));
-    const run = await runPhase(ctx, target, `S8 ${name(transport)} @ ${p.rate.toLocaleString('en-US')}/s`, shapes, p);
-    await pool.closeAll();
-    // 1:1: every send of the window owes exactly one DELIVER.
-    return chargeUndelivered(run, run.sentInWindow, p.drainMs);
-  } finally {
-    await target.stop();
-  }
-}
-
-async function idle(ctx: Ctx, transport: Transport): Promise<IdleRun> {
-  const p = ctx.params.s8;
-  const { pool } = ctx;
-  const specs = Array.from({ length: p.idleWarm + p.idle }, (_, i) => liveSpec(ctx, i));
-  const target = await startTarget(ctx, 'ours', `S8-idle-${transport}`, { inspect: true });
-  try {
-    const url = transport === 'ws' ? target.wsUrl : (target.http as string);
-    const shared = { url, transport, secret: ctx.secret, concurrency: 100, startAt: 0 };
-    const warm = await pool.connect(shared, deal(specs.slice(0, p.idleWarm), pool.size).lists, new Progress(`S8 idle ${name(transport)} warm-up`));
-    // As long after the warm-up as after the measured sessions: the warm sessions' send
-    // sockets (CONNECT) are past the server's keep-alive timeout in both readings.
-    await sleep(p.settleMs);
-    const heapBefore = await target.gcAndHeap();
-    const rssBefore = rssBytes(target.pid);
-    const fdsBefore = openFds(target.pid);
-    const rest = await pool.connect(shared, deal(specs.slice(p.idleWarm), pool.size).lists, new Progress(`S8 idle ${name(transport)} sessions`));
-    await sleep(p.settleMs);
-    const heapAfter = await target.gcAndHeap();
-    const rssAfter = rssBytes(target.pid);
-    const fdsAfter = openFds(target.pid);
-    const all = [...warm, ...rest];
-    const failed = all.reduce((n, r) => n + r.failed, 0);
-    if (failed > 0) console.log(`  S8 idle ${name(transport)}: ${failed} sessions failed: ${JSON.stringify(all.map((r) => r.failures))}`);
-    const measured = rest.reduce((n, r) => n + r.connected, 0);
-    const serverSessions = await target.metric('chat_connections');
-    await pool.closeAll();
-    return {
-      transport,
-      sessions: all.reduce((n, r) => n + r.connected, 0),
-      failed,
-      measured,
-      rssBefore,
-      rssAfter,
-      heapBefore,
-      heapAfter,
-      rssPerSession: measured > 0 ? (rssAfter - rssBefore) / measured : 0,
-      heapPerSession: measured > 0 ? (heapAfter - heapBefore) / measured : 0,
-      fdsPerSession: measured > 0 ? (fdsAfter - fdsBefore) / measured : 0,
-      serverSessions,
-    };
-  } finally {
-    await target.stop();
-  }
-}
 
 function info(...args: Parameters<typeof row>): Row {
   return { ...row(...args), info: true };
@@ -106,10 +24,10 @@ export async function runS8(ctx: Ctx): Promise<Row[]> {
   const p = ctx.params.s8;
   const data: TransportRuns = { rate: p.rate, ws: null, longpoll: null, idleWs: null, idleLongpoll: null };
   ctx.results.s8 = data;
-  data.ws = await traffic(ctx, 'ws');
-  data.longpoll = await traffic(ctx, 'longpoll');
-  data.idleWs = await idle(ctx, 'ws');
-  data.idleLongpoll = await idle(ctx, 'longpoll');
+  data.ws = await transportTraffic(ctx, 'ws', p, 'S8-ws');
+  data.longpoll = await transportTraffic(ctx, 'longpoll', p, 'S8-longpoll');
+  data.idleWs = await idleSessions(ctx, 'ws', p, 'S8-idle-ws');
+  data.idleLongpoll = await idleSessions(ctx, 'longpoll', p, 'S8-idle-longpoll');
   const l = data.longpoll;
   const w = data.ws;
   const r = `@ ${p.rate.toLocaleString('en-US')}/s`;

@@ -134,12 +134,15 @@ export class MqttConnection implements Carrier {
   private receiveMax = 65_535;
   private waiting: Buffer[] | null = null;
   private waitingBytes = 0;
+  /** PUBACKs not yet written: [packet id, reason code] pairs, oldest first (see acknowledge). */
+  private acks: number[] | null = null;
   /** MQTT 5: the client's largest packet (0: no limit). */
   private clientMaxPacket = 0;
   /** Packets that arrived while the CONNECT was being checked, handled after its CONNACK. */
   private early: Packet[] | null = null;
   session: Session | null = null;
-  private readonly parser: Parser;
+  /** The parser, only while it holds part of a packet (see Parsers). */
+  private parser: Parser | null = null;
 
   constructor(
     private readonly stream: Duplex,
@@ -151,12 +154,8 @@ export class MqttConnection implements Carrier {
     private readonly host: MqttHost,
     private readonly settings: MqttSettings,
   ) {
-    this.parser = mqttPacket.parser({ protocolVersion: 4 });
     // Module-level listeners find the connection through a symbol: no closures per connection.
-    (this.parser as Linked)[kConnection] = this;
     (stream as Linked)[kConnection] = this;
-    this.parser.on('packet', onParsedPacket);
-    this.parser.on('error', onParseError);
     stream.on('data', onStreamData);
     stream.on('close', onStreamClose);
     stream.on('error', onStreamError);
@@ -178,10 +177,16 @@ export class MqttConnection implements Carrier {
   onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
     if (this.session) this.session.alive = true;
-    this.parser.parse(chunk);
+    const parser = this.parser ?? parsers.take();
+    const state = parser as unknown as ParserState;
+    (parser as Linked)[kConnection] = this;
+    // The parser reads MQTT 5 properties only once told the connection speaks 5.
+    state.settings = this.version === 5 ? v5 : v4;
+    parser.parse(chunk);
+    this.parser = parsers.keepOrReturn(parser);
     // The length is known before the payload is buffered: refuse a huge packet now, not
     // after reading all of it.
-    const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
+    const length = state.packet.length;
     if (length > this.settings.maxPacketBytes && this.phase !== 'closed') {
       // 1009 as on /ws (a frame over the hard cap): the close notice, then DISCONNECT 0x95.
       if (this.session && this.phase === 'open') this.session.close(CloseCode.tooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
@@ -243,8 +248,6 @@ export class MqttConnection implements Carrier {
       this.refuseConnect(Return311.badVersion, Reason.protocolError, 'MQTT 3.1.1 or 5 only');
       return;
     }
-    // The parser reads MQTT 5 properties only once told the connection speaks 5.
-    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = this.version;
     if (!this.admitted.ok) {
       const r = this.admitted.refusal;
       this.refuseConnect(Return311.serverUnavailable, r.status === 429 ? Reason.connectionRateExceeded : Reason.serverUnavailable, r.message);
@@ -329,9 +332,7 @@ export class MqttConnection implements Carrier {
       return;
     }
     const allowed = packet.topic === upTopic;
-    if (packet.qos === 1) {
-      this.write({ cmd: 'puback', messageId: packet.messageId, ...(this.version === 5 && !allowed ? { reasonCode: Reason.notAuthorized } : {}) } as Packet);
-    }
+    if (packet.qos === 1) this.acknowledge(packet.messageId ?? 0, allowed ? Reason.success : Reason.notAuthorized);
     if (!allowed) {
       this.host.refuse(session, new ProtocolError('forbidden', `frames are published to "${upTopic}" only`), null);
       return;
@@ -374,7 +375,9 @@ export class MqttConnection implements Carrier {
     if (frame.device_id !== undefined && frame.device_id !== this.deviceId) {
       return new ProtocolError('bad_request', "CONNECT: device_id differs from the MQTT CONNECT's client id");
     }
-    return Buffer.from(JSON.stringify({ ...frame, token: this.token, device_id: this.deviceId }));
+    const filled = Buffer.from(JSON.stringify({ ...frame, token: this.token, device_id: this.deviceId }));
+    this.token = ''; // a session has one CONNECT: an idle connection need not keep the token
+    return filled;
   }
 
   private onSubscribe(packet: ISubscribePacket): void {
@@ -424,8 +427,38 @@ export class MqttConnection implements Carrier {
     this.publish(frame, qos);
   }
 
+  /**
+   * Queues a PUBACK: it goes out with the next frame written to this connection (most often
+   * the ACK of the SEND it acknowledges, a few ms later) or after pubackDelayMs, saving a
+   * write of its own per message. PUBACKs keep the order of their PUBLISHes (MQTT-4.6.0-2).
+   */
+  private acknowledge(messageId: number, reason: number): void {
+    if (this.acks === null) {
+      this.acks = [];
+      acksDue.add(this);
+      acksDue.schedule();
+    }
+    this.acks.push(messageId, reason);
+  }
+
+  /** Writes the queued PUBACKs (called before any frame, and by the delay's timer). */
+  flushAcks(): void {
+    const acks = this.acks;
+    if (acks === null) return;
+    this.acks = null;
+    acksDue.delete(this);
+    if (this.phase !== 'open') return;
+    // One write for all of them (nested corks are counted: inside a batch this flushes nothing).
+    this._socket?.cork();
+    for (let i = 0; i < acks.length; i += 2) {
+      this.write({ cmd: 'puback', messageId: acks[i], ...(this.version === 5 && acks[i + 1] !== Reason.success ? { reasonCode: acks[i + 1] } : {}) } as Packet);
+    }
+    this._socket?.uncork();
+  }
+
   private publish(frame: Buffer, qos: 0 | 1, topic = this.topic): void {
     if (this.stream.destroyed) return;
+    if (this.acks !== null) this.flushAcks();
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
     if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
       // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
@@ -507,12 +540,80 @@ export class MqttConnection implements Carrier {
   onClose(): void {
     this.phase = 'closed';
     this.settings.sessions.dec();
-    this.parser.removeAllListeners();
+    this.parser = null;
+    this.acks = null;
+    acksDue.delete(this);
     if (this.session) this.host.closed(this.session);
   }
 }
 
 const kConnection = Symbol('mqtt connection');
+
+/** What of mqtt-packet's Parser (parser.js) the pool relies on: its buffer, state and settings. */
+interface ParserState {
+  _list: { length: number };
+  _stateCounter: number;
+  packet: { length: number };
+  settings: { protocolVersion: number };
+}
+
+const v4 = { protocolVersion: 4 };
+const v5 = { protocolVersion: 5 };
+
+/**
+ * Parsers shared by all connections. mqtt-packet's parser is ~1.6 KB of heap (an emitter,
+ * a buffer list, its state), more than the rest of an idle connection: a connection borrows
+ * one for each chunk it reads and keeps it only while a packet is cut across chunks. Between
+ * packets (nothing buffered, state back at the header) a parser holds nothing of anyone.
+ */
+class Parsers {
+  private spare: Parser | null = null;
+
+  take(): Parser {
+    const parser = this.spare ?? newParser();
+    this.spare = null;
+    return parser;
+  }
+
+  /** The parser back when it holds nothing (null), else the parser for its connection to keep. */
+  keepOrReturn(parser: Parser): Parser | null {
+    const state = parser as unknown as ParserState;
+    if (state._list.length > 0 || state._stateCounter !== 0) return parser;
+    (parser as Linked)[kConnection] = undefined;
+    this.spare ??= parser;
+    return null;
+  }
+}
+
+function newParser(): Parser {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  parser.on('packet', onParsedPacket);
+  parser.on('error', onParseError);
+  return parser;
+}
+
+const parsers = new Parsers();
+
+/** How long a PUBACK waits for a frame to ride with before it goes alone. */
+const pubackDelayMs = 10;
+
+/** Connections with PUBACKs queued, flushed together by one timer (no timer per connection). */
+class DueAcks extends Set<MqttConnection> {
+  private timer: NodeJS.Timeout | null = null;
+
+  schedule(): void {
+    if (this.timer !== null) return;
+    this.timer = setTimeout(this.flush, pubackDelayMs);
+    this.timer.unref();
+  }
+
+  private readonly flush = (): void => {
+    this.timer = null;
+    for (const connection of [...this]) connection.flushAcks();
+  };
+}
+
+const acksDue = new DueAcks();
 type Linked = { [kConnection]?: MqttConnection };
 
 // `this` is the parser or the stream the listener was added to.
