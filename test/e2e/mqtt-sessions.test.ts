@@ -32,7 +32,7 @@ async function events(c: string, user: TestUser = alice): Promise<{ seq: number;
 
 describe('QoS 1 after a dropped connection', () => {
   test('a SEND in flight when the connection drops is resent by the client library on reconnect: ACK duplicate, one event', async () => {
-    const c = await createConversation(server.url, alice, 'direct', [bob]);
+    const c = await createConversation(server.url, alice, 'group', [bob], 'resend');
     const { client } = await stock(mqttUrl, { clientId: fresh('resend'), password: alice.token, protocolVersion: 5 });
     const got = collect(client);
     // Reads nothing from here on: the PUBACKs and the ACK stay unread, so the library
@@ -57,7 +57,7 @@ describe('QoS 1 after a dropped connection', () => {
   });
 
   test('a PUBLISH resent with DUP by hand after a reconnect gets the original ACK, duplicate: true', async () => {
-    const c = await createConversation(server.url, alice, 'direct', [bob]);
+    const c = await createConversation(server.url, alice, 'group', [bob], 'dup');
     const device = fresh('dup');
     const first = await RawMqtt.session(mqttUrl, 5, alice.token, device);
     const cmid = fresh('dup');
@@ -74,7 +74,7 @@ describe('QoS 1 after a dropped connection', () => {
   });
 
   test('a DELIVER not PUBACKed before the drop is not redelivered by MQTT; CONNECT sync replays it once', async () => {
-    const c = await createConversation(server.url, alice, 'direct', [bob]);
+    const c = await createConversation(server.url, alice, 'group', [bob], 'replay');
     const device = fresh('replay');
     const first = await RawMqtt.session(mqttUrl, 5, bob.token, device);
     const a = await TestSocket.connect(server.wsUrl, alice.token, fresh('alice'), undefined, 'websocket');

@@ -335,13 +335,13 @@ describe.each([5, 4] as MqttVersion[])('topics (protocol level %i)', (version) =
   });
 
   test('a QoS 2 PUBLISH is refused: the connection closes (5: DISCONNECT QoS not supported), nothing processed', async () => {
-    const c = await createConversation(server.url, alice, 'direct', [bob]);
     const { raw } = await RawMqtt.session(mqttUrl, version, alice.token, fresh('qos2'));
-    raw.publish({ type: 'SEND', client_msg_id: fresh('qos2'), conv_id: c, body: 'exactly once?' }, { qos: 2 });
+    const before = (await events(conv)).length;
+    raw.publish({ type: 'SEND', client_msg_id: fresh('qos2'), conv_id: conv, body: 'exactly once?' }, { qos: 2 });
     if (v5) expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x9b });
     expect(await raw.closedWithin(3000)).toBe(true);
     expect(raw.packets.filter((p) => p.cmd === 'pubrec')).toEqual([]);
-    expect((await events(c)).map((e) => e.kind)).toEqual(['member_added']);
+    expect((await events(conv)).length).toBe(before);
   });
 
   test('refused PUBLISHes count toward the abuse limit: past 20, close 4002', async () => {
