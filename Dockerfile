@@ -20,7 +20,8 @@ COPY package.json ./
 COPY scripts/healthcheck.js ./scripts/
 RUN mkdir -p /data && chown node:node /data
 USER node
-EXPOSE 8080
+# HTTP (REST, /ws, /lp, MQTT over WebSocket at /mqtt) and MQTT over TCP (MQTT_PORT's default).
+EXPOSE 8080 1883
 VOLUME ["/data"]
 STOPSIGNAL SIGTERM
 # Liveness: /healthz answers while the process serves. Not /readyz: a shard whose store is

@@ -2,8 +2,8 @@
  * ChatClient: one device's real-time session over the wire protocol (docs/protocol.md),
  * with the sync state, outbox, unread counts and reconnects an app needs.
  * This file is the app-facing surface; the connection lifecycle is in connection.ts,
- * incoming frames in dispatch.ts. The frames ride a WebSocket or the long-poll carrier
- * (`transport`, see transport.ts); everything above the carrier is shared. All state
+ * incoming frames in dispatch.ts. The frames ride a WebSocket, the long-poll carrier or
+ * MQTT (`transport`, see transport.ts); everything above the carrier is shared. All state
  * lives in the instance; nothing is global.
  */
 import type { Attachment, ClientFrame, InboxRow, SendFrame, SyncState, TypingState } from '../protocol/frames';

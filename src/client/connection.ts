@@ -9,6 +9,7 @@ import { backoffDelay, tryLaterDelay } from './backoff';
 import type { Emit } from './emitter';
 import { ClientClosedError } from './errors';
 import { LongPollSocket } from './longpoll';
+import { MqttSocket, mqttUrlFor } from './mqtt';
 import { OpenTimeoutSocket } from './open-timeout';
 import { Pinger } from './pinger';
 import { defaultWebSocket, OPEN, wsUrlFor, type WebSocketConstructor, type WebSocketLike } from './socket';
@@ -50,6 +51,8 @@ export class Connection {
   private WS: WebSocketConstructor | undefined;
   private readonly policy: TransportPolicy;
   private readonly wsUrl: string;
+  /** Derived at the first MQTT attempt, so a `baseUrl` a URL parser refuses fails only there. */
+  private mqttUrl: string | undefined;
   private token: string;
   private ws: WebSocketLike | null = null;
   private currentStatus: ChatStatus = 'idle';
@@ -72,6 +75,7 @@ export class Connection {
     // Only 'websocket' cannot do without one, so only it fails here, as it always did.
     this.WS = deps.opts.WebSocketImpl ?? (this.policy.mode === 'websocket' ? defaultWebSocket() : undefined);
     this.wsUrl = deps.opts.wsUrl ?? wsUrlFor(deps.opts.baseUrl);
+    this.mqttUrl = deps.opts.mqttUrl;
     this.pinger = new Pinger(
       () => this.write({ type: 'PING' }),
       () => this.drop('ping timeout'),
@@ -211,8 +215,17 @@ export class Connection {
   /** Builds the carrier of one connection; throws when it cannot even start. */
   private carrier(via: ChatTransport): WebSocketLike {
     if (via === 'longpoll') return new LongPollSocket(this.opts.baseUrl, { fetch: this.opts.fetch });
+    if (via === 'mqtt') {
+      this.mqttUrl ??= mqttUrlFor(this.opts.baseUrl);
+      const { deviceId, mqttProtocolVersion: protocolVersion, mqttKeepaliveS: keepaliveS } = this.opts;
+      return this.openDeadline(new MqttSocket(this.mqttUrl, { token: this.token, deviceId, protocolVersion, keepaliveS }));
+    }
     this.WS ??= defaultWebSocket();
-    const ws = new this.WS(this.wsUrl);
+    return this.openDeadline(new this.WS(this.wsUrl));
+  }
+
+  /** A socket still connecting, under the `wsOpenTimeoutMs` deadline. */
+  private openDeadline(ws: WebSocketLike): WebSocketLike {
     const timeoutMs = this.opts.wsOpenTimeoutMs ?? defaultWsOpenTimeoutMs;
     return timeoutMs > 0 ? new OpenTimeoutSocket(ws, timeoutMs) : ws;
   }

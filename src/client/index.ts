@@ -53,6 +53,7 @@ export { Emitter, type EventMap, type Listener } from './emitter';
 export { backoffDelay, tryLaterDelay, type BackoffOptions } from './backoff';
 export type { WebSocketLike, WebSocketConstructor, MessageEventLike, CloseEventLike } from './socket';
 export { LongPollSocket, type LongPollOptions } from './longpoll';
+export { MqttSocket, type MqttOptions, type MqttConnect, type MqttConnectOptions, type MqttClientLike, type MqttDisconnectPacket, type MqttPacket } from './mqtt';
 export type { Attachment, AttachmentKind, AttachmentVariant, ConvEvent, EventKind, InboxRow, LinkPreview, SyncState, TypingState, PresenceState, ReceiptKind } from '../protocol/frames';
 export { MUTED_FOREVER } from '../protocol/frames';
 export type { ErrorCode } from '../protocol/errors';

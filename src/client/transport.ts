@@ -10,7 +10,8 @@ export const retryWebSocketAfterConnects = 3;
 export const retryWebSocketAfterMs = 5 * 60_000;
 
 /**
- * 'websocket' and 'longpoll' always answer themselves. 'auto' answers WebSocket until a
+ * 'websocket', 'longpoll' and 'mqtt' always answer themselves ('auto' never picks MQTT:
+ * it needs a port or path of its own, so it is opt-in). 'auto' answers WebSocket until a
  * WebSocket fails before opening and the long-poll attempt that replaces it reaches
  * CONNACK; from then on reconnects use long-poll, until `retryWebSocketAfterConnects`
  * long-poll sessions or `retryWebSocketAfterMs` have passed, when WebSocket is tried once

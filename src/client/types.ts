@@ -16,11 +16,12 @@ export interface ChatClientOptions {
   deviceId: string;
   /** The sync state persisted from a previous run (`client.state`). */
   state?: SyncState;
-  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. Not needed with `transport: 'longpoll'`. */
+  /** Defaults to `globalThis.WebSocket`; in Node pass `ws`'s `WebSocket`. Not needed with `transport: 'longpoll'` or `'mqtt'`. */
   WebSocketImpl?: WebSocketConstructor;
   /**
    * How frames travel. `'websocket'`: only the socket at `wsUrl`. `'longpoll'`: only HTTP
-   * long-poll under `/lp` (docs/client-sdk.md). `'auto'` (default): WebSocket first; when a
+   * long-poll under `/lp` (docs/client-sdk.md). `'mqtt'`: only MQTT at `mqttUrl`, through
+   * the `mqtt` package, loaded on first use. `'auto'` (default): WebSocket first; when a
    * socket fails before it opens, that attempt continues over long-poll at once and later
    * reconnects stay on long-poll for a while before WebSocket is tried again.
    */
@@ -28,10 +29,21 @@ export interface ChatClientOptions {
   /**
    * A WebSocket not open this long after it was created is abandoned (an upgrade a proxy
    * swallows never fails by itself): under `'auto'` the attempt continues over long-poll
-   * at once, under `'websocket'` it is a failed attempt (close 1006, backoff). Default
-   * 5000; 0 waits forever.
+   * at once, under `'websocket'` it is a failed attempt (close 1006, backoff). Bounds an
+   * MQTT connection's wait for its MQTT CONNACK the same way. Default 5000; 0 waits forever.
    */
   wsOpenTimeoutMs?: number;
+  /**
+   * The MQTT server of `transport: 'mqtt'`: `mqtt://` or `mqtts://` (TCP, Node only), `ws://`
+   * or `wss://` (MQTT over WebSocket, `/mqtt` on the HTTP port). Default: in Node
+   * `mqtt://<baseUrl's host>:1883` (`mqtts://…:8883` for an https `baseUrl`), elsewhere
+   * `ws(s)://<baseUrl's host>/mqtt`.
+   */
+  mqttUrl?: string;
+  /** MQTT protocol version of `transport: 'mqtt'`: 5 (default) or 4 (3.1.1). */
+  mqttProtocolVersion?: 4 | 5;
+  /** MQTT keep-alive of `transport: 'mqtt'` (seconds): the client pings when idle this long, and the server drops a connection silent for 1.5 times it. Default 60. */
+  mqttKeepaliveS?: number;
   /**
    * Unacknowledged frames persisted from a previous run (`client.pendingFrames()`, oldest
    * first). Queued at once and sent after the first CONNACK like any pending frame; the
@@ -54,10 +66,10 @@ export interface ChatClientOptions {
 }
 
 /** The `transport` option: which carriers a ChatClient may use. */
-export type ChatTransportOption = 'auto' | 'websocket' | 'longpoll';
+export type ChatTransportOption = 'auto' | 'websocket' | 'longpoll' | 'mqtt';
 
 /** The carrier of one connection. */
-export type ChatTransport = 'websocket' | 'longpoll';
+export type ChatTransport = 'websocket' | 'longpoll' | 'mqtt';
 
 /** What CONNACK told about the session. */
 export interface ConnectedInfo {

@@ -12,7 +12,8 @@ import ts from 'typescript';
 import { repoRoot } from './markdown';
 
 const sdkDir = join(repoRoot, 'sdk');
-const pkg = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown>; dependencies?: object };
+const pkg = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown>; dependencies?: Record<string, string> };
+const rootPkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 let consumer: string;
 
 function files(dir: string): string[] {
@@ -33,9 +34,15 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(consumer, { recursive: true, force: true }));
 
-test('the package has no dependencies and one entry point with types', () => {
-  expect(pkg.dependencies).toBeUndefined();
+test('the package depends on mqtt alone (the version this repository tests) and has one entry point with types', () => {
+  expect(pkg.dependencies).toEqual({ mqtt: rootPkg.dependencies.mqtt });
   expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json']);
+});
+
+test('mqtt stays a dynamic import in the build, so bundlers leave it to a lazy chunk', () => {
+  const built = files(join(sdkDir, 'dist')).filter((f) => f.endsWith('.js'));
+  const mentions = built.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/(import|require)\s*\(\s*['"]mqtt['"]\s*\)/g)].map((m) => `${relative(sdkDir, f)}: ${m[0]}`));
+  expect(mentions).toEqual(["dist/client/mqtt.js: import('mqtt')"]);
 });
 
 test('it holds the SDK and the pure protocol files only', () => {

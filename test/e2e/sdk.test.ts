@@ -1,15 +1,19 @@
 /**
  * The client SDK against the real server: saved sync state, resend after reconnect, dedup,
- * unread. Runs over WebSocket, or over long-poll with E2E_TRANSPORT=longpoll (jest project
- * e2e-longpoll); test/e2e/sdk-transport.test.ts mixes the two and covers the fallback.
+ * unread. Runs over WebSocket, over long-poll with E2E_TRANSPORT=longpoll (jest project
+ * e2e-longpoll) or over MQTT with E2E_TRANSPORT=mqtt (e2e-mqtt);
+ * test/e2e/sdk-transport.test.ts mixes the first two and covers the fallback,
+ * test/e2e/sdk-mqtt.test.ts mixes MQTT and WebSocket.
  */
 import WebSocket from 'ws';
-import { ChatClient, RestClient, type ChatClientOptions, type OutboxFrame, type SendResult } from '../../src/client';
+import { ChatClient, RestClient, type ChatClientOptions, type ChatTransport, type OutboxFrame, type SendResult } from '../../src/client';
 import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
 import { breakableNet, until, type Net } from './sdk-net';
 
 const longPoll = process.env.E2E_TRANSPORT === 'longpoll';
+const mqtt = process.env.E2E_TRANSPORT === 'mqtt';
+const transport: ChatTransport = longPoll ? 'longpoll' : mqtt ? 'mqtt' : 'websocket';
 
 let server: TestServer;
 let alice: TestUser;
@@ -36,6 +40,7 @@ function client(user: TestUser, deviceId: string, state?: ChatClient['state'], o
     reconnect: { minDelayMs: 20, maxDelayMs: 100 },
     fetch: net.fetch,
     ...(longPoll ? { transport: 'longpoll' as const } : {}),
+    ...(mqtt ? { transport: 'mqtt' as const, mqttUrl: server.mqttUrl ?? undefined } : {}),
     ...opts,
   });
   nets.set(c, net);
@@ -44,6 +49,12 @@ function client(user: TestUser, deviceId: string, state?: ChatClient['state'], o
 
 /** Drops the client's connection as a network failure would: the socket is terminated, or long-poll's requests fail until the client notices. */
 function dropConnection(c: ChatClient): void {
+  if (mqtt) {
+    // The MQTT carrier (src/client/mqtt.ts) inside the open-deadline wrapper holds the `mqtt` client, whose stream is the TCP socket.
+    const held = (c as unknown as { conn: { ws: { inner: { client: { stream: { destroy(): void } } | null } } | null } }).conn.ws;
+    held?.inner.client?.stream.destroy();
+    return;
+  }
   if (!longPoll) {
     // ChatClient's Connection (src/client/connection.ts) holds the socket inside its open-deadline wrapper (src/client/open-timeout.ts).
     const held = (c as unknown as { conn: { ws: { inner?: WebSocket } | null } }).conn.ws;
@@ -77,7 +88,7 @@ test('sends resend after a dropped connection and land exactly once; the peer dr
   a.connect();
   b.connect();
   await Promise.all([a.once('connected'), b.once('connected')]);
-  expect([a.transport, b.transport]).toEqual(longPoll ? ['longpoll', 'longpoll'] : ['websocket', 'websocket']);
+  expect([a.transport, b.transport]).toEqual([transport, transport]);
   const sends = [];
   for (let i = 0; i < 20; i++) {
     sends.push(a.send(conv, `sdk-${i}`));
