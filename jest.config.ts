@@ -4,8 +4,8 @@ import type { Config } from 'jest';
 // keeps the suite fast on a two-core machine.
 const transform: Config['transform'] = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
-/** The protocol suites that run a second time with every raw client on long-poll. */
-const longPollSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'protocol-limits', 'rich-*', 'sdk', 'idempotency', 'hardening', 'accounts'];
+/** The protocol suites that run again with every raw client (and the SDK) on long-poll, then on MQTT. */
+const carrierSuites = ['messaging', 'realtime', 'sync', 'protocol-errors', 'protocol-limits', 'rich-*', 'sdk', 'idempotency', 'hardening', 'accounts'];
 
 const config: Config = {
   testTimeout: 20000,
@@ -26,8 +26,17 @@ const config: Config = {
       displayName: 'e2e-longpoll',
       testEnvironment: 'node',
       roots: ['<rootDir>/test/e2e'],
-      testMatch: longPollSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
+      testMatch: carrierSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
       setupFiles: ['<rootDir>/test/e2e/transport-longpoll.ts'],
+      transform,
+    },
+    {
+      // The same wire protocol over MQTT, driven by the stock mqtt client (E2E_MQTT_VERSION=4: 3.1.1).
+      displayName: 'e2e-mqtt',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/e2e'],
+      testMatch: carrierSuites.map((name) => `<rootDir>/test/e2e/${name}.test.ts`),
+      setupFiles: ['<rootDir>/test/e2e/transport-mqtt.ts'],
       transform,
     },
   ],

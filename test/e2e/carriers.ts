@@ -1,13 +1,22 @@
 /**
  * The carriers of the e2e harness's raw protocol client (TestSocket in harness.ts): ws's
- * WebSocket, and the long-poll HTTP contract (docs/protocol.md, "Long-poll") spoken with
- * Node's fetch, written here apart from the SDK so that each checks the other.
+ * WebSocket, the long-poll HTTP contract (docs/protocol.md, "Long-poll") spoken with
+ * Node's fetch, and MQTT (docs/protocol.md, "MQTT") spoken by the stock `mqtt` client,
+ * written here apart from the SDK and the server so that each checks the other.
  */
+import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 
-/** Which carrier TestSocket uses: E2E_TRANSPORT=longpoll (jest project e2e-longpoll), else WebSocket. */
-export type Transport = 'websocket' | 'longpoll';
-export const transport: Transport = process.env.E2E_TRANSPORT === 'longpoll' ? 'longpoll' : 'websocket';
+/**
+ * Which carrier TestSocket uses: E2E_TRANSPORT=longpoll (jest project e2e-longpoll),
+ * E2E_TRANSPORT=mqtt (e2e-mqtt), else WebSocket.
+ */
+export type Transport = 'websocket' | 'longpoll' | 'mqtt';
+export const transport: Transport = process.env.E2E_TRANSPORT === 'longpoll' || process.env.E2E_TRANSPORT === 'mqtt' ? process.env.E2E_TRANSPORT : 'websocket';
+
+/** The MQTT protocol level of the harness's MQTT clients: E2E_MQTT_VERSION=4 for 3.1.1, else 5. */
+export type MqttVersion = 4 | 5;
+export const mqttVersion: MqttVersion = process.env.E2E_MQTT_VERSION === '4' ? 4 : 5;
 
 /** What TestSocket needs of a carrier: frames out as text, frames and the close in. */
 export interface ClientCarrier {
@@ -179,6 +188,141 @@ export class LongPollCarrier implements ClientCarrier {
     this.ended = true;
     this.abort.abort();
     this.onClose(code, reason);
+  }
+}
+
+/**
+ * The close code the harness reports for a refused MQTT CONNECT (the refusal comes as a
+ * CONNACK code, before any session exists), chosen to be the close code the same cause
+ * gets on /ws so that suites can assert one code whatever the carrier:
+ *
+ * | cause | MQTT 5 | 3.1.1 | reported close |
+ * |---|---|---|---|
+ * | bad user name or password (token missing, bad, signed out) | 0x86 | 4 | 4001 |
+ * | server unavailable (draining, engine down) | 0x88 | 3 | 1013 |
+ * | connection rate exceeded (opening limits) | 0x9F | 3 | 1013 |
+ * | client identifier not valid, wills, bad protocol level, anything else | 0x85, 0x83, ... | 2, 1 | 4002 |
+ */
+export function connackCloseCode(version: MqttVersion, code: number): number {
+  const table: Record<number, number> = version === 5 ? { 0x86: 4001, 0x88: 1013, 0x9f: 1013 } : { 4: 4001, 3: 1013 };
+  return table[code] ?? 4002;
+}
+
+/** The topic the server reads frames from. */
+export const mqttUpTopic = 'up';
+
+/** What an MQTT CONNECT needs of the protocol CONNECT that opens the session, or null. */
+function credentialsOf(text: string): { token: string; deviceId: string } | null {
+  try {
+    const frame = JSON.parse(text) as { type?: unknown; token?: unknown; device_id?: unknown };
+    if (frame.type === 'CONNECT' && typeof frame.token === 'string' && typeof frame.device_id === 'string') return { token: frame.token, deviceId: frame.device_id };
+  } catch {
+    // not JSON: no credentials
+  }
+  return null;
+}
+
+/**
+ * The MQTT mapping (docs/protocol.md, "MQTT") spoken by the stock `mqtt` client: the
+ * MQTT CONNECT is made at the first send(), which must be the protocol CONNECT with
+ * token and device_id (client id = device id, password = token); every frame is a QoS 1
+ * PUBLISH to `up`, in order; frames come on `down/<user>/<device>` and the close notice
+ * on its `/close`. A refused CONNACK is reported as a close, mapped by connackCloseCode;
+ * the TCP connection ending without a close notice is 1006. The harness never reconnects.
+ */
+export class MqttCarrier implements ClientCarrier {
+  onFrame: (text: string) => void = () => undefined;
+  onClose: (code: number, reason: string) => void = () => undefined;
+  /** The stock client, from the first send() on. */
+  client: MqttClient | null = null;
+  private connected = false;
+  /** Frames sent before the CONNACK, published in order once it comes. */
+  private readonly pending: string[] = [];
+  private refusal: { code: number; reason: string } | null = null;
+  private paused = false;
+  private closing = false;
+  private ended = false;
+
+  constructor(
+    readonly url: string,
+    readonly version: MqttVersion = mqttVersion,
+  ) {}
+
+  send(text: string): void {
+    if (this.ended) return;
+    if (this.client === null) this.start(text);
+    if (this.connected) this.publish(text);
+    else this.pending.push(text);
+  }
+
+  private start(first: string): void {
+    const creds = credentialsOf(first);
+    // The MQTT CONNECT carries the token: a test whose first frame is anything else has no
+    // MQTT equivalent and must be skipped on MQTT (its counterpart lives in mqtt.test.ts).
+    if (creds === null) throw new Error('MqttCarrier: the first frame must be a CONNECT with token and device_id');
+    const client = mqtt.connect(this.url, {
+      clientId: creds.deviceId,
+      username: 'e2e',
+      password: creds.token,
+      protocolVersion: this.version,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.connected = true;
+      if (this.paused) client.stream.pause();
+      for (const text of this.pending.splice(0)) this.publish(text);
+    });
+    client.on('message', (topic, payload) => {
+      if (this.ended) return;
+      if (!topic.endsWith('/close')) return this.onFrame(payload.toString('utf8'));
+      const notice = JSON.parse(payload.toString('utf8')) as { code: number; reason: string };
+      this.end(notice.code, notice.reason);
+    });
+    client.on('error', (err) => {
+      const code = (err as Error & { code?: unknown }).code;
+      if (!this.connected && typeof code === 'number') this.refusal = { code: connackCloseCode(this.version, code), reason: `CONNACK ${code}: ${err.message}` };
+    });
+    client.on('close', () => {
+      if (this.refusal) this.end(this.refusal.code, this.refusal.reason);
+      else this.end(this.closing ? 1000 : 1006, this.closing ? 'closed by the client' : 'connection lost');
+    });
+  }
+
+  private publish(text: string): void {
+    this.client?.publish(mqttUpTopic, text, { qos: 1 }, () => undefined);
+  }
+
+  close(): void {
+    if (this.ended || this.closing) return;
+    this.closing = true;
+    if (this.client === null) this.end(1000, 'closed by the client');
+    else this.client.end();
+  }
+
+  terminate(): void {
+    if (this.client === null) this.end(1006, 'terminated');
+    else this.client.stream.destroy();
+  }
+
+  /** Stops reading the connection: frames the server writes stay unacknowledged (no PUBACK). */
+  pause(): void {
+    this.paused = true;
+    if (this.connected) this.client?.stream.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.connected) this.client?.stream.resume();
+  }
+
+  private end(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onClose(code, reason);
+    // The close notice comes before the server ends the connection: drop it on our side too.
+    this.client?.end(true);
   }
 }
 

@@ -1,14 +1,14 @@
 /**
  * What an outsider can learn or cost the server through conversation ids: a conversation
  * they are not in answers exactly as one that does not exist, on every REST route and
- * frame that names one. Runs over WebSocket and over long-poll (jest project
- * e2e-longpoll); REST-only cases run once.
+ * frame that names one. Runs over WebSocket, over long-poll (jest project e2e-longpoll)
+ * and over MQTT (e2e-mqtt); REST-only cases run once.
  */
 import { TestSocket, createConversation, http, registerUserPatiently, startTestServer, stopTestServer, transport, type Frame, type TestServer, type TestUser } from './harness';
 import { acked, cmid, request, sendOk } from './rich-helpers';
 
 /** REST does not depend on the frame carrier: run those cases in the WebSocket project only. */
-const restTest = transport === 'longpoll' ? test.skip : test;
+const restTest = transport === 'websocket' ? test : test.skip;
 
 let server: TestServer;
 let url: string;

@@ -1,7 +1,8 @@
 /**
  * End-to-end harness: a real server (in-process or as a child process) on a temp data
  * directory, and a raw protocol client that speaks the wire protocol byte for byte over
- * WebSocket or over long-poll (E2E_TRANSPORT=longpoll), written here apart from the SDK.
+ * WebSocket, over long-poll (E2E_TRANSPORT=longpoll) or over MQTT (E2E_TRANSPORT=mqtt),
+ * written here apart from the SDK.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,13 +11,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server';
-import { LongPollCarrier, WsCarrier, baseOf, transport, type ClientCarrier, type Transport } from './carriers';
+import { LongPollCarrier, MqttCarrier, WsCarrier, baseOf, transport, type ClientCarrier, type Transport } from './carriers';
 
-export { transport, type Transport } from './carriers';
+export { mqttVersion, transport, type Transport } from './carriers';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
   wsUrl: string;
+}
+
+/**
+ * The MQTT URL of each running test server by its wsUrl: TestSocket is handed a wsUrl
+ * whatever the transport (every suite's call sites), and finds the MQTT listener here.
+ */
+const mqttUrls = new Map<string, string>();
+
+/** The MQTT URL (mqtt://host:port) of the test server whose wsUrl is `wsUrl`; throws when it has none. */
+export function mqttUrlOf(wsUrl: string): string {
+  const url = mqttUrls.get(wsUrl);
+  if (url === undefined) throw new Error(`no MQTT listener known for ${wsUrl} (started by startTestServer, MQTT_PORT not off?)`);
+  return url;
 }
 
 /**
@@ -40,10 +54,13 @@ export async function startTestServer(env: Record<string, string> = {}, opts: Om
   // MQTT on any free port even when a test pins PORT: jest's workers run servers side by side.
   const config = loadConfig({ PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1', SQLITE_SYNC: 'normal', ...generousLimits, ...env, DATA_DIR: dataDir });
   const server = await startServer(config, { ...opts, silentLogs: true });
-  return { ...server, dataDir, wsUrl: server.url.replace('http', 'ws') + '/ws' };
+  const wsUrl = server.url.replace('http', 'ws') + '/ws';
+  if (server.mqttUrl !== null) mqttUrls.set(wsUrl, server.mqttUrl);
+  return { ...server, dataDir, wsUrl };
 }
 
 export async function stopTestServer(server: TestServer, keepData = false): Promise<void> {
+  mqttUrls.delete(server.wsUrl);
   await server.stop();
   if (!keepData) rmSync(server.dataDir, { recursive: true, force: true });
 }
@@ -120,7 +137,7 @@ export async function createConversation(base: string, owner: TestUser, type: 'd
   return res.body.conv_id;
 }
 
-// ---- raw protocol clients: WebSocket, or long-poll over HTTP ----
+// ---- raw protocol clients: WebSocket, long-poll over HTTP, or MQTT ----
 
 export type Frame = Record<string, any> & { type: string };
 
@@ -152,14 +169,19 @@ export class TestSocket {
     });
   }
 
-  /** The WebSocket under this client; WebSocket runs only (tests using it skip long-poll). */
+  /** The WebSocket under this client; WebSocket runs only (tests using it skip the other transports). */
   get ws(): WebSocket {
-    if (!(this.carrier instanceof WsCarrier)) throw new Error('TestSocket.ws: this client is on long-poll');
+    if (!(this.carrier instanceof WsCarrier)) throw new Error('TestSocket.ws: this client is not on WebSocket');
     return this.carrier.ws;
   }
 
-  /** Opens a connection to `url` (a server's wsUrl) over `via` (default: this run's transport). */
+  /**
+   * Opens a connection to `url` (a server's wsUrl) over `via` (default: this run's
+   * transport). Over MQTT nothing is opened yet: the MQTT CONNECT needs the token, so it
+   * is made at the first send(), which must be the protocol CONNECT.
+   */
   static async open(url: string, opts: WebSocket.ClientOptions = {}, via: Transport = transport): Promise<TestSocket> {
+    if (via === 'mqtt') return new TestSocket(new MqttCarrier(mqttUrlOf(url)));
     if (via === 'longpoll') {
       const carrier = await LongPollCarrier.open(baseOf(url));
       const sock = new TestSocket(carrier);
@@ -228,12 +250,12 @@ export class TestSocket {
     this.carrier.close();
   }
 
-  /** Drops the connection without a close handshake (WS) or stops polling without DELETE (long-poll). */
+  /** Drops the connection without a close handshake (WS, MQTT: no DISCONNECT) or stops polling without DELETE (long-poll). */
   terminate(): void {
     this.carrier.terminate();
   }
 
-  /** Stops reading what the server writes (TCP paused, or no poll), until resume(). */
+  /** Stops reading what the server writes (TCP paused: no PUBACK over MQTT; or no poll), until resume(). */
   pause(): void {
     this.carrier.pause();
   }

@@ -1,6 +1,6 @@
 /**
  * Bad input over the socket: each gets the right ERROR or close code, and nothing is stored.
- * Runs over WebSocket and over long-poll (jest project e2e-longpoll).
+ * Runs over WebSocket, over long-poll (jest project e2e-longpoll) and over MQTT (e2e-mqtt).
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -8,8 +8,11 @@ import WebSocket from 'ws';
 import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, transport, type TestServer, type TestUser } from './harness';
 
 // WebSocket-only mechanics (binary frames, close 1009, ws-level pings); their long-poll
-// counterparts are in longpoll.test.ts.
-const testWs = transport === 'longpoll' ? test.skip : test;
+// counterparts are in longpoll.test.ts, their MQTT ones in mqtt.test.ts and mqtt-sessions.test.ts.
+const testWs = transport === 'websocket' ? test : test.skip;
+// Over MQTT the MQTT CONNECT carries the token, so there is no session before a valid one
+// and no first frame to get wrong; mqtt.test.ts has the MQTT CONNECT's refusals.
+const testNotMqtt = transport === 'mqtt' ? test.skip : test;
 
 let server: TestServer;
 let alice: TestUser;
@@ -48,44 +51,44 @@ async function expectBadFirstFrame(s: TestSocket, code: string): Promise<void> {
   expect(s.frames).toEqual([expect.objectContaining({ type: 'ERROR', code, ref: null })]);
 }
 
-test('first frame other than CONNECT: ERROR bad_request, then close 4002 at once', async () => {
+testNotMqtt('first frame other than CONNECT: ERROR bad_request, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send({ type: 'PING' });
   await expectBadFirstFrame(s, 'bad_request');
 });
 
-test('malformed first frame: ERROR bad_request, then close 4002 at once', async () => {
+testNotMqtt('malformed first frame: ERROR bad_request, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send('{not json');
   await expectBadFirstFrame(s, 'bad_request');
 });
 
-test('oversized first frame: ERROR too_large, then close 4002 at once', async () => {
+testNotMqtt('oversized first frame: ERROR too_large, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send({ type: 'CONNECT', token: alice.token, device_id: 'd'.repeat(5000) });
   await expectBadFirstFrame(s, 'too_large');
 });
 
-// Long-poll bodies are text: there is no binary frame to send.
+// Long-poll bodies are text: there is no binary frame to send (MQTT: a first frame comes after the MQTT CONNECT).
 testWs('binary first frame: ERROR bad_request, then close 4002 at once', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.ws.send(Buffer.from(JSON.stringify({ type: 'CONNECT', token: alice.token, device_id: 'bin' })), { binary: true });
   await expectBadFirstFrame(s, 'bad_request');
 });
 
-test('no CONNECT in time closes with 4002', async () => {
+testNotMqtt('no CONNECT in time closes with 4002', async () => {
   const s = await TestSocket.open(server.wsUrl);
   expect(await s.closed).toBe(4002);
 });
 
-test('bad token at CONNECT: ERROR unauthorized then close 4001', async () => {
+testNotMqtt('bad token at CONNECT: ERROR unauthorized then close 4001', async () => {
   const s = await TestSocket.open(server.wsUrl);
   s.send({ type: 'CONNECT', token: 'not-a-jwt', device_id: 'd' });
   expect(await s.closed).toBe(4001);
   expect(s.frames[0]).toMatchObject({ type: 'ERROR', code: 'unauthorized' });
 });
 
-test('valid token of a user deleted since: ERROR unauthorized then close 4001', async () => {
+testNotMqtt('valid token of a user deleted since: ERROR unauthorized then close 4001', async () => {
   const gone = await registerUser(server.url);
   const rw = new Database(join(server.dataDir, 'chat.db'));
   try {
@@ -134,7 +137,7 @@ test('each bad frame gets an ERROR with the right code and the connection lives 
   sock.close();
 });
 
-// Long-poll bodies are text: there is no binary frame to send.
+// Long-poll bodies are text: there is no binary frame to send (MQTT payloads are bytes: non-UTF-8 ones in mqtt.test.ts).
 testWs('binary frames are refused with bad_request and the connection lives on', async () => {
   const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'binary');
   sock.ws.send(Buffer.from('{"type":"PING"}'), { binary: true });
@@ -165,7 +168,8 @@ test('non-member commands are not_found, as for an unknown conversation', async 
   other.sock.close();
 });
 
-// Long-poll answers such a body with 413 and the session lives on (longpoll.test.ts).
+// Long-poll answers such a body with 413 and the session lives on (longpoll.test.ts); over MQTT
+// this frame is under the packet cap (16 × MAX_FRAME_BYTES + 1 KiB): the cap is in mqtt.test.ts.
 testWs('a frame above the hard cap closes with 1009', async () => {
   const { sock } = await TestSocket.connect(server.wsUrl, alice.token, 'huge');
   sock.send('x'.repeat(4096 * 16 + 10));
@@ -200,7 +204,8 @@ test("MARK_UNREAD spends from the send budget: past it rate_limited, and no READ
   other.sock.close();
 });
 
-// ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts.
+// ws-level pings; a long-poll session that stops polling is dropped in longpoll.test.ts, an
+// MQTT connection past its keep-alive in mqtt-sessions.test.ts.
 testWs('heartbeats drop a connection that stops answering pings', async () => {
   const ws = new WebSocket(server.wsUrl, { autoPong: false });
   const s = new TestSocket(ws);
@@ -223,7 +228,10 @@ test('a slow consumer is closed with 4003', async () => {
     // Stop reading: the kernel buffers fill, then the server's send buffer grows (long-poll:
     // no poll takes the frames, so the session's queue grows).
     reader.sock.pause();
-    const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast');
+    // An MQTT writer's PUBACKs for its own ACKs queue behind its 18 MB of PUBLISHes, so the
+    // server would rightly count those ACKs as unread and close the writer too: over MQTT
+    // the reader is the carrier under test, the writer is on WebSocket.
+    const writer = await TestSocket.connect(slow.wsUrl, u1.token, 'fast', undefined, transport === 'mqtt' ? 'websocket' : transport);
     const body = 'z'.repeat(9000);
     for (let i = 0; i < 2000; i++) writer.sock.send({ type: 'SEND', client_msg_id: `s${i}`, conv_id: c, body });
     await writer.sock.next((f) => f.type === 'ACK' && f.client_msg_id === 's1999', 15000);

@@ -1,7 +1,8 @@
 /**
  * Budgets and abuse limits over the socket (docs/protocol.md, "Budgets", "Close codes"):
  * what each frame type may cost, the answer past it, and what never counts against a
- * client. Runs over WebSocket and over long-poll (jest project e2e-longpoll).
+ * client. Runs over WebSocket, over long-poll (jest project e2e-longpoll) and over MQTT
+ * (e2e-mqtt).
  */
 import type { Store } from '../../src/store';
 import { TestSocket, createConversation, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
