@@ -107,7 +107,8 @@ describe.each([5, 4] as MqttVersion[])('MQTT CONNECT (protocol level %i)', (vers
 
   test('a first frame that is not a valid CONNECT: its ERROR, then close 4002 (as on /ws)', async () => {
     const cases: [unknown, string][] = [
-      [{ type: 'PING' }, 'bad_request'],
+      // Not a client frame type (a known one, such as PING, waits for the CONNECT: mqtt-reconnect.test.ts).
+      [{ type: 'NOPE' }, 'bad_request'],
       ['{not json', 'bad_request'],
       [{ type: 'CONNECT', pad: 'x'.repeat(maxFrameBytes + 10) }, 'too_large'],
       // Not UTF-8 (MQTT's counterpart of a binary first frame on /ws).
@@ -334,11 +335,13 @@ describe.each([5, 4] as MqttVersion[])('topics (protocol level %i)', (version) =
     raw.destroy();
   });
 
-  test('a QoS 2 PUBLISH is refused: the connection closes (5: DISCONNECT QoS not supported), nothing processed', async () => {
+  test('a QoS 2 PUBLISH is refused: ERROR bad_request, then close 4002 (5: DISCONNECT protocol error), nothing processed', async () => {
     const { raw } = await RawMqtt.session(mqttUrl, version, alice.token, fresh('qos2'));
     const before = (await events(conv)).length;
     raw.publish({ type: 'SEND', client_msg_id: fresh('qos2'), conv_id: conv, body: 'exactly once?' }, { qos: 2 });
-    if (v5) expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x9b });
+    expect(await raw.frame()).toMatchObject({ type: 'ERROR', code: 'bad_request', message: 'QoS 2 is not supported: publish at QoS 0 or 1' });
+    expect(await raw.closeNotice()).toEqual({ code: 4002, reason: 'QoS 2 is not supported' });
+    if (v5) expect(await raw.next((p) => p.cmd === 'disconnect')).toMatchObject({ reasonCode: 0x82 });
     expect(await raw.closedWithin(3000)).toBe(true);
     expect(raw.packets.filter((p) => p.cmd === 'pubrec')).toEqual([]);
     expect((await events(conv)).length).toBe(before);
