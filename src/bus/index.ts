@@ -79,7 +79,20 @@ export interface PushRegisteredMessage {
   user_id: string;
 }
 
-export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage | AuthMessage | PushRegisteredMessage;
+/**
+ * A device opened an MQTT connection: MQTT requires the server to close an older connection
+ * of the same client id, wherever it is (the half-open one a phone left behind when it
+ * changed networks). Every gateway closes that user's MQTT sessions of `device_id` but
+ * `session_id`. A lost message leaves the old one to its keep-alive.
+ */
+export interface TakeoverMessage {
+  t: 'takeover';
+  user_id: string;
+  device_id: string;
+  session_id: string;
+}
+
+export type BusMessage = FramesMessage | PresenceMessage | SettingsMessage | AuthMessage | PushRegisteredMessage | TakeoverMessage;
 export type BusHandler = (msg: BusMessage) => void;
 
 export interface Bus {

@@ -250,7 +250,8 @@ export class Connection {
     this.pinger.failAll(new Error('connection closed'));
     if (this.currentStatus === 'closed') return;
     const unauthorized = code === CloseCode.unauthorized;
-    const next: ChatStatus = unauthorized ? 'stopped' : 'waiting';
+    // 4009: another connection of this device replaced this one; reconnecting would replace it back.
+    const next: ChatStatus = unauthorized || code === CloseCode.takenOver ? 'stopped' : 'waiting';
     this.currentStatus = next;
     this.emit('disconnected', code, reason);
     // A listener may have called close() or connect(); theirs is the last word.
@@ -259,6 +260,7 @@ export class Connection {
       this.emit('unauthorized', reason);
       return;
     }
+    if (next === 'stopped') return;
     // 1012 means "shard moving, come back now"; only the first try after a healthy
     // session is immediate, so a server restarting in a loop still gets backoff. 1013
     // means "the shard cannot serve now": never at once, after its hint, fully jittered.

@@ -24,6 +24,7 @@ import { LongPoll, type LongPollHost } from './longpoll';
 import { Admission, type AdmissionLimits, type Admitted, type Refusal } from './admission';
 import { AuthRecheck } from './recheck';
 import { MqttListener, type MqttListenerHost } from './mqtt';
+import { MqttConnection } from './mqtt-connection';
 
 /** Serves a WebSocket upgrade on another path of the same HTTP server (shard links). */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -223,6 +224,11 @@ export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
     } catch (err) {
       return this.opts.failures.refusal(err, 'connect');
     }
+  }
+
+  takeOver(userId: string, deviceId: string, session: Session): void {
+    // Through the bus, this gateway included: the older connection may be on any shard.
+    this.opts.bus.publish(usersTopic, { t: 'takeover', user_id: userId, device_id: deviceId, session_id: session.id });
   }
 
   /** Opens the MQTT TCP port (0: any free one); resolves with the port taken. */
@@ -443,6 +449,14 @@ export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
         for (const s of this.users.get(msg.user_id) ?? []) s.settings = msg.settings;
         this.recentSettings.set(msg.user_id, { settings: msg.settings, at: Date.now() });
         if (msg.presence_changed) void this.watch.settingsChanged(msg.user_id, msg.settings);
+        return;
+      }
+      case 'takeover': {
+        for (const s of [...(this.users.get(msg.user_id) ?? [])]) {
+          if (s.deviceId === msg.device_id && s.id !== msg.session_id && s.carrier instanceof MqttConnection) {
+            s.close(CloseCode.takenOver, 'the device connected again');
+          }
+        }
         return;
       }
       case 'auth': {

@@ -26,6 +26,8 @@ export interface MqttHost {
   refuse(session: Session, err: unknown, ref: string | null): void;
   /** Called once when a session's carrier has closed. */
   closed(session: Session): void;
+  /** The device connected over MQTT: its older MQTT sessions, on any shard, are closed (4009). */
+  takeOver(userId: string, deviceId: string, session: Session): void;
 }
 
 /** Limits every connection of a listener shares. */
@@ -62,6 +64,7 @@ const Reason = {
   serverUnavailable: 0x88,
   serverBusy: 0x89,
   serverShuttingDown: 0x8b,
+  sessionTakenOver: 0x8e,
   packetTooLarge: 0x95,
   messageRateTooHigh: 0x96,
   quotaExceeded: 0x97,
@@ -89,6 +92,8 @@ function disconnectReason(code: number): number {
       return Reason.serverShuttingDown;
     case CloseCode.tryAgainLater:
       return Reason.serverBusy;
+    case CloseCode.takenOver:
+      return Reason.sessionTakenOver;
     default:
       return Reason.unspecified;
   }
@@ -304,6 +309,7 @@ export class MqttConnection implements Carrier {
     this.token = token;
     this.deviceId = deviceId;
     this.topic = downTopic(verdict.userId, deviceId);
+    this.host.takeOver(verdict.userId, deviceId, this.session as Session);
     const asked = packet.keepalive ?? 0;
     const keepAliveS = asked === 0 || asked > this.settings.maxKeepAliveS ? this.settings.maxKeepAliveS : asked;
     this.keepAliveMs = keepAliveS * 1000;

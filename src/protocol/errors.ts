@@ -37,6 +37,8 @@ export const CloseCode = {
   slowConsumer: 4003,
   /** Repeatedly over the rate limit. */
   rateLimited: 4008,
+  /** The same device opened another MQTT connection: MQTT requires the older one to go. */
+  takenOver: 4009,
 } as const;
 
 /** HTTP status for each error code, used by the REST layer. */

@@ -13,6 +13,24 @@ afterEach(async () => {
   await server.stop();
 });
 
+test('close 4009 (another connection of this device took over) stops without unauthorized; connect resumes', async () => {
+  const made = clientFor(server);
+  client = made.client;
+  client.connect();
+  const conn = await server.nextConn();
+  await conn.next();
+  conn.close(4009, 'the device connected again');
+  await waitFor(() => made.log.some((e) => e.name === 'disconnected'));
+  await sleep(200); // reconnect delays are 10-50 ms here: a reconnect would have happened
+  expect(server.conns).toHaveLength(1);
+  expect(client.status).toBe('stopped');
+  expect(made.log.map((e) => e.name)).not.toContain('reconnecting');
+  expect(made.log.map((e) => e.name)).not.toContain('unauthorized');
+  client.connect();
+  await server.nextConn();
+  expect(server.conns).toHaveLength(2);
+});
+
 test('close 4001 emits unauthorized and never reconnects; setToken + connect resumes', async () => {
   const made = clientFor(server);
   client = made.client;

@@ -74,3 +74,35 @@ test('mqtt.js with clean: false resends an unacknowledged SEND at reconnect, bef
   client.end(true);
   bobSock.close();
 });
+
+test('a second connection with the same client id takes over: the first gets close 4009 (MQTT 5: DISCONNECT 0x8E)', async () => {
+  const first = mqtt.connect(server.mqttUrl as string, { clientId: 'twice', username: alice.user_id, password: alice.token, protocolVersion: 5, reconnectPeriod: 0 });
+  const firstFrames = framesOf(first);
+  let notice = '';
+  let disconnect = -1;
+  first.on('message', (topic, payload) => {
+    if (topic.endsWith('/close')) notice = payload.toString();
+  });
+  first.on('disconnect', (packet) => (disconnect = packet.reasonCode ?? -1));
+  await new Promise((r) => first.once('connect', r));
+  first.publish('up', JSON.stringify({ type: 'CONNECT' }), { qos: 0 });
+  await until('the first CONNACK', () => firstFrames.some((f) => f.type === 'CONNACK'));
+  // Another user's device of the same name is not the same client.
+  const other = mqtt.connect(server.mqttUrl as string, { clientId: 'twice', username: bob.user_id, password: bob.token, protocolVersion: 5, reconnectPeriod: 0 });
+  await new Promise((r) => other.once('connect', r));
+  await sleep(200);
+  expect(notice).toBe('');
+
+  const second = mqtt.connect(server.mqttUrl as string, { clientId: 'twice', username: alice.user_id, password: alice.token, protocolVersion: 4, reconnectPeriod: 0 });
+  const secondFrames = framesOf(second);
+  await new Promise((r) => second.once('connect', r));
+  await until('the close notice', () => notice !== '');
+  expect(JSON.parse(notice)).toEqual({ code: 4009, reason: 'the device connected again' });
+  await until('the DISCONNECT', () => disconnect !== -1);
+  expect(disconnect).toBe(0x8e);
+  second.publish('up', JSON.stringify({ type: 'CONNECT' }), { qos: 0 });
+  await until('the second CONNACK', () => secondFrames.some((f) => f.type === 'CONNACK'));
+  first.end(true);
+  second.end(true);
+  other.end(true);
+});

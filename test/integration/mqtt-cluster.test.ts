@@ -108,3 +108,21 @@ test('presence and push count an MQTT device as online until it disconnects', as
     sock.close();
   }
 });
+
+test('the same device connecting to the other shard takes over: the older connection gets 4009', async () => {
+  const alice = await registerUser(s('s1').url);
+  const first = await mqttDevice(s('s1'), alice, 'alice-tablet');
+  let notice = '';
+  first.client.on('message', (topic, payload) => {
+    if (topic.endsWith('/close')) notice = payload.toString();
+  });
+  const second = await mqttDevice(s('s2'), alice, 'alice-tablet');
+  try {
+    await pollUntil(async () => notice, (n) => n !== '', 10_000);
+    expect(JSON.parse(notice)).toEqual({ code: 4009, reason: 'the device connected again' });
+    expect(second.frames.some((f) => f.type === 'CONNACK')).toBe(true);
+  } finally {
+    first.client.end(true);
+    second.client.end(true);
+  }
+});
