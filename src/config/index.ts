@@ -315,6 +315,8 @@ function mqttConfig(r: RawConfig): Config['mqtt'] {
   if (raw === 'off') return null;
   const port = Number(raw);
   if (port > 65535) throw new ConfigError('MQTT_PORT: a port from 0 to 65535, or off');
-  if (port !== 0 && port === r.PORT) throw new ConfigError('MQTT_PORT: must differ from PORT (MQTT over WebSocket is served on PORT at /mqtt)');
+  if (port !== 0 && port === r.PORT) {
+    throw new ConfigError(`MQTT_PORT: ${port} is PORT too${r.MQTT_PORT === undefined ? ' (1883 is MQTT_PORT\'s default)' : ''}: set MQTT_PORT to another port, or off (MQTT over WebSocket is served on PORT at /mqtt)`);
+  }
   return { port, maxKeepAliveS: r.MQTT_MAX_KEEPALIVE_S };
 }

@@ -134,6 +134,7 @@ export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
               maxIdChars: opts.limits.maxIdChars,
               connectTimeoutMs: opts.connectTimeoutMs,
               sessions: opts.obs.metrics.mqttSessions,
+              maxBufferedBytes: opts.maxSocketBufferBytes,
             },
             refuseUpgrade,
             opts.admission.trustProxy,

@@ -12,6 +12,7 @@ import mqttPacket, { type IConnackPacket, type IConnectPacket, type IPublishPack
 import type { Gauge } from 'prom-client';
 import { CloseCode, ProtocolError, clientFrameTypes } from '../protocol';
 import type { Admitted } from './admission';
+import { Parsers, parseV4, parseV5, type DueAcks, type ParserState, type RefusedWaiting } from './mqtt-shared';
 import type { Carrier, Session } from './session';
 
 /** What a connection needs of the gateway (implemented by Gateway, through MqttListener). */
@@ -30,8 +31,8 @@ export interface MqttHost {
   takeOver(userId: string, deviceId: string, session: Session): void;
 }
 
-/** Limits every connection of a listener shares. */
-export interface MqttSettings {
+/** Limits every connection of a listener shares (set by the gateway). */
+export interface MqttLimits {
   /** Largest packet read: the WebSocket hard cap for the payload plus room for MQTT headers. */
   maxPacketBytes: number;
   /** Keep-alive used when the client asks for none or for more (seconds). */
@@ -42,6 +43,15 @@ export interface MqttSettings {
   connectTimeoutMs: number;
   /** Open MQTT connections (a gauge of the metrics registry). */
   sessions: Gauge;
+  /** MAX_SOCKET_BUFFER_BYTES: replies a client does not read close it like frames do (4003). */
+  maxBufferedBytes: number;
+}
+
+/** The limits plus what the listener's connections share (mqtt-shared.ts). */
+export interface MqttSettings extends MqttLimits {
+  parsers: Parsers;
+  acks: DueAcks;
+  refused: RefusedWaiting;
 }
 
 /** The one topic clients publish frames to. */
@@ -52,8 +62,6 @@ export const downTopic = (userId: string, deviceId: string): string => `down/${u
 /** MQTT 5 reason codes this server sends (OASIS MQTT 5.0, 2.4). */
 const Reason = {
   success: 0x00,
-  grantedQos0: 0x00,
-  grantedQos1: 0x01,
   unspecified: 0x80,
   malformed: 0x81,
   protocolError: 0x82,
@@ -113,6 +121,10 @@ function qosOf(frame: Buffer): 0 | 1 {
 type Phase = 'new' | 'authenticating' | 'open' | 'closed';
 
 const connectType = Buffer.from('"CONNECT"');
+/** Largest packet before the MQTT CONNECT is accepted: a CONNECT (token, ids) is a few KiB. */
+const maxConnectBytes = 16 * 1024;
+/** Packets a client may send while its CONNECT is being checked (they are held until the CONNACK). */
+const maxEarlyPackets = 64;
 const knownTypes: readonly string[] = clientFrameTypes;
 /** The budget of frames sent behind a CONNECT before its CONNACK (docs/protocol.md, "Session"). */
 const maxBeforeConnect = 256;
@@ -148,12 +160,12 @@ export class MqttConnection implements Carrier {
   private aliasAllowed = false;
   private aliasSet = false;
   private nextId = 0;
-  /** QoS 1 frames written and not yet PUBACKed: [packet id, bytes] pairs, oldest first. */
-  private inflight: number[] | null = null;
+  /** QoS 1 frames written and not yet PUBACKed: packet id -> bytes, oldest first. */
+  private inflight: Map<number, number> | null = null;
   private inflightBytes = 0;
   /** MQTT 5 receive maximum: QoS 1 frames past it wait here (oldest first). */
   private receiveMax = 65_535;
-  private waiting: Buffer[] | null = null;
+  private waiting: { frame: Buffer; qos: 0 | 1 }[] | null = null;
   private waitingBytes = 0;
   /** PUBACKs not yet written: [packet id, reason code] pairs, oldest first (see acknowledge). */
   private acks: number[] | null = null;
@@ -164,6 +176,10 @@ export class MqttConnection implements Carrier {
   private beforeConnectBytes = 0;
   /** Packets that arrived while the CONNECT was being checked, handled after its CONNACK. */
   private early: Packet[] | null = null;
+  /** A PINGREQ came in this chunk: one PINGRESP answers them all (a flood gets one). */
+  private pingDue = false;
+  /** Only for a connection refused by the opening limits: its absolute deadline. */
+  private refusedTimer: NodeJS.Timeout | null = null;
   session: Session | null = null;
   /** The parser, only while it holds part of a packet (see Parsers). */
   private parser: Parser | null = null;
@@ -181,16 +197,25 @@ export class MqttConnection implements Carrier {
     // Module-level listeners find the connection through a symbol: no closures per connection.
     (stream as Linked)[kConnection] = this;
     stream.on('data', onStreamData);
+    // MQTT over WebSocket: the client's close ends the stream without closing it.
+    stream.on('end', onStreamEnd);
     stream.on('close', onStreamClose);
     stream.on('error', onStreamError);
     settings.sessions.inc();
     if (admitted.ok) {
       this.session = host.accept(this, address);
-    } else {
-      // No session counts this connection: it gets the connect timeout on its own socket,
-      // a timer only for connections already refused.
-      _socket?.setTimeout(settings.connectTimeoutMs, () => this.terminate());
+      return;
     }
+    // No session counts this connection: it may wait for its CONNECT to hear why it is
+    // refused, at most CONNECT_TIMEOUT_MS, and only so many such connections wait at once.
+    const refused = settings.refused;
+    if (refused.count >= refused.max) {
+      stream.destroy();
+      return;
+    }
+    refused.count++;
+    this.refusedTimer = setTimeout(() => this.terminate(), settings.connectTimeoutMs);
+    this.refusedTimer.unref();
   }
 
   get bufferedAmount(): number {
@@ -201,20 +226,39 @@ export class MqttConnection implements Carrier {
   onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
     if (this.session) this.session.alive = true;
+    const parsers = this.settings.parsers;
     const parser = this.parser ?? parsers.take();
     const state = parser as unknown as ParserState;
     (parser as Linked)[kConnection] = this;
     // The parser reads MQTT 5 properties only once told the connection speaks 5.
-    state.settings = this.version === 5 ? v5 : v4;
+    state.settings = this.version === 5 ? parseV5 : parseV4;
     parser.parse(chunk);
-    this.parser = parsers.keepOrReturn(parser);
+    if (Parsers.busy(parser)) {
+      this.parser = parser;
+    } else {
+      this.parser = null;
+      (parser as Linked)[kConnection] = undefined;
+      parsers.give(parser);
+    }
+    if (this.phase === 'closed') return;
+    if (this.pingDue) {
+      this.pingDue = false;
+      this.write({ cmd: 'pingresp' });
+    }
     // The length is known before the payload is buffered: refuse a huge packet now, not
-    // after reading all of it.
+    // after reading all of it. Before the CONNECT only a CONNECT may come: a few KiB.
     const length = state.packet.length;
-    if (length > this.settings.maxPacketBytes && this.phase !== 'closed') {
+    const max = this.phase === 'open' ? this.settings.maxPacketBytes : maxConnectBytes;
+    if (length > max) {
       // 1009 as on /ws (a frame over the hard cap): the close notice, then DISCONNECT 0x95.
-      if (this.session && this.phase === 'open') this.session.close(CloseCode.tooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
-      else this.fail(Reason.packetTooLarge, `packet over ${this.settings.maxPacketBytes} bytes`);
+      if (this.session && this.phase === 'open') this.session.close(CloseCode.tooLarge, `packet over ${max} bytes`);
+      else this.fail(Reason.packetTooLarge, `packet over ${max} bytes`);
+      return;
+    }
+    // Replies (PUBACK, SUBACK, PINGRESP) a client does not read count like frames it does not.
+    if (this.stream.writableLength > this.settings.maxBufferedBytes) {
+      if (this.session && this.phase === 'open') this.session.close(CloseCode.slowConsumer, 'slow consumer');
+      else this.terminate();
     }
   }
 
@@ -222,7 +266,9 @@ export class MqttConnection implements Carrier {
   onPacket(packet: Packet): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'authenticating') {
-      (this.early ??= []).push(packet);
+      const early = (this.early ??= []);
+      if (early.length >= maxEarlyPackets) this.fail(Reason.protocolError, 'too many packets before the CONNACK');
+      else early.push(packet);
       return;
     }
     if (this.phase === 'new') {
@@ -251,12 +297,11 @@ export class MqttConnection implements Carrier {
         this.write({ cmd: 'unsuback', messageId: packet.messageId, ...(this.version === 5 ? { granted: packet.unsubscriptions.map(() => Reason.success) } : {}) } as Packet);
         return;
       case 'pingreq':
-        this.write({ cmd: 'pingresp' });
+        this.pingDue = true; // answered once the chunk is parsed
         return;
       case 'disconnect':
         // The client closing its socket: the session ends like a WebSocket closed by its client.
-        this.phase = 'closed';
-        this.stream.end();
+        this.end();
         return;
       default:
         // A second CONNECT, AUTH, QoS 2 flow, or a packet only a server sends.
@@ -314,6 +359,11 @@ export class MqttConnection implements Carrier {
     const keepAliveS = asked === 0 || asked > this.settings.maxKeepAliveS ? this.settings.maxKeepAliveS : asked;
     this.keepAliveMs = keepAliveS * 1000;
     const props = packet.properties;
+    if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
+      // MQTT 5 makes 0 a protocol error for both (3.1.2.11.3, 3.1.2.11.4).
+      this.refuseConnect(Return311.identifierRejected, Reason.protocolError, 'receive maximum and maximum packet size must not be 0');
+      return;
+    }
     this.aliasAllowed = (props?.topicAliasMaximum ?? 0) >= 1;
     this.receiveMax = props?.receiveMaximum ?? 65_535;
     this.clientMaxPacket = props?.maximumPacketSize ?? 0;
@@ -447,34 +497,44 @@ export class MqttConnection implements Carrier {
 
   private onPuback(id: number): void {
     const inflight = this.inflight;
-    if (inflight === null) return;
-    // PUBACKs come in order (MQTT-4.6.0-2), so the match is almost always the first pair.
-    for (let i = 0; i < inflight.length; i += 2) {
-      if (inflight[i] !== id) continue;
-      this.inflightBytes -= inflight[i + 1];
-      inflight.splice(i, 2);
-      break;
-    }
-    if (inflight.length === 0) this.inflight = null;
-    const waiting = this.waiting;
-    while (waiting !== null && waiting.length > 0 && this.inflightCount() < this.receiveMax) {
-      const frame = waiting.shift() as Buffer;
-      this.waitingBytes -= frame.length;
-      this.publish(frame, 1);
-    }
-    if (waiting !== null && waiting.length === 0) this.waiting = null;
+    const bytes = inflight?.get(id);
+    if (inflight === null || bytes === undefined) return;
+    inflight.delete(id);
+    this.inflightBytes -= bytes;
+    if (inflight.size === 0) this.inflight = null;
+    this.sendWaiting(false);
   }
 
   private inflightCount(): number {
-    return this.inflight === null ? 0 : this.inflight.length / 2;
+    return this.inflight === null ? 0 : this.inflight.size;
+  }
+
+  /**
+   * Writes the frames that wait for room under the receive maximum, in order, as far as
+   * room allows; `closing`: all of them, at QoS 0 (nothing will be resent after the close,
+   * and the last ones, such as the ERROR saying why, must not be overtaken by the close).
+   */
+  private sendWaiting(closing: boolean): void {
+    const waiting = this.waiting;
+    if (waiting === null) return;
+    let i = 0;
+    for (; i < waiting.length; i++) {
+      const { frame, qos } = waiting[i];
+      if (!closing && qos === 1 && this.inflightCount() >= this.receiveMax) break;
+      this.waitingBytes -= frame.length;
+      this.publish(frame, closing ? 0 : qos);
+    }
+    waiting.splice(0, i);
+    if (waiting.length === 0) this.waiting = null;
   }
 
   send(data: string | Buffer): void {
     if (this.phase !== 'open') return;
     const frame = typeof data === 'string' ? Buffer.from(data) : data;
     const qos = this.maxQos === 0 ? 0 : qosOf(frame);
-    if (qos === 1 && (this.waiting !== null || this.inflightCount() >= this.receiveMax)) {
-      (this.waiting ??= []).push(frame);
+    // Behind a frame that waits, every frame waits (QoS 0 ones too): the order is the protocol's.
+    if (this.waiting !== null || (qos === 1 && this.inflightCount() >= this.receiveMax)) {
+      (this.waiting ??= []).push({ frame, qos });
       this.waitingBytes += frame.length;
       return;
     }
@@ -489,8 +549,8 @@ export class MqttConnection implements Carrier {
   private acknowledge(messageId: number, reason: number): void {
     if (this.acks === null) {
       this.acks = [];
-      acksDue.add(this);
-      acksDue.schedule();
+      this.settings.acks.add(this);
+      this.settings.acks.schedule();
     }
     this.acks.push(messageId, reason);
   }
@@ -500,7 +560,7 @@ export class MqttConnection implements Carrier {
     const acks = this.acks;
     if (acks === null) return;
     this.acks = null;
-    acksDue.delete(this);
+    this.settings.acks.delete(this);
     if (this.phase !== 'open') return;
     // One write for all of them (nested corks are counted: inside a batch this flushes nothing).
     this._socket?.cork();
@@ -515,15 +575,19 @@ export class MqttConnection implements Carrier {
     if (this.acks !== null) this.flushAcks();
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: frame, qos, dup: false, retain: false };
     if (this.version === 5 && this.aliasAllowed && topic === this.topic) {
-      // Topic alias 1 stands for the device's topic after the first frame: 3 bytes instead of ~40.
+      // Topic alias 1 stands for the device's topic after the first frame: an empty topic
+      // name and the alias property, 5 bytes instead of ~40.
       packet.properties = { topicAlias: 1 };
       if (this.aliasSet) packet.topic = '';
       this.aliasSet = true;
     }
     if (qos === 1) {
-      this.nextId = this.nextId === 65_535 ? 1 : this.nextId + 1;
+      const inflight = (this.inflight ??= new Map());
+      // An id still unacknowledged after 65,535 more frames is skipped, never reused.
+      do this.nextId = this.nextId === 65_535 ? 1 : this.nextId + 1;
+      while (inflight.has(this.nextId));
       packet.messageId = this.nextId;
-      (this.inflight ??= []).push(this.nextId, frame.length);
+      inflight.set(this.nextId, frame.length);
       this.inflightBytes += frame.length;
     }
     const bytes = mqttPacket.generate(packet, { protocolVersion: this.version });
@@ -546,18 +610,25 @@ export class MqttConnection implements Carrier {
    * with the matching reason code, then the connection ends.
    */
   close(code: number, reason: string): void {
-    if (this.phase === 'closed') return;
-    const wasOpen = this.phase === 'open';
-    this.phase = 'closed';
-    if (wasOpen) {
+    if (this.phase === 'closed') {
+      // Asked again (a connect timeout after the client's DISCONNECT, a shutdown): whatever
+      // still holds the socket (a peer that never finishes the close) is cut.
+      this.stream.destroy();
+      return;
+    }
+    if (this.phase === 'open') {
+      this.flushAcks(); // what was handed to the session is acknowledged, not resent
+      this.sendWaiting(true);
       this.publish(Buffer.from(JSON.stringify({ code, reason })), 0, `${this.topic}/close`);
       if (this.version === 5) this.write({ cmd: 'disconnect', reasonCode: disconnectReason(code), properties: { reasonString: `${code} ${reason}` } });
     }
     this.end();
   }
 
-  /** A broken client (malformed packet, protocol violation, too large): MQTT 5 hears why, then the connection ends. */
-  /** @internal */
+  /**
+   * A broken client (malformed packet, protocol violation, too large): MQTT 5 hears why,
+   * then the connection ends. @internal
+   */
   fail(reasonCode: number, why: string): void {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase === 'open';
@@ -591,83 +662,42 @@ export class MqttConnection implements Carrier {
   }
 
   /** @internal */
+  parseError(err: Error): void {
+    if (this.phase === 'new' && err.message === 'Invalid protocol version') {
+      // MQTT-3.1.2-2: a level this server does not speak gets CONNACK 1 (3.1.1's form, which every client reads).
+      this.write({ cmd: 'connack', sessionPresent: false, returnCode: Return311.badVersion });
+      this.end();
+      return;
+    }
+    this.fail(Reason.malformed, 'malformed packet');
+  }
+
+  /** @internal */
   onClose(): void {
     this.phase = 'closed';
     this.settings.sessions.dec();
     this.parser = null;
     this.acks = null;
-    acksDue.delete(this);
+    this.settings.acks.delete(this);
+    if (this.refusedTimer !== null) {
+      clearTimeout(this.refusedTimer);
+      this.refusedTimer = null;
+      this.settings.refused.count--;
+    }
     if (this.session) this.host.closed(this.session);
   }
 }
 
 const kConnection = Symbol('mqtt connection');
 
-/** What of mqtt-packet's Parser (parser.js) the pool relies on: its buffer, state and settings. */
-interface ParserState {
-  _list: { length: number };
-  _stateCounter: number;
-  packet: { length: number };
-  settings: { protocolVersion: number };
-}
-
-const v4 = { protocolVersion: 4 };
-const v5 = { protocolVersion: 5 };
-
-/**
- * Parsers shared by all connections. mqtt-packet's parser is ~1.6 KB of heap (an emitter,
- * a buffer list, its state), more than the rest of an idle connection: a connection borrows
- * one for each chunk it reads and keeps it only while a packet is cut across chunks. Between
- * packets (nothing buffered, state back at the header) a parser holds nothing of anyone.
- */
-class Parsers {
-  private spare: Parser | null = null;
-
-  take(): Parser {
-    const parser = this.spare ?? newParser();
-    this.spare = null;
-    return parser;
-  }
-
-  /** The parser back when it holds nothing (null), else the parser for its connection to keep. */
-  keepOrReturn(parser: Parser): Parser | null {
-    const state = parser as unknown as ParserState;
-    if (state._list.length > 0 || state._stateCounter !== 0) return parser;
-    (parser as Linked)[kConnection] = undefined;
-    this.spare ??= parser;
-    return null;
-  }
-}
-
-function newParser(): Parser {
+/** A parser for a listener's pool: its listeners find the connection it parses for through kConnection. */
+export function newMqttParser(): Parser {
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   parser.on('packet', onParsedPacket);
   parser.on('error', onParseError);
   return parser;
 }
 
-const parsers = new Parsers();
-
-/** How long a PUBACK waits for a frame to ride with before it goes alone. */
-const pubackDelayMs = 10;
-
-/** Connections with PUBACKs queued, flushed together by one timer (no timer per connection). */
-class DueAcks extends Set<MqttConnection> {
-  private timer: NodeJS.Timeout | null = null;
-
-  schedule(): void {
-    if (this.timer !== null) return;
-    this.timer = setTimeout(this.flush, pubackDelayMs);
-    this.timer.unref();
-  }
-
-  private readonly flush = (): void => {
-    this.timer = null;
-    for (const connection of [...this]) connection.flushAcks();
-  };
-}
-
-const acksDue = new DueAcks();
 type Linked = { [kConnection]?: MqttConnection };
 
 // `this` is the parser or the stream the listener was added to.
@@ -675,12 +705,16 @@ function onParsedPacket(this: Linked, packet: Packet): void {
   this[kConnection]?.onPacket(packet);
 }
 
-function onParseError(this: Linked): void {
-  this[kConnection]?.fail(Reason.malformed, 'malformed packet');
+function onParseError(this: Linked, err: Error): void {
+  this[kConnection]?.parseError(err);
 }
 
 function onStreamData(this: Linked, chunk: Buffer): void {
   this[kConnection]?.onData(chunk);
+}
+
+function onStreamEnd(this: Linked): void {
+  this[kConnection]?.terminate();
 }
 
 function onStreamClose(this: Linked): void {

@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import { ClientAddresses, type Admitted } from './admission';
-import { MqttConnection, type MqttHost, type MqttSettings } from './mqtt-connection';
+import { MqttConnection, newMqttParser, type MqttHost, type MqttLimits, type MqttSettings } from './mqtt-connection';
+import { DueAcks, Parsers, RefusedWaiting } from './mqtt-shared';
 import { readProxyHeader } from './proxy-protocol';
 
 /** What the listener needs of the gateway beyond what each connection needs. */
@@ -18,6 +19,11 @@ export interface MqttListenerHost extends MqttHost {
   admit(req: IncomingMessage): Admitted;
 }
 
+/** How long a PUBACK waits for a frame to ride with before it goes alone (docs/protocol.md, "Acknowledgements"). */
+const pubackDelayMs = 10;
+/** Connections refused by the opening limits that may wait at once to hear why; more are dropped. */
+const maxRefusedWaiting = 1000;
+
 /** Refuses an upgrade with an HTTP answer (the gateway's, shared with /ws). */
 export type RefuseUpgrade = (socket: Duplex, refusal: Extract<Admitted, { ok: false }>['refusal']) => void;
 
@@ -26,17 +32,19 @@ export class MqttListener {
   private readonly wss: WebSocketServer;
   /** TRUST_PROXY: peers whose PROXY protocol header names the client. */
   private readonly proxies: ClientAddresses;
+  private readonly opts: MqttSettings;
 
   constructor(
     private readonly host: MqttListenerHost,
-    private readonly opts: MqttSettings,
+    limits: MqttLimits,
     private readonly refuseUpgrade: RefuseUpgrade,
     trustProxy: readonly string[],
   ) {
     this.proxies = new ClientAddresses(trustProxy);
+    this.opts = { ...limits, parsers: new Parsers(newMqttParser), acks: new DueAcks(pubackDelayMs), refused: new RefusedWaiting(maxRefusedWaiting) };
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: opts.maxPacketBytes,
+      maxPayload: limits.maxPacketBytes,
       perMessageDeflate: false,
       clientTracking: false,
       // MQTT over WebSocket names its subprotocol "mqtt" (MQTT 5.0, 6.0); old clients "mqttv3.1".
@@ -74,6 +82,7 @@ export class MqttListener {
       }
       const address = ClientAddresses.peer(result.address ?? peer);
       this.open(socket, socket, this.host.admitAddress(address), address);
+      socket.removeListener('error', ignore); // the connection's own listener has it now
       socket.resume();
     });
   }

@@ -21,9 +21,12 @@ const signature = Buffer.from('PROXY ');
  */
 export function readProxyHeader(socket: Socket, timeoutMs: number, done: (result: { ok: true; address: string | null } | { ok: false }) => void): void {
   let buffered = Buffer.alloc(0);
+  let finished = false;
   const finish = (result: { ok: true; address: string | null } | { ok: false }, rest: Buffer | null): void => {
+    if (finished) return;
+    finished = true;
     socket.removeListener('data', onData);
-    socket.setTimeout(0);
+    clearTimeout(deadline);
     socket.pause();
     if (rest !== null && rest.length > 0) socket.unshift(rest);
     done(result);
@@ -44,7 +47,9 @@ export function readProxyHeader(socket: Socket, timeoutMs: number, done: (result
     finish(address === undefined ? { ok: false } : { ok: true, address }, buffered.subarray(end + 2));
   };
   socket.on('data', onData);
-  socket.setTimeout(timeoutMs, () => finish({ ok: false }, null));
+  // An absolute deadline: a peer trickling the header byte by byte does not extend it.
+  const deadline = setTimeout(() => finish({ ok: false }, null), timeoutMs);
+  deadline.unref();
 }
 
 /** The source address of a header line (no CRLF); null for UNKNOWN; undefined when malformed. */
