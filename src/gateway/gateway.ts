@@ -430,13 +430,14 @@ export class Gateway implements SessionHost, LongPollHost, MqttListenerHost {
       case 'frames': {
         // Encode once per gateway; every socket gets the same bytes.
         const bytes = Buffer.from(msg.frame);
+        const isEphemeral = msg.frame_type === 'TYPING' || msg.frame_type === 'PRESENCE';
         let written = 0;
         for (const userId of msg.users) {
           const sessions = this.users.get(userId);
           if (!sessions) continue;
           for (const s of sessions) {
             if (s.id === msg.exclude_session) continue;
-            s.write(bytes);
+            s.write(bytes, isEphemeral);
             written++;
           }
         }

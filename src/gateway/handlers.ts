@@ -91,7 +91,7 @@ export class FrameHandlers {
           this.host.refuse(session, new ProtocolError('rate_limited', 'pinging too often; wait'), null);
           return;
         }
-        session.write(encodeFrame({ type: 'PONG', ts: Date.now() }).text);
+        session.write(encodeFrame({ type: 'PONG', ts: Date.now() }).text, true);
         return;
     }
   }

@@ -13,7 +13,7 @@ import type { Gauge } from 'prom-client';
 import { CloseCode, ProtocolError, clientFrameTypes } from '../protocol';
 import type { Admitted } from './admission';
 import { Parsers, parseV4, parseV5, type DueAcks, type ParserState, type RefusedWaiting } from './mqtt-shared';
-import type { Carrier, Session } from './session';
+import type { Carrier, FrameOptions, Session } from './session';
 
 /** What a connection needs of the gateway (implemented by Gateway, through MqttListener). */
 export interface MqttHost {
@@ -105,17 +105,6 @@ function disconnectReason(code: number): number {
     default:
       return Reason.unspecified;
   }
-}
-
-/**
- * Frames that may be lost with the connection go at QoS 0: typing, presence and PONG are
- * stale by the time a reconnect could resend them. Every frame is JSON with `type` first
- * (encodeFrame builds them so), and among server frames only TYPING, PRESENCE and PONG
- * start with T or P: one byte decides without parsing.
- */
-function qosOf(frame: Buffer): 0 | 1 {
-  const first = frame[9]; // after {"type":"
-  return first === 0x54 /* T */ || first === 0x50 /* P */ ? 0 : 1;
 }
 
 type Phase = 'new' | 'authenticating' | 'open' | 'closed';
@@ -528,10 +517,12 @@ export class MqttConnection implements Carrier {
     if (waiting.length === 0) this.waiting = null;
   }
 
-  send(data: string | Buffer): void {
+  send(data: string | Buffer, options: FrameOptions): void {
     if (this.phase !== 'open') return;
     const frame = typeof data === 'string' ? Buffer.from(data) : data;
-    const qos = this.maxQos === 0 ? 0 : qosOf(frame);
+    // Frames that may be lost with the connection go at QoS 0: typing, presence and PONG
+    // are stale by the time a reconnect could resend them.
+    const qos = this.maxQos === 0 || options.ephemeral ? 0 : 1;
     // Behind a frame that waits, every frame waits (QoS 0 ones too): the order is the protocol's.
     if (this.waiting !== null || (qos === 1 && this.inflightCount() >= this.receiveMax)) {
       (this.waiting ??= []).push({ frame, qos });

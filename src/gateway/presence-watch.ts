@@ -62,7 +62,7 @@ export class PresenceWatch {
       if (!s || !w || !w.sessions.has(session)) continue; // unknown user, or unsubscribed meanwhile
       if (w.settings === null) w.settings = s; // a change seen meanwhile is newer
       if (w.at > readAt) continue; // the session already got a newer state
-      session.write(presenceFrame(info.user_id, info.online, info.last_seen, w.settings, now));
+      session.write(presenceFrame(info.user_id, info.online, info.last_seen, w.settings, now), true);
       // Alone on this user, the session now holds the state as of readAt: older announcements are stale.
       if (w.sessions.size === 1) w.at = Math.max(w.at, readAt);
     }
@@ -148,7 +148,7 @@ export class PresenceWatch {
     if (at < w.at) return;
     w.at = at;
     const bytes = Buffer.from(frame);
-    for (const s of w.sessions) s.write(bytes);
+    for (const s of w.sessions) s.write(bytes, true);
   }
 
   /**

@@ -16,8 +16,12 @@ import type { WriteBatch } from './batch';
 export interface Carrier {
   /** Bytes written but not yet taken by the peer; over the limit the session closes 4003. */
   readonly bufferedAmount: number;
-  /** Writes one text frame (`binary: false` even when given a Buffer). */
-  send(data: string | Buffer, options: { binary: boolean }): void;
+  /**
+   * Writes one text frame (`binary: false` even when given a Buffer). `ephemeral`: a frame
+   * that is stale by the time a reconnect could resend it (TYPING, PRESENCE, PONG); MQTT
+   * sends those at QoS 0, the other carriers ignore it.
+   */
+  send(data: string | Buffer, options: FrameOptions): void;
   /** Closes with a code the peer sees; the gateway's closed() follows asynchronously. */
   close(code: number, reason: string): void;
   /** Drops the connection at once (a dead peer); closed() follows asynchronously. */
@@ -27,6 +31,16 @@ export interface Carrier {
 }
 
 export type SessionState = 'connecting' | 'syncing' | 'open' | 'closed';
+
+/** What a carrier is told about a frame (ws reads `binary` and ignores the rest). */
+export interface FrameOptions {
+  readonly binary: false;
+  readonly ephemeral: boolean;
+}
+
+/** One object each, shared by every write: no allocation per frame. */
+const lasting: FrameOptions = Object.freeze({ binary: false, ephemeral: false });
+const ephemeral: FrameOptions = Object.freeze({ binary: false, ephemeral: true });
 
 /** Where the listeners find the session of a socket (no per-connection closures). */
 export const kSession = Symbol('session');
@@ -52,8 +66,8 @@ export class Session implements Caller {
   tokenDevice: string | null = null;
   /** Set by any frame or pong; cleared by each heartbeat sweep. */
   alive = true;
-  /** Frames published while CONNACK is being built, written right after it. */
-  private held: (string | Buffer)[] | null = null;
+  /** Frames published while CONNACK is being built, written right after it, with whether each is ephemeral. */
+  private held: (string | Buffer | boolean)[] | null = null;
   presenceSubs: string[] = [];
   /**
    * Frames that wait, handled in order once they may be: sent after CONNECT before its
@@ -111,7 +125,7 @@ export class Session implements Caller {
     const held = this.held;
     this.held = null;
     this.write(first);
-    if (held) for (const f of held) this.write(f);
+    if (held) for (let i = 0; i < held.length; i += 2) this.write(held[i] as string | Buffer, held[i + 1] as boolean);
   }
 
   /**
@@ -125,11 +139,12 @@ export class Session implements Caller {
   /**
    * Writes one frame. Text frames are sent as text even when given as a Buffer, which
    * lets fan-out encode a frame once and hand the same bytes to every socket.
+   * `isEphemeral`: TYPING, PRESENCE and PONG (see Carrier.send).
    */
-  write(frame: string | Buffer): void {
+  write(frame: string | Buffer, isEphemeral = false): void {
     if (this.state === 'closed') return;
     if (this.held) {
-      this.held.push(frame);
+      this.held.push(frame, isEphemeral);
       return;
     }
     if (this.carrier.bufferedAmount > this.maxBuffered) {
@@ -137,7 +152,7 @@ export class Session implements Caller {
       return;
     }
     this.batch.hold(this);
-    this.carrier.send(frame, { binary: false });
+    this.carrier.send(frame, isEphemeral ? ephemeral : lasting);
   }
 
   close(code: number, reason: string): void {
