@@ -24,7 +24,9 @@ export function MessageActions(props: {
   const close = useRef(props.onClose);
   close.current = props.onClose;
 
-  useEffect(() => {
+  // Listening from the layout effect, before the panel is painted: an Escape pressed as
+  // soon as it shows (a quick user, or a browser test on a busy machine) is not missed.
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Escape') return;
       // Focus in the actions would be lost with them: it goes back to the message.
