@@ -8,9 +8,8 @@
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { ChatClient, ChatError, type ChatClientOptions } from '../../src/client';
-import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, http, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
-import { until } from './sdk-net';
+import { chatBothWays, messagesOf, until } from './sdk-net';
 
 let server: TestServer;
 let alice: TestUser;
@@ -91,13 +90,6 @@ function client(srv: TestServer, user: TestUser, deviceId: string, opts: Partial
   return c;
 }
 
-function messages(c: ChatClient, convId: string): ConvEvent[] {
-  const got: ConvEvent[] = [];
-  c.on('event', (e) => {
-    if (e.conv_id === convId && e.kind === 'message') got.push(e);
-  });
-  return got;
-}
 
 describe.each([
   ['MQTT 5 over TCP', 5, 'tcp'],
@@ -111,30 +103,8 @@ describe.each([
     const mqttUrl = carrier === 'tcp' ? mqttUrlOf(server) : `${server.url.replace('http', 'ws')}/mqtt`;
     const a = client(server, ann, 'mq-a1', { transport: 'mqtt', mqttUrl, mqttProtocolVersion: version });
     const b = client(server, ben, 'mq-b1', { transport: 'websocket' });
-    const toA = messages(a, conv);
-    const toB = messages(b, conv);
-    a.connect();
-    b.connect();
-    await Promise.all([a.once('connected'), b.once('connected')]);
+    await chatBothWays(a, b, conv, { a: ann.user_id, b: ben.user_id }, 'mqtt');
     expect([a.transport, b.transport]).toEqual(['mqtt', 'websocket']);
-
-    const first = await a.send(conv, 'over mqtt');
-    await until(() => toB.length === 1);
-    expect(toB[0]).toMatchObject({ seq: first.seq, body: 'over mqtt', sender_id: ann.user_id });
-
-    const typing = a.once('typing');
-    expect(b.typing(conv, 'started')).toBe(true);
-    expect((await typing)[0]).toEqual({ conv_id: conv, user_id: ben.user_id, state: 'started' });
-
-    const replies = await Promise.all([b.send(conv, 'over websocket 1'), b.send(conv, 'over websocket 2')]);
-    await until(() => toA.length === 2);
-    expect(toA.map((e) => [e.seq, e.body])).toEqual(replies.map((r, i) => [r.seq, `over websocket ${i + 1}`]));
-    expect(a.unreadCount(conv)).toBe(2);
-
-    const receipt = b.once('receipt');
-    a.markRead(conv, replies[1].seq);
-    expect((await receipt)[0]).toMatchObject({ conv_id: conv, user_id: ann.user_id, seq: replies[1].seq, kind: 'read' });
-    await until(() => a.unreadCount(conv) === 0);
     expect(await a.ping()).toBeGreaterThan(0);
   });
 });
@@ -144,7 +114,7 @@ test('a dropped connection reconnects and catches up what was sent meanwhile, on
   const net = await relay(mqttUrlOf(server));
   try {
     const a = client(server, alice, 'mq-a2', { transport: 'mqtt', mqttUrl: net.url });
-    const got = messages(a, conv);
+    const got = messagesOf(a, conv);
     const closes: number[] = [];
     a.on('disconnected', (code) => closes.push(code));
     a.connect();
@@ -181,7 +151,7 @@ test('sends queued while offline go out after the reconnect and are acknowledged
   try {
     const a = client(server, alice, 'mq-a3', { transport: 'mqtt', mqttUrl: net.url });
     const b = client(server, bob, 'mq-b3', { transport: 'websocket' });
-    const toB = messages(b, conv);
+    const toB = messagesOf(b, conv);
     a.connect();
     b.connect();
     await Promise.all([a.once('connected'), b.once('connected')]);
@@ -246,7 +216,7 @@ test('a restart (1012) reconnects to the new server and catches up', async () =>
   const dave = await registerUser(first.url);
   const conv = await createConversation(first.url, carol, 'direct', [dave]);
   const c = client(first, carol, 'mq-c1', { transport: 'mqtt', mqttUrl: mqttUrlOf(first), reconnect: { minDelayMs: 1500, maxDelayMs: 1500 } });
-  const got = messages(c, conv);
+  const got = messagesOf(c, conv);
   const closes: [number, string][] = [];
   c.on('disconnected', (code, reason) => closes.push([code, reason]));
   c.connect();

@@ -3,7 +3,8 @@
  * cut (requests in flight fail, new ones fail at once) and restored, or that cuts itself
  * when an answer matches (a lost response). Real requests to the real server otherwise.
  */
-import type { FetchLike, ResponseLike } from '../../src/client';
+import type { ChatClient, FetchLike, ResponseLike } from '../../src/client';
+import type { ConvEvent } from '../../src/protocol/frames';
 
 export interface Net {
   fetch: FetchLike;
@@ -69,4 +70,45 @@ export async function until(cond: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The message events of `convId` that `c` receives, in order (filled as they come). */
+export function messagesOf(c: ChatClient, convId: string): ConvEvent[] {
+  const got: ConvEvent[] = [];
+  c.on('event', (e) => {
+    if (e.conv_id === convId && e.kind === 'message') got.push(e);
+  });
+  return got;
+}
+
+/**
+ * Two clients of one direct conversation, whatever carries each, chat both ways: `a`'s
+ * message reaches `b`, `b`'s typing reaches `a`, `b`'s two messages reach `a` (unread 2),
+ * and `a`'s read marker reaches `b` as a read receipt and clears `a`'s unread count. Both
+ * clients are connected here; `label` names `a`'s carrier in the bodies.
+ */
+export async function chatBothWays(a: ChatClient, b: ChatClient, conv: string, ids: { a: string; b: string }, label: string): Promise<void> {
+  const toA = messagesOf(a, conv);
+  const toB = messagesOf(b, conv);
+  a.connect();
+  b.connect();
+  await Promise.all([a.once('connected'), b.once('connected')]);
+
+  const first = await a.send(conv, `over ${label}`);
+  await until(() => toB.length === 1);
+  expect(toB[0]).toMatchObject({ seq: first.seq, body: `over ${label}`, sender_id: ids.a });
+
+  const typing = a.once('typing');
+  expect(b.typing(conv, 'started')).toBe(true);
+  expect((await typing)[0]).toEqual({ conv_id: conv, user_id: ids.b, state: 'started' });
+
+  const replies = await Promise.all([b.send(conv, 'over websocket 1'), b.send(conv, 'over websocket 2')]);
+  await until(() => toA.length === 2);
+  expect(toA.map((e) => [e.seq, e.body])).toEqual(replies.map((r, i) => [r.seq, `over websocket ${i + 1}`]));
+  expect(a.unreadCount(conv)).toBe(2);
+
+  const receipt = b.once('receipt');
+  a.markRead(conv, replies[1].seq);
+  expect((await receipt)[0]).toMatchObject({ conv_id: conv, user_id: ids.a, seq: replies[1].seq, kind: 'read' });
+  await until(() => a.unreadCount(conv) === 0);
 }

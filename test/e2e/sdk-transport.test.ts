@@ -7,9 +7,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '../../src/client';
-import type { ConvEvent } from '../../src/protocol/frames';
 import { createConversation, http, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
-import { breakableNet, until } from './sdk-net';
+import { breakableNet, chatBothWays, messagesOf, until } from './sdk-net';
 
 let server: TestServer;
 let alice: TestUser;
@@ -27,42 +26,13 @@ function client(srv: { url: string }, user: TestUser, deviceId: string, opts: Pa
 }
 
 
-function messages(c: ChatClient, convId: string): ConvEvent[] {
-  const got: ConvEvent[] = [];
-  c.on('event', (e) => {
-    if (e.conv_id === convId && e.kind === 'message') got.push(e);
-  });
-  return got;
-}
 
 test("a 'longpoll' client and a WebSocket client chat both ways: messages, typing, receipts", async () => {
   const conv = await createConversation(server.url, alice, 'direct', [bob]);
   const a = client(server, alice, 'tr-a1', { transport: 'longpoll' });
   const b = client(server, bob, 'tr-b1', { transport: 'websocket' });
-  const toA = messages(a, conv);
-  const toB = messages(b, conv);
-  a.connect();
-  b.connect();
-  await Promise.all([a.once('connected'), b.once('connected')]);
+  await chatBothWays(a, b, conv, { a: alice.user_id, b: bob.user_id }, 'long-poll');
   expect([a.transport, b.transport]).toEqual(['longpoll', 'websocket']);
-
-  const first = await a.send(conv, 'over long-poll');
-  await until(() => toB.length === 1);
-  expect(toB[0]).toMatchObject({ seq: first.seq, body: 'over long-poll', sender_id: alice.user_id });
-
-  const typing = a.once('typing');
-  expect(b.typing(conv, 'started')).toBe(true);
-  expect((await typing)[0]).toEqual({ conv_id: conv, user_id: bob.user_id, state: 'started' });
-
-  const replies = await Promise.all([b.send(conv, 'over websocket 1'), b.send(conv, 'over websocket 2')]);
-  await until(() => toA.length === 2);
-  expect(toA.map((e) => [e.seq, e.body])).toEqual(replies.map((r, i) => [r.seq, `over websocket ${i + 1}`]));
-  expect(a.unreadCount(conv)).toBe(2);
-
-  const receipt = b.once('receipt');
-  a.markRead(conv, replies[1].seq);
-  expect((await receipt)[0]).toMatchObject({ conv_id: conv, user_id: alice.user_id, seq: replies[1].seq, kind: 'read' });
-  await until(() => a.unreadCount(conv) === 0);
   a.close();
   b.close();
 });
@@ -75,7 +45,7 @@ test("'auto' falls back to long-poll at once when the WebSocket upgrade is refus
   const log: string[] = [];
   a.on('disconnected', (code) => log.push(`disconnected ${code}`));
   a.on('reconnecting', () => log.push('reconnecting'));
-  const toA = messages(a, conv);
+  const toA = messagesOf(a, conv);
   const started = Date.now();
   a.connect();
   b.connect();
@@ -126,8 +96,8 @@ test("'auto' falls back to long-poll once wsOpenTimeoutMs passes when the upgrad
     a.on('disconnected', (code) => log.push(`disconnected ${code}`));
     a.on('reconnecting', () => log.push('reconnecting'));
     a.on('error', (err) => log.push(`error ${err.message}`));
-    const toA = messages(a, conv);
-    const toB = messages(b, conv);
+    const toA = messagesOf(a, conv);
+    const toB = messagesOf(b, conv);
     b.connect();
     await b.once('connected');
     const started = Date.now();
@@ -205,7 +175,7 @@ test('long-poll reconnects after the server restarts (1012) and catches up what 
   const dave = await registerUser(first.url);
   const conv = await createConversation(first.url, carol, 'direct', [dave]);
   const c = client(first, carol, 'tr-c1', { transport: 'longpoll', reconnect: { minDelayMs: 1500, maxDelayMs: 1500 } });
-  const got = messages(c, conv);
+  const got = messagesOf(c, conv);
   const closes: number[] = [];
   c.on('disconnected', (code) => closes.push(code));
   c.connect();
@@ -248,7 +218,7 @@ test('the outbox resends a SEND whose ACK was lost over long-poll; it lands once
   const net = breakableNet();
   const a = client(server, alice, 'tr-a4', { transport: 'longpoll', fetch: net.fetch });
   const b = client(server, bob, 'tr-b4');
-  const toB = messages(b, conv);
+  const toB = messagesOf(b, conv);
   a.connect();
   b.connect();
   await Promise.all([a.once('connected'), b.once('connected')]);
