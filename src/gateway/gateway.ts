@@ -1,5 +1,6 @@
 /**
- * The gateway: accepts sockets on /ws and long-poll sessions on /lp (longpoll.ts),
+ * The gateway: accepts sockets on /ws, long-poll sessions on /lp (longpoll.ts) and MQTT
+ * connections (mqtt.ts: MQTT_PORT and /mqtt),
  * authenticates at CONNECT, holds the sessions of this shard whatever carries them, writes
  * frames the bus brings for them, and drives heartbeats from one timer for all connections.
  */

@@ -1,5 +1,5 @@
 /**
- * One client session over a carrier (a WebSocket or a long-poll queue). Kept small:
+ * One client session over a carrier (a WebSocket, a long-poll queue or an MQTT connection). Kept small:
  * per-connection memory is a budget (the density target is ~10 KB per idle connection,
  * ws itself included), so a session holds plain fields, no closures and no timers of its own.
  */
