@@ -88,7 +88,7 @@ start() {
     resolve_jars
     local java jamm
     java="$(find_java)"
-    jamm="$(ls "$LIB_DIR"/jamm-*.jar 2> /dev/null | head -n 1)"
+    jamm="$(compgen -G "$LIB_DIR/jamm-*.jar" | sort | sed -n 1p || true)"
     [ -n "$jamm" ] || die "no jamm jar in $LIB_DIR (Cassandra needs it as -javaagent)"
 
     # The data folder of an earlier run is kept (wipe is its own command); the console log

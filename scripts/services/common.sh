@@ -16,7 +16,11 @@ live_pid() {
   [ -s "$file" ] || return 0
   pid="$(tr -dc '0-9' < "$file")"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 0
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$marker" && echo "$pid"
+  # Matched in the shell, not with `tr | grep -q`: a Java command line runs to kilobytes,
+  # grep -q can exit before tr has written it all, and pipefail reads tr's SIGPIPE as "no".
+  local cmdline
+  cmdline="$(tr '\0' ' ' < "/proc/$pid/cmdline")" || return 0
+  [[ "$cmdline" == *"$marker"* ]] && echo "$pid"
   return 0
 }
 
