@@ -27,6 +27,13 @@ export interface ConnectCommand {
   transport?: Transport;
   /** MQTT: the keep-alive the client asks for in its CONNECT, seconds (default 60). */
   mqttKeepaliveS?: number;
+  /**
+   * MQTT at QoS 0 both ways, as the SDK speaks it: frames published at QoS 0, and the
+   * device's frames topic subscribed at QoS 0 before the protocol CONNECT, so the server
+   * publishes every frame at QoS 0. No PUBACK either way. Default: QoS 1 both ways, no
+   * SUBSCRIBE (a stock client's usual choice).
+   */
+  mqttQos0?: boolean;
   /** Long-poll: the poll's wait_ms (default 25,000, the server's maximum). */
   lpWaitMs?: number;
   /** Keep every client's sockets so their TCP byte counts can be read (S12's wire probe). */

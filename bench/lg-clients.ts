@@ -82,6 +82,8 @@ export class Client {
   lp: LongPollWire | null = null;
   /** The MQTT carrier instead of `ws` (S12): frames are PUBLISHed to `up`, received on the device's topic. */
   mq: MqttClient | null = null;
+  /** The QoS this MQTT client publishes at (and subscribed its frames at, when 0). */
+  mqQos: 0 | 1 = 1;
   /** With `trackSockets`: every TCP socket the client used, for their byte counts (S12). */
   readonly sockets: Set<net.Socket> | null;
   open = false;
@@ -98,10 +100,10 @@ export class Client {
     this.sockets = trackSockets ? new Set() : null;
   }
 
-  /** Writes one frame on whichever carrier the client has (MQTT: QoS 1, as a mobile client sends). */
+  /** Writes one frame on whichever carrier the client has (MQTT: at `mqQos`). */
   send(text: string): void {
     if (this.lp) this.lp.send(text);
-    else if (this.mq) this.mq.publish('up', text, { qos: 1 });
+    else if (this.mq) this.mq.publish('up', text, { qos: this.mqQos });
     else this.ws?.send(text);
   }
 
@@ -173,7 +175,7 @@ export class ClientSet {
           cmd.transport === 'longpoll'
             ? this.openLongPoll(c, cmd.url, cmd.lpWaitMs)
             : cmd.transport === 'mqtt311' || cmd.transport === 'mqtt5'
-              ? this.openMqtt(c, cmd.url, cmd.transport === 'mqtt5' ? 5 : 4, cmd.mqttKeepaliveS ?? 60)
+              ? this.openMqtt(c, cmd.url, cmd.transport === 'mqtt5' ? 5 : 4, cmd.mqttKeepaliveS ?? 60, cmd.mqttQos0 === true ? 0 : 1)
               : this.open(c, cmd.url);
         void opening.then((o) => {
           done++;
@@ -296,7 +298,7 @@ export class ClientSet {
    * PUBACKs every QoS 1 frame, as the stock client does. MQTT 5 clients allow topic
    * aliases, so the server can send its topic as alias 1.
    */
-  private openMqtt(c: Client, url: string, version: 4 | 5, keepalive: number): Promise<Outcome> {
+  private openMqtt(c: Client, url: string, version: 4 | 5, keepalive: number, qos: 0 | 1): Promise<Outcome> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (o: Outcome): void => {
@@ -327,8 +329,11 @@ export class ClientSet {
         return socket;
       }, opts);
       c.mq = mq;
+      c.mqQos = qos;
       mq.once('connect', () => {
-        mq.publish('up', JSON.stringify({ type: 'CONNECT', sync: { convs: c.spec.convs } }), { qos: 1 });
+        // The SUBSCRIBE goes first on the connection, so the server lowers every frame to QoS 0 from the CONNACK on.
+        if (qos === 0) mq.subscribe(`down/${c.spec.user}/${device}`, { qos: 0 });
+        mq.publish('up', JSON.stringify({ type: 'CONNECT', sync: { convs: c.spec.convs } }), { qos });
       });
       mq.on('message', (topic: string, payload: Buffer) => {
         if (topic === closeTopic) {

@@ -158,12 +158,27 @@ function sections(r: BenchResults): string[] {
         const run = runs[t];
         return run ? [{ label: names[t], value: value(run), color: color(t) }] : [];
       });
-    const ws = s12.traffic.ws?.cpuUsPerDelivery;
+    const before = s12.traffic.ws?.cpuUsPerDelivery;
+    const after = s12.traffic.wsAfter?.cpuUsPerDelivery;
+    // As the table's baseline: the mean of the WebSocket runs before and after the MQTT ones.
+    const ws = before !== undefined && after !== undefined ? (before + after) / 2 : before;
     const wsRss = s12.idle.ws?.rssPerSession;
     out.push(
       `<h2>S12 MQTT against WebSocket (our server; open loop @ ${s12.rate.toLocaleString('en-US')}/s)</h2>`,
       barChart('RSS per idle session', 'KB', bars(s12.idle, (d) => d.rssPerSession / 1024), wsRss ? { value: wsRss / 1024, label: 'target: WebSocket' } : undefined),
-      barChart('server CPU per delivered message', 'µs', bars(s12.traffic, (d) => d.cpuUsPerDelivery), ws ? { value: 1.2 * ws, label: 'target 1.2x WebSocket' } : undefined),
+      barChart(
+        'server CPU per delivered message (MQTT at QoS 1, then at QoS 0 as the SDK)',
+        'µs',
+        [
+          ...bars(s12.traffic, (d) => d.cpuUsPerDelivery),
+          ...([['mqtt311Qos0', 'MQTT 3.1.1, QoS 0 (SDK)'], ['mqtt5Qos0', 'MQTT 5, QoS 0 (SDK)']] as const).flatMap(([k, label]) => {
+            const run = s12.traffic[k];
+            return run ? [{ label, value: run.cpuUsPerDelivery, color: colors.alt }] : [];
+          }),
+          ...(after !== undefined ? [{ label: 'WebSocket, again', value: after, color: colors.baseline }] : []),
+        ],
+        ws ? { value: 1.2 * ws, label: 'target 1.2x WebSocket' } : undefined,
+      ),
       barChart(
         'bytes per message on the client sockets (SEND, ACK, DELIVER and their acks)',
         'B',

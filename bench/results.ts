@@ -158,8 +158,12 @@ export interface MqttRuns {
   rate: number;
   /** (a) idle sessions of each transport, a fresh server each (MQTT: the protocol CONNECT done). */
   idle: { ws: IdleRun | null; mqtt311: IdleRun | null; mqtt5: IdleRun | null };
-  /** (b) the same open-loop 1:1 traffic over each transport, a fresh server each (MQTT at QoS 1). */
-  traffic: { ws: PhaseRun | null; mqtt311: PhaseRun | null; mqtt5: PhaseRun | null };
+  /**
+   * (b) the same open-loop 1:1 traffic over each transport, a fresh server each: MQTT with
+   * QoS 1 both ways (no SUBSCRIBE), and again at QoS 0 both ways as the SDK speaks it;
+   * then WebSocket again (`wsAfter`).
+   */
+  traffic: { ws: PhaseRun | null; mqtt311: PhaseRun | null; mqtt5: PhaseRun | null; mqtt311Qos0: PhaseRun | null; mqtt5Qos0: PhaseRun | null; wsAfter: PhaseRun | null };
   /** (c) bytes per message per transport, on the client sockets. */
   wire: MessageBytes[];
   /** (c) bytes of one keep-alive exchange per transport, on the client socket. */

@@ -35,15 +35,16 @@ export interface TrafficParams {
 /**
  * `pairs` direct pairs over `t`, every client sending open loop (the pair's conversation),
  * `rate` msg/s in all, on a fresh server; measured as S3 measures, undelivered sends of
- * the window charged at the drain time. `tag` names the server's log and profile.
+ * the window charged at the drain time. `tag` names the server's log and profile;
+ * `mqttQos0`: MQTT clients at QoS 0 both ways, as the SDK (no PUBACKs).
  */
-export async function transportTraffic(ctx: Ctx, t: Transport, p: TrafficParams, tag: string): Promise<PhaseRun> {
+export async function transportTraffic(ctx: Ctx, t: Transport, p: TrafficParams, tag: string, mqttQos0 = false): Promise<PhaseRun> {
   const { pool } = ctx;
   const specs = Array.from({ length: 2 * p.pairs }, (_, i) => liveSpec(ctx, i));
   const { lists } = deal(specs, p.loadgens);
   const target = await startTarget(ctx, 'ours', tag);
   try {
-    const connected = await pool.connect({ url: urlFor(target, t), transport: t, secret: ctx.secret, concurrency: 100, startAt: 0 }, lists, new Progress(`${tag} connecting`));
+    const connected = await pool.connect({ url: urlFor(target, t), transport: t, mqttQos0, secret: ctx.secret, concurrency: 100, startAt: 0 }, lists, new Progress(`${tag} connecting`));
     const failed = connected.reduce((n, r) => n + r.failed, 0);
     if (failed > 0) throw new Error(`${tag}: ${failed} sessions failed to connect: ${JSON.stringify(connected.map((r) => r.failures))}`);
     const shapes: PlanShape[] = lists.map((clients) => ({

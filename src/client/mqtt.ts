@@ -47,6 +47,7 @@ export interface MqttClientLike {
   on(event: 'close', listener: () => void): unknown;
   on(event: 'packetreceive', listener: (packet: MqttPacket) => void): unknown;
   publish(topic: string, payload: string, opts: { qos: 0 }): unknown;
+  subscribe(topic: string, opts: { qos: 0 }): unknown;
   /** `force` false sends DISCONNECT first. */
   end(force: boolean): unknown;
 }
@@ -120,6 +121,8 @@ export class MqttSocket implements WebSocketLike {
   private lastError: Error | null = null;
   /** An MQTT 5 CONNACK's reason string: why the server refused. */
   private refusedWhy: string | undefined;
+  /** The frames' topic was subscribed at QoS 0 (see `received`). */
+  private subscribed = false;
   private readonly decoder = new TextDecoder();
 
   constructor(
@@ -230,6 +233,15 @@ export class MqttSocket implements WebSocketLike {
     if (topic.endsWith(`${device}/close`)) {
       this.closing = closeNotice(this.decoder.decode(payload)) ?? this.closing;
     } else if (topic.endsWith(device)) {
+      if (!this.subscribed) {
+        // The frames then come at QoS 0, with no PUBACK each (a packet from the phone and,
+        // in S12, about a quarter of the server's CPU per message). QoS 1 adds no guarantee
+        // here: the server never resends a frame (it keeps no MQTT session); a lost one is
+        // replayed by seq at the next CONNECT, as on a WebSocket. The topic (user id
+        // included) is known from the first frame.
+        this.subscribed = true;
+        this.client?.subscribe(topic, { qos: 0 });
+      }
       this.listeners.emit('message', { data: this.decoder.decode(payload) });
     }
   }

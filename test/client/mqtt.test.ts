@@ -12,6 +12,7 @@ import { sleep, waitFor } from './fake-server';
 /** A scripted MqttClient: records what the carrier asks, and lets the test play the server. */
 class ScriptedMqtt extends EventEmitter implements MqttClientLike {
   readonly published: [topic: string, payload: string, qos: number][] = [];
+  readonly subscribed: [topic: string, qos: number][] = [];
   readonly ended: boolean[] = [];
 
   constructor(
@@ -23,6 +24,10 @@ class ScriptedMqtt extends EventEmitter implements MqttClientLike {
 
   publish(topic: string, payload: string, opts: { qos: 0 }): void {
     this.published.push([topic, payload, opts.qos]);
+  }
+
+  subscribe(topic: string, opts: { qos: 0 }): void {
+    this.subscribed.push([topic, opts.qos]);
   }
 
   end(force: boolean): void {
@@ -129,6 +134,17 @@ test("frames on the device's topic become messages; other topics are ignored", a
   mqtt.deliver('elsewhere', { type: 'PONG', ts: 3 });
   mqtt.deliver('down/u1/dev1', '{"type":"PONG","ts":4}');
   expect(log).toEqual(['open', 'message {"type":"PONG","ts":1}', 'message {"type":"PONG","ts":4}']);
+});
+
+test("the first frame's topic is subscribed at QoS 0, once: the server then sends frames without PUBACKs", async () => {
+  const { mqtt } = await opened();
+  expect(mqtt.subscribed).toEqual([]);
+  mqtt.deliver('down/u1/dev1/close', { code: 4003, reason: 'slow consumer' });
+  mqtt.deliver('down/u1/dev2', { type: 'PONG', ts: 1 });
+  expect(mqtt.subscribed).toEqual([]);
+  mqtt.deliver('down/u1/dev1', { type: 'PONG', ts: 2 });
+  mqtt.deliver('down/u1/dev1', { type: 'PONG', ts: 3 });
+  expect(mqtt.subscribed).toEqual([['down/u1/dev1', 0]]);
 });
 
 test('the close notice gives the close its code and reason (3.1.1 has no server DISCONNECT)', async () => {

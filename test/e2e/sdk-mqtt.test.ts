@@ -6,6 +6,7 @@
  * tests can cut, so a dropped connection is a real one.
  */
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { parser, type Packet } from 'mqtt-packet';
 import WebSocket from 'ws';
 import { ChatClient, ChatError, type ChatClientOptions } from '../../src/client';
 import { createConversation, http, registerUser, sleep, startTestServer, stopTestServer, type TestServer, type TestUser } from './harness';
@@ -27,6 +28,9 @@ interface Relay {
   url: string;
   /** Connections accepted (refused ones included). */
   accepted: number;
+  /** The MQTT packets that went through: client to server, and server to client (parsed as MQTT 5). */
+  up: Packet[];
+  down: Packet[];
   cut(): void;
   restore(): void;
   close(): Promise<void>;
@@ -43,6 +47,13 @@ async function relay(target: string): Promise<Relay> {
       return;
     }
     const outbound = tcpConnect(Number(port), hostname);
+    // What goes through is parsed too, so a test can see the packets themselves.
+    const upParser = parser({ protocolVersion: 5 });
+    const downParser = parser({ protocolVersion: 5 });
+    upParser.on('packet', (p: Packet) => r.up.push(p));
+    downParser.on('packet', (p: Packet) => r.down.push(p));
+    inbound.on('data', (chunk: Buffer) => upParser.parse(chunk));
+    outbound.on('data', (chunk: Buffer) => downParser.parse(chunk));
     for (const s of [inbound, outbound]) {
       sockets.add(s);
       s.on('error', () => undefined);
@@ -59,6 +70,8 @@ async function relay(target: string): Promise<Relay> {
   const r: Relay = {
     url: `mqtt://127.0.0.1:${(tcp.address() as AddressInfo).port}`,
     accepted: 0,
+    up: [],
+    down: [],
     cut: () => {
       down = true;
       for (const s of sockets) s.destroy();
@@ -107,6 +120,41 @@ describe.each([
     expect([a.transport, b.transport]).toEqual(['mqtt', 'websocket']);
     expect(await a.ping()).toBeGreaterThan(0);
   });
+});
+
+test('frames come at QoS 0 once the first has named the topic: no PUBACK per message', async () => {
+  // Users of their own: alice and bob's direct conversation is counted by other tests.
+  const [ann, ben] = await Promise.all([registerUser(server.url), registerUser(server.url)]);
+  const conv = await createConversation(server.url, ann, 'direct', [ben]);
+  const net = await relay(mqttUrlOf(server));
+  try {
+    const a = client(server, ann, 'mq-a0', { transport: 'mqtt', mqttUrl: net.url });
+    const got = messagesOf(a, conv);
+    a.connect();
+    await a.once('connected');
+    for (let i = 0; i < 10; i++) {
+      const res = await http(server.url, 'POST', `/api/v1/conversations/${conv}/messages`, { client_msg_id: `mq_q0_${i}`, body: `q0 ${i}` }, ben.token);
+      expect(res.status).toBe(201);
+    }
+    await until(() => got.length === 10);
+    const subscribes = net.up.filter((p) => p.cmd === 'subscribe');
+    expect(subscribes).toHaveLength(1);
+    expect(subscribes[0]).toMatchObject({ subscriptions: [{ topic: `down/${ann.user_id}/mq-a0`, qos: 0 }] });
+    const suback = net.down.findIndex((p) => p.cmd === 'suback');
+    expect(net.down[suback]).toMatchObject({ granted: [0] });
+    // Frames written before the SUBACK (the CONNACK, perhaps a DELIVER) went at QoS 1 and
+    // were PUBACKed; every one after it went at QoS 0 and was not.
+    const qos = (packets: Packet[]): number[] => packets.flatMap((p) => (p.cmd === 'publish' ? [p.qos] : []));
+    const before = qos(net.down.slice(0, suback));
+    const after = qos(net.down.slice(suback + 1));
+    expect(before.length).toBeLessThanOrEqual(3);
+    expect(after.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(after)).toEqual(new Set([0]));
+    expect(net.up.filter((p) => p.cmd === 'puback')).toHaveLength(before.filter((q) => q === 1).length);
+    expect(got.map((e) => e.body)).toEqual(Array.from({ length: 10 }, (_, i) => `q0 ${i}`));
+  } finally {
+    await net.close();
+  }
 });
 
 test('a dropped connection reconnects and catches up what was sent meanwhile, once each', async () => {
