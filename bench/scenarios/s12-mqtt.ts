@@ -225,9 +225,12 @@ function trafficRows(data: MqttRuns): Row[] {
         ? 'ours = MQTT at QoS 0 both ways as the SDK speaks it (frames published at QoS 0, the device topic subscribed at QoS 0): no PUBACKs; baseline = WebSocket'
         : 'ours = MQTT at QoS 1 (the clients PUBACK), baseline = WebSocket, each on a fresh server of ours',
       wsRuns,
-      m.undelivered + w.undelivered > 0 ? `undelivered, charged at the drain time: ${name} ${m.undelivered}, WebSocket ${w.undelivered}` : '',
+      m.undelivered + w.undelivered + (after?.undelivered ?? 0) > 0
+        ? `undelivered, charged at the drain time: ${name} ${m.undelivered}, WebSocket ${w.undelivered}${after ? ` and ${after.undelivered} after` : ''}`
+        : '',
       errs(m) ? `${name} errors ${errs(m)}` : '',
       errs(w) ? `WebSocket errors ${errs(w)}` : '',
+      after && errs(after) ? `WebSocket (after) errors ${errs(after)}` : '',
       Math.max(m.otherCpuPct, w.otherCpuPct) > 10 ? `other processes used ${m.otherCpuPct.toFixed(0)}% / ${w.otherCpuPct.toFixed(0)}% of a core: noisy` : '',
     ].filter(Boolean);
     rows.push(

@@ -234,11 +234,12 @@ export class MqttSocket implements WebSocketLike {
       this.closing = closeNotice(this.decoder.decode(payload)) ?? this.closing;
     } else if (topic.endsWith(device)) {
       if (!this.subscribed) {
-        // The frames then come at QoS 0, with no PUBACK each (a packet from the phone and,
-        // in S12, about a quarter of the server's CPU per message). QoS 1 adds no guarantee
-        // here: the server never resends a frame (it keeps no MQTT session); a lost one is
-        // replayed by seq at the next CONNECT, as on a WebSocket. The topic (user id
-        // included) is known from the first frame.
+        // The frames then come at QoS 0, with no PUBACK each: a packet from the phone per
+        // frame, and most of what MQTT costs the server over WebSocket (S12). QoS 1 adds no
+        // guarantee here: the server never resends a frame (it keeps no MQTT session), so
+        // what a dropped connection loses is recovered as on a WebSocket (replay by seq at
+        // the next CONNECT, the outbox's resend). The topic (user id included) is known
+        // from the first frame.
         this.subscribed = true;
         this.client?.subscribe(topic, { qos: 0 });
       }
