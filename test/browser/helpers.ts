@@ -151,7 +151,13 @@ export async function startDirect(page: Page, username: string): Promise<void> {
   await page.getByTestId('new-chat').click();
   await page.getByTestId('new-direct-username').fill(username);
   await page.getByTestId('new-chat-submit').click();
-  await visible(page.getByTestId('chat-view'));
+  // The new conversation's own chat view, not any: the page may still show the one it had
+  // open (CI once typed a message into it while the new one opened). The dialog closes in
+  // the handler that sets the hash; the view follows on the hashchange.
+  await hidden(page.getByTestId('new-chat-dialog'));
+  const hash = await page.evaluate(() => location.hash);
+  expect(hash).toMatch(/^#\/c\//);
+  await visible(page.locator(`[data-testid="chat-view"][data-conv-id="${decodeURIComponent(hash.slice('#/c/'.length))}"]`));
 }
 
 /** Creates a group named `title`, picking each member from the people search by username (chips). */
