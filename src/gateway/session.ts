@@ -66,8 +66,8 @@ export class Session implements Caller {
   tokenDevice: string | null = null;
   /** Set by any frame or pong; cleared by each heartbeat sweep. */
   alive = true;
-  /** Frames published while CONNACK is being built, written right after it, with whether each is ephemeral. */
-  private held: (string | Buffer | boolean)[] | null = null;
+  /** Frames published while CONNACK is being built, written right after it. */
+  private held: { frame: string | Buffer; isEphemeral: boolean }[] | null = null;
   presenceSubs: string[] = [];
   /**
    * Frames that wait, handled in order once they may be: sent after CONNECT before its
@@ -125,7 +125,7 @@ export class Session implements Caller {
     const held = this.held;
     this.held = null;
     this.write(first);
-    if (held) for (let i = 0; i < held.length; i += 2) this.write(held[i] as string | Buffer, held[i + 1] as boolean);
+    if (held) for (const h of held) this.write(h.frame, h.isEphemeral);
   }
 
   /**
@@ -144,7 +144,7 @@ export class Session implements Caller {
   write(frame: string | Buffer, isEphemeral = false): void {
     if (this.state === 'closed') return;
     if (this.held) {
-      this.held.push(frame, isEphemeral);
+      this.held.push({ frame, isEphemeral });
       return;
     }
     if (this.carrier.bufferedAmount > this.maxBuffered) {
