@@ -293,10 +293,12 @@ export class ClientSet {
   /**
    * The same handshake over MQTT (docs/protocol.md, "MQTT"): the MQTT CONNECT carries the
    * device id (client id) and the token (password); then the protocol's CONNECT, without
-   * them, is the first PUBLISH to `up`, and its CONNACK comes on the device's topic. The
-   * client does not SUBSCRIBE (the server publishes the session's frames regardless) and
-   * PUBACKs every QoS 1 frame, as the stock client does. MQTT 5 clients allow topic
-   * aliases, so the server can send its topic as alias 1.
+   * them, is the first PUBLISH to `up`, and its CONNACK comes on the device's topic. At
+   * `qos` 1 the client does not SUBSCRIBE (the server publishes the session's frames
+   * regardless) and PUBACKs every QoS 1 frame, as the stock client does; at 0 it publishes
+   * at QoS 0 and subscribes to its frames at QoS 0 before the CONNECT (the SDK, at its
+   * first frame: the CONNACK is the only difference). MQTT 5 clients
+   * allow topic aliases, so the server can send its topic as alias 1.
    */
   private openMqtt(c: Client, url: string, version: 4 | 5, keepalive: number, qos: 0 | 1): Promise<Outcome> {
     return new Promise((resolve) => {
